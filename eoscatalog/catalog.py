@@ -1,0 +1,527 @@
+"""Catalog: names and their versions over a content-addressed store, the one entry point.
+
+The catalog is the only part that combines the store (where the truth lives: blobs and the log)
+with the index (this client's replay of the log). Every write follows the same path:
+
+1. check the user may write the namespace;
+2. store the blobs, verified (so no entry can name a blob that is not completely stored);
+3. bring the index up to date, plan the entries on top of it, and append the changeset at the
+   next seq with create-if-absent; if another writer took that seq, replay it and plan again.
+
+>>> from eoscatalog.store import MemoryStore
+>>> cat = Catalog(MemoryStore(), ":memory:", user="ada")
+>>> cat.put_bytes(b"a,b\\n1,2\\n", "tables/t.csv").record.uri
+'eos://users/ada/tables/t.csv@1'
+>>> cat.read_bytes("tables/t.csv@1")
+b'a,b\\n1,2\\n'
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from .config import Config
+from .errors import ConflictError, InvalidNameError, PermissionDeniedError, PreconditionFailedError
+from .hashcache import HashCache
+from .hashing import hash_bytes
+from .index import Index
+from .log import Changeset, Entry, Log, checkpoint_key, list_namespaces
+from .names import (
+    Location,
+    Reference,
+    format_time,
+    parse_duration,
+    parse_location,
+    parse_reference,
+    validate_tag,
+)
+from .planning import (
+    PutItem,
+    plan_purge,
+    plan_put,
+    plan_rm,
+    plan_rollback,
+    plan_tag,
+    plan_undelete,
+    plan_untag,
+)
+from .records import VersionRecord
+from .resolution import resolve_in_index
+from .store import Store, blob_key, open_store
+
+__all__ = ["Catalog", "PutResult"]
+
+MAX_COMMIT_ATTEMPTS = 200
+UPLOAD_THREADS = 8
+
+
+@dataclass(frozen=True)
+class PutResult:
+    """What a put did for one name: its current version, and whether anything was new."""
+
+    record: VersionRecord
+    created: bool  # a new version was recorded
+    uploaded: bool  # the blob's bytes were sent to the store (False: deduplicated)
+
+
+class Catalog:
+    """Versioned names over a store, replayed into a local SQLite index.
+
+    ``index`` is a path (``":memory:"`` for a throwaway index) or an :class:`Index`.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        index: Index | str | os.PathLike[str],
+        *,
+        user: str,
+        default_namespace: str = "users/me",
+        admin: bool = False,
+        offline: bool = False,
+        hash_cache: HashCache | None = None,
+        checkpoint_every: int = 100,
+        scratch_ttl: str | float = "7d",
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.store = store
+        self.index = index if isinstance(index, Index) else Index(index)
+        self.user = user
+        self.default_namespace = default_namespace
+        self.admin = admin
+        self.offline = offline
+        self.hash_cache = hash_cache or HashCache(":memory:")
+        self.checkpoint_every = checkpoint_every
+        self.scratch_ttl = parse_duration(scratch_ttl)
+        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        parse_location("x", user=user, default_namespace=default_namespace)  # validate early
+
+    @classmethod
+    def open(cls, config: Config | None = None, **overrides: Any) -> Catalog:
+        """The catalog the environment and ``$EOS_HOME/config.yaml`` describe.
+
+        The embedded store is created on first use; any other store must already exist.
+        """
+        config = config or Config.load(**overrides)
+        s3_options = (
+            {"endpoint_url": config.endpoint_url, "region": config.region}
+            if config.store_root.startswith("s3://")
+            else {}
+        )
+        store = open_store(config.store_root, create=config.is_embedded, **s3_options)
+        return cls(
+            store,
+            config.index_path,
+            user=config.user,
+            default_namespace=config.default_namespace,
+            admin=config.admin,
+            offline=config.offline,
+            hash_cache=HashCache(config.hashcache_path),
+            checkpoint_every=config.checkpoint_every,
+            scratch_ttl=config.scratch_ttl,
+        )
+
+    def close(self) -> None:
+        self.index.close()
+        self.hash_cache.close()
+        self.store.close()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Catalog(store={self.store.url!r}, user={self.user!r})"
+
+    # -- parsing ---------------------------------------------------------------------------------
+
+    def reference(self, ref: str | Reference) -> Reference:
+        """Parse a reference with this catalog's user and default namespace."""
+        if isinstance(ref, Reference):
+            return ref
+        return parse_reference(ref, user=self.user, default_namespace=self.default_namespace)
+
+    def location(self, name: str | Location) -> Location:
+        """Parse a name or URI (no ``@`` selector allowed)."""
+        if isinstance(name, Location):
+            return name
+        if "@" in name:
+            raise InvalidNameError(
+                f"{name!r} has an '@' selector, but this operation takes a name: drop the "
+                "'@...' part"
+            )
+        return parse_location(name, user=self.user, default_namespace=self.default_namespace)
+
+    def _now(self) -> datetime:
+        return self._clock()
+
+    # -- keeping the index up to date ------------------------------------------------------------
+
+    def refresh(self, namespace: str) -> int:
+        """Apply the namespace's new changesets to the index; return how many were applied.
+
+        A warm index costs one LIST request. A cold one (or one far behind) starts from the
+        newest checkpoint instead of replaying the whole log.
+        """
+        log = Log(self.store, namespace)
+        applied = self.index.applied_seq(namespace)
+        if applied == 0:
+            self._load_checkpoint(log)
+            applied = self.index.applied_seq(namespace)
+        new = log.seqs_after(applied)
+        if len(new) > 2 * self.checkpoint_every and self._load_checkpoint(log):
+            applied = self.index.applied_seq(namespace)
+            new = [s for s in new if s > applied]
+        count = 0
+        for seq in new:
+            if self.index.apply(log.read(seq)):
+                count += 1
+        self.index.mark_refreshed(namespace, format_time(self._now()))
+        return count
+
+    def _load_checkpoint(self, log: Log) -> bool:
+        seqs = log.checkpoint_seqs()
+        if not seqs or seqs[-1] <= self.index.applied_seq(log.namespace):
+            return False
+        with tempfile.TemporaryDirectory(prefix="eos-checkpoint-") as tmp:
+            path = Path(tmp) / "checkpoint.sqlite"
+            path.write_bytes(self.store.get(checkpoint_key(log.namespace, seqs[-1])))
+            self.index.import_namespace(log.namespace, path)
+        return True
+
+    def _write_checkpoint(self, namespace: str, seq: int) -> None:
+        with tempfile.TemporaryDirectory(prefix="eos-checkpoint-") as tmp:
+            path = Path(tmp) / "checkpoint.sqlite"
+            if self.index.export_namespace(namespace, seq, path):
+                key = checkpoint_key(namespace, seq)
+                try:
+                    self.store.put(key, path.read_bytes(), if_absent=True)
+                except PreconditionFailedError:
+                    pass  # another client wrote the same state
+
+    def reindex(self, namespaces: Iterable[str] | None = None) -> dict[str, int]:
+        """Rebuild the index from the store (newest checkpoint plus the log's tail).
+
+        Returns the seq each namespace is at afterwards.
+        """
+        chosen = list(namespaces) if namespaces is not None else list_namespaces(self.store)
+        for namespace in set(chosen) | set(self.index.namespaces()):
+            self.index.drop_namespace(namespace)
+        result = {}
+        for namespace in chosen:
+            self.refresh(namespace)
+            result[namespace] = self.index.applied_seq(namespace)
+        return result
+
+    def _refresh_online(self, namespace: str) -> None:
+        if not self.offline:
+            self.refresh(namespace)
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def resolve(self, ref: str | Reference) -> VersionRecord:
+        """The readable version a reference means.
+
+        ``latest`` and tags are checked against the store (one LIST request); pinned references
+        (``@N``, ``@blake3:...``, ``@<time>``) are served from the index, which is brought up to
+        date only when it cannot answer.
+        """
+        ref = self.reference(ref)
+        if not ref.is_pinned or (ref.kind == "time" and self._stale_for(ref)):
+            self._refresh_online(ref.namespace)
+            return resolve_in_index(self.index, ref, self._now())
+        try:
+            return resolve_in_index(self.index, ref, self._now())
+        except KeyError:
+            if self.offline:
+                raise
+            self.refresh(ref.namespace)
+            return resolve_in_index(self.index, ref, self._now())
+
+    def _stale_for(self, ref: Reference) -> bool:
+        refreshed = self.index.refreshed_at(ref.namespace)
+        assert isinstance(ref.value, datetime)
+        return refreshed is None or format_time(ref.value) >= refreshed
+
+    def versions(self, name: str | Location) -> list[VersionRecord]:
+        """Every version of a name, oldest first, delete markers and purged ones included."""
+        loc = self.location(name)
+        self._refresh_online(loc.namespace)
+        history = self.index.versions(loc.namespace, loc.name)
+        if not history:
+            resolve_in_index(self.index, Reference(loc.namespace, loc.name), self._now())
+        return history
+
+    def info(self, ref: str | Reference) -> dict[str, Any]:
+        """The resolved version as a dict, with where its bytes live."""
+        record = self.resolve(ref)
+        data = record.to_dict()
+        data["blob"] = f"{self.store.url}/{blob_key(record.hash)}" if record.hash else None
+        data["versions"] = self.index.next_version(record.namespace, record.name) - 1
+        return data
+
+    def get(self, ref: str | Reference, dest: str | os.PathLike[str] | None = None) -> Path:
+        """Download the bytes ``ref`` means to ``dest`` (a file, or a folder to put it in).
+
+        The download is verified while it streams; ``dest`` is replaced only by complete,
+        verified bytes.
+        """
+        record = self.resolve(ref)
+        target = Path(dest) if dest is not None else Path.cwd()
+        if dest is None or target.is_dir() or os.fspath(dest).endswith(os.sep):
+            target = target / record.name.rsplit("/", 1)[-1]
+        assert record.hash is not None
+        return self.store.download_blob(record.hash, target)
+
+    def read_bytes(self, ref: str | Reference) -> bytes:
+        """The verified bytes ``ref`` means, in memory."""
+        record = self.resolve(ref)
+        assert record.hash is not None
+        return self.store.read_blob(record.hash)
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def put(
+        self,
+        path: str | os.PathLike[str],
+        name: str | Location,
+        *,
+        meta: dict[str, Any] | None = None,
+        message: str = "",
+    ) -> PutResult:
+        """Store a local file under ``name``; no new version if bytes and metadata are unchanged."""
+        return self.put_many([(path, name)], meta=meta, message=message)[0]
+
+    def put_bytes(
+        self,
+        data: bytes,
+        name: str | Location,
+        *,
+        meta: dict[str, Any] | None = None,
+        message: str = "",
+    ) -> PutResult:
+        """Store an in-memory buffer under ``name``."""
+        return self.put_many([(data, name)], meta=meta, message=message)[0]
+
+    def put_many(
+        self,
+        items: Iterable[tuple[str | os.PathLike[str] | bytes, str | Location]],
+        *,
+        meta: dict[str, Any] | None = None,
+        message: str = "",
+    ) -> list[PutResult]:
+        """Store many files (paths or bytes) in one changeset per namespace.
+
+        All blobs are stored before any changeset is written, and each namespace's names appear
+        together or not at all.
+        """
+        pairs = [(source, self.location(name)) for source, name in items]
+        seen: set[Location] = set()
+        for _, loc in pairs:
+            if loc in seen:
+                raise InvalidNameError(f"{loc.uri} is given twice in one put")
+            seen.add(loc)
+            self._check_write(loc.namespace)
+        stored = self._store_blobs([source for source, _ in pairs])
+        by_namespace: dict[str, list[tuple[int, PutItem]]] = {}
+        for i, ((_, loc), (hash_string, size, _)) in enumerate(zip(pairs, stored, strict=True)):
+            item = PutItem(loc.name, hash_string, size, dict(meta or {}))
+            by_namespace.setdefault(loc.namespace, []).append((i, item))
+        results: list[PutResult | None] = [None] * len(pairs)
+        for namespace, indexed in by_namespace.items():
+            put_items = [item for _, item in indexed]
+            expires = self._expiry(namespace)
+            changeset = self._commit(
+                namespace,
+                lambda ns=namespace, its=put_items, ex=expires: plan_put(
+                    self.index, ns, its, expires=ex
+                ),
+                message,
+            )
+            new = {e.name for e in changeset.entries} if changeset else set()
+            for i, item in indexed:
+                record = self.index.latest(namespace, item.name)
+                assert record is not None
+                results[i] = PutResult(record, item.name in new, stored[i][2])
+        return [r for r in results if r is not None]
+
+    def _store_blobs(
+        self, sources: Sequence[str | os.PathLike[str] | bytes]
+    ) -> list[tuple[str, int, bool]]:
+        """Hash and store each source once; return (hash, size, uploaded) per source."""
+
+        def store_one(source: str | os.PathLike[str] | bytes) -> tuple[str, int, bool]:
+            if isinstance(source, (bytes, bytearray, memoryview)):
+                data = bytes(source)
+                hash_string = hash_bytes(data)
+                if self.store.has_blob(hash_string):
+                    return hash_string, len(data), False
+                self.store.put_blob_bytes(data)
+                return hash_string, len(data), True
+            path = Path(source)
+            if not path.is_file():
+                what = "is a folder" if path.is_dir() else "does not exist"
+                raise FileNotFoundError(f"cannot put {path}: it {what}")
+            hash_string = self.hash_cache.hash(path)
+            return hash_string, path.stat().st_size, self.store.put_blob(hash_string, path)
+
+        if len(sources) <= 1:
+            return [store_one(s) for s in sources]
+        with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
+            return list(pool.map(store_one, sources))
+
+    def _expiry(self, namespace: str) -> str | None:
+        if not namespace.startswith("scratch/"):
+            return None
+        return format_time(self._now() + timedelta(seconds=self.scratch_ttl))
+
+    def rm(self, name: str | Location, *, message: str = "") -> VersionRecord:
+        """Delete a name by adding a delete marker; every earlier version stays readable."""
+        loc = self._writable(name)
+        return self._commit_one(loc, lambda: plan_rm(self.index, loc.namespace, loc.name), message)
+
+    def undelete(self, name: str | Location, *, message: str = "") -> VersionRecord:
+        """Add a version restoring the newest readable version before the delete marker."""
+        loc = self._writable(name)
+        return self._commit_one(
+            loc, lambda: plan_undelete(self.index, loc.namespace, loc.name), message
+        )
+
+    def rollback(
+        self, name: str | Location, to: int | str, *, message: str = ""
+    ) -> VersionRecord:
+        """Add a version carrying the bytes of version ``to`` (a number, tag or hash prefix)."""
+        loc = self._writable(name)
+        selector = str(to).lstrip("@")
+        target = self.reference(f"{loc.uri}@{selector}")
+        return self._commit_one(
+            loc, lambda: plan_rollback(self.index, target, self._now()), message
+        )
+
+    def tag(
+        self, ref: str | Reference, tag: str, *, force: bool = False, message: str = ""
+    ) -> VersionRecord:
+        """Point ``tag`` at the version ``ref`` means; return that version."""
+        target = self.reference(ref)
+        validate_tag(tag)
+        self._check_write(target.namespace)
+        self._commit(
+            target.namespace,
+            lambda: plan_tag(self.index, target, tag, force=force, now=self._now()),
+            message,
+        )
+        record = self.index.tagged(target.namespace, target.name, tag)
+        assert record is not None
+        return record
+
+    def untag(self, name: str | Location, tag: str, *, message: str = "") -> None:
+        """Remove a tag from a name."""
+        loc = self._writable(name)
+        validate_tag(tag)
+        self._commit(
+            loc.namespace, lambda: plan_untag(self.index, loc.namespace, loc.name, tag), message
+        )
+
+    def purge(self, ref: str | Reference, *, message: str = "") -> list[int]:
+        """Make a version (``name@N``) or every version (``name``) unreadable, for good.
+
+        Their blobs become collectable by garbage collection once nothing else references them.
+        Returns the versions purged.
+        """
+        target = self.reference(ref)
+        if target.kind not in ("latest", "version") or target.selector == "@latest":
+            raise InvalidNameError(
+                f"purge takes a name (all versions) or name@N (one version), not {target.uri}"
+            )
+        self._check_write(target.namespace)
+        version = target.value if target.kind == "version" else None
+        assert version is None or isinstance(version, int)
+        changeset = self._commit(
+            target.namespace,
+            lambda: plan_purge(self.index, target.namespace, target.name, version),
+            message,
+        )
+        return list(changeset.entries[0].versions) if changeset else []
+
+    # -- the write path --------------------------------------------------------------------------
+
+    def _writable(self, name: str | Location) -> Location:
+        loc = self.location(name)
+        self._check_write(loc.namespace)
+        return loc
+
+    def _check_write(self, namespace: str) -> None:
+        """DESIGN.md's rules: own users/ and scratch/ folders, org for all, public for admins."""
+        kind, _, owner = namespace.partition("/")
+        if kind == "org" or (kind == "public" and self.admin):
+            return
+        if kind in ("users", "scratch") and owner == self.user:
+            return
+        allowed = f"users/{self.user} (users/me), scratch/{self.user} and org"
+        if kind == "public":
+            raise PermissionDeniedError(
+                f"only admins write to public/; user {self.user!r} writes to {allowed}"
+            )
+        raise PermissionDeniedError(
+            f"user {self.user!r} cannot write to {namespace}: you write to {allowed}; "
+            "share data with everyone through eos://org/"
+        )
+
+    def _commit_one(
+        self, loc: Location, plan: Callable[[], list[Entry]], message: str
+    ) -> VersionRecord:
+        changeset = self._commit(loc.namespace, plan, message)
+        record = (
+            self.index.version(loc.namespace, loc.name, changeset.entries[0].version or 0)
+            if changeset
+            else self.index.latest(loc.namespace, loc.name)
+        )
+        assert record is not None
+        return record
+
+    def _commit(
+        self, namespace: str, plan: Callable[[], list[Entry]], message: str
+    ) -> Changeset | None:
+        """Append the planned entries at the next seq, replanning after every lost race."""
+        if self.offline:
+            raise ConflictError("cannot write while offline: unset EOS_OFFLINE to publish changes")
+        log = Log(self.store, namespace)
+        for attempt in range(MAX_COMMIT_ATTEMPTS):
+            self.refresh(namespace)
+            seq = self.index.applied_seq(namespace) + 1
+            entries = plan()
+            if not entries:
+                return None
+            changeset = Changeset(
+                namespace=namespace,
+                seq=seq,
+                created=format_time(self._now()),
+                author=self.user,
+                entries=tuple(entries),
+                message=message,
+            )
+            try:
+                log.append(changeset)
+            except PreconditionFailedError:
+                # Another writer owns this seq: back off a little, replay it, plan again.
+                time.sleep(random.uniform(0, min(0.5, 0.005 * 2 ** min(attempt, 7))))
+                continue
+            self.index.apply(changeset)
+            if seq % self.checkpoint_every == 0:
+                self._write_checkpoint(namespace, seq)
+            return changeset
+        raise ConflictError(
+            f"gave up writing to {namespace} after {MAX_COMMIT_ATTEMPTS} attempts: other "
+            "writers kept winning the race; nothing was recorded, retry later"
+        )

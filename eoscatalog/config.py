@@ -1,0 +1,173 @@
+"""Configuration: who the user is, which organization and store, where local state lives.
+
+Settings come from, in order of precedence: environment variables (``EOS_USER``, ``EOS_ORG``,
+``EOS_STORE``, ``EOS_ADMIN``, ``EOS_OFFLINE``, ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL``),
+then ``$EOS_HOME/config.yaml`` (written by ``eos init``), then defaults. ``EOS_HOME`` defaults to
+``~/.eoscatalog``; the default store is the embedded one, ``file://$EOS_HOME/store``.
+
+The store root of the organization is ``<store>/<org>``: ``s3://bucket/labs`` with org ``genomics``
+keeps everything under ``s3://bucket/labs/genomics/``.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError, InvalidNameError
+from .names import parse_duration, validate_namespace, validate_user
+
+__all__ = ["Config", "eos_home"]
+
+CONFIG_FILE = "config.yaml"
+DEFAULT_ORG = "default"
+_ORG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+_KEYS = ("user", "org", "store", "endpoint_url", "region", "default_namespace", "admin",
+         "scratch_ttl", "checkpoint_every")
+
+
+def eos_home(env: Mapping[str, str] | None = None) -> Path:
+    """``$EOS_HOME`` or ``~/.eoscatalog``."""
+    env = os.environ if env is None else env
+    return Path(env.get("EOS_HOME") or Path.home() / ".eoscatalog").expanduser()
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Resolved settings for one client.
+
+    >>> c = Config(home=Path("/tmp/h"), user="ada")
+    >>> c.store_url, c.store_root
+    ('file:///tmp/h/store', 'file:///tmp/h/store/default')
+    """
+
+    home: Path
+    user: str
+    org: str = DEFAULT_ORG
+    store: str = ""
+    endpoint_url: str | None = None
+    region: str | None = None
+    default_namespace: str = "users/me"
+    admin: bool = False
+    offline: bool = False
+    scratch_ttl: str = "7d"
+    checkpoint_every: int = 100
+
+    def __post_init__(self) -> None:
+        validate_user(self.user)
+        if not _ORG_RE.match(self.org):
+            raise ConfigError(
+                f"invalid organization {self.org!r}: use 1-63 lower-case letters, digits, '.', "
+                "'_' or '-' (set EOS_ORG or `eos init --org`)"
+            )
+        validate_namespace(self.default_namespace, user=self.user)
+        parse_duration(self.scratch_ttl)
+        if int(self.checkpoint_every) < 1:
+            raise ConfigError("checkpoint_every must be a positive number of changesets")
+
+    @property
+    def store_url(self) -> str:
+        """The store URL as configured (the embedded folder when none is)."""
+        return self.store or (self.home / "store").as_uri()
+
+    @property
+    def is_embedded(self) -> bool:
+        return not self.store
+
+    @property
+    def store_root(self) -> str:
+        return f"{self.store_url.rstrip('/')}/{self.org}"
+
+    @property
+    def config_path(self) -> Path:
+        return self.home / CONFIG_FILE
+
+    @property
+    def index_path(self) -> Path:
+        """One index per store root, so switching stores never mixes catalogs."""
+        digest = hashlib.sha256(self.store_root.encode()).hexdigest()[:16]
+        return self.home / "index" / f"{digest}.sqlite"
+
+    @property
+    def hashcache_path(self) -> Path:
+        return self.home / "hashcache.sqlite"
+
+    @classmethod
+    def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Config:
+        """Build the configuration from the environment and the config file."""
+        env = os.environ if env is None else env
+        home = Path(overrides.pop("home", None) or eos_home(env))
+        settings: dict[str, Any] = {}
+        path = home / CONFIG_FILE
+        if path.exists():
+            try:
+                loaded = yaml.safe_load(path.read_text()) or {}
+            except yaml.YAMLError as e:
+                raise ConfigError(f"{path} is not valid YAML ({e}); fix or delete it") from None
+            if not isinstance(loaded, dict):
+                raise ConfigError(f"{path} must hold a mapping of settings")
+            unknown = sorted(set(loaded) - set(_KEYS))
+            if unknown:
+                raise ConfigError(
+                    f"{path} has unknown settings {unknown}; known ones: {', '.join(_KEYS)}"
+                )
+            settings.update(loaded)
+        for key, var in (("user", "EOS_USER"), ("org", "EOS_ORG"), ("store", "EOS_STORE")):
+            if env.get(var):
+                settings[key] = env[var]
+        if env.get("EOS_ADMIN"):
+            settings["admin"] = _truthy(env["EOS_ADMIN"])
+        if env.get("EOS_OFFLINE"):
+            settings["offline"] = _truthy(env["EOS_OFFLINE"])
+        if not settings.get("endpoint_url"):
+            endpoint = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
+            if endpoint:
+                settings["endpoint_url"] = endpoint
+        settings.update({k: v for k, v in overrides.items() if v is not None})
+        if not settings.get("user"):
+            settings["user"] = _default_user()
+        settings["admin"] = _truthy(settings.get("admin", False))
+        settings["offline"] = _truthy(settings.get("offline", False))
+        try:
+            return cls(home=home, **settings)
+        except InvalidNameError as e:
+            raise ConfigError(f"bad setting: {e} (check EOS_USER, {path})") from None
+
+    def with_changes(self, **changes: Any) -> Config:
+        return replace(self, **changes)
+
+    def save(self) -> Path:
+        """Write the non-default settings to ``$EOS_HOME/config.yaml``."""
+        data = {k: v for k, v in asdict(self).items() if k in _KEYS}
+        defaults = {"org": DEFAULT_ORG, "store": "", "endpoint_url": None, "region": None,
+                    "default_namespace": "users/me", "admin": False, "scratch_ttl": "7d",
+                    "checkpoint_every": 100}
+        data = {k: v for k, v in data.items() if k == "user" or defaults.get(k) != v}
+        self.home.mkdir(parents=True, exist_ok=True)
+        tmp = self.config_path.with_suffix(".yaml.tmp")
+        tmp.write_text(yaml.safe_dump(data, sort_keys=True))
+        tmp.replace(self.config_path)
+        return self.config_path
+
+
+def _default_user() -> str:
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):
+        name = ""
+    candidate = re.sub(r"[^A-Za-z0-9._-]", "-", name).strip("-._")[:64]
+    if not candidate or candidate == "me":
+        raise ConfigError("cannot tell who you are: set EOS_USER or run `eos init --user ID`")
+    return candidate

@@ -1,0 +1,108 @@
+"""The one exception tree of eoscatalog.
+
+Every error the library raises on purpose is an :class:`EosError`. Subclasses also inherit the
+built-in exception they mean, so ``except KeyError`` and ``except ValueError`` keep working::
+
+    EosError
+    ├── NotFoundError(KeyError)          a name, version, tag, blob or object is not there
+    │   └── DeletedError                 the name's latest version is a delete marker
+    ├── InvalidNameError(ValueError)     a name, URI, reference or tag breaks a rule
+    ├── AmbiguousReferenceError(ValueError)  a hash prefix matches several contents
+    ├── IntegrityError                   bytes do not hash to what they should
+    ├── PermissionDeniedError(PermissionError)  a write outside the user's namespaces
+    ├── ConflictError                    a concurrent writer won, or the state forbids the change
+    │   └── PreconditionFailedError      a create-if-absent or compare-and-swap write lost
+    ├── StoreError(OSError)              the store cannot be reached, or refused a request
+    └── ConfigError                      the configuration is missing or malformed
+
+Messages say what happened and what to do next.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AmbiguousReferenceError",
+    "ConfigError",
+    "ConflictError",
+    "DeletedError",
+    "EosError",
+    "IntegrityError",
+    "InvalidNameError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PreconditionFailedError",
+    "StoreError",
+]
+
+
+class EosError(Exception):
+    """Base class of every error eoscatalog raises on purpose."""
+
+    def __str__(self) -> str:
+        # KeyError quotes its argument; our messages are sentences, so show them as they are.
+        return str(self.args[0]) if self.args else self.__class__.__name__
+
+
+class NotFoundError(EosError, KeyError):
+    """A name, version, tag, blob or store object does not exist.
+
+    >>> try:
+    ...     raise NotFoundError("no name 'x' in users/ada")
+    ... except KeyError as e:
+    ...     print(e)
+    no name 'x' in users/ada
+    """
+
+
+class DeletedError(NotFoundError):
+    """The name exists but its latest version is a delete marker.
+
+    Carries when and by whom it was deleted, so the message can say how to undelete it.
+    """
+
+    def __init__(self, message: str, *, deleted_at: str = "", deleted_by: str = "") -> None:
+        super().__init__(message)
+        self.deleted_at = deleted_at
+        self.deleted_by = deleted_by
+
+
+class InvalidNameError(EosError, ValueError):
+    """A name, URI, reference, tag or hash string breaks a rule; the message names the rule."""
+
+
+class AmbiguousReferenceError(EosError, ValueError):
+    """A hash prefix matches versions with different contents; a longer prefix is needed."""
+
+
+class IntegrityError(EosError):
+    """Bytes do not hash to the hash they were stored or requested under.
+
+    >>> e = IntegrityError("blob is corrupt", expected="blake3:aa", actual="blake3:bb")
+    >>> (e.expected, e.actual)
+    ('blake3:aa', 'blake3:bb')
+    """
+
+    def __init__(self, message: str, *, expected: str, actual: str) -> None:
+        super().__init__(message)
+        self.expected = expected
+        self.actual = actual
+
+
+class PermissionDeniedError(EosError, PermissionError):
+    """The current user may not write to that namespace."""
+
+
+class ConflictError(EosError):
+    """The change cannot be made in the current state, or a concurrent writer got there first."""
+
+
+class PreconditionFailedError(ConflictError):
+    """A create-if-absent or compare-and-swap write found a different object at the key."""
+
+
+class StoreError(EosError, OSError):
+    """The store does not exist, cannot be reached, or refused a request."""
+
+
+class ConfigError(EosError):
+    """The configuration file or environment is missing a setting or holds a bad one."""

@@ -1,0 +1,124 @@
+"""BLAKE3 content hashes as ``blake3:<64 hex>`` strings: compute, parse, compare, verify.
+
+>>> hash_bytes(b"hello")
+'blake3:ea8f163db38682925e4491c5e58d4bb3506ef8c14eb78a86e908c5624a67200f'
+>>> parse_hash("BLAKE3:EA8F163DB38682925E4491C5E58D4BB3506EF8C14EB78A86E908C5624A67200F")
+'blake3:ea8f163db38682925e4491c5e58d4bb3506ef8c14eb78a86e908c5624a67200f'
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import BinaryIO
+
+import blake3
+
+from .errors import IntegrityError, InvalidNameError
+
+__all__ = [
+    "ALGORITHM",
+    "CHUNK_SIZE",
+    "StreamHasher",
+    "digest_of",
+    "hash_bytes",
+    "hash_file",
+    "hash_stream",
+    "parse_hash",
+    "verify_hash",
+]
+
+ALGORITHM = "blake3"
+CHUNK_SIZE = 1024 * 1024
+# Below this size one thread is faster than starting the pool; above it BLAKE3's tree
+# parallelism pays off (measured in docs/performance.md once issue 7 lands).
+MULTITHREAD_THRESHOLD = 4 * 1024 * 1024
+
+_HASH_RE = re.compile(r"^blake3:[0-9a-f]{64}$")
+
+
+def parse_hash(text: str) -> str:
+    """Return the canonical (lower-case) ``blake3:<hex>`` form, or raise InvalidNameError."""
+    canonical = text.strip().lower() if isinstance(text, str) else ""
+    if not _HASH_RE.match(canonical):
+        raise InvalidNameError(
+            f"invalid hash {text!r}: expected 'blake3:' followed by 64 hex digits"
+        )
+    return canonical
+
+
+def digest_of(hash_string: str) -> str:
+    """The 64 hex digits of a ``blake3:<hex>`` string.
+
+    >>> digest_of("blake3:" + "ab" * 32) == "ab" * 32
+    True
+    """
+    return parse_hash(hash_string)[len(ALGORITHM) + 1 :]
+
+
+class StreamHasher:
+    """Hash bytes as they stream past, e.g. while downloading.
+
+    >>> h = StreamHasher()
+    >>> h.update(b"hel"); h.update(b"lo")
+    >>> h.hash == hash_bytes(b"hello"), h.size
+    (True, 5)
+    """
+
+    def __init__(self, *, threads: bool = False) -> None:
+        self._hasher = blake3.blake3(max_threads=blake3.blake3.AUTO if threads else 1)
+        self.size = 0
+
+    def update(self, data: bytes | bytearray | memoryview) -> None:
+        self._hasher.update(data)
+        self.size += len(data)
+
+    @property
+    def hash(self) -> str:
+        return f"{ALGORITHM}:{self._hasher.hexdigest()}"
+
+
+def hash_bytes(data: bytes | bytearray | memoryview) -> str:
+    """Hash an in-memory buffer."""
+    hasher = StreamHasher(threads=len(data) >= MULTITHREAD_THRESHOLD)
+    hasher.update(data)
+    return hasher.hash
+
+
+def hash_stream(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> str:
+    """Hash a readable binary stream to its end."""
+    hasher = StreamHasher()
+    while chunk := stream.read(chunk_size):
+        hasher.update(chunk)
+    return hasher.hash
+
+
+def hash_file(path: str | os.PathLike[str]) -> str:
+    """Hash a file; large files are memory-mapped and hashed on every core.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x"; _ = p.write_bytes(b"hello")
+    >>> hash_file(p) == hash_bytes(b"hello")
+    True
+    """
+    size = os.stat(path).st_size
+    if size >= MULTITHREAD_THRESHOLD:
+        hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
+        hasher.update_mmap(os.fspath(path))
+        return f"{ALGORITHM}:{hasher.hexdigest()}"
+    with open(path, "rb") as f:
+        return hash_stream(f)
+
+
+def verify_hash(expected: str, actual: str, what: str) -> None:
+    """Raise IntegrityError (with both hashes) when ``actual`` differs from ``expected``.
+
+    ``what`` names the bytes in the message, e.g. ``"blob blake3:ab.. from s3://b/org"``.
+    """
+    if expected != actual:
+        raise IntegrityError(
+            f"{what} is corrupt: expected {expected}, got {actual}; nothing was kept. "
+            "Retry; if it fails again the stored copy is damaged and must be uploaded again.",
+            expected=expected,
+            actual=actual,
+        )

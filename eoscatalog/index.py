@@ -1,0 +1,343 @@
+"""The SQLite index (through sqlite-utils): this client's replay of the catalog log.
+
+It holds every version and tag seen, the changesets applied and the last applied seq per
+namespace. It never talks to the store: the catalog feeds it changesets and checkpoint files.
+Losing it loses nothing; ``Catalog.reindex`` rebuilds it.
+
+Every write runs in ``BEGIN IMMEDIATE`` with a busy timeout, so processes sharing one index file
+queue up instead of failing with "database is locked", and a changeset is applied whole or not
+at all, exactly once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from .errors import StoreError
+from .log import VERSION_OPS, Changeset
+from .records import VersionRecord
+
+__all__ = ["Index"]
+
+BUSY_TIMEOUT_MS = 120_000
+SCHEMA = {
+    "namespaces": (
+        {"namespace": str, "applied_seq": int, "refreshed_at": str},
+        ["namespace"],
+    ),
+    "versions": (
+        {
+            "namespace": str, "name": str, "version": int, "kind": str, "hash": str,
+            "size": int, "created": str, "author": str, "message": str, "seq": int,
+            "source_version": int, "source": str, "expires": str, "purged": int, "meta": str,
+        },
+        ["namespace", "name", "version"],
+    ),
+    "tags": (
+        {"namespace": str, "name": str, "tag": str, "version": int, "created": str,
+         "author": str, "seq": int},
+        ["namespace", "name", "tag"],
+    ),
+    "changesets": (
+        {"namespace": str, "seq": int, "created": str, "author": str, "message": str,
+         "writer": str, "entries": int},
+        ["namespace", "seq"],
+    ),
+}
+COPIED_TABLES = ("versions", "tags", "changesets")
+
+
+def _columns(table: str) -> str:
+    return ", ".join(f'"{c}"' for c in SCHEMA[table][0])
+
+
+class Index:
+    """The local replay of one store's catalog.
+
+    >>> idx = Index(":memory:")
+    >>> idx.applied_seq("org")
+    0
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        path = os.fspath(path)
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        self.db = sqlite_utils.Database(conn)
+        self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if path != ":memory:":
+            with self.db.ensure_autocommit_on():
+                self.db.execute("PRAGMA journal_mode = wal")
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        self._create_schema(self.db)
+
+    @staticmethod
+    def _create_schema(db: sqlite_utils.Database) -> None:
+        with Index._immediate(db):
+            for table, (columns, pk) in SCHEMA.items():
+                db[table].create(columns, pk=pk, if_not_exists=True)
+            db["versions"].create_index(["namespace", "hash"], if_not_exists=True)
+            db["versions"].create_index(["namespace", "name", "created"], if_not_exists=True)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _immediate(db: sqlite_utils.Database) -> Iterator[None]:
+        """A write transaction that takes the lock up front (no deadlocked upgrades)."""
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            db.conn.execute("ROLLBACK")
+            raise
+        db.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- namespaces ------------------------------------------------------------------------------
+
+    def applied_seq(self, namespace: str) -> int:
+        row = self._one("SELECT applied_seq FROM namespaces WHERE namespace = ?", [namespace])
+        return row["applied_seq"] if row else 0
+
+    def refreshed_at(self, namespace: str) -> str | None:
+        row = self._one("SELECT refreshed_at FROM namespaces WHERE namespace = ?", [namespace])
+        return row["refreshed_at"] if row else None
+
+    def mark_refreshed(self, namespace: str, when: str) -> None:
+        with self._immediate(self.db):
+            self._set_namespace(namespace, when=when)
+
+    def namespaces(self) -> list[str]:
+        return [r["namespace"] for r in self.db.query("SELECT namespace FROM namespaces")]
+
+    def _set_namespace(
+        self, namespace: str, *, seq: int | None = None, when: str | None = None
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO namespaces (namespace, applied_seq, refreshed_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(namespace) DO UPDATE SET "
+            "applied_seq = coalesce(?, applied_seq), refreshed_at = coalesce(?, refreshed_at)",
+            [namespace, seq or 0, when, seq, when],
+        )
+
+    def drop_namespace(self, namespace: str) -> None:
+        with self._immediate(self.db):
+            for table in (*COPIED_TABLES, "namespaces"):
+                self.db.execute(f"DELETE FROM {table} WHERE namespace = ?", [namespace])
+
+    # -- applying the log ------------------------------------------------------------------------
+
+    def apply(self, changeset: Changeset) -> bool:
+        """Apply one changeset atomically; False if it was already applied (by anyone).
+
+        Raises StoreError if it does not follow the last applied seq or if its version numbers
+        do not continue each name's history: the log would be inconsistent.
+        """
+        ns = changeset.namespace
+        with self._immediate(self.db):
+            applied = self.applied_seq(ns)
+            if changeset.seq <= applied:
+                return False
+            if changeset.seq != applied + 1:
+                raise StoreError(
+                    f"cannot apply {ns}#{changeset.seq}: the index is at #{applied}; "
+                    "changesets must be applied in order (run `eos reindex`)"
+                )
+            versions: list[dict[str, Any]] = []
+            next_version: dict[str, int] = {}
+            for entry in changeset.entries:
+                # A purge may name a version added earlier in this changeset: flush them first.
+                if entry.op not in VERSION_OPS and versions:
+                    self.db["versions"].insert_all(versions)
+                    versions = []
+                if entry.op in VERSION_OPS:
+                    expected = next_version.get(entry.name) or self.next_version(ns, entry.name)
+                    if entry.version != expected:
+                        raise StoreError(
+                            f"changeset {ns}#{changeset.seq} gives {entry.name!r} version "
+                            f"{entry.version}, but the log's order makes it {expected}: "
+                            "the log is inconsistent"
+                        )
+                    next_version[entry.name] = expected + 1
+                    versions.append({
+                        "namespace": ns, "name": entry.name, "version": entry.version,
+                        "kind": entry.op, "hash": entry.hash, "size": entry.size,
+                        "created": changeset.created, "author": changeset.author,
+                        "message": changeset.message, "seq": changeset.seq,
+                        "source_version": entry.source_version, "source": entry.source,
+                        "expires": entry.expires, "purged": 0,
+                        "meta": json.dumps(entry.meta, sort_keys=True) if entry.meta else None,
+                    })
+                elif entry.op == "tag":
+                    self.db.execute(
+                        "INSERT OR REPLACE INTO tags VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [ns, entry.name, entry.tag, entry.version, changeset.created,
+                         changeset.author, changeset.seq],
+                    )
+                elif entry.op == "untag":
+                    self.db.execute(
+                        "DELETE FROM tags WHERE namespace = ? AND name = ? AND tag = ?",
+                        [ns, entry.name, entry.tag],
+                    )
+                elif entry.op == "purge":
+                    marks = ",".join("?" * len(entry.versions))
+                    args = [ns, entry.name, *entry.versions]
+                    self.db.execute(
+                        "UPDATE versions SET purged = 1 WHERE namespace = ? AND name = ? "
+                        f"AND version IN ({marks})", args
+                    )
+                    self.db.execute(
+                        "DELETE FROM tags WHERE namespace = ? AND name = ? "
+                        f"AND version IN ({marks})", args,
+                    )
+            if versions:
+                self.db["versions"].insert_all(versions, batch_size=500)
+            self.db.execute(
+                "INSERT INTO changesets VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [ns, changeset.seq, changeset.created, changeset.author, changeset.message,
+                 changeset.writer, len(changeset.entries)],
+            )
+            self._set_namespace(ns, seq=changeset.seq)
+        return True
+
+    # -- checkpoints -----------------------------------------------------------------------------
+
+    def export_namespace(self, namespace: str, seq: int, path: str | os.PathLike[str]) -> bool:
+        """Write the namespace's state to a new SQLite file if the index is exactly at ``seq``."""
+        checkpoint = sqlite_utils.Database(os.fspath(path))
+        self._create_schema(checkpoint)
+        checkpoint.close()
+        with self._attached(path) as alias, self._immediate(self.db):
+            if self.applied_seq(namespace) != seq:
+                return False
+            for table in COPIED_TABLES:
+                cols = _columns(table)
+                self.db.execute(
+                    f"INSERT INTO {alias}.{table} ({cols}) SELECT {cols} FROM main.{table} "
+                    "WHERE namespace = ?", [namespace],
+                )
+            self.db.execute(
+                f"INSERT INTO {alias}.namespaces VALUES (?, ?, NULL)", [namespace, seq]
+            )
+        return True
+
+    def import_namespace(self, namespace: str, path: str | os.PathLike[str]) -> int:
+        """Replace the namespace's rows with a checkpoint's; return the checkpoint's seq."""
+        with self._attached(path) as alias:
+            row = self._one(f"SELECT * FROM {alias}.namespaces")
+            if not row or row["namespace"] != namespace:
+                raise StoreError(f"checkpoint {path} does not hold namespace {namespace!r}")
+            seq = row["applied_seq"]
+            with self._immediate(self.db):
+                if self.applied_seq(namespace) >= seq:
+                    return self.applied_seq(namespace)
+                for table in COPIED_TABLES:
+                    cols = _columns(table)
+                    self.db.execute(f"DELETE FROM main.{table} WHERE namespace = ?", [namespace])
+                    self.db.execute(
+                        f"INSERT INTO main.{table} ({cols}) SELECT {cols} FROM {alias}.{table} "
+                        "WHERE namespace = ?", [namespace],
+                    )
+                self._set_namespace(namespace, seq=seq)
+        return seq
+
+    @contextlib.contextmanager
+    def _attached(self, path: str | os.PathLike[str]) -> Iterator[str]:
+        alias = "checkpoint"
+        self.db.execute(f"ATTACH DATABASE ? AS {alias}", [os.fspath(path)])
+        try:
+            yield alias
+        finally:
+            self.db.execute(f"DETACH DATABASE {alias}")
+
+    # -- queries ---------------------------------------------------------------------------------
+
+    def _one(self, sql: str, params: list[Any] | None = None) -> dict[str, Any] | None:
+        return next(iter(self.db.query(sql, params or [])), None)
+
+    def _record(self, row: dict[str, Any] | None) -> VersionRecord | None:
+        if row is None:
+            return None
+        tags = tuple(
+            r["tag"]
+            for r in self.db.query(
+                "SELECT tag FROM tags WHERE namespace = ? AND name = ? AND version = ? "
+                "ORDER BY tag",
+                [row["namespace"], row["name"], row["version"]],
+            )
+        )
+        return VersionRecord.from_row(row, tags)
+
+    def next_version(self, namespace: str, name: str) -> int:
+        row = self._one(
+            "SELECT max(version) AS v FROM versions WHERE namespace = ? AND name = ?",
+            [namespace, name],
+        )
+        return (row["v"] or 0) + 1 if row else 1
+
+    def latest(self, namespace: str, name: str) -> VersionRecord | None:
+        """The newest version that is not purged (it may be a delete marker)."""
+        return self._record(self._one(
+            "SELECT * FROM versions WHERE namespace = ? AND name = ? AND purged = 0 "
+            "ORDER BY version DESC LIMIT 1", [namespace, name],
+        ))
+
+    def version(self, namespace: str, name: str, version: int) -> VersionRecord | None:
+        return self._record(self._one(
+            "SELECT * FROM versions WHERE namespace = ? AND name = ? AND version = ?",
+            [namespace, name, version],
+        ))
+
+    def versions(self, namespace: str, name: str) -> list[VersionRecord]:
+        tags: dict[int, list[str]] = {}
+        for r in self.db.query(
+            "SELECT tag, version FROM tags WHERE namespace = ? AND name = ? ORDER BY tag",
+            [namespace, name],
+        ):
+            tags.setdefault(r["version"], []).append(r["tag"])
+        return [
+            VersionRecord.from_row(r, tuple(tags.get(r["version"], ())))
+            for r in self.db.query(
+                "SELECT * FROM versions WHERE namespace = ? AND name = ? ORDER BY version",
+                [namespace, name],
+            )
+        ]
+
+    def tagged(self, namespace: str, name: str, tag: str) -> VersionRecord | None:
+        row = self._one(
+            "SELECT version FROM tags WHERE namespace = ? AND name = ? AND tag = ?",
+            [namespace, name, tag],
+        )
+        return self.version(namespace, name, row["version"]) if row else None
+
+    def by_hash_prefix(self, namespace: str, name: str, prefix: str) -> list[VersionRecord]:
+        """Versions of ``name`` whose hash starts with ``prefix`` (``blake3:<hex>``)."""
+        rows = self.db.query(
+            "SELECT * FROM versions WHERE namespace = ? AND name = ? AND hash >= ? AND hash < ? "
+            "ORDER BY version",
+            [namespace, name, prefix, prefix + "\U0010ffff"],
+        )
+        return [r for r in map(self._record, rows) if r is not None]
+
+    def at_time(self, namespace: str, name: str, when: str) -> VersionRecord | None:
+        """The newest version created at or before ``when`` (fixed-width ISO text)."""
+        return self._record(self._one(
+            "SELECT * FROM versions WHERE namespace = ? AND name = ? AND created <= ? "
+            "ORDER BY version DESC LIMIT 1", [namespace, name, when],
+        ))
+
+    def has_hash(self, namespace: str, hash_string: str) -> bool:
+        return self._one(
+            "SELECT 1 FROM versions WHERE namespace = ? AND hash = ? LIMIT 1",
+            [namespace, hash_string],
+        ) is not None

@@ -1,0 +1,213 @@
+"""The catalog log: per-namespace, append-only changesets and checkpoints in the store.
+
+Layout under the store root::
+
+    catalog/<namespace>/log/<seq, 12 digits>.json          one immutable changeset
+    catalog/<namespace>/checkpoints/<seq, 12 digits>.sqlite   the namespace's state at seq
+
+A changeset takes the next sequence number with a create-if-absent write, so two writers can
+never both own seq N. :meth:`Log.append` raises PreconditionFailedError to the loser, who replays
+the winner's changeset and tries N+1.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .errors import ConflictError, PreconditionFailedError, StoreError
+from .names import NAMESPACE_KINDS
+from .store import Store
+
+__all__ = [
+    "FORMAT",
+    "VERSION_OPS",
+    "Changeset",
+    "Entry",
+    "Log",
+    "changeset_key",
+    "checkpoint_key",
+    "list_namespaces",
+]
+
+FORMAT = 1
+SEQ_WIDTH = 12
+# Entry operations that add a version to their name; the others act on existing versions.
+VERSION_OPS = ("put", "delete", "rollback", "undelete", "copy")
+OTHER_OPS = ("tag", "untag", "purge")
+
+
+def changeset_key(namespace: str, seq: int) -> str:
+    """>>> changeset_key("org", 7)
+    'catalog/org/log/000000000007.json'
+    """
+    return f"catalog/{namespace}/log/{seq:0{SEQ_WIDTH}d}.json"
+
+
+def checkpoint_key(namespace: str, seq: int) -> str:
+    """>>> checkpoint_key("users/ada", 100)
+    'catalog/users/ada/checkpoints/000000000100.sqlite'
+    """
+    return f"catalog/{namespace}/checkpoints/{seq:0{SEQ_WIDTH}d}.sqlite"
+
+
+def _seq_of(key: str) -> int | None:
+    stem = key.rsplit("/", 1)[-1].split(".", 1)[0]
+    return int(stem) if stem.isdigit() and len(stem) == SEQ_WIDTH else None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One change in a changeset.
+
+    Version-making ops (``put``, ``delete``, ``rollback``, ``undelete``, ``copy``) carry the new
+    ``version`` of ``name``; ``source_version`` is the version a rollback or undelete restores.
+    ``tag``/``untag`` carry ``tag`` and (for tag) the ``version`` tagged; ``purge`` carries the
+    purged ``versions``.
+    """
+
+    op: str
+    name: str
+    version: int | None = None
+    hash: str | None = None
+    size: int | None = None
+    source_version: int | None = None
+    source: str | None = None
+    tag: str | None = None
+    versions: tuple[int, ...] = ()
+    expires: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["versions"] = list(self.versions)
+        return {k: v for k, v in data.items() if v not in (None, [], {})}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Entry:
+        if data.get("op") not in VERSION_OPS + OTHER_OPS:
+            raise ValueError(f"unknown entry op {data.get('op')!r}")
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known["versions"] = tuple(known.get("versions", ()))
+        return cls(**known)
+
+
+@dataclass(frozen=True)
+class Changeset:
+    """One immutable object of the log: who changed what, when, as one atomic unit."""
+
+    namespace: str
+    seq: int
+    created: str
+    author: str
+    entries: tuple[Entry, ...]
+    message: str = ""
+    writer: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def to_json(self) -> bytes:
+        data = {
+            "format": FORMAT,
+            "namespace": self.namespace,
+            "seq": self.seq,
+            "created": self.created,
+            "author": self.author,
+            "message": self.message,
+            "writer": self.writer,
+            "entries": [e.to_dict() for e in self.entries],
+        }
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+    @classmethod
+    def from_json(cls, raw: bytes, *, key: str = "") -> Changeset:
+        try:
+            data = json.loads(raw)
+            if data.get("format") != FORMAT:
+                raise ValueError(f"format {data.get('format')!r}; this client reads {FORMAT}")
+            return cls(
+                namespace=data["namespace"],
+                seq=int(data["seq"]),
+                created=data["created"],
+                author=data["author"],
+                message=data.get("message", ""),
+                writer=data.get("writer", ""),
+                entries=tuple(Entry.from_dict(e) for e in data["entries"]),
+            )
+        except (ValueError, KeyError, TypeError) as e:
+            raise StoreError(
+                f"changeset {key} is unreadable ({e}); upgrade eoscatalog if it was written by "
+                "a newer version, otherwise the log is damaged"
+            ) from None
+
+
+class Log:
+    """The changesets and checkpoints of one namespace.
+
+    >>> from eoscatalog.store import MemoryStore
+    >>> log = Log(MemoryStore(), "org")
+    >>> log.append(Changeset("org", 1, "2026-01-01T00:00:00.000000Z", "ada", ()))
+    >>> log.seqs_after(0)
+    [1]
+    """
+
+    def __init__(self, store: Store, namespace: str) -> None:
+        self.store = store
+        self.namespace = namespace
+
+    def seqs_after(self, seq: int) -> list[int]:
+        """Sequence numbers of changesets after ``seq``: one LIST request for a small tail."""
+        prefix = f"catalog/{self.namespace}/log/"
+        start = changeset_key(self.namespace, seq) if seq > 0 else None
+        found = (_seq_of(o.key) for o in self.store.list(prefix, start_after=start))
+        return [s for s in found if s is not None and s > seq]
+
+    def read(self, seq: int) -> Changeset:
+        key = changeset_key(self.namespace, seq)
+        changeset = Changeset.from_json(self.store.get(key), key=key)
+        if changeset.seq != seq or changeset.namespace != self.namespace:
+            raise StoreError(f"changeset {key} claims to be {changeset.namespace}#{changeset.seq}")
+        return changeset
+
+    def append(self, changeset: Changeset) -> None:
+        """Write ``changeset`` at its seq if nobody has; PreconditionFailedError if taken.
+
+        On a store that ignores conditional writes the write is checked by reading it back:
+        a concurrent writer is refused with ConflictError instead of a version being lost.
+        """
+        key = changeset_key(self.namespace, changeset.seq)
+        raw = changeset.to_json()
+        if self.store.supports_conditional_writes:
+            self.store.put(key, raw, if_absent=True)
+            return
+        if self.store.exists(key):
+            raise PreconditionFailedError(f"changeset {key} already exists")
+        self.store.put(key, raw)
+        if self.store.get(key) != raw:
+            raise ConflictError(
+                f"another client wrote {key} at the same moment and {self.store.url} does not "
+                "support conditional writes, so concurrent writers cannot be told apart safely. "
+                "Your change was not recorded; retry it, and have one writer at a time per "
+                "namespace on this store (or use a store that honours If-None-Match)."
+            )
+
+    def checkpoint_seqs(self) -> list[int]:
+        prefix = f"catalog/{self.namespace}/checkpoints/"
+        return sorted(s for o in self.store.list(prefix) if (s := _seq_of(o.key)) is not None)
+
+
+def list_namespaces(store: Store) -> list[str]:
+    """Every namespace that has a log in the store, e.g. ``['org', 'users/ada']``."""
+    found: list[str] = []
+    for kind in store.list_dirs("catalog/"):
+        if kind in ("org", "public"):
+            found.append(kind)
+        elif kind in NAMESPACE_KINDS:
+            found.extend(f"{kind}/{owner}" for owner in store.list_dirs(f"catalog/{kind}/"))
+    return found
+
+
+def entries_names(entries: Iterable[Entry]) -> list[str]:
+    """The distinct names an iterable of entries touches, in first-seen order."""
+    return list(dict.fromkeys(e.name for e in entries))

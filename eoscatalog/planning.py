@@ -1,0 +1,173 @@
+"""Deciding what a write means: pure functions from the index's state to changeset entries.
+
+The catalog calls these again on every commit attempt, on top of the freshest state, so a
+writer that lost a race recomputes its version numbers (and may find nothing left to do).
+Nothing here does I/O beyond reading the index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .errors import ConflictError, DeletedError, NotFoundError
+from .index import Index
+from .log import Entry
+from .names import Reference
+from .resolution import lookup, require_readable, restorable_before
+
+__all__ = [
+    "PutItem",
+    "plan_purge",
+    "plan_put",
+    "plan_rm",
+    "plan_rollback",
+    "plan_tag",
+    "plan_undelete",
+    "plan_untag",
+]
+
+
+@dataclass(frozen=True)
+class PutItem:
+    """A name to point at stored bytes (already uploaded), with its metadata."""
+
+    name: str
+    hash: str
+    size: int
+    meta: dict[str, Any] = field(default_factory=dict)
+    source: str | None = None
+
+
+def plan_put(
+    index: Index, namespace: str, items: Sequence[PutItem], *, expires: str | None = None
+) -> list[Entry]:
+    """New versions for the items whose content or metadata differ from their latest version.
+
+    A name whose latest version is a delete marker gets a new version even with equal bytes.
+    """
+    entries = []
+    for item in items:
+        latest = index.latest(namespace, item.name)
+        unchanged = (
+            latest is not None
+            and not latest.is_delete_marker
+            and latest.hash == item.hash
+            and latest.meta == item.meta
+            and expires is None
+        )
+        if unchanged:
+            continue
+        entries.append(Entry(
+            op="copy" if item.source else "put",
+            name=item.name,
+            version=index.next_version(namespace, item.name),
+            hash=item.hash,
+            size=item.size,
+            source=item.source,
+            meta=dict(item.meta),
+            expires=expires,
+        ))
+    return entries
+
+
+def plan_rm(index: Index, namespace: str, name: str) -> list[Entry]:
+    """A delete marker on top of a live latest version."""
+    latest = index.latest(namespace, name)
+    if latest is None:
+        raise NotFoundError(f"no name {name!r} in {namespace}: nothing to delete")
+    if latest.is_delete_marker:
+        raise DeletedError(
+            f"eos://{namespace}/{name} is already deleted (version {latest.version}, "
+            f"{latest.created} by {latest.author})",
+            deleted_at=latest.created,
+            deleted_by=latest.author,
+        )
+    return [Entry(op="delete", name=name, version=latest.version + 1)]
+
+
+def plan_undelete(index: Index, namespace: str, name: str) -> list[Entry]:
+    """A new version that brings back the newest readable version before the delete marker."""
+    latest = index.latest(namespace, name)
+    if latest is None:
+        raise NotFoundError(f"no name {name!r} in {namespace}: nothing to undelete")
+    if not latest.is_delete_marker:
+        raise ConflictError(
+            f"eos://{namespace}/{name} is not deleted: its latest version {latest.version} is "
+            "readable, so there is nothing to undelete"
+        )
+    target = restorable_before(index, latest)
+    if target is None:
+        raise NotFoundError(
+            f"eos://{namespace}/{name} has no earlier readable version to restore (purged)"
+        )
+    return [Entry(
+        op="undelete", name=name, version=index.next_version(namespace, name),
+        hash=target.hash, size=target.size, source_version=target.version,
+        meta=dict(target.meta),
+    )]
+
+
+def plan_rollback(index: Index, target_ref: Reference, now: datetime) -> list[Entry]:
+    """A new version carrying the bytes of the version ``target_ref`` selects.
+
+    Nothing is written when the latest version already holds those bytes and metadata.
+    """
+    ns, name = target_ref.namespace, target_ref.name
+    target = require_readable(index, target_ref, lookup(index, target_ref), now)
+    latest = index.latest(ns, name)
+    if (
+        latest is not None
+        and not latest.is_delete_marker
+        and latest.hash == target.hash
+        and latest.meta == target.meta
+    ):
+        return []
+    return [Entry(
+        op="rollback", name=name, version=index.next_version(ns, name), hash=target.hash,
+        size=target.size, source_version=target.version, meta=dict(target.meta),
+    )]
+
+
+def plan_tag(
+    index: Index, ref: Reference, tag: str, *, force: bool, now: datetime
+) -> list[Entry]:
+    """Point ``tag`` at the version ``ref`` selects; moving an existing tag needs ``force``."""
+    target = require_readable(index, ref, lookup(index, ref), now)
+    current = index.tagged(ref.namespace, ref.name, tag)
+    if current is not None and current.version == target.version:
+        return []
+    if current is not None and not force:
+        raise ConflictError(
+            f"tag {tag!r} is already on {current.uri}; pass force=True (`eos tag --force`) "
+            f"to move it to version {target.version}"
+        )
+    return [Entry(op="tag", name=ref.name, tag=tag, version=target.version)]
+
+
+def plan_untag(index: Index, namespace: str, name: str, tag: str) -> list[Entry]:
+    if index.tagged(namespace, name, tag) is None:
+        raise NotFoundError(f"eos://{namespace}/{name} has no tag {tag!r}")
+    return [Entry(op="untag", name=name, tag=tag)]
+
+
+def plan_purge(index: Index, namespace: str, name: str, version: int | None) -> list[Entry]:
+    """Mark one version (or, with ``version=None``, every version) of a name purged."""
+    history = index.versions(namespace, name)
+    if not history:
+        raise NotFoundError(f"no name {name!r} in {namespace}: nothing to purge")
+    if version is not None:
+        chosen = [r for r in history if r.version == version]
+        if not chosen:
+            raise NotFoundError(
+                f"eos://{namespace}/{name} has no version {version}: its versions are "
+                f"1..{history[-1].version}"
+            )
+    else:
+        chosen = history
+    targets = tuple(r.version for r in chosen if not r.purged)
+    if not targets:
+        return []
+    return [Entry(op="purge", name=name, versions=targets)]

@@ -1,0 +1,122 @@
+"""Resolving references against the index: which version a reference means, or why none.
+
+Pure lookups over an :class:`~eoscatalog.index.Index`; bringing the index up to date first is
+the catalog's job. Every failure names what was asked, what exists and what to do.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from .errors import AmbiguousReferenceError, DeletedError, NotFoundError
+from .index import Index
+from .names import Reference, format_time
+from .records import VersionRecord
+
+__all__ = ["lookup", "require_readable", "resolve_in_index", "restorable_before"]
+
+
+def lookup(index: Index, ref: Reference) -> VersionRecord | None:
+    """The version ``ref`` selects in the index, or None; raises only for ambiguous hashes."""
+    ns, name = ref.namespace, ref.name
+    if ref.kind == "latest":
+        return index.latest(ns, name)
+    if ref.kind == "version":
+        assert isinstance(ref.value, int)
+        return index.version(ns, name, ref.value)
+    if ref.kind == "tag":
+        assert isinstance(ref.value, str)
+        return index.tagged(ns, name, ref.value)
+    if ref.kind == "hash":
+        assert isinstance(ref.value, str)
+        matches = [r for r in index.by_hash_prefix(ns, name, ref.value) if not r.purged]
+        distinct = sorted({r.hash for r in matches if r.hash})
+        if len(distinct) > 1:
+            listing = ", ".join(
+                f"@{r.version} {r.hash[:20]}" for r in matches if r.hash  # type: ignore[index]
+            )
+            raise AmbiguousReferenceError(
+                f"{ref.uri} matches {len(distinct)} different contents ({listing}): "
+                "give more hex digits"
+            )
+        # Several versions may carry the same bytes (a rollback): any of them is the same data,
+        # the newest is reported.
+        return matches[-1] if matches else None
+    assert ref.kind == "time" and isinstance(ref.value, datetime)
+    return index.at_time(ns, name, format_time(ref.value))
+
+
+def require_readable(
+    index: Index, ref: Reference, record: VersionRecord | None, now: datetime
+) -> VersionRecord:
+    """Return ``record`` if it holds readable bytes, else raise the error that explains why."""
+    ns, name = ref.namespace, ref.name
+    where = f"eos://{ns}/{name}"
+    if record is None:
+        history = index.versions(ns, name)
+        if not history:
+            raise NotFoundError(
+                f"no name {name!r} in {ns}: check the spelling, or list names with `eos ls "
+                f"eos://{ns}/`"
+            )
+        if ref.kind == "latest":
+            raise NotFoundError(
+                f"every version of {where} was purged; it has no readable version left"
+            )
+        if ref.kind == "version":
+            raise NotFoundError(
+                f"{where} has no version {ref.value}: its versions are 1..{history[-1].version} "
+                f"(see `eos versions {where}`)"
+            )
+        if ref.kind == "tag":
+            tags = sorted({t for r in history for t in r.tags})
+            known = ", ".join(tags) if tags else "none"
+            raise NotFoundError(f"{where} has no tag {ref.value!r} (its tags: {known})")
+        if ref.kind == "hash":
+            raise NotFoundError(
+                f"no version of {where} has a hash starting with {ref.value} "
+                f"(see `eos versions {where}`)"
+            )
+        raise NotFoundError(
+            f"{where} did not exist at {ref.selector[1:]}: its first version was made at "
+            f"{history[0].created}"
+        )
+    if record.purged:
+        raise NotFoundError(
+            f"{record.uri} was purged: its bytes were removed on purpose and cannot be read"
+        )
+    if record.is_delete_marker:
+        restorable = restorable_before(index, record)
+        hint = (
+            f"`eos undelete {where}` restores version {restorable.version}, or read it "
+            f"pinned as {where}@{restorable.version}"
+            if restorable
+            else "no earlier version is left to restore"
+        )
+        when = "is" if ref.kind == "latest" else f"was, at {ref.uri},"
+        raise DeletedError(
+            f"{where} {when} deleted (version {record.version}, a delete marker made "
+            f"{record.created} by {record.author}): {hint}",
+            deleted_at=record.created,
+            deleted_by=record.author,
+        )
+    if record.expires and record.expires <= format_time(now):
+        raise NotFoundError(
+            f"{record.uri} expired at {record.expires} (scratch names are temporary); promote "
+            "scratch files you want to keep to a permanent name before their TTL runs out"
+        )
+    return record
+
+
+def resolve_in_index(index: Index, ref: Reference, now: datetime) -> VersionRecord:
+    """``lookup`` then ``require_readable``."""
+    return require_readable(index, ref, lookup(index, ref), now)
+
+
+def restorable_before(index: Index, marker: VersionRecord) -> VersionRecord | None:
+    """The newest readable version before a delete marker: what undelete brings back."""
+    for record in reversed(index.versions(marker.namespace, marker.name)):
+        if record.version < marker.version and record.hash and not record.purged:
+            return record
+    return None
+

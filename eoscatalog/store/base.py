@@ -1,0 +1,225 @@
+"""The Store protocol: a handful of byte-level methods per backend, plus blobs built on them.
+
+A store is the organization's root in object storage. It knows keys and bytes, never names or
+versions. Every backend implements the primitives (``get``, ``put`` with create-if-absent and
+compare-and-swap, ``head``, ``list``, ``list_dirs``, ``delete``, ``iter_chunks`` and
+``_upload_blob``); blob handling (layout, dedup, verified downloads) is written once, here.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import IntegrityError, InvalidNameError, NotFoundError, PreconditionFailedError
+from ..hashing import StreamHasher, digest_of, hash_bytes, verify_hash
+
+__all__ = ["ObjectInfo", "Store", "blob_key", "check_key"]
+
+BLOB_PREFIX = "blobs/blake3/"
+TEMP_PREFIX = ".eos-tmp-"
+
+
+def blob_key(hash_string: str) -> str:
+    """The one place the blob layout is computed: ``blobs/blake3/<2 hex>/<64 hex>``.
+
+    >>> blob_key("blake3:" + "ab" * 32)
+    'blobs/blake3/ab/abababababababababababababababababababababababababababababababab'
+    """
+    digest = digest_of(hash_string)
+    return f"{BLOB_PREFIX}{digest[:2]}/{digest}"
+
+
+def check_key(key: str) -> str:
+    """Refuse keys that could escape the store root (defence in depth: keys are built inside).
+
+    >>> check_key("catalog/org/log/000000000001.json")
+    'catalog/org/log/000000000001.json'
+    """
+    bad = (
+        not key
+        or key.startswith("/")
+        or "\\" in key
+        or "\x00" in key
+        or any(part in ("", ".", "..") for part in key.split("/"))
+    )
+    if bad:
+        raise InvalidNameError(f"invalid store key {key!r}: keys are relative '/'-paths")
+    return key
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What a listing or ``head`` says about one object."""
+
+    key: str
+    size: int
+    etag: str
+    modified: str | None = None
+
+
+class Store(ABC):
+    """Byte-level access to one store root.
+
+    >>> from eoscatalog.store import MemoryStore
+    >>> s = MemoryStore()
+    >>> _ = s.put("a/b", b"1", if_absent=True)
+    >>> s.get("a/b")
+    b'1'
+    """
+
+    url: str
+
+    # -- primitives every backend implements -------------------------------------------------
+
+    @abstractmethod
+    def get(self, key: str) -> bytes:
+        """Return an object's bytes; NotFoundError if absent."""
+
+    @abstractmethod
+    def put(
+        self, key: str, data: bytes, *, if_absent: bool = False, if_match: str | None = None
+    ) -> str:
+        """Write an object and return its etag.
+
+        ``if_absent``: create only if no object is at the key (PreconditionFailedError else).
+        ``if_match``: replace only if the current etag is this one (compare-and-swap).
+        """
+
+    @abstractmethod
+    def head(self, key: str) -> ObjectInfo:
+        """Size and etag of an object; NotFoundError if absent."""
+
+    @abstractmethod
+    def list(self, prefix: str, *, start_after: str | None = None) -> Iterator[ObjectInfo]:
+        """Objects whose key starts with ``prefix`` (and sorts after ``start_after``), in order."""
+
+    @abstractmethod
+    def list_dirs(self, prefix: str) -> list[str]:
+        """The next path segments below ``prefix`` (which ends with ``/``) that hold objects."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove an object; removing an absent one is not an error."""
+
+    @abstractmethod
+    def iter_chunks(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """Stream an object's bytes ``[start, end)`` in chunks; NotFoundError if absent."""
+
+    @abstractmethod
+    def _upload_blob(self, key: str, path: Path, expected: str) -> None:
+        """Store the file at ``path`` under ``key`` if absent, checking it hashes to ``expected``.
+
+        Raises IntegrityError (and stores nothing) if the file's bytes do not match, e.g.
+        because it changed after it was hashed.
+        """
+
+    @property
+    def supports_conditional_writes(self) -> bool:
+        """Whether create-if-absent and compare-and-swap are honoured (probed once on S3)."""
+        return True
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.head(key)
+        except NotFoundError:
+            return False
+        return True
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
+        """Release connections and pools."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.url!r})"
+
+    # -- blobs, written once for every backend ------------------------------------------------
+
+    def has_blob(self, hash_string: str) -> bool:
+        """True when the store holds an object at the blob's key."""
+        return self.exists(blob_key(hash_string))
+
+    def put_blob(self, hash_string: str, path: str | os.PathLike[str]) -> bool:
+        """Store a file's bytes under their hash; return False when the blob was already there.
+
+        The bytes are hashed again while they are written, so a file that changed after it was
+        hashed raises IntegrityError instead of storing wrong bytes under the key.
+        """
+        key = blob_key(hash_string)
+        if self.exists(key):
+            return False
+        self._upload_blob(key, Path(path), hash_string)
+        return True
+
+    def put_blob_bytes(self, data: bytes) -> str:
+        """Store an in-memory buffer as a blob and return its hash."""
+        hash_string = hash_bytes(data)
+        key = blob_key(hash_string)
+        if not self.exists(key):
+            self._put_if_absent_ok(key, data)
+        return hash_string
+
+    def read_blob(self, hash_string: str) -> bytes:
+        """Return a blob's bytes after checking they hash to ``hash_string``."""
+        key = blob_key(hash_string)
+        hasher = StreamHasher()
+        parts = []
+        for chunk in self._blob_chunks(key, hash_string):
+            hasher.update(chunk)
+            parts.append(chunk)
+        verify_hash(hash_string, hasher.hash, f"blob {hash_string} in {self.url}")
+        return b"".join(parts)
+
+    def download_blob(self, hash_string: str, dest: str | os.PathLike[str]) -> Path:
+        """Stream a blob into ``dest``, verified on the way; nothing is left behind on failure.
+
+        The bytes go to a temporary file beside ``dest`` and are renamed into place only after
+        their hash matched, so ``dest`` is either the complete, verified file or untouched.
+        """
+        dest = Path(dest)
+        key = blob_key(hash_string)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=dest.parent)
+        try:
+            hasher = StreamHasher()
+            with os.fdopen(fd, "wb") as f:
+                for chunk in self._blob_chunks(key, hash_string):
+                    hasher.update(chunk)
+                    f.write(chunk)
+            verify_hash(hash_string, hasher.hash, f"blob {hash_string} in {self.url}")
+            os.replace(tmp, dest)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+        return dest
+
+    def _blob_chunks(self, key: str, hash_string: str) -> Iterator[bytes]:
+        try:
+            yield from self.iter_chunks(key)
+        except NotFoundError:
+            raise NotFoundError(
+                f"blob {hash_string} is missing from {self.url}: the catalog names it but the "
+                "store lost it; upload the file again to restore it"
+            ) from None
+
+    def _put_if_absent_ok(self, key: str, data: bytes) -> None:
+        """Create-if-absent where losing the race is fine (the winner wrote the same bytes)."""
+        try:
+            self.put(key, data, if_absent=True)
+        except PreconditionFailedError:
+            pass
+
+    @staticmethod
+    def _mismatch(path: Path, expected: str, actual: str) -> IntegrityError:
+        return IntegrityError(
+            f"{path} changed while it was being stored: it hashed to {expected} before and "
+            f"{actual} during the upload; nothing was stored. Retry once the file is complete.",
+            expected=expected,
+            actual=actual,
+        )

@@ -1,0 +1,253 @@
+"""LocalStore: a store root in a local folder (``file://``), the embedded default.
+
+Writes go to a temporary file beside the target, are fsynced and then linked (create-if-absent:
+``link`` fails if the target exists, atomically) or renamed (plain and compare-and-swap writes)
+into place, so a reader never sees a partial object.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from ..errors import NotFoundError, PreconditionFailedError, StoreError
+from ..hashing import StreamHasher
+from .base import TEMP_PREFIX, ObjectInfo, Store, check_key
+
+__all__ = ["LocalStore", "path_from_file_url"]
+
+COPY_CHUNK = 8 * 1024 * 1024
+READ_CHUNK = 1024 * 1024
+
+
+def path_from_file_url(url: str) -> Path:
+    """``file:///data/org`` -> ``/data/org``; a plain path is returned as it is.
+
+    >>> path_from_file_url("file:///tmp/eos%20store/org")
+    PosixPath('/tmp/eos store/org')
+    """
+    if url.startswith("file://"):
+        parsed = urlparse(url)
+        if parsed.netloc not in ("", "localhost"):
+            raise StoreError(
+                f"store URL {url!r} names host {parsed.netloc!r}; local stores use file:///path"
+            )
+        return Path(unquote(parsed.path))
+    return Path(url).expanduser()
+
+
+class LocalStore(Store):
+    """A store root in a folder.
+
+    ``create=True`` makes the folder if needed; otherwise a missing folder is a StoreError that
+    says how to create it.
+
+    >>> import tempfile
+    >>> s = LocalStore(tempfile.mkdtemp(), create=True)
+    >>> _ = s.put("catalog/x", b"1", if_absent=True)
+    >>> [o.key for o in s.list("catalog/")]
+    ['catalog/x']
+    """
+
+    def __init__(self, root: str | os.PathLike[str], *, create: bool = False) -> None:
+        root_path = path_from_file_url(os.fspath(root)).resolve()
+        if create:
+            try:
+                root_path.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise StoreError(f"cannot create the store folder {root_path}: {e}") from None
+        if not root_path.is_dir():
+            what = "is not a folder" if root_path.exists() else "does not exist"
+            raise StoreError(
+                f"no store at {root_path}: the folder {what}. Run `eos init --store "
+                f"file://{root_path}` to create one, or fix EOS_STORE"
+            )
+        self.root = root_path
+        self.url = root_path.as_uri()
+
+    # -- paths ---------------------------------------------------------------------------------
+
+    def _path(self, key: str) -> Path:
+        path = self.root.joinpath(*check_key(key).split("/"))
+        # check_key already refuses '..' and absolute keys; this guards symlinked folders.
+        if not os.path.realpath(path.parent).startswith(str(self.root)):
+            raise StoreError(f"store key {key!r} resolves outside the store root {self.root}")
+        return path
+
+    def _info(self, key: str, st: os.stat_result) -> ObjectInfo:
+        etag = f"{st.st_ino:x}-{st.st_mtime_ns:x}-{st.st_size:x}"
+        return ObjectInfo(key, st.st_size, etag)
+
+    @contextlib.contextmanager
+    def _os_errors(self, key: str) -> Iterator[None]:
+        try:
+            yield
+        except FileNotFoundError:
+            raise NotFoundError(f"no object {key!r} in {self.url}") from None
+        except (PermissionError, IsADirectoryError, NotADirectoryError, OSError) as e:
+            if isinstance(e, (NotFoundError, StoreError)):
+                raise
+            raise StoreError(f"cannot access {key!r} in {self.url}: {e.strerror or e}") from None
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        """A store-wide lock for compare-and-swap (rare: only mutable objects use it)."""
+        with open(self.root / ".eos-lock", "a+b") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    def _write_temp(self, target: Path, data: bytes) -> str:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        return tmp
+
+    @staticmethod
+    def _fsync_dir(path: Path) -> None:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _link_into_place(self, tmp: str, target: Path, key: str) -> None:
+        try:
+            os.link(tmp, target)
+        except FileExistsError:
+            raise PreconditionFailedError(f"object {key!r} already exists in {self.url}") from None
+        finally:
+            os.unlink(tmp)
+        self._fsync_dir(target.parent)
+
+    # -- primitives ----------------------------------------------------------------------------
+
+    def get(self, key: str) -> bytes:
+        path = self._path(key)
+        with self._os_errors(key):
+            return path.read_bytes()
+
+    def put(
+        self, key: str, data: bytes, *, if_absent: bool = False, if_match: str | None = None
+    ) -> str:
+        target = self._path(key)
+        with self._os_errors(key):
+            tmp = self._write_temp(target, data)
+            if if_absent:
+                self._link_into_place(tmp, target, key)
+            elif if_match is not None:
+                with self._lock():
+                    try:
+                        current = self._info(key, target.stat()).etag
+                    except FileNotFoundError:
+                        current = None
+                    if current != if_match:
+                        os.unlink(tmp)
+                        raise PreconditionFailedError(
+                            f"object {key!r} in {self.url} changed since it was read "
+                            "(etag mismatch)"
+                        )
+                    os.replace(tmp, target)
+            else:
+                os.replace(tmp, target)
+            return self._info(key, target.stat()).etag
+
+    def head(self, key: str) -> ObjectInfo:
+        path = self._path(key)
+        with self._os_errors(key):
+            st = path.stat()
+            if not path.is_file():
+                raise NotFoundError(f"no object {key!r} in {self.url}")
+            return self._info(key, st)
+
+    def list(self, prefix: str, *, start_after: str | None = None) -> Iterator[ObjectInfo]:
+        folder = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        base = self._path(folder) if folder else self.root
+        found: list[ObjectInfo] = []
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            rel = os.path.relpath(dirpath, self.root)
+            rel_prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+            for filename in filenames:
+                if filename.startswith("."):
+                    continue
+                key = rel_prefix + filename
+                if not key.startswith(prefix) or (start_after is not None and key <= start_after):
+                    continue
+                try:
+                    st = os.stat(os.path.join(dirpath, filename))
+                except FileNotFoundError:
+                    continue  # deleted while we listed
+                found.append(self._info(key, st))
+        found.sort(key=lambda o: o.key)
+        yield from found
+
+    def list_dirs(self, prefix: str) -> list[str]:
+        base = self._path(prefix.rstrip("/")) if prefix.strip("/") else self.root
+        try:
+            entries = list(os.scandir(base))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        return sorted(e.name for e in entries if e.is_dir() and not e.name.startswith("."))
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            raise StoreError(f"cannot delete {key!r} in {self.url}: {e.strerror}") from None
+
+    def iter_chunks(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        path = self._path(key)
+        with self._os_errors(key):
+            f = open(path, "rb")  # noqa: SIM115 - closed below; opening is what may fail
+        with f:
+            f.seek(start)
+            remaining = None if end is None else max(0, end - start)
+            while remaining is None or remaining > 0:
+                size = READ_CHUNK if remaining is None else min(READ_CHUNK, remaining)
+                chunk = f.read(size)
+                if not chunk:
+                    break
+                if remaining is not None:
+                    remaining -= len(chunk)
+                yield chunk
+
+    def _upload_blob(self, key: str, path: Path, expected: str) -> None:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)
+        try:
+            hasher = StreamHasher()
+            with open(path, "rb") as src, os.fdopen(fd, "wb") as dst:
+                while chunk := src.read(COPY_CHUNK):
+                    hasher.update(chunk)
+                    dst.write(chunk)
+                dst.flush()
+                os.fsync(dst.fileno())
+            if hasher.hash != expected:
+                raise self._mismatch(path, expected, hasher.hash)
+            os.chmod(tmp, 0o444)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        try:
+            self._link_into_place(tmp, target, key)
+        except PreconditionFailedError:
+            pass  # another writer stored the same bytes first

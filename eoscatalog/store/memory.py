@@ -1,0 +1,91 @@
+"""MemoryStore: a per-instance, in-process store for tests and experiments."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..errors import NotFoundError, PreconditionFailedError
+from ..hashing import hash_bytes
+from .base import ObjectInfo, Store, check_key
+
+__all__ = ["MemoryStore"]
+
+
+class MemoryStore(Store):
+    """Objects in a dict owned by this instance; two instances never share state.
+
+    >>> s = MemoryStore()
+    >>> etag = s.put("k", b"v1")
+    >>> _ = s.put("k", b"v2", if_match=etag)
+    >>> s.get("k")
+    b'v2'
+    """
+
+    def __init__(self, name: str = "") -> None:
+        self.url = f"memory://{name or hex(id(self))}"
+        self._objects: dict[str, tuple[bytes, str]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> bytes:
+        with self._lock:
+            try:
+                return self._objects[check_key(key)][0]
+            except KeyError:
+                raise NotFoundError(f"no object {key!r} in {self.url}") from None
+
+    def put(
+        self, key: str, data: bytes, *, if_absent: bool = False, if_match: str | None = None
+    ) -> str:
+        check_key(key)
+        etag = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        with self._lock:
+            current = self._objects.get(key)
+            if if_absent and current is not None:
+                raise PreconditionFailedError(f"object {key!r} already exists in {self.url}")
+            if if_match is not None and (current is None or current[1] != if_match):
+                raise PreconditionFailedError(
+                    f"object {key!r} in {self.url} changed since it was read (etag mismatch)"
+                )
+            self._objects[key] = (bytes(data), etag)
+        return etag
+
+    def head(self, key: str) -> ObjectInfo:
+        with self._lock:
+            try:
+                data, etag = self._objects[check_key(key)]
+            except KeyError:
+                raise NotFoundError(f"no object {key!r} in {self.url}") from None
+        return ObjectInfo(key, len(data), etag)
+
+    def list(self, prefix: str, *, start_after: str | None = None) -> Iterator[ObjectInfo]:
+        with self._lock:
+            items = sorted(
+                (k, len(v[0]), v[1])
+                for k, v in self._objects.items()
+                if k.startswith(prefix) and (start_after is None or k > start_after)
+            )
+        for key, size, etag in items:
+            yield ObjectInfo(key, size, etag)
+
+    def list_dirs(self, prefix: str) -> list[str]:
+        with self._lock:
+            keys = [k for k in self._objects if k.startswith(prefix)]
+        return sorted({k[len(prefix) :].split("/", 1)[0] for k in keys if "/" in k[len(prefix) :]})
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._objects.pop(check_key(key), None)
+
+    def iter_chunks(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        data = self.get(key)
+        yield data[start:end]
+
+    def _upload_blob(self, key: str, path: Path, expected: str) -> None:
+        data = path.read_bytes()
+        actual = hash_bytes(data)
+        if actual != expected:
+            raise self._mismatch(path, expected, actual)
+        self._put_if_absent_ok(key, data)
