@@ -1,0 +1,325 @@
+"""The ``eos`` command line: parse arguments, call one Catalog method, print the result.
+
+Errors are mapped to one line on stderr and an exit code in one place (:class:`EosGroup`):
+0 success, 1 failure, 2 usage error. ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .catalog import Catalog
+from .config import Config
+from .errors import EosError
+from .output import format_size, format_table, versions_table
+from .store import open_store
+
+__all__ = ["cli", "main"]
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class EosGroup(click.Group):
+    """Maps library errors to one clean line and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (EosError, OSError) as e:
+            if ctx.meta.get("eos.debug"):
+                raise
+            message = str(e) if isinstance(e, EosError) else _os_message(e)
+            click.echo(f"eos: error: {message}", err=True)
+            ctx.exit(1)
+
+
+def _os_message(e: OSError) -> str:
+    if e.filename and e.strerror:
+        return f"{e.filename}: {e.strerror}"
+    return str(e)
+
+
+@contextmanager
+def _catalog() -> Iterator[Catalog]:
+    with Catalog.open() as cat:
+        yield cat
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=True))
+
+
+def _parse_meta(pairs: Sequence[str]) -> dict[str, str] | None:
+    meta: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--meta")
+        meta[key] = value
+    return meta or None
+
+
+def _json_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(f)
+
+
+@click.group(cls=EosGroup, context_settings=CONTEXT)
+@click.version_option(__version__, prog_name="eos")
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """eos: a versioned, content-addressed data catalog over S3 or a local folder.
+
+    Names live in namespaces: eos://users/me/..., eos://org/..., eos://public/...,
+    eos://scratch/<id>/...; a bare name is in users/me. Pin a version with name@3, name@tag,
+    name@blake3:<hex prefix> or name@2026-06-01T00:00:00Z.
+    """
+    ctx.meta["eos.debug"] = debug
+
+
+@cli.command()
+@click.option("--store", help="Store URL: s3://BUCKET[/prefix] or file:///path (default: embedded).")
+@click.option("--org", help="Organization; its data lives under <store>/<org>/.")
+@click.option("--user", help="Your user id (default: your login name).")
+@click.option("--endpoint-url", help="S3 endpoint for MinIO, Ceph and other S3-compatible stores.")
+@click.option("--region", help="S3 region.")
+@click.option("--default-namespace", help="Where bare names live (default users/me).")
+def init(
+    store: str | None,
+    org: str | None,
+    user: str | None,
+    endpoint_url: str | None,
+    region: str | None,
+    default_namespace: str | None,
+) -> None:
+    """Write $EOS_HOME/config.yaml and check that the store can be reached.
+
+    Example: eos init --store s3://lab-bucket/eos --org genomics --user ada
+    """
+    config = Config.load(
+        store=store, org=org, user=user, endpoint_url=endpoint_url, region=region,
+        default_namespace=default_namespace,
+    )
+    root = config.store_root
+    if root.startswith("s3://"):
+        probe = open_store(root, endpoint_url=config.endpoint_url, region=config.region)
+        probe.list_dirs("catalog/")  # fails clearly if the bucket is missing or unreachable
+    else:
+        probe = open_store(root, create=True)
+    path = config.save()
+    click.echo(f"wrote {path}")
+    click.echo(f"user {config.user}, organization {config.org}, store {probe.url}")
+
+
+@cli.command()
+@click.argument("local", type=click.Path(dir_okay=True, path_type=Path))
+@click.argument("name")
+@click.option("--meta", multiple=True, metavar="KEY=VALUE", help="Metadata (repeatable).")
+@click.option("-m", "--message", default="", help="A note kept with the change.")
+@_json_option
+def put(local: Path, name: str, meta: tuple[str, ...], message: str, as_json: bool) -> None:
+    """Upload a local file as a new version of NAME (no new version if nothing changed).
+
+    Example: eos put reads.fq.gz project-1/reads.fq.gz
+    """
+    with _catalog() as cat:
+        result = cat.put(local, name, meta=_parse_meta(meta), message=message)
+    if as_json:
+        _echo_json({**result.record.to_dict(), "created": result.created,
+                    "uploaded": result.uploaded})
+        return
+    record = result.record
+    if not result.created:
+        click.echo(f"unchanged: {record.uri} already holds these bytes")
+    elif result.uploaded:
+        click.echo(f"{record.uri}  {format_size(record.size)} uploaded")
+    else:
+        click.echo(f"{record.uri}  {format_size(record.size)} already stored, no bytes sent")
+
+
+@cli.command()
+@click.argument("ref")
+@click.argument("local", required=False, type=click.Path(path_type=Path))
+def get(ref: str, local: Path | None) -> None:
+    """Download REF (a name, name@N, name@tag, ...) to LOCAL, verified.
+
+    LOCAL defaults to the name's last path segment in the current folder; an existing
+    folder receives the file inside it.
+
+    Example: eos get project-1/reads.fq.gz@2 ./reads.fq.gz
+    """
+    with _catalog() as cat:
+        path = cat.get(ref, local)
+    click.echo(str(path))
+
+
+@cli.command()
+@click.argument("name")
+@_json_option
+def versions(name: str, as_json: bool) -> None:
+    """List every version of NAME, delete markers included.
+
+    Example: eos versions project-1/reads.fq.gz
+    """
+    with _catalog() as cat:
+        records = cat.versions(name)
+    if as_json:
+        _echo_json([r.to_dict() for r in records])
+    else:
+        click.echo(versions_table(records))
+
+
+@cli.command()
+@click.argument("ref")
+@_json_option
+def info(ref: str, as_json: bool) -> None:
+    """Show what REF resolves to: version, hash, size, author, tags and blob location.
+
+    Example: eos info project-1/reads.fq.gz@prod --json
+    """
+    with _catalog() as cat:
+        data = cat.info(ref)
+    if as_json:
+        _echo_json(data)
+        return
+    rows = [
+        ["uri", data["uri"]], ["kind", data["kind"]], ["hash", data["hash"] or "-"],
+        ["size", f"{format_size(data['size'])} ({data['size']} bytes)"],
+        ["created", data["created"]], ["author", data["author"]],
+        ["tags", ", ".join(data["tags"]) or "-"], ["versions", str(data["versions"])],
+        ["blob", data["blob"] or "-"],
+    ]
+    if data["message"]:
+        rows.append(["message", data["message"]])
+    if data["meta"]:
+        rows.extend([f"meta.{k}", str(v)] for k, v in sorted(data["meta"].items()))
+    if data["source_version"]:
+        rows.append(["restores", f"version {data['source_version']}"])
+    if data["expires"]:
+        rows.append(["expires", data["expires"]])
+    click.echo(format_table(["FIELD", "VALUE"], rows))
+
+
+@cli.command()
+@click.argument("ref")
+@click.option("--purge", is_flag=True, help="Remove REF (name, or name@N) for good instead.")
+@click.option("--yes", is_flag=True, help="Confirm --purge.")
+@click.option("-m", "--message", default="", help="A note kept with the change.")
+def rm(ref: str, purge: bool, yes: bool, message: str) -> None:
+    """Delete NAME by adding a delete marker; older versions stay readable.
+
+    With --purge --yes, make REF (every version of a name, or one name@N) unreadable for good,
+    e.g. for data uploaded by mistake.
+
+    Example: eos rm project-1/old.csv
+    """
+    with _catalog() as cat:
+        if purge:
+            if not yes:
+                raise click.UsageError("--purge cannot be undone: add --yes to confirm")
+            purged = cat.purge(ref, message=message)
+            click.echo(f"purged versions {', '.join(map(str, purged)) or 'none (already)'}")
+            return
+        record = cat.rm(ref, message=message)
+    click.echo(f"deleted: {record.uri} is a delete marker; `eos undelete {ref}` restores it")
+
+
+@cli.command()
+@click.argument("name")
+@click.option("-m", "--message", default="", help="A note kept with the change.")
+def undelete(name: str, message: str) -> None:
+    """Restore a deleted NAME as a new version carrying its last readable bytes.
+
+    Example: eos undelete project-1/old.csv
+    """
+    with _catalog() as cat:
+        record = cat.undelete(name, message=message)
+    click.echo(f"restored: {record.uri} holds version {record.source_version}'s bytes")
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--to", "to", required=True, help="Version number, tag or blake3: hash prefix.")
+@click.option("-m", "--message", default="", help="A note kept with the change.")
+def rollback(name: str, to: str, message: str) -> None:
+    """Add a new version of NAME carrying the bytes of an older one.
+
+    Example: eos rollback project-1/table.csv --to 3
+    """
+    with _catalog() as cat:
+        record = cat.rollback(name, to, message=message)
+    if record.kind == "rollback":
+        click.echo(f"{record.uri} now holds version {record.source_version}'s bytes")
+    else:
+        click.echo(f"unchanged: {record.uri} already holds those bytes")
+
+
+@cli.command()
+@click.argument("ref")
+@click.argument("tag")
+@click.option("--force", is_flag=True, help="Move the tag if it is on another version.")
+def tag(ref: str, tag: str, force: bool) -> None:
+    """Put TAG on the version REF means (read it back as name@TAG).
+
+    Example: eos tag project-1/table.csv@3 paper-2026
+    """
+    with _catalog() as cat:
+        record = cat.tag(ref, tag, force=force)
+    click.echo(f"{record.uri} tagged {tag}")
+
+
+@cli.command()
+@click.argument("name")
+@click.argument("tag")
+def untag(name: str, tag: str) -> None:
+    """Remove TAG from NAME.
+
+    Example: eos untag project-1/table.csv paper-2026
+    """
+    with _catalog() as cat:
+        cat.untag(name, tag)
+    click.echo(f"removed tag {tag} from {name}")
+
+
+@cli.command()
+@_json_option
+def reindex(as_json: bool) -> None:
+    """Rebuild the local index from the store (newest checkpoint plus the log's tail).
+
+    Example: eos reindex
+    """
+    with _catalog() as cat:
+        result = cat.reindex()
+    if as_json:
+        _echo_json(result)
+        return
+    if not result:
+        click.echo("the store has no catalog yet")
+    for namespace, seq in sorted(result.items()):
+        click.echo(f"{namespace}: {seq} changesets")
+
+
+@cli.command()
+@click.option("--keep", is_flag=True, help="Keep the demo folder and print where it is.")
+def demo(keep: bool) -> None:
+    """Run the main job end to end on a fresh embedded store in a temporary folder.
+
+    Example: eos demo
+    """
+    from .demo import run_demo
+
+    run_demo(echo=click.echo, keep=keep)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point."""
+    cli.main(args=list(argv) if argv is not None else sys.argv[1:], prog_name="eos")
+
