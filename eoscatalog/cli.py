@@ -86,7 +86,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 @cli.command()
-@click.option("--store", help="Store URL: s3://BUCKET[/prefix] or file:///path (default: embedded).")
+@click.option("--store", help="s3://BUCKET[/prefix] or file:///path (default: embedded).")
 @click.option("--org", help="Organization; its data lives under <store>/<org>/.")
 @click.option("--user", help="Your user id (default: your login name).")
 @click.option("--endpoint-url", help="S3 endpoint for MinIO, Ceph and other S3-compatible stores.")

@@ -174,7 +174,7 @@ def test_usage_errors_exit_2(local_eos: Runner) -> None:
     assert bad_meta.code == 2 and "KEY=VALUE" in bad_meta.err
 
 
-def test_init_writes_config_and_checks_store(tmp_path: Path, s3_server, s3_client) -> None:  # noqa: ANN001
+def test_init_writes_config_and_checks_store(tmp_path: Path, s3_server, s3_client) -> None:
     home = tmp_path / "home"
     run = _runner({"EOS_HOME": str(home)}, tmp_path)
     store_dir = tmp_path / "shared-store"
