@@ -20,21 +20,19 @@ from __future__ import annotations
 
 import os
 import random
-import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from .config import Config
-from .errors import ConflictError, InvalidNameError, PermissionDeniedError, PreconditionFailedError
+from .errors import ConflictError, InvalidNameError, PreconditionFailedError
 from .hashcache import HashCache
-from .hashing import hash_bytes
 from .index import Index
-from .log import Changeset, Entry, Log, checkpoint_key, list_namespaces
+from .ingest import store_sources
+from .log import Changeset, Entry
 from .names import (
     Location,
     Reference,
@@ -44,6 +42,7 @@ from .names import (
     parse_reference,
     validate_tag,
 )
+from .permissions import check_write
 from .planning import (
     PutItem,
     plan_purge,
@@ -55,13 +54,13 @@ from .planning import (
     plan_untag,
 )
 from .records import VersionRecord
+from .replay import Replay
 from .resolution import resolve_in_index
 from .store import Store, blob_key, open_store
 
 __all__ = ["Catalog", "PutResult"]
 
 MAX_COMMIT_ATTEMPTS = 200
-UPLOAD_THREADS = 8
 
 
 @dataclass(frozen=True)
@@ -100,7 +99,7 @@ class Catalog:
         self.admin = admin
         self.offline = offline
         self.hash_cache = hash_cache or HashCache(":memory:")
-        self.checkpoint_every = checkpoint_every
+        self.replay = Replay(store, self.index, checkpoint_every=checkpoint_every)
         self.scratch_ttl = parse_duration(scratch_ttl)
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         parse_location("x", user=user, default_namespace=default_namespace)  # validate early
@@ -171,58 +170,16 @@ class Catalog:
     def refresh(self, namespace: str) -> int:
         """Apply the namespace's new changesets to the index; return how many were applied.
 
-        A warm index costs one LIST request. A cold one (or one far behind) starts from the
-        newest checkpoint instead of replaying the whole log.
+        A warm index costs one LIST request; a cold one starts from the newest checkpoint.
         """
-        log = Log(self.store, namespace)
-        applied = self.index.applied_seq(namespace)
-        if applied == 0:
-            self._load_checkpoint(log)
-            applied = self.index.applied_seq(namespace)
-        new = log.seqs_after(applied)
-        if len(new) > 2 * self.checkpoint_every and self._load_checkpoint(log):
-            applied = self.index.applied_seq(namespace)
-            new = [s for s in new if s > applied]
-        count = 0
-        for seq in new:
-            if self.index.apply(log.read(seq)):
-                count += 1
-        self.index.mark_refreshed(namespace, format_time(self._now()))
-        return count
-
-    def _load_checkpoint(self, log: Log) -> bool:
-        seqs = log.checkpoint_seqs()
-        if not seqs or seqs[-1] <= self.index.applied_seq(log.namespace):
-            return False
-        with tempfile.TemporaryDirectory(prefix="eos-checkpoint-") as tmp:
-            path = Path(tmp) / "checkpoint.sqlite"
-            path.write_bytes(self.store.get(checkpoint_key(log.namespace, seqs[-1])))
-            self.index.import_namespace(log.namespace, path)
-        return True
-
-    def _write_checkpoint(self, namespace: str, seq: int) -> None:
-        with tempfile.TemporaryDirectory(prefix="eos-checkpoint-") as tmp:
-            path = Path(tmp) / "checkpoint.sqlite"
-            if self.index.export_namespace(namespace, seq, path):
-                key = checkpoint_key(namespace, seq)
-                try:
-                    self.store.put(key, path.read_bytes(), if_absent=True)
-                except PreconditionFailedError:
-                    pass  # another client wrote the same state
+        return self.replay.refresh(namespace, now=format_time(self._now()))
 
     def reindex(self, namespaces: Iterable[str] | None = None) -> dict[str, int]:
         """Rebuild the index from the store (newest checkpoint plus the log's tail).
 
         Returns the seq each namespace is at afterwards.
         """
-        chosen = list(namespaces) if namespaces is not None else list_namespaces(self.store)
-        for namespace in set(chosen) | set(self.index.namespaces()):
-            self.index.drop_namespace(namespace)
-        result = {}
-        for namespace in chosen:
-            self.refresh(namespace)
-            result[namespace] = self.index.applied_seq(namespace)
-        return result
+        return self.replay.reindex(namespaces, now=format_time(self._now()))
 
     def _refresh_online(self, namespace: str) -> None:
         if not self.offline:
@@ -333,10 +290,10 @@ class Catalog:
                 raise InvalidNameError(f"{loc.uri} is given twice in one put")
             seen.add(loc)
             self._check_write(loc.namespace)
-        stored = self._store_blobs([source for source, _ in pairs])
+        stored = store_sources(self.store, self.hash_cache, [source for source, _ in pairs])
         by_namespace: dict[str, list[tuple[int, PutItem]]] = {}
-        for i, ((_, loc), (hash_string, size, _)) in enumerate(zip(pairs, stored, strict=True)):
-            item = PutItem(loc.name, hash_string, size, dict(meta or {}))
+        for i, ((_, loc), blob) in enumerate(zip(pairs, stored, strict=True)):
+            item = PutItem(loc.name, blob.hash, blob.size, dict(meta or {}))
             by_namespace.setdefault(loc.namespace, []).append((i, item))
         results: list[PutResult | None] = [None] * len(pairs)
         for namespace, indexed in by_namespace.items():
@@ -353,33 +310,8 @@ class Catalog:
             for i, item in indexed:
                 record = self.index.latest(namespace, item.name)
                 assert record is not None
-                results[i] = PutResult(record, item.name in new, stored[i][2])
+                results[i] = PutResult(record, item.name in new, stored[i].uploaded)
         return [r for r in results if r is not None]
-
-    def _store_blobs(
-        self, sources: Sequence[str | os.PathLike[str] | bytes]
-    ) -> list[tuple[str, int, bool]]:
-        """Hash and store each source once; return (hash, size, uploaded) per source."""
-
-        def store_one(source: str | os.PathLike[str] | bytes) -> tuple[str, int, bool]:
-            if isinstance(source, (bytes, bytearray, memoryview)):
-                data = bytes(source)
-                hash_string = hash_bytes(data)
-                if self.store.has_blob(hash_string):
-                    return hash_string, len(data), False
-                self.store.put_blob_bytes(data)
-                return hash_string, len(data), True
-            path = Path(source)
-            if not path.is_file():
-                what = "is a folder" if path.is_dir() else "does not exist"
-                raise FileNotFoundError(f"cannot put {path}: it {what}")
-            hash_string = self.hash_cache.hash(path)
-            return hash_string, path.stat().st_size, self.store.put_blob(hash_string, path)
-
-        if len(sources) <= 1:
-            return [store_one(s) for s in sources]
-        with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
-            return list(pool.map(store_one, sources))
 
     def _expiry(self, namespace: str) -> str | None:
         if not namespace.startswith("scratch/"):
@@ -462,21 +394,7 @@ class Catalog:
         return loc
 
     def _check_write(self, namespace: str) -> None:
-        """DESIGN.md's rules: own users/ and scratch/ folders, org for all, public for admins."""
-        kind, _, owner = namespace.partition("/")
-        if kind == "org" or (kind == "public" and self.admin):
-            return
-        if kind in ("users", "scratch") and owner == self.user:
-            return
-        allowed = f"users/{self.user} (users/me), scratch/{self.user} and org"
-        if kind == "public":
-            raise PermissionDeniedError(
-                f"only admins write to public/; user {self.user!r} writes to {allowed}"
-            )
-        raise PermissionDeniedError(
-            f"user {self.user!r} cannot write to {namespace}: you write to {allowed}; "
-            "share data with everyone through eos://org/"
-        )
+        check_write(namespace, user=self.user, admin=self.admin)
 
     def _commit_one(
         self, loc: Location, plan: Callable[[], list[Entry]], message: str
@@ -496,7 +414,6 @@ class Catalog:
         """Append the planned entries at the next seq, replanning after every lost race."""
         if self.offline:
             raise ConflictError("cannot write while offline: unset EOS_OFFLINE to publish changes")
-        log = Log(self.store, namespace)
         for attempt in range(MAX_COMMIT_ATTEMPTS):
             self.refresh(namespace)
             seq = self.index.applied_seq(namespace) + 1
@@ -512,14 +429,11 @@ class Catalog:
                 message=message,
             )
             try:
-                log.append(changeset)
+                self.replay.append(changeset)
             except PreconditionFailedError:
                 # Another writer owns this seq: back off a little, replay it, plan again.
                 time.sleep(random.uniform(0, min(0.5, 0.005 * 2 ** min(attempt, 7))))
                 continue
-            self.index.apply(changeset)
-            if seq % self.checkpoint_every == 0:
-                self._write_checkpoint(namespace, seq)
             return changeset
         raise ConflictError(
             f"gave up writing to {namespace} after {MAX_COMMIT_ATTEMPTS} attempts: other "

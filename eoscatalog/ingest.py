@@ -1,0 +1,64 @@
+"""Ingest: turning local files and buffers into stored, verified blobs.
+
+Each source is hashed once (files through the hash cache, so an unchanged file is never hashed
+twice) and uploaded only if the store lacks its blob. Many sources are stored in parallel.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from .hashcache import HashCache
+from .hashing import hash_bytes
+from .store import Store
+
+__all__ = ["Source", "StoredBlob", "store_sources"]
+
+UPLOAD_THREADS = 8
+Source = str | os.PathLike[str] | bytes
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    """A source's hash and size, and whether its bytes were sent (False: deduplicated)."""
+
+    hash: str
+    size: int
+    uploaded: bool
+
+
+def store_sources(
+    store: Store, hash_cache: HashCache, sources: Sequence[Source]
+) -> list[StoredBlob]:
+    """Store every source's bytes as a blob, in order; refuse missing files and folders.
+
+    >>> from eoscatalog.store import MemoryStore
+    >>> store, cache = MemoryStore(), HashCache(":memory:")
+    >>> [store_sources(store, cache, [b"x"])[0].uploaded for _ in range(2)]
+    [True, False]
+    """
+
+    def store_one(source: Source) -> StoredBlob:
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            data = bytes(source)
+            hash_string = hash_bytes(data)
+            if store.has_blob(hash_string):
+                return StoredBlob(hash_string, len(data), False)
+            store.put_blob_bytes(data)
+            return StoredBlob(hash_string, len(data), True)
+        path = Path(source)
+        if not path.is_file():
+            what = "is a folder" if path.is_dir() else "does not exist"
+            raise FileNotFoundError(f"cannot put {path}: it {what}")
+        hash_string = hash_cache.hash(path)
+        size = path.stat().st_size
+        return StoredBlob(hash_string, size, store.put_blob(hash_string, path))
+
+    if len(sources) <= 1:
+        return [store_one(s) for s in sources]
+    with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
+        return list(pool.map(store_one, sources))

@@ -1,0 +1,93 @@
+"""Replay: keeping the local index in step with the logs in the store.
+
+A warm index costs one LIST per refresh. A cold one (or one more than two checkpoint intervals
+behind) starts from the newest checkpoint and replays only the tail, so a new client never reads
+the whole history. Writers append changesets through :meth:`Replay.append`, which also writes a
+checkpoint every ``checkpoint_every`` changesets.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from .errors import PreconditionFailedError
+from .index import Index
+from .log import Changeset, Log, checkpoint_key, list_namespaces
+from .store import Store
+
+__all__ = ["Replay"]
+
+
+class Replay:
+    """Brings an :class:`Index` up to date with a store's logs, and appends to them.
+
+    >>> from eoscatalog.store import MemoryStore
+    >>> replay = Replay(MemoryStore(), Index(":memory:"))
+    >>> replay.refresh("org", now="2026-01-01T00:00:00.000000Z")
+    0
+    """
+
+    def __init__(self, store: Store, index: Index, *, checkpoint_every: int = 100) -> None:
+        self.store = store
+        self.index = index
+        self.checkpoint_every = checkpoint_every
+
+    def refresh(self, namespace: str, *, now: str) -> int:
+        """Apply the namespace's new changesets to the index; return how many were applied."""
+        log = Log(self.store, namespace)
+        applied = self.index.applied_seq(namespace)
+        if applied == 0:
+            self.load_checkpoint(log)
+            applied = self.index.applied_seq(namespace)
+        new = log.seqs_after(applied)
+        if len(new) > 2 * self.checkpoint_every and self.load_checkpoint(log):
+            applied = self.index.applied_seq(namespace)
+            new = [s for s in new if s > applied]
+        count = 0
+        for seq in new:
+            if self.index.apply(log.read(seq)):
+                count += 1
+        self.index.mark_refreshed(namespace, now)
+        return count
+
+    def append(self, changeset: Changeset) -> None:
+        """Write the changeset at its seq (PreconditionFailedError if taken), then apply it."""
+        Log(self.store, changeset.namespace).append(changeset)
+        self.index.apply(changeset)
+        if changeset.seq % self.checkpoint_every == 0:
+            self.write_checkpoint(changeset.namespace, changeset.seq)
+
+    def load_checkpoint(self, log: Log) -> bool:
+        """Load the newest checkpoint if it is ahead of the index; True if one was loaded."""
+        seqs = log.checkpoint_seqs()
+        if not seqs or seqs[-1] <= self.index.applied_seq(log.namespace):
+            return False
+        with tempfile.TemporaryDirectory(prefix="eos-checkpoint-") as tmp:
+            path = Path(tmp) / "checkpoint.sqlite"
+            path.write_bytes(self.store.get(checkpoint_key(log.namespace, seqs[-1])))
+            self.index.import_namespace(log.namespace, path)
+        return True
+
+    def write_checkpoint(self, namespace: str, seq: int) -> None:
+        """Upload the namespace's state at ``seq`` (skipped if the index moved past it)."""
+        with tempfile.TemporaryDirectory(prefix="eos-checkpoint-") as tmp:
+            path = Path(tmp) / "checkpoint.sqlite"
+            if self.index.export_namespace(namespace, seq, path):
+                try:
+                    self.store.put(checkpoint_key(namespace, seq), path.read_bytes(),
+                                   if_absent=True)
+                except PreconditionFailedError:
+                    pass  # another client wrote the same state
+
+    def reindex(self, namespaces: Iterable[str] | None, *, now: str) -> dict[str, int]:
+        """Drop the index's rows and rebuild them from the store; return each namespace's seq."""
+        chosen = list(namespaces) if namespaces is not None else list_namespaces(self.store)
+        for namespace in set(chosen) | set(self.index.namespaces()):
+            self.index.drop_namespace(namespace)
+        result = {}
+        for namespace in chosen:
+            self.refresh(namespace, now=now)
+            result[namespace] = self.index.applied_seq(namespace)
+        return result
