@@ -66,8 +66,22 @@ class Config:
     checkpoint_every: int = 100
 
     def __post_init__(self) -> None:
+        for key in ("org", "store", "default_namespace"):
+            if not isinstance(getattr(self, key), str):
+                raise ConfigError(f"setting {key!r} must be text, not {getattr(self, key)!r}")
+        for key in ("endpoint_url", "region"):
+            if getattr(self, key) is not None and not isinstance(getattr(self, key), str):
+                raise ConfigError(f"setting {key!r} must be text, not {getattr(self, key)!r}")
+        if not isinstance(self.scratch_ttl, (str, int, float)) or isinstance(
+            self.scratch_ttl, bool
+        ):
+            raise ConfigError(f"setting 'scratch_ttl' must be a duration like 7d, not "
+                              f"{self.scratch_ttl!r}")
+        if not isinstance(self.checkpoint_every, int) or isinstance(self.checkpoint_every, bool):
+            raise ConfigError(f"setting 'checkpoint_every' must be a whole number, not "
+                              f"{self.checkpoint_every!r}")
         validate_user(self.user)
-        if not _ORG_RE.match(self.org):
+        if not _ORG_RE.fullmatch(self.org):
             raise ConfigError(
                 f"invalid organization {self.org!r}: use 1-63 lower-case letters, digits, '.', "
                 "'_' or '-' (set EOS_ORG or `eos init --org`)"
@@ -131,10 +145,9 @@ class Config:
             settings["admin"] = _truthy(env["EOS_ADMIN"])
         if env.get("EOS_OFFLINE"):
             settings["offline"] = _truthy(env["EOS_OFFLINE"])
-        if not settings.get("endpoint_url"):
-            endpoint = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
-            if endpoint:
-                settings["endpoint_url"] = endpoint
+        endpoint = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
+        if endpoint:
+            settings["endpoint_url"] = endpoint
         settings.update({k: v for k, v in overrides.items() if v is not None})
         if not settings.get("user"):
             settings["user"] = _default_user()
@@ -144,6 +157,8 @@ class Config:
             return cls(home=home, **settings)
         except InvalidNameError as e:
             raise ConfigError(f"bad setting: {e} (check EOS_USER, {path})") from None
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"bad setting in {path} or the environment: {e}") from None
 
     def with_changes(self, **changes: Any) -> Config:
         return replace(self, **changes)

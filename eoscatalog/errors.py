@@ -20,6 +20,9 @@ Messages say what happened and what to do next.
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any
+
 __all__ = [
     "AmbiguousReferenceError",
     "ConfigError",
@@ -86,6 +89,10 @@ class IntegrityError(EosError):
         super().__init__(message)
         self.expected = expected
         self.actual = actual
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Keyword-only arguments are not in args: rebuild with them, e.g. across processes.
+        return (partial(type(self), expected=self.expected, actual=self.actual), self.args)
 
 
 class PermissionDeniedError(EosError, PermissionError):

@@ -41,14 +41,18 @@ OTHER_OPS = ("tag", "untag", "purge")
 
 
 def changeset_key(namespace: str, seq: int) -> str:
-    """>>> changeset_key("org", 7)
+    """The key of a namespace's changeset ``seq``.
+
+    >>> changeset_key("org", 7)
     'catalog/org/log/000000000007.json'
     """
     return f"catalog/{namespace}/log/{seq:0{SEQ_WIDTH}d}.json"
 
 
 def checkpoint_key(namespace: str, seq: int) -> str:
-    """>>> checkpoint_key("users/ada", 100)
+    """The key of a namespace's checkpoint at ``seq``.
+
+    >>> checkpoint_key("users/ada", 100)
     'catalog/users/ada/checkpoints/000000000100.sqlite'
     """
     return f"catalog/{namespace}/checkpoints/{seq:0{SEQ_WIDTH}d}.sqlite"

@@ -17,6 +17,7 @@ selector after ``@``::
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -166,7 +167,7 @@ def validate_user(user: str) -> str:
     >>> validate_user("ada.lovelace")
     'ada.lovelace'
     """
-    if not isinstance(user, str) or not _USER_RE.match(user):
+    if not isinstance(user, str) or not _USER_RE.fullmatch(user):
         raise InvalidNameError(
             f"invalid user id {user!r}: use 1-64 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"
@@ -182,7 +183,7 @@ def validate_tag(tag: str) -> str:
     >>> validate_tag("paper-2026")
     'paper-2026'
     """
-    if not isinstance(tag, str) or not _TAG_RE.match(tag):
+    if not isinstance(tag, str) or not _TAG_RE.fullmatch(tag):
         raise InvalidNameError(
             f"invalid tag {tag!r}: a tag starts with a letter and has at most 128 letters, "
             "digits, '.', '_' or '-' (so it cannot be mistaken for a version, hash or time)"
@@ -220,8 +221,12 @@ def validate_namespace(namespace: str, *, user: str | None = None) -> str:
 
 
 def is_uri(text: str) -> bool:
-    """True for ``eos://`` and ``e://`` URIs."""
-    return text.startswith(SCHEMES)
+    """True for ``eos://`` and ``e://`` URIs (the scheme is case-insensitive).
+
+    >>> is_uri("EOS://org/x"), is_uri("s3://b/x")
+    (True, False)
+    """
+    return text[:6].lower().startswith(SCHEMES)
 
 
 def parse_location(
@@ -261,10 +266,11 @@ def parse_location(
         namespace = validate_namespace(default_namespace, user=user)
         name = text
     if allow_prefix:
-        stripped = name.rstrip("/")
-        if stripped:
-            validate_name(stripped)
-        return Location(namespace, unicodedata.normalize("NFC", name))
+        # A folder: a valid name with one trailing '/', or nothing (the namespace's root).
+        stripped = name[:-1] if name.endswith("/") else name
+        if not stripped:
+            return Location(namespace, "")
+        return Location(namespace, validate_name(stripped) + name[len(stripped):])
     return Location(namespace, validate_name(name))
 
 
@@ -301,14 +307,14 @@ def parse_reference(
             f"invalid reference {text!r}: nothing after '@'; give a version number, tag, "
             "blake3:<hex prefix> or an ISO time"
         )
-    if selector.isdigit():
+    if selector.isascii() and selector.isdigit():
         version = int(selector)
         if version < 1:
             raise InvalidNameError(f"invalid reference {text!r}: versions start at 1")
         return Reference(loc.namespace, loc.name, "version", version)
-    if selector.startswith("blake3:"):
+    if selector.lower().startswith("blake3:"):
         selector = selector.lower()
-        if not _HASH_REF_RE.match(selector) or len(selector) - 7 > 64:
+        if not _HASH_REF_RE.fullmatch(selector) or len(selector) - 7 > 64:
             raise InvalidNameError(
                 f"invalid reference {text!r}: after 'blake3:' give 8 to 64 hex digits"
             )
@@ -318,7 +324,7 @@ def parse_reference(
                 "hex digits"
             )
         return Reference(loc.namespace, loc.name, "hash", selector)
-    if selector[:1].isdigit():
+    if selector[:1].isascii() and selector[:1].isdigit():
         return Reference(loc.namespace, loc.name, "time", parse_time(selector))
     return Reference(loc.namespace, loc.name, "tag", validate_tag(selector))
 
@@ -329,7 +335,7 @@ def parse_time(text: str) -> datetime:
     >>> parse_time("2026-06-01T12:30:00+02:00")
     datetime.datetime(2026, 6, 1, 10, 30, tzinfo=datetime.timezone.utc)
     """
-    m = _TIME_RE.match(text.strip())
+    m = _TIME_RE.fullmatch(text.strip())
     if not m:
         raise InvalidNameError(
             f"invalid time {text!r}: use ISO 8601, e.g. 2026-06-01 or 2026-06-01T00:00:00Z"
@@ -346,8 +352,15 @@ def parse_time(text: str) -> datetime:
     if zone and zone != "Z":
         sign = 1 if zone[0] == "+" else -1
         digits = zone[1:].replace(":", "")
-        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-        value -= sign * offset
+        hours, minutes = int(digits[:2]), int(digits[2:])
+        if hours > 23 or minutes > 59:
+            raise InvalidNameError(f"invalid time {text!r}: the UTC offset {zone} is impossible")
+        try:
+            value -= sign * timedelta(hours=hours, minutes=minutes)
+        except OverflowError:
+            raise InvalidNameError(
+                f"invalid time {text!r}: it falls outside the calendar"
+            ) from None
     return value
 
 
@@ -359,7 +372,12 @@ def format_time(value: datetime) -> str:
     """
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    v = value.astimezone(timezone.utc)
+    # Not strftime: its %Y does not pad years before 1000 on every platform.
+    return (
+        f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}"
+        f".{v.microsecond:06d}Z"
+    )
 
 
 _DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)?$")
@@ -376,12 +394,12 @@ def parse_duration(text: str | int | float) -> float:
     if isinstance(text, (int, float)):
         seconds = float(text)
     else:
-        m = _DURATION_RE.match(text.strip().lower())
+        m = _DURATION_RE.fullmatch(text.strip().lower())
         if not m:
             raise InvalidNameError(
                 f"invalid duration {text!r}: use a number with s, m, h, d or w, e.g. 48h or 7d"
             )
         seconds = float(m.group(1)) * _DURATION_UNITS[m.group(2)]
-    if seconds <= 0:
-        raise InvalidNameError(f"invalid duration {text!r}: it must be positive")
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise InvalidNameError(f"invalid duration {text!r}: it must be a positive number")
     return seconds

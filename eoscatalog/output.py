@@ -26,14 +26,18 @@ def format_size(size: int | None) -> str:
 
 
 def short_hash(hash_string: str | None, digits: int = 12) -> str:
-    """>>> short_hash("blake3:" + "ab" * 32)
+    """The algorithm and the first ``digits`` hex digits of a hash.
+
+    >>> short_hash("blake3:" + "ab" * 32)
     'blake3:abababababab'
     """
     return hash_string[: len("blake3:") + digits] if hash_string else "-"
 
 
 def short_time(created: str) -> str:
-    """>>> short_time("2026-06-01T12:30:05.123456Z")
+    """A log time to the second, for tables.
+
+    >>> short_time("2026-06-01T12:30:05.123456Z")
     '2026-06-01 12:30:05Z'
     """
     return created[:19].replace("T", " ") + "Z"

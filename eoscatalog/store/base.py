@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import IntegrityError, InvalidNameError, NotFoundError, PreconditionFailedError
-from ..hashing import StreamHasher, digest_of, hash_bytes, verify_hash
+from ..hashing import StreamHasher, digest_of, hash_bytes, parse_hash, verify_hash
 
 __all__ = ["ObjectInfo", "Store", "blob_key", "check_key"]
 
@@ -148,6 +148,7 @@ class Store(ABC):
         The bytes are hashed again while they are written, so a file that changed after it was
         hashed raises IntegrityError instead of storing wrong bytes under the key.
         """
+        hash_string = parse_hash(hash_string)
         key = blob_key(hash_string)
         if self.exists(key):
             return False
@@ -159,11 +160,16 @@ class Store(ABC):
         hash_string = hash_bytes(data)
         key = blob_key(hash_string)
         if not self.exists(key):
-            self._put_if_absent_ok(key, data)
+            self._write_blob_bytes(key, data)
         return hash_string
+
+    def _write_blob_bytes(self, key: str, data: bytes) -> None:
+        """Store already-hashed bytes at a blob key (backends may make them read-only)."""
+        self._put_if_absent_ok(key, data)
 
     def read_blob(self, hash_string: str) -> bytes:
         """Return a blob's bytes after checking they hash to ``hash_string``."""
+        hash_string = parse_hash(hash_string)
         key = blob_key(hash_string)
         hasher = StreamHasher()
         parts = []
@@ -180,6 +186,7 @@ class Store(ABC):
         their hash matched, so ``dest`` is either the complete, verified file or untouched.
         """
         dest = Path(dest)
+        hash_string = parse_hash(hash_string)
         key = blob_key(hash_string)
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=dest.parent)

@@ -23,6 +23,7 @@ __all__ = ["LocalStore", "path_from_file_url"]
 
 COPY_CHUNK = 8 * 1024 * 1024
 READ_CHUNK = 1024 * 1024
+LOCK_FILE = ".eos-lock"
 
 
 def path_from_file_url(url: str) -> Path:
@@ -39,6 +40,17 @@ def path_from_file_url(url: str) -> Path:
             )
         return Path(unquote(parsed.path))
     return Path(url).expanduser()
+
+
+def _is_internal(filename: str) -> bool:
+    """Temp files and the lock file are the store's own, never objects."""
+    return filename.startswith(TEMP_PREFIX) or filename == LOCK_FILE
+
+
+def _holds_objects(folder: str) -> bool:
+    return any(
+        not _is_internal(name) for *_, names in os.walk(folder) for name in names
+    )
 
 
 class LocalStore(Store):
@@ -75,7 +87,7 @@ class LocalStore(Store):
     def _path(self, key: str) -> Path:
         path = self.root.joinpath(*check_key(key).split("/"))
         # check_key already refuses '..' and absolute keys; this guards symlinked folders.
-        if not os.path.realpath(path.parent).startswith(str(self.root)):
+        if not Path(os.path.realpath(path.parent)).is_relative_to(self.root):
             raise StoreError(f"store key {key!r} resolves outside the store root {self.root}")
         return path
 
@@ -84,12 +96,20 @@ class LocalStore(Store):
         return ObjectInfo(key, st.st_size, etag)
 
     @contextlib.contextmanager
-    def _os_errors(self, key: str) -> Iterator[None]:
+    def _os_errors(self, key: str, *, writing: bool = False) -> Iterator[None]:
         try:
             yield
+        except (IsADirectoryError, NotADirectoryError) as e:
+            if writing:
+                raise StoreError(
+                    f"cannot write {key!r} in {self.url}: a key and a folder of other keys "
+                    "cannot share a path on a local store"
+                ) from e
+            # A folder at the key (it holds other keys) is no object either, as on S3.
+            raise NotFoundError(f"no object {key!r} in {self.url}") from None
         except FileNotFoundError:
             raise NotFoundError(f"no object {key!r} in {self.url}") from None
-        except (PermissionError, IsADirectoryError, NotADirectoryError, OSError) as e:
+        except OSError as e:
             if isinstance(e, (NotFoundError, StoreError)):
                 raise
             raise StoreError(f"cannot access {key!r} in {self.url}: {e.strerror or e}") from None
@@ -97,7 +117,7 @@ class LocalStore(Store):
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
         """A store-wide lock for compare-and-swap (rare: only mutable objects use it)."""
-        with open(self.root / ".eos-lock", "a+b") as f:
+        with open(self.root / LOCK_FILE, "a+b") as f:
             fcntl.flock(f, fcntl.LOCK_EX)
             try:
                 yield
@@ -145,25 +165,30 @@ class LocalStore(Store):
         self, key: str, data: bytes, *, if_absent: bool = False, if_match: str | None = None
     ) -> str:
         target = self._path(key)
-        with self._os_errors(key):
+        if if_match is not None and not target.is_file():
+            raise PreconditionFailedError(
+                f"object {key!r} in {self.url} does not exist, so it cannot be swapped"
+            )
+        with self._os_errors(key, writing=True):
             tmp = self._write_temp(target, data)
             if if_absent:
                 self._link_into_place(tmp, target, key)
-            elif if_match is not None:
-                with self._lock():
-                    try:
-                        current = self._info(key, target.stat()).etag
-                    except FileNotFoundError:
-                        current = None
-                    if current != if_match:
-                        os.unlink(tmp)
-                        raise PreconditionFailedError(
-                            f"object {key!r} in {self.url} changed since it was read "
-                            "(etag mismatch)"
-                        )
+                return self._info(key, target.stat()).etag
+            try:
+                if if_match is not None:
+                    with self._lock():
+                        current = self._info(key, target.stat()).etag if target.is_file() else None
+                        if current != if_match:
+                            raise PreconditionFailedError(
+                                f"object {key!r} in {self.url} changed since it was read "
+                                "(etag mismatch)"
+                            )
+                        os.replace(tmp, target)
+                else:
                     os.replace(tmp, target)
-            else:
-                os.replace(tmp, target)
+            finally:
+                if os.path.lexists(tmp):
+                    os.unlink(tmp)
             return self._info(key, target.stat()).etag
 
     def head(self, key: str) -> ObjectInfo:
@@ -178,12 +203,11 @@ class LocalStore(Store):
         folder = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
         base = self._path(folder) if folder else self.root
         found: list[ObjectInfo] = []
-        for dirpath, dirnames, filenames in os.walk(base):
-            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for dirpath, _, filenames in os.walk(base):
             rel = os.path.relpath(dirpath, self.root)
             rel_prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
             for filename in filenames:
-                if filename.startswith("."):
+                if _is_internal(filename):
                     continue
                 key = rel_prefix + filename
                 if not key.startswith(prefix) or (start_after is not None and key <= start_after):
@@ -202,13 +226,14 @@ class LocalStore(Store):
             entries = list(os.scandir(base))
         except (FileNotFoundError, NotADirectoryError):
             return []
-        return sorted(e.name for e in entries if e.is_dir() and not e.name.startswith("."))
+        # Folders emptied by deletes are not listed, as S3 lists only prefixes holding objects.
+        return sorted(e.name for e in entries if e.is_dir() and _holds_objects(e.path))
 
     def delete(self, key: str) -> None:
         path = self._path(key)
         try:
             path.unlink()
-        except FileNotFoundError:
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             pass
         except OSError as e:
             raise StoreError(f"cannot delete {key!r} in {self.url}: {e.strerror}") from None
@@ -228,6 +253,16 @@ class LocalStore(Store):
                 if remaining is not None:
                     remaining -= len(chunk)
                 yield chunk
+
+    def _write_blob_bytes(self, key: str, data: bytes) -> None:
+        target = self._path(key)
+        with self._os_errors(key):
+            tmp = self._write_temp(target, data)
+            os.chmod(tmp, 0o444)
+            try:
+                self._link_into_place(tmp, target, key)
+            except PreconditionFailedError:
+                pass  # another writer stored the same bytes first
 
     def _upload_blob(self, key: str, path: Path, expected: str) -> None:
         target = self._path(key)

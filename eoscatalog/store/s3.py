@@ -92,6 +92,7 @@ class S3Store(Store):
             "s3", endpoint_url=self.endpoint_url, region_name=region, config=config
         )
         self._conditional: bool | None = None
+        self._bucket_exists = False
         self._probe_lock = threading.Lock()
 
     # -- errors --------------------------------------------------------------------------------
@@ -164,15 +165,41 @@ class S3Store(Store):
             args["IfNoneMatch"] = "*"
         if if_match is not None:
             args["IfMatch"] = if_match
-        with self._errors(key):
-            return self.client.put_object(**args)["ETag"].strip('"')
+        try:
+            with self._errors(key):
+                return self.client.put_object(**args)["ETag"].strip('"')
+        except NotFoundError:
+            # S3 answers If-Match on a missing key with 404: for us the swap simply lost.
+            raise PreconditionFailedError(
+                f"object {key!r} in {self.url} does not exist, so it cannot be swapped"
+            ) from None
 
     def head(self, key: str) -> ObjectInfo:
-        with self._errors(key):
-            r = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        try:
+            with self._errors(key):
+                r = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except NotFoundError:
+            # A HEAD answer has no body: a missing bucket also looks like a missing key.
+            self._check_bucket()
+            raise
+        self._bucket_exists = True
         return ObjectInfo(
             key, r["ContentLength"], r["ETag"].strip('"'), r["LastModified"].isoformat()
         )
+
+    def _check_bucket(self) -> None:
+        """Raise the bucket's StoreError if it does not exist (asked once per store)."""
+        if self._bucket_exists:
+            return
+        with self._errors():
+            try:
+                self.client.head_bucket(Bucket=self.bucket)
+            except ClientError as e:
+                status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+                if status == 404:
+                    e.response.setdefault("Error", {})["Code"] = "NoSuchBucket"
+                raise
+        self._bucket_exists = True
 
     def list(self, prefix: str, *, start_after: str | None = None) -> Iterator[ObjectInfo]:
         args: dict[str, Any] = {"Bucket": self.bucket, "Prefix": self.prefix + prefix}
@@ -211,7 +238,13 @@ class S3Store(Store):
                 return
             args["Range"] = f"bytes={start}-{'' if end is None else end - 1}"
         with self._errors(key):
-            body = self.client.get_object(**args)["Body"]
+            try:
+                body = self.client.get_object(**args)["Body"]
+            except ClientError as e:
+                if e.response.get("Error", {}).get("Code") == "InvalidRange":
+                    self.head(key)  # the range starts at or past the end: no bytes
+                    return
+                raise
             try:
                 yield from body.iter_chunks(READ_CHUNK)
             finally:
