@@ -40,11 +40,13 @@ from .names import (
     parse_duration,
     parse_location,
     parse_reference,
+    split_reference,
     validate_tag,
 )
 from .permissions import check_write
 from .planning import (
     PutItem,
+    normalize_meta,
     plan_purge,
     plan_put,
     plan_rm,
@@ -290,10 +292,12 @@ class Catalog:
                 raise InvalidNameError(f"{loc.uri} is given twice in one put")
             seen.add(loc)
             self._check_write(loc.namespace)
+        # Everything that can be refused is checked before the first byte is stored.
+        meta = normalize_meta(meta)
         stored = store_sources(self.store, self.hash_cache, [source for source, _ in pairs])
         by_namespace: dict[str, list[tuple[int, PutItem]]] = {}
         for i, ((_, loc), blob) in enumerate(zip(pairs, stored, strict=True)):
-            item = PutItem(loc.name, blob.hash, blob.size, dict(meta or {}))
+            item = PutItem(loc.name, blob.hash, blob.size, dict(meta))
             by_namespace.setdefault(loc.namespace, []).append((i, item))
         results: list[PutResult | None] = [None] * len(pairs)
         for namespace, indexed in by_namespace.items():
@@ -372,7 +376,8 @@ class Catalog:
         Returns the versions purged.
         """
         target = self.reference(ref)
-        if target.kind not in ("latest", "version") or target.selector == "@latest":
+        selector = split_reference(ref)[1] if isinstance(ref, str) else target.selector[1:]
+        if target.kind not in ("latest", "version") or selector == "latest":
             raise InvalidNameError(
                 f"purge takes a name (all versions) or name@N (one version), not {target.uri}"
             )
@@ -394,6 +399,8 @@ class Catalog:
         return loc
 
     def _check_write(self, namespace: str) -> None:
+        if self.offline:
+            raise ConflictError("cannot write while offline: unset EOS_OFFLINE to publish changes")
         check_write(namespace, user=self.user, admin=self.admin)
 
     def _commit_one(
@@ -412,8 +419,7 @@ class Catalog:
         self, namespace: str, plan: Callable[[], list[Entry]], message: str
     ) -> Changeset | None:
         """Append the planned entries at the next seq, replanning after every lost race."""
-        if self.offline:
-            raise ConflictError("cannot write while offline: unset EOS_OFFLINE to publish changes")
+        self._check_write(namespace)
         for attempt in range(MAX_COMMIT_ATTEMPTS):
             self.refresh(namespace)
             seq = self.index.applied_seq(namespace) + 1

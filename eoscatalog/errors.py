@@ -7,6 +7,7 @@ built-in exception they mean, so ``except KeyError`` and ``except ValueError`` k
     ├── NotFoundError(KeyError)          a name, version, tag, blob or object is not there
     │   └── DeletedError                 the name's latest version is a delete marker
     ├── InvalidNameError(ValueError)     a name, URI, reference or tag breaks a rule
+    ├── InvalidMetadataError(ValueError)  metadata that cannot be stored as JSON
     ├── AmbiguousReferenceError(ValueError)  a hash prefix matches several contents
     ├── IntegrityError                   bytes do not hash to what they should
     ├── PermissionDeniedError(PermissionError)  a write outside the user's namespaces
@@ -30,6 +31,7 @@ __all__ = [
     "DeletedError",
     "EosError",
     "IntegrityError",
+    "InvalidMetadataError",
     "InvalidNameError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -71,6 +73,10 @@ class DeletedError(NotFoundError):
 
 class InvalidNameError(EosError, ValueError):
     """A name, URI, reference, tag or hash string breaks a rule; the message names the rule."""
+
+
+class InvalidMetadataError(EosError, ValueError):
+    """Metadata that cannot be kept in the log: not a dict of JSON values with string keys."""
 
 
 class AmbiguousReferenceError(EosError, ValueError):

@@ -189,6 +189,11 @@ class Index:
                         "DELETE FROM tags WHERE namespace = ? AND name = ? AND tag = ?",
                         [ns, entry.name, entry.tag],
                     )
+                elif entry.op == "expire":
+                    self.db.execute(
+                        "UPDATE versions SET expires = ? WHERE namespace = ? AND name = ? "
+                        "AND version = ?", [entry.expires, ns, entry.name, entry.version],
+                    )
                 elif entry.op == "purge":
                     marks = ",".join("?" * len(entry.versions))
                     args = [ns, entry.name, *entry.versions]

@@ -42,6 +42,13 @@ def store_sources(
     [True, False]
     """
 
+    for source in sources:
+        if not isinstance(source, (bytes, bytearray, memoryview)):
+            path = Path(source)
+            if not path.is_file():
+                what = "is a folder" if path.is_dir() else "does not exist"
+                raise FileNotFoundError(f"cannot put {path}: it {what}; nothing was stored")
+
     def store_one(source: Source) -> StoredBlob:
         if isinstance(source, (bytes, bytearray, memoryview)):
             data = bytes(source)
@@ -51,9 +58,6 @@ def store_sources(
             store.put_blob_bytes(data)
             return StoredBlob(hash_string, len(data), True)
         path = Path(source)
-        if not path.is_file():
-            what = "is a folder" if path.is_dir() else "does not exist"
-            raise FileNotFoundError(f"cannot put {path}: it {what}")
         hash_string = hash_cache.hash(path)
         size = path.stat().st_size
         return StoredBlob(hash_string, size, store.put_blob(hash_string, path))

@@ -37,7 +37,7 @@ FORMAT = 1
 SEQ_WIDTH = 12
 # Entry operations that add a version to their name; the others act on existing versions.
 VERSION_OPS = ("put", "delete", "rollback", "undelete", "copy")
-OTHER_OPS = ("tag", "untag", "purge")
+OTHER_OPS = ("tag", "untag", "purge", "expire")
 
 
 def changeset_key(namespace: str, seq: int) -> str:
@@ -70,7 +70,7 @@ class Entry:
     Version-making ops (``put``, ``delete``, ``rollback``, ``undelete``, ``copy``) carry the new
     ``version`` of ``name``; ``source_version`` is the version a rollback or undelete restores.
     ``tag``/``untag`` carry ``tag`` and (for tag) the ``version`` tagged; ``purge`` carries the
-    purged ``versions``.
+    purged ``versions``; ``expire`` sets a scratch version's new ``expires``.
     """
 
     op: str

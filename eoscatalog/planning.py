@@ -7,12 +7,13 @@ Nothing here does I/O beyond reading the index.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .errors import ConflictError, DeletedError, NotFoundError
+from .errors import ConflictError, DeletedError, InvalidMetadataError, NotFoundError
 from .index import Index
 from .log import Entry
 from .names import Reference
@@ -20,6 +21,7 @@ from .resolution import lookup, require_readable, restorable_before
 
 __all__ = [
     "PutItem",
+    "normalize_meta",
     "plan_purge",
     "plan_put",
     "plan_rm",
@@ -56,9 +58,14 @@ def plan_put(
             and not latest.is_delete_marker
             and latest.hash == item.hash
             and latest.meta == item.meta
-            and expires is None
         )
         if unchanged:
+            assert latest is not None
+            if expires is not None and latest.expires != expires:
+                # A scratch name put again unchanged: renew its expiry, make no version.
+                entries.append(
+                    Entry(op="expire", name=item.name, version=latest.version, expires=expires)
+                )
             continue
         entries.append(Entry(
             op="copy" if item.source else "put",
@@ -71,6 +78,25 @@ def plan_put(
             expires=expires,
         ))
     return entries
+
+
+def normalize_meta(meta: dict[str, Any] | None) -> dict[str, Any]:
+    """Metadata as it will read back from the log (JSON), or InvalidMetadataError.
+
+    >>> normalize_meta({"shape": (3, 4)})
+    {'shape': [3, 4]}
+    """
+    if meta is None:
+        return {}
+    if not isinstance(meta, dict):
+        raise InvalidMetadataError(f"metadata must be a dict, not {type(meta).__name__}")
+    try:
+        normalized = json.loads(json.dumps(meta, sort_keys=True, allow_nan=False))
+    except (TypeError, ValueError) as e:
+        raise InvalidMetadataError(
+            f"metadata must be JSON (strings, numbers, booleans, lists, dicts): {e}"
+        ) from None
+    return normalized
 
 
 def plan_rm(index: Index, namespace: str, name: str) -> list[Entry]:
