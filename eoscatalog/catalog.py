@@ -32,7 +32,7 @@ from .errors import ConflictError, InvalidNameError, PreconditionFailedError
 from .hashcache import HashCache
 from .index import Index
 from .ingest import store_sources
-from .log import Changeset, Entry
+from .log import VERSION_OPS, Changeset, Entry, no_conditional_writes_error
 from .names import (
     Location,
     Reference,
@@ -92,6 +92,7 @@ class Catalog:
         hash_cache: HashCache | None = None,
         checkpoint_every: int = 100,
         scratch_ttl: str | float = "7d",
+        single_writer: bool = False,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.store = store
@@ -101,7 +102,10 @@ class Catalog:
         self.admin = admin
         self.offline = offline
         self.hash_cache = hash_cache or HashCache(":memory:")
-        self.replay = Replay(store, self.index, checkpoint_every=checkpoint_every)
+        self.single_writer = single_writer
+        self.replay = Replay(
+            store, self.index, checkpoint_every=checkpoint_every, single_writer=single_writer
+        )
         self.scratch_ttl = parse_duration(scratch_ttl)
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         parse_location("x", user=user, default_namespace=default_namespace)  # validate early
@@ -129,6 +133,7 @@ class Catalog:
             hash_cache=HashCache(config.hashcache_path),
             checkpoint_every=config.checkpoint_every,
             scratch_ttl=config.scratch_ttl,
+            single_writer=config.single_writer,
         )
 
     def close(self) -> None:
@@ -310,11 +315,21 @@ class Catalog:
                 ),
                 message,
             )
-            new = {e.name for e in changeset.entries} if changeset else set()
+            # Versions are read back by number: another process sharing the index may have
+            # added newer ones since this changeset was applied.
+            new = {
+                e.name: e.version for e in (changeset.entries if changeset else ())
+                if e.op in VERSION_OPS
+            }
             for i, item in indexed:
-                record = self.index.latest(namespace, item.name)
+                version = new.get(item.name)
+                record = (
+                    self.index.version(namespace, item.name, version)
+                    if version is not None
+                    else self.index.latest(namespace, item.name)
+                )
                 assert record is not None
-                results[i] = PutResult(record, item.name in new, stored[i].uploaded)
+                results[i] = PutResult(record, version is not None, stored[i].uploaded)
         return [r for r in results if r is not None]
 
     def _expiry(self, namespace: str) -> str | None:
@@ -402,6 +417,8 @@ class Catalog:
         if self.offline:
             raise ConflictError("cannot write while offline: unset EOS_OFFLINE to publish changes")
         check_write(namespace, user=self.user, admin=self.admin)
+        if not self.single_writer and not self.store.supports_conditional_writes:
+            raise no_conditional_writes_error(self.store.url)  # before any byte is stored
 
     def _commit_one(
         self, loc: Location, plan: Callable[[], list[Entry]], message: str

@@ -1,9 +1,10 @@
 """Configuration: who the user is, which organization and store, where local state lives.
 
 Settings come from, in order of precedence: environment variables (``EOS_USER``, ``EOS_ORG``,
-``EOS_STORE``, ``EOS_ADMIN``, ``EOS_OFFLINE``, ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL``),
-then ``$EOS_HOME/config.yaml`` (written by ``eos init``), then defaults. ``EOS_HOME`` defaults to
-``~/.eoscatalog``; the default store is the embedded one, ``file://$EOS_HOME/store``.
+``EOS_STORE``, ``EOS_ADMIN``, ``EOS_OFFLINE``, ``EOS_SINGLE_WRITER``, ``AWS_ENDPOINT_URL_S3`` /
+``AWS_ENDPOINT_URL``), then ``$EOS_HOME/config.yaml`` (written by ``eos init``), then defaults.
+``EOS_HOME`` defaults to ``~/.eoscatalog``; the default store is the embedded one,
+``file://$EOS_HOME/store``.
 
 The store root of the organization is ``<store>/<org>``: ``s3://bucket/labs`` with org ``genomics``
 keeps everything under ``s3://bucket/labs/genomics/``.
@@ -31,7 +32,7 @@ CONFIG_FILE = "config.yaml"
 DEFAULT_ORG = "default"
 _ORG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 _KEYS = ("user", "org", "store", "endpoint_url", "region", "default_namespace", "admin",
-         "scratch_ttl", "checkpoint_every")
+         "scratch_ttl", "checkpoint_every", "single_writer")
 
 
 def eos_home(env: Mapping[str, str] | None = None) -> Path:
@@ -64,6 +65,7 @@ class Config:
     offline: bool = False
     scratch_ttl: str = "7d"
     checkpoint_every: int = 100
+    single_writer: bool = False
 
     def __post_init__(self) -> None:
         for key in ("org", "store", "default_namespace"):
@@ -143,6 +145,8 @@ class Config:
                 settings[key] = env[var]
         if env.get("EOS_ADMIN"):
             settings["admin"] = _truthy(env["EOS_ADMIN"])
+        if env.get("EOS_SINGLE_WRITER"):
+            settings["single_writer"] = _truthy(env["EOS_SINGLE_WRITER"])
         if env.get("EOS_OFFLINE"):
             settings["offline"] = _truthy(env["EOS_OFFLINE"])
         endpoint = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
@@ -153,6 +157,7 @@ class Config:
             settings["user"] = _default_user()
         settings["admin"] = _truthy(settings.get("admin", False))
         settings["offline"] = _truthy(settings.get("offline", False))
+        settings["single_writer"] = _truthy(settings.get("single_writer", False))
         try:
             return cls(home=home, **settings)
         except InvalidNameError as e:
@@ -168,7 +173,7 @@ class Config:
         data = {k: v for k, v in asdict(self).items() if k in _KEYS}
         defaults = {"org": DEFAULT_ORG, "store": "", "endpoint_url": None, "region": None,
                     "default_namespace": "users/me", "admin": False, "scratch_ttl": "7d",
-                    "checkpoint_every": 100}
+                    "checkpoint_every": 100, "single_writer": False}
         data = {k: v for k, v in data.items() if k == "user" or defaults.get(k) != v}
         self.home.mkdir(parents=True, exist_ok=True)
         tmp = self.config_path.with_suffix(".yaml.tmp")

@@ -9,13 +9,10 @@ same way).
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
-from pathlib import Path
-
-import sqlite_utils
 
 from .hashing import hash_file
+from .sqlite import connect, immediate
 
 __all__ = ["HashCache"]
 
@@ -33,20 +30,13 @@ class HashCache:
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        path = os.fspath(path)
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, timeout=120, check_same_thread=False)
-        self.db = sqlite_utils.Database(conn)
-        self.db.execute("PRAGMA busy_timeout = 120000")
-        if path != ":memory:":
-            with self.db.ensure_autocommit_on():
-                self.db.execute("PRAGMA journal_mode = wal")
-        self.db["hashes"].create(
-            {"path": str, "size": int, "mtime_ns": int, "inode": int, "hash": str},
-            pk="path",
-            if_not_exists=True,
-        )
+        self.db = connect(path)
+        with immediate(self.db):
+            self.db["hashes"].create(
+                {"path": str, "size": int, "mtime_ns": int, "inode": int, "hash": str},
+                pk="path",
+                if_not_exists=True,
+            )
         self.hashed = 0  # files actually read by this instance, for tests and benchmarks
 
     def lookup(self, path: str | os.PathLike[str], st: os.stat_result | None = None) -> str | None:
@@ -77,11 +67,11 @@ class HashCache:
             after.st_size, after.st_mtime_ns, after.st_ino
         )
         if unchanged and time.time_ns() - st.st_mtime_ns > RACY_WINDOW_NS:
-            self.db.execute(
-                "INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?)",
-                [key, st.st_size, st.st_mtime_ns, st.st_ino, value],
-            )
-            self.db.conn.commit()
+            with immediate(self.db):
+                self.db.execute(
+                    "INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?)",
+                    [key, st.st_size, st.st_mtime_ns, st.st_ino, value],
+                )
         return value
 
     def close(self) -> None:

@@ -14,9 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import sqlite3
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import sqlite_utils
@@ -24,10 +22,10 @@ import sqlite_utils
 from .errors import StoreError
 from .log import VERSION_OPS, Changeset
 from .records import VersionRecord
+from .sqlite import connect, immediate
 
 __all__ = ["Index"]
 
-BUSY_TIMEOUT_MS = 120_000
 SCHEMA = {
     "namespaces": (
         {"namespace": str, "applied_seq": int, "refreshed_at": str},
@@ -68,37 +66,16 @@ class Index:
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        path = os.fspath(path)
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
-        self.db = sqlite_utils.Database(conn)
-        self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        if path != ":memory:":
-            with self.db.ensure_autocommit_on():
-                self.db.execute("PRAGMA journal_mode = wal")
-        self.db.execute("PRAGMA synchronous = NORMAL")
+        self.db = connect(path)
         self._create_schema(self.db)
 
     @staticmethod
     def _create_schema(db: sqlite_utils.Database) -> None:
-        with Index._immediate(db):
+        with immediate(db):
             for table, (columns, pk) in SCHEMA.items():
                 db[table].create(columns, pk=pk, if_not_exists=True)
             db["versions"].create_index(["namespace", "hash"], if_not_exists=True)
             db["versions"].create_index(["namespace", "name", "created"], if_not_exists=True)
-
-    @staticmethod
-    @contextlib.contextmanager
-    def _immediate(db: sqlite_utils.Database) -> Iterator[None]:
-        """A write transaction that takes the lock up front (no deadlocked upgrades)."""
-        db.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            db.conn.execute("ROLLBACK")
-            raise
-        db.conn.execute("COMMIT")
 
     def close(self) -> None:
         self.db.close()
@@ -114,7 +91,7 @@ class Index:
         return row["refreshed_at"] if row else None
 
     def mark_refreshed(self, namespace: str, when: str) -> None:
-        with self._immediate(self.db):
+        with immediate(self.db):
             self._set_namespace(namespace, when=when)
 
     def namespaces(self) -> list[str]:
@@ -131,7 +108,7 @@ class Index:
         )
 
     def drop_namespace(self, namespace: str) -> None:
-        with self._immediate(self.db):
+        with immediate(self.db):
             for table in (*COPIED_TABLES, "namespaces"):
                 self.db.execute(f"DELETE FROM {table} WHERE namespace = ?", [namespace])
 
@@ -144,7 +121,7 @@ class Index:
         do not continue each name's history: the log would be inconsistent.
         """
         ns = changeset.namespace
-        with self._immediate(self.db):
+        with immediate(self.db):
             applied = self.applied_seq(ns)
             if changeset.seq <= applied:
                 return False
@@ -222,7 +199,7 @@ class Index:
         checkpoint = sqlite_utils.Database(os.fspath(path))
         self._create_schema(checkpoint)
         checkpoint.close()
-        with self._attached(path) as alias, self._immediate(self.db):
+        with self._attached(path) as alias, immediate(self.db):
             if self.applied_seq(namespace) != seq:
                 return False
             for table in COPIED_TABLES:
@@ -243,7 +220,7 @@ class Index:
             if not row or row["namespace"] != namespace:
                 raise StoreError(f"checkpoint {path} does not hold namespace {namespace!r}")
             seq = row["applied_seq"]
-            with self._immediate(self.db):
+            with immediate(self.db):
                 if self.applied_seq(namespace) >= seq:
                     return self.applied_seq(namespace)
                 for table in COPIED_TABLES:

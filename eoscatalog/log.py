@@ -31,6 +31,7 @@ __all__ = [
     "changeset_key",
     "checkpoint_key",
     "list_namespaces",
+    "no_conditional_writes_error",
 ]
 
 FORMAT = 1
@@ -174,31 +175,45 @@ class Log:
             raise StoreError(f"changeset {key} claims to be {changeset.namespace}#{changeset.seq}")
         return changeset
 
-    def append(self, changeset: Changeset) -> None:
+    def append(self, changeset: Changeset, *, single_writer: bool = False) -> None:
         """Write ``changeset`` at its seq if nobody has; PreconditionFailedError if taken.
 
-        On a store that ignores conditional writes the write is checked by reading it back:
-        a concurrent writer is refused with ConflictError instead of a version being lost.
+        A store that ignores conditional writes cannot tell two writers of the same seq apart,
+        so one could silently overwrite the other's changeset. Such stores are refused
+        (StoreError) unless ``single_writer`` says only one client ever writes at a time; then
+        a taken seq is still detected by a check before the write and a read-back after it.
         """
         key = changeset_key(self.namespace, changeset.seq)
         raw = changeset.to_json()
         if self.store.supports_conditional_writes:
             self.store.put(key, raw, if_absent=True)
             return
+        if not single_writer:
+            raise no_conditional_writes_error(self.store.url)
         if self.store.exists(key):
             raise PreconditionFailedError(f"changeset {key} already exists")
         self.store.put(key, raw)
         if self.store.get(key) != raw:
             raise ConflictError(
-                f"another client wrote {key} at the same moment and {self.store.url} does not "
-                "support conditional writes, so concurrent writers cannot be told apart safely. "
-                "Your change was not recorded; retry it, and have one writer at a time per "
-                "namespace on this store (or use a store that honours If-None-Match)."
+                f"another client wrote {key} at the same moment, although single_writer is "
+                "set for this store; your change was not recorded. Have one writer at a time, "
+                "or use a store that honours conditional writes."
             )
 
     def checkpoint_seqs(self) -> list[int]:
         prefix = f"catalog/{self.namespace}/checkpoints/"
         return sorted(s for o in self.store.list(prefix) if (s := _seq_of(o.key)) is not None)
+
+
+def no_conditional_writes_error(url: str) -> StoreError:
+    """The refusal to write to a store that ignores If-None-Match (see :meth:`Log.append`)."""
+    return StoreError(
+        f"{url} ignores conditional writes (If-None-Match), so two clients writing at once could "
+        "overwrite each other's changes; eoscatalog refuses to write to it. Use a store that "
+        "honours them (AWS S3, recent MinIO or Ceph), or, if only one client ever writes to "
+        "this store at a time, set `single_writer: true` in $EOS_HOME/config.yaml "
+        "(or EOS_SINGLE_WRITER=1)"
+    )
 
 
 def list_namespaces(store: Store) -> list[str]:

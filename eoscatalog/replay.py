@@ -29,10 +29,18 @@ class Replay:
     0
     """
 
-    def __init__(self, store: Store, index: Index, *, checkpoint_every: int = 100) -> None:
+    def __init__(
+        self,
+        store: Store,
+        index: Index,
+        *,
+        checkpoint_every: int = 100,
+        single_writer: bool = False,
+    ) -> None:
         self.store = store
         self.index = index
         self.checkpoint_every = checkpoint_every
+        self.single_writer = single_writer
 
     def refresh(self, namespace: str, *, now: str) -> int:
         """Apply the namespace's new changesets to the index; return how many were applied."""
@@ -54,7 +62,7 @@ class Replay:
 
     def append(self, changeset: Changeset) -> None:
         """Write the changeset at its seq (PreconditionFailedError if taken), then apply it."""
-        Log(self.store, changeset.namespace).append(changeset)
+        Log(self.store, changeset.namespace).append(changeset, single_writer=self.single_writer)
         self.index.apply(changeset)
         if changeset.seq % self.checkpoint_every == 0:
             self.write_checkpoint(changeset.namespace, changeset.seq)

@@ -79,7 +79,9 @@ class S3Store(Store):
         self.part_size = part_size
         self.multipart_threshold = multipart_threshold
         config = Config(
-            retries={"max_attempts": 5, "mode": "standard"},
+            # A short budget so an unreachable endpoint is reported in seconds; the retry
+            # policy for flaky networks is a separate, measured decision.
+            retries={"max_attempts": 4, "mode": "standard"},
             max_pool_connections=max(16, max_concurrency * 2),
             connect_timeout=10,
             read_timeout=60,

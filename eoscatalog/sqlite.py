@@ -1,0 +1,55 @@
+"""SQLite connections shared by processes: WAL, a busy timeout, and ``BEGIN IMMEDIATE`` writes.
+
+sqlite-utils sets neither a busy timeout nor immediate transactions. Without them, processes
+sharing a file fail with "database is locked" when a deferred read transaction tries to become
+a write (SQLite refuses that upgrade at once, whatever the timeout). Every write here therefore
+takes the write lock up front, and waits for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlite_utils
+
+__all__ = ["BUSY_TIMEOUT_MS", "connect", "immediate"]
+
+BUSY_TIMEOUT_MS = 120_000
+
+
+def connect(path: str | os.PathLike[str]) -> sqlite_utils.Database:
+    """Open (creating its folder) a database for concurrent use; ``":memory:"`` works too.
+
+    >>> db = connect(":memory:")
+    >>> with immediate(db):
+    ...     _ = db["t"].create({"x": int})
+    >>> db["t"].count
+    0
+    """
+    path = os.fspath(path)
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    db = sqlite_utils.Database(conn)
+    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    if path != ":memory:":
+        with db.ensure_autocommit_on():
+            db.execute("PRAGMA journal_mode = wal")
+    db.execute("PRAGMA synchronous = NORMAL")
+    return db
+
+
+@contextlib.contextmanager
+def immediate(db: sqlite_utils.Database) -> Iterator[None]:
+    """A write transaction that takes the lock up front; sqlite-utils writes nest inside it."""
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.conn.execute("ROLLBACK")
+        raise
+    db.conn.execute("COMMIT")
