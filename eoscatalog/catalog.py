@@ -19,8 +19,6 @@ b'a,b\\n1,2\\n'
 from __future__ import annotations
 
 import os
-import random
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -28,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import Config
-from .errors import ConflictError, InvalidNameError, PreconditionFailedError
+from .errors import ConflictError, InvalidNameError
 from .hashcache import HashCache
 from .index import Index
 from .ingest import store_sources
@@ -62,7 +60,6 @@ from .store import Store, blob_key, open_store
 
 __all__ = ["Catalog", "PutResult"]
 
-MAX_COMMIT_ATTEMPTS = 200
 
 
 @dataclass(frozen=True)
@@ -437,28 +434,7 @@ class Catalog:
     ) -> Changeset | None:
         """Append the planned entries at the next seq, replanning after every lost race."""
         self._check_write(namespace)
-        for attempt in range(MAX_COMMIT_ATTEMPTS):
-            self.refresh(namespace)
-            seq = self.index.applied_seq(namespace) + 1
-            entries = plan()
-            if not entries:
-                return None
-            changeset = Changeset(
-                namespace=namespace,
-                seq=seq,
-                created=format_time(self._now()),
-                author=self.user,
-                entries=tuple(entries),
-                message=message,
-            )
-            try:
-                self.replay.append(changeset)
-            except PreconditionFailedError:
-                # Another writer owns this seq: back off a little, replay it, plan again.
-                time.sleep(random.uniform(0, min(0.5, 0.005 * 2 ** min(attempt, 7))))
-                continue
-            return changeset
-        raise ConflictError(
-            f"gave up writing to {namespace} after {MAX_COMMIT_ATTEMPTS} attempts: other "
-            "writers kept winning the race; nothing was recorded, retry later"
+        return self.replay.commit(
+            namespace, plan, author=self.user, message=message,
+            now=lambda: format_time(self._now()),
         )

@@ -8,16 +8,20 @@ checkpoint every ``checkpoint_every`` changesets.
 
 from __future__ import annotations
 
+import random
 import tempfile
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from .errors import PreconditionFailedError
+from .errors import ConflictError, PreconditionFailedError
 from .index import Index
-from .log import Changeset, Log, checkpoint_key, list_namespaces
+from .log import Changeset, Entry, Log, checkpoint_key, list_namespaces
 from .store import Store
 
-__all__ = ["Replay"]
+__all__ = ["MAX_COMMIT_ATTEMPTS", "Replay"]
+
+MAX_COMMIT_ATTEMPTS = 200
 
 
 class Replay:
@@ -59,6 +63,51 @@ class Replay:
                 count += 1
         self.index.mark_refreshed(namespace, now)
         return count
+
+    def commit(
+        self,
+        namespace: str,
+        plan: Callable[[], list[Entry]],
+        *,
+        author: str,
+        message: str,
+        now: Callable[[], str],
+    ) -> Changeset | None:
+        """Plan on the freshest state and append at the next seq; replan after a lost race.
+
+        ``plan`` is called again on every attempt, so a writer that lost seq N to another
+        replays N and recomputes its version numbers on top of it (optimistic concurrency).
+        Returns None when the plan has nothing to write.
+        """
+        for attempt in range(MAX_COMMIT_ATTEMPTS):
+            self.refresh(namespace, now=now())
+            # Read seq BEFORE planning. The index holds only changesets the store has, so if a
+            # process sharing the index applies more while we plan, the store already has
+            # `seq` and the append below fails safely. Read after planning, a plan made on an
+            # older state could be written at a newer seq with wrong version numbers.
+            seq = self.index.applied_seq(namespace) + 1
+            entries = plan()
+            if not entries:
+                return None
+            changeset = Changeset(
+                namespace=namespace,
+                seq=seq,
+                created=now(),
+                author=author,
+                entries=tuple(entries),
+                message=message,
+            )
+            try:
+                self.append(changeset)
+            except PreconditionFailedError:
+                # Another writer owns this seq: back off a little, replay it, plan again.
+                time.sleep(random.uniform(0, min(0.5, 0.005 * 2 ** min(attempt, 7))))
+                continue
+            return changeset
+        raise ConflictError(
+            f"gave up writing to {namespace} after {MAX_COMMIT_ATTEMPTS} attempts: other "
+            "writers kept winning the race; nothing was recorded, retry later"
+        )
 
     def append(self, changeset: Changeset) -> None:
         """Write the changeset at its seq (PreconditionFailedError if taken), then apply it."""
