@@ -56,8 +56,8 @@ def require_readable(
         history = index.versions(ns, name)
         if not history:
             raise NotFoundError(
-                f"no name {name!r} in {ns}: check the spelling, or list names with `eos ls "
-                f"eos://{ns}/`"
+                f"no name {name!r} in {ns}: check the spelling and the namespace (a bare name "
+                "is in users/me; shared data is under eos://org/)"
             )
         if ref.kind == "latest":
             raise NotFoundError(
