@@ -23,10 +23,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .config import Config
-from .errors import ConflictError, InvalidNameError
+from .errors import ConflictError, InvalidNameError, NotFoundError
 from .hashcache import HashCache
 from .index import Index
 from .ingest import store_sources
@@ -59,6 +59,8 @@ from .resolution import resolve_in_index
 from .store import Store, blob_key, open_store
 
 __all__ = ["Catalog", "PutResult"]
+
+T = TypeVar("T")
 
 
 
@@ -176,14 +178,14 @@ class Catalog:
 
         A warm index costs one LIST request; a cold one starts from the newest checkpoint.
         """
-        return self.replay.refresh(namespace, now=format_time(self._now()))
+        return self.replay.refresh(namespace)
 
     def reindex(self, namespaces: Iterable[str] | None = None) -> dict[str, int]:
         """Rebuild the index from the store (newest checkpoint plus the log's tail).
 
         Returns the seq each namespace is at afterwards.
         """
-        return self.replay.reindex(namespaces, now=format_time(self._now()))
+        return self.replay.reindex(namespaces)
 
     def _refresh_online(self, namespace: str) -> None:
         if not self.offline:
@@ -211,9 +213,11 @@ class Catalog:
             return resolve_in_index(self.index, ref, self._now())
 
     def _stale_for(self, ref: Reference) -> bool:
-        refreshed = self.index.refreshed_at(ref.namespace)
+        # Changeset times grow with the log's order, so once a changeset made after the
+        # instant is applied, nothing still to come can change the answer.
+        last = self.index.last_created(ref.namespace)
         assert isinstance(ref.value, datetime)
-        return refreshed is None or format_time(ref.value) >= refreshed
+        return last is None or last <= format_time(ref.value)
 
     def versions(self, name: str | Location) -> list[VersionRecord]:
         """Every version of a name, oldest first, delete markers and purged ones included."""
@@ -240,16 +244,32 @@ class Catalog:
         """
         record = self.resolve(ref)
         target = Path(dest) if dest is not None else Path.cwd()
-        if dest is None or target.is_dir() or os.fspath(dest).endswith(os.sep):
+        if dest is None or target.is_dir() or os.fspath(dest).endswith(("/", os.sep)):
             target = target / record.name.rsplit("/", 1)[-1]
-        assert record.hash is not None
-        return self.store.download_blob(record.hash, target)
+        return self._with_blob(ref, record, lambda h: self.store.download_blob(h, target))
 
     def read_bytes(self, ref: str | Reference) -> bytes:
         """The verified bytes ``ref`` means, in memory."""
         record = self.resolve(ref)
+        return self._with_blob(ref, record, self.store.read_blob)
+
+    def _with_blob(
+        self, ref: str | Reference, record: VersionRecord, use: Callable[[str], T]
+    ) -> T:
+        """Run ``use(hash)``; a missing blob may mean another client purged the version since
+        this index last looked, so look again before blaming the store."""
         assert record.hash is not None
-        return self.store.read_blob(record.hash)
+        try:
+            return use(record.hash)
+        except NotFoundError:
+            if self.offline:
+                raise
+            self.refresh(record.namespace)
+            again = self.resolve(ref)  # raises "was purged" if it was
+            if again.hash == record.hash:
+                raise
+            assert again.hash is not None
+            return use(again.hash)
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -342,8 +362,11 @@ class Catalog:
     def undelete(self, name: str | Location, *, message: str = "") -> VersionRecord:
         """Add a version restoring the newest readable version before the delete marker."""
         loc = self._writable(name)
+        expires = self._expiry(loc.namespace)
         return self._commit_one(
-            loc, lambda: plan_undelete(self.index, loc.namespace, loc.name), message
+            loc,
+            lambda: plan_undelete(self.index, loc.namespace, loc.name, expires=expires),
+            message,
         )
 
     def rollback(
@@ -353,8 +376,9 @@ class Catalog:
         loc = self._writable(name)
         selector = str(to).lstrip("@")
         target = self.reference(f"{loc.uri}@{selector}")
+        expires = self._expiry(loc.namespace)
         return self._commit_one(
-            loc, lambda: plan_rollback(self.index, target, self._now()), message
+            loc, lambda: plan_rollback(self.index, target, self._now(), expires=expires), message
         )
 
     def tag(

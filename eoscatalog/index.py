@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
+import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,13 +24,15 @@ import sqlite_utils
 from .errors import StoreError
 from .log import VERSION_OPS, Changeset
 from .records import VersionRecord
-from .sqlite import connect, immediate
+from .sqlite import connect, immediate, set_aside
 
 __all__ = ["Index"]
 
+logger = logging.getLogger("eoscatalog")
+
 SCHEMA = {
     "namespaces": (
-        {"namespace": str, "applied_seq": int, "refreshed_at": str},
+        {"namespace": str, "applied_seq": int},
         ["namespace"],
     ),
     "versions": (
@@ -66,8 +70,17 @@ class Index:
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.db = connect(path)
-        self._create_schema(self.db)
+        try:
+            self.db = connect(path)
+            self._create_schema(self.db)
+        except sqlite3.DatabaseError as e:
+            if os.fspath(path) == ":memory:":
+                raise
+            # The index is a cache of the store: a damaged one is set aside and rebuilt.
+            aside = set_aside(path)
+            logger.warning("the index %s was unreadable (%s); moved it to %s", path, e, aside)
+            self.db = connect(path)
+            self._create_schema(self.db)
 
     @staticmethod
     def _create_schema(db: sqlite_utils.Database) -> None:
@@ -86,25 +99,22 @@ class Index:
         row = self._one("SELECT applied_seq FROM namespaces WHERE namespace = ?", [namespace])
         return row["applied_seq"] if row else 0
 
-    def refreshed_at(self, namespace: str) -> str | None:
-        row = self._one("SELECT refreshed_at FROM namespaces WHERE namespace = ?", [namespace])
-        return row["refreshed_at"] if row else None
-
-    def mark_refreshed(self, namespace: str, when: str) -> None:
-        with immediate(self.db):
-            self._set_namespace(namespace, when=when)
+    def last_created(self, namespace: str) -> str | None:
+        """The ``created`` time of the last applied changeset (times grow with the seq)."""
+        row = self._one(
+            "SELECT created FROM changesets WHERE namespace = ? ORDER BY seq DESC LIMIT 1",
+            [namespace],
+        )
+        return row["created"] if row else None
 
     def namespaces(self) -> list[str]:
         return [r["namespace"] for r in self.db.query("SELECT namespace FROM namespaces")]
 
-    def _set_namespace(
-        self, namespace: str, *, seq: int | None = None, when: str | None = None
-    ) -> None:
+    def _set_namespace(self, namespace: str, seq: int) -> None:
         self.db.execute(
-            "INSERT INTO namespaces (namespace, applied_seq, refreshed_at) VALUES (?, ?, ?) "
-            "ON CONFLICT(namespace) DO UPDATE SET "
-            "applied_seq = coalesce(?, applied_seq), refreshed_at = coalesce(?, refreshed_at)",
-            [namespace, seq or 0, when, seq, when],
+            "INSERT INTO namespaces (namespace, applied_seq) VALUES (?, ?) "
+            "ON CONFLICT(namespace) DO UPDATE SET applied_seq = excluded.applied_seq",
+            [namespace, seq],
         )
 
     def drop_namespace(self, namespace: str) -> None:
@@ -130,22 +140,14 @@ class Index:
                     f"cannot apply {ns}#{changeset.seq}: the index is at #{applied}; "
                     "changesets must be applied in order (run `eos reindex`)"
                 )
+            self.check(changeset)
             versions: list[dict[str, Any]] = []
-            next_version: dict[str, int] = {}
             for entry in changeset.entries:
                 # A purge may name a version added earlier in this changeset: flush them first.
                 if entry.op not in VERSION_OPS and versions:
                     self.db["versions"].insert_all(versions)
                     versions = []
                 if entry.op in VERSION_OPS:
-                    expected = next_version.get(entry.name) or self.next_version(ns, entry.name)
-                    if entry.version != expected:
-                        raise StoreError(
-                            f"changeset {ns}#{changeset.seq} gives {entry.name!r} version "
-                            f"{entry.version}, but the log's order makes it {expected}: "
-                            "the log is inconsistent"
-                        )
-                    next_version[entry.name] = expected + 1
                     versions.append({
                         "namespace": ns, "name": entry.name, "version": entry.version,
                         "kind": entry.op, "hash": entry.hash, "size": entry.size,
@@ -189,8 +191,27 @@ class Index:
                 [ns, changeset.seq, changeset.created, changeset.author, changeset.message,
                  changeset.writer, len(changeset.entries)],
             )
-            self._set_namespace(ns, seq=changeset.seq)
+            self._set_namespace(ns, changeset.seq)
         return True
+
+    def check(self, changeset: Changeset) -> None:
+        """Raise StoreError unless the changeset's version numbers continue each name's history.
+
+        Run by writers before a changeset is published, and by every reader before applying.
+        """
+        ns = changeset.namespace
+        next_version: dict[str, int] = {}
+        for entry in changeset.entries:
+            if entry.op not in VERSION_OPS:
+                continue
+            expected = next_version.get(entry.name) or self.next_version(ns, entry.name)
+            if entry.version != expected:
+                raise StoreError(
+                    f"changeset {ns}#{changeset.seq} gives {entry.name!r} version "
+                    f"{entry.version}, but the log's order makes it {expected}: "
+                    "the log is inconsistent"
+                )
+            next_version[entry.name] = expected + 1
 
     # -- checkpoints -----------------------------------------------------------------------------
 
@@ -209,14 +230,14 @@ class Index:
                     "WHERE namespace = ?", [namespace],
                 )
             self.db.execute(
-                f"INSERT INTO {alias}.namespaces VALUES (?, ?, NULL)", [namespace, seq]
+                f"INSERT INTO {alias}.namespaces VALUES (?, ?)", [namespace, seq]
             )
         return True
 
     def import_namespace(self, namespace: str, path: str | os.PathLike[str]) -> int:
         """Replace the namespace's rows with a checkpoint's; return the checkpoint's seq."""
         with self._attached(path) as alias:
-            row = self._one(f"SELECT * FROM {alias}.namespaces")
+            row = self._one(f"SELECT namespace, applied_seq FROM {alias}.namespaces")
             if not row or row["namespace"] != namespace:
                 raise StoreError(f"checkpoint {path} does not hold namespace {namespace!r}")
             seq = row["applied_seq"]
@@ -230,7 +251,7 @@ class Index:
                         f"INSERT INTO main.{table} ({cols}) SELECT {cols} FROM {alias}.{table} "
                         "WHERE namespace = ?", [namespace],
                     )
-                self._set_namespace(namespace, seq=seq)
+                self._set_namespace(namespace, seq)
         return seq
 
     @contextlib.contextmanager

@@ -111,10 +111,13 @@ def plan_rm(index: Index, namespace: str, name: str) -> list[Entry]:
             deleted_at=latest.created,
             deleted_by=latest.author,
         )
-    return [Entry(op="delete", name=name, version=latest.version + 1)]
+    # Not latest.version + 1: purged versions keep their numbers and latest skips them.
+    return [Entry(op="delete", name=name, version=index.next_version(namespace, name))]
 
 
-def plan_undelete(index: Index, namespace: str, name: str) -> list[Entry]:
+def plan_undelete(
+    index: Index, namespace: str, name: str, *, expires: str | None = None
+) -> list[Entry]:
     """A new version that brings back the newest readable version before the delete marker."""
     latest = index.latest(namespace, name)
     if latest is None:
@@ -132,11 +135,13 @@ def plan_undelete(index: Index, namespace: str, name: str) -> list[Entry]:
     return [Entry(
         op="undelete", name=name, version=index.next_version(namespace, name),
         hash=target.hash, size=target.size, source_version=target.version,
-        meta=dict(target.meta),
+        meta=dict(target.meta), expires=expires,
     )]
 
 
-def plan_rollback(index: Index, target_ref: Reference, now: datetime) -> list[Entry]:
+def plan_rollback(
+    index: Index, target_ref: Reference, now: datetime, *, expires: str | None = None
+) -> list[Entry]:
     """A new version carrying the bytes of the version ``target_ref`` selects.
 
     Nothing is written when the latest version already holds those bytes and metadata.
@@ -154,6 +159,7 @@ def plan_rollback(index: Index, target_ref: Reference, now: datetime) -> list[En
     return [Entry(
         op="rollback", name=name, version=index.next_version(ns, name), hash=target.hash,
         size=target.size, source_version=target.version, meta=dict(target.meta),
+        expires=expires,
     )]
 
 

@@ -8,20 +8,36 @@ checkpoint every ``checkpoint_every`` changesets.
 
 from __future__ import annotations
 
+import logging
 import random
+import sqlite3
 import tempfile
 import time
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from pathlib import Path
 
-from .errors import ConflictError, PreconditionFailedError
+from .errors import ConflictError, EosError, NotFoundError, PreconditionFailedError, StoreError
 from .index import Index
 from .log import Changeset, Entry, Log, checkpoint_key, list_namespaces
+from .names import format_time, parse_time
 from .store import Store
 
 __all__ = ["MAX_COMMIT_ATTEMPTS", "Replay"]
 
 MAX_COMMIT_ATTEMPTS = 200
+logger = logging.getLogger("eoscatalog")
+
+
+def _after(now: str, last: str | None) -> str:
+    """``now``, or just after ``last`` when a clock lags: times grow with the log's order.
+
+    >>> _after("2026-01-01T00:00:00.000000Z", "2026-01-01T00:00:05.000000Z")
+    '2026-01-01T00:00:05.000001Z'
+    """
+    if last is None or now > last:
+        return now
+    return format_time(parse_time(last) + timedelta(microseconds=1))
 
 
 class Replay:
@@ -29,7 +45,7 @@ class Replay:
 
     >>> from eoscatalog.store import MemoryStore
     >>> replay = Replay(MemoryStore(), Index(":memory:"))
-    >>> replay.refresh("org", now="2026-01-01T00:00:00.000000Z")
+    >>> replay.refresh("org")
     0
     """
 
@@ -45,13 +61,15 @@ class Replay:
         self.index = index
         self.checkpoint_every = checkpoint_every
         self.single_writer = single_writer
+        self._cold_checked: set[str] = set()
 
-    def refresh(self, namespace: str, *, now: str) -> int:
+    def refresh(self, namespace: str) -> int:
         """Apply the namespace's new changesets to the index; return how many were applied."""
         log = Log(self.store, namespace)
         applied = self.index.applied_seq(namespace)
-        if applied == 0:
+        if applied == 0 and namespace not in self._cold_checked:
             self.load_checkpoint(log)
+            self._cold_checked.add(namespace)  # an empty namespace costs one LIST after this
             applied = self.index.applied_seq(namespace)
         new = log.seqs_after(applied)
         if len(new) > 2 * self.checkpoint_every and self.load_checkpoint(log):
@@ -61,7 +79,6 @@ class Replay:
         for seq in new:
             if self.index.apply(log.read(seq)):
                 count += 1
-        self.index.mark_refreshed(namespace, now)
         return count
 
     def commit(
@@ -80,26 +97,37 @@ class Replay:
         Returns None when the plan has nothing to write.
         """
         for attempt in range(MAX_COMMIT_ATTEMPTS):
-            self.refresh(namespace, now=now())
+            self.refresh(namespace)
             # Read seq BEFORE planning. The index holds only changesets the store has, so if a
             # process sharing the index applies more while we plan, the store already has
             # `seq` and the append below fails safely. Read after planning, a plan made on an
             # older state could be written at a newer seq with wrong version numbers.
             seq = self.index.applied_seq(namespace) + 1
+            last_created = self.index.last_created(namespace)
             entries = plan()
             if not entries:
                 return None
             changeset = Changeset(
                 namespace=namespace,
                 seq=seq,
-                created=now(),
+                created=_after(now(), last_created),
                 author=author,
                 entries=tuple(entries),
                 message=message,
             )
             try:
+                self.index.check(changeset)  # a planning mistake must never reach the store
+            except StoreError:
+                if self.index.applied_seq(namespace) >= seq:
+                    continue  # overtaken while planning (a shared index): the seq is taken
+                raise
+            try:
                 self.append(changeset)
             except PreconditionFailedError:
+                if self._is_ours(changeset):
+                    # Our write landed but its answer was lost and a retry was refused.
+                    self._applied(changeset)
+                    return changeset
                 # Another writer owns this seq: back off a little, replay it, plan again.
                 time.sleep(random.uniform(0, min(0.5, 0.005 * 2 ** min(attempt, 7))))
                 continue
@@ -109,22 +137,44 @@ class Replay:
             "writers kept winning the race; nothing was recorded, retry later"
         )
 
+    def _is_ours(self, changeset: Changeset) -> bool:
+        try:
+            stored = Log(self.store, changeset.namespace).read(changeset.seq)
+        except NotFoundError:
+            return False
+        return stored.writer == changeset.writer
+
     def append(self, changeset: Changeset) -> None:
         """Write the changeset at its seq (PreconditionFailedError if taken), then apply it."""
         Log(self.store, changeset.namespace).append(changeset, single_writer=self.single_writer)
+        self._applied(changeset)
+
+    def _applied(self, changeset: Changeset) -> None:
+        """Apply a changeset that is in the store, and checkpoint when it is time."""
         self.index.apply(changeset)
         if changeset.seq % self.checkpoint_every == 0:
-            self.write_checkpoint(changeset.namespace, changeset.seq)
+            try:
+                self.write_checkpoint(changeset.namespace, changeset.seq)
+            except EosError as e:
+                # Checkpoints only speed up new clients; the change itself is recorded.
+                logger.warning("could not write checkpoint %s#%d: %s",
+                               changeset.namespace, changeset.seq, e)
 
     def load_checkpoint(self, log: Log) -> bool:
         """Load the newest checkpoint if it is ahead of the index; True if one was loaded."""
         seqs = log.checkpoint_seqs()
         if not seqs or seqs[-1] <= self.index.applied_seq(log.namespace):
             return False
+        key = checkpoint_key(log.namespace, seqs[-1])
         with tempfile.TemporaryDirectory(prefix="eos-checkpoint-") as tmp:
             path = Path(tmp) / "checkpoint.sqlite"
-            path.write_bytes(self.store.get(checkpoint_key(log.namespace, seqs[-1])))
-            self.index.import_namespace(log.namespace, path)
+            try:
+                path.write_bytes(self.store.get(key))
+                self.index.import_namespace(log.namespace, path)
+            except (sqlite3.Error, StoreError) as e:
+                # The log is the truth: a damaged checkpoint only costs a longer replay.
+                logger.warning("ignoring unreadable checkpoint %s: %s", key, e)
+                return False
         return True
 
     def write_checkpoint(self, namespace: str, seq: int) -> None:
@@ -138,13 +188,21 @@ class Replay:
                 except PreconditionFailedError:
                     pass  # another client wrote the same state
 
-    def reindex(self, namespaces: Iterable[str] | None, *, now: str) -> dict[str, int]:
-        """Drop the index's rows and rebuild them from the store; return each namespace's seq."""
+    def reindex(self, namespaces: Iterable[str] | None = None) -> dict[str, int]:
+        """Rebuild the index's rows from the store; return each namespace's seq.
+
+        With ``namespaces``, only those are rebuilt; without, every namespace in the store is,
+        and namespaces the store no longer has are dropped.
+        """
         chosen = list(namespaces) if namespaces is not None else list_namespaces(self.store)
-        for namespace in set(chosen) | set(self.index.namespaces()):
+        dropped = set(chosen) if namespaces is not None else set(chosen) | set(
+            self.index.namespaces()
+        )
+        for namespace in dropped:
             self.index.drop_namespace(namespace)
+            self._cold_checked.discard(namespace)
         result = {}
         for namespace in chosen:
-            self.refresh(namespace, now=now)
+            self.refresh(namespace)
             result[namespace] = self.index.applied_seq(namespace)
         return result

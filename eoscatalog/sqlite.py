@@ -11,12 +11,13 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import sqlite_utils
 
-__all__ = ["BUSY_TIMEOUT_MS", "connect", "immediate"]
+__all__ = ["BUSY_TIMEOUT_MS", "connect", "immediate", "set_aside"]
 
 BUSY_TIMEOUT_MS = 120_000
 
@@ -53,3 +54,15 @@ def immediate(db: sqlite_utils.Database) -> Iterator[None]:
         db.conn.execute("ROLLBACK")
         raise
     db.conn.execute("COMMIT")
+
+
+def set_aside(path: str | os.PathLike[str]) -> Path:
+    """Move a damaged database (and its WAL files) out of the way; return where it went."""
+    path = Path(path)
+    aside = path.with_name(f"{path.name}.damaged-{time.time_ns()}")
+    path.replace(aside)
+    for suffix in ("-wal", "-shm"):
+        extra = path.with_name(path.name + suffix)
+        if extra.exists():
+            extra.unlink()
+    return aside
