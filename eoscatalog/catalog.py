@@ -110,10 +110,13 @@ class Catalog:
         parse_location("x", user=user, default_namespace=default_namespace)  # validate early
 
     @classmethod
-    def open(cls, config: Config | None = None, **overrides: Any) -> Catalog:
+    def open(
+        cls, config: Config | None = None, *, create: bool = False, **overrides: Any
+    ) -> Catalog:
         """The catalog the environment and ``$EOS_HOME/config.yaml`` describe.
 
-        The embedded store is created on first use; any other store must already exist.
+        The embedded store is created on first use; a local folder given as the store is
+        created only with ``create`` (as ``eos init`` does); an S3 bucket must exist.
         """
         config = config or Config.load(**overrides)
         s3_options = (
@@ -121,7 +124,9 @@ class Catalog:
             if config.store_root.startswith("s3://")
             else {}
         )
-        store = open_store(config.store_root, create=config.is_embedded, **s3_options)
+        store = open_store(
+            config.store_root, create=create or config.is_embedded, **s3_options
+        )
         return cls(
             store,
             config.index_path,
@@ -135,7 +140,12 @@ class Catalog:
             single_writer=config.single_writer,
         )
 
+    def check_store(self) -> None:
+        """Make one listing request, so a missing bucket or a bad endpoint fails now, clearly."""
+        self.store.list_dirs("catalog/")
+
     def close(self) -> None:
+        """Close the index, the hash cache and the store's connections."""
         self.index.close()
         self.hash_cache.close()
         self.store.close()

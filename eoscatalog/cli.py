@@ -7,6 +7,7 @@ Errors are mapped to one line on stderr and an exit code in one place (:class:`E
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -20,7 +21,6 @@ from .catalog import Catalog
 from .config import Config
 from .errors import EosError
 from .output import format_size, format_table, versions_table
-from .store import open_store
 
 __all__ = ["cli", "main"]
 
@@ -33,6 +33,11 @@ class EosGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:
+            # The reader went away (`eos versions x | head`): stop quietly.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(1)
         except (EosError, OSError) as e:
             if ctx.meta.get("eos.debug"):
                 raise
@@ -108,15 +113,13 @@ def init(
         store=store, org=org, user=user, endpoint_url=endpoint_url, region=region,
         default_namespace=default_namespace,
     )
-    root = config.store_root
-    if root.startswith("s3://"):
-        probe = open_store(root, endpoint_url=config.endpoint_url, region=config.region)
-        probe.list_dirs("catalog/")  # fails clearly if the bucket is missing or unreachable
-    else:
-        probe = open_store(root, create=True)
+    # Check the store before saving: a missing bucket or a bad endpoint fails here, clearly.
+    with Catalog.open(config, create=True) as cat:
+        cat.check_store()
+        url = cat.store.url
     path = config.save()
     click.echo(f"wrote {path}")
-    click.echo(f"user {config.user}, organization {config.org}, store {probe.url}")
+    click.echo(f"user {config.user}, organization {config.org}, store {url}")
 
 
 @cli.command()
@@ -133,8 +136,8 @@ def put(local: Path, name: str, meta: tuple[str, ...], message: str, as_json: bo
     with _catalog() as cat:
         result = cat.put(local, name, meta=_parse_meta(meta), message=message)
     if as_json:
-        _echo_json({**result.record.to_dict(), "created": result.created,
-                    "uploaded": result.uploaded})
+        _echo_json({**result.record.to_dict(), "new_version": result.created,
+                    "bytes_uploaded": result.uploaded})
         return
     record = result.record
     if not result.created:
@@ -147,8 +150,8 @@ def put(local: Path, name: str, meta: tuple[str, ...], message: str, as_json: bo
 
 @cli.command()
 @click.argument("ref")
-@click.argument("local", required=False, type=click.Path(path_type=Path))
-def get(ref: str, local: Path | None) -> None:
+@click.argument("local", required=False)
+def get(ref: str, local: str | None) -> None:
     """Download REF (a name, name@N, name@tag, ...) to LOCAL, verified.
 
     LOCAL defaults to the name's last path segment in the current folder; an existing

@@ -16,8 +16,8 @@ import getpass
 import hashlib
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -82,14 +82,16 @@ class Config:
         if not isinstance(self.checkpoint_every, int) or isinstance(self.checkpoint_every, bool):
             raise ConfigError(f"setting 'checkpoint_every' must be a whole number, not "
                               f"{self.checkpoint_every!r}")
-        validate_user(self.user)
+        where = self.config_path
+        _checked(f"user (EOS_USER, or `user:` in {where})", validate_user, self.user)
         if not _ORG_RE.fullmatch(self.org):
             raise ConfigError(
                 f"invalid organization {self.org!r}: use 1-63 lower-case letters, digits, '.', "
                 "'_' or '-' (set EOS_ORG or `eos init --org`)"
             )
-        validate_namespace(self.default_namespace, user=self.user)
-        parse_duration(self.scratch_ttl)
+        _checked(f"default_namespace in {where}",
+                 lambda v: validate_namespace(v, user=self.user), self.default_namespace)
+        _checked(f"scratch_ttl in {where}", parse_duration, self.scratch_ttl)
         if int(self.checkpoint_every) < 1:
             raise ConfigError("checkpoint_every must be a positive number of changesets")
 
@@ -161,12 +163,9 @@ class Config:
         try:
             return cls(home=home, **settings)
         except InvalidNameError as e:
-            raise ConfigError(f"bad setting: {e} (check EOS_USER, {path})") from None
+            raise ConfigError(f"bad setting: {e} (check the EOS_* variables and {path})") from None
         except (TypeError, ValueError) as e:
             raise ConfigError(f"bad setting in {path} or the environment: {e}") from None
-
-    def with_changes(self, **changes: Any) -> Config:
-        return replace(self, **changes)
 
     def save(self) -> Path:
         """Write the non-default settings to ``$EOS_HOME/config.yaml``."""
@@ -180,6 +179,13 @@ class Config:
         tmp.write_text(yaml.safe_dump(data, sort_keys=True))
         tmp.replace(self.config_path)
         return self.config_path
+
+
+def _checked(setting: str, check: Callable[[Any], Any], value: Any) -> None:
+    try:
+        check(value)
+    except InvalidNameError as e:
+        raise ConfigError(f"bad setting {setting}: {e}") from None
 
 
 def _default_user() -> str:

@@ -13,10 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .catalog import Catalog
+from .config import Config
 from .errors import DeletedError
-from .hashcache import HashCache
 from .output import format_size, short_hash, versions_table
-from .store import LocalStore
 
 __all__ = ["run_demo"]
 
@@ -45,21 +44,22 @@ def run_demo(echo: Callable[[str], None] = print, *, keep: bool = False) -> Path
 
 
 def _steps(folder: Path, echo: Callable[[str], None]) -> None:
-    store = LocalStore(folder / "store" / "demo-org", create=True)
+    # The same embedded default a new user gets, with its EOS_HOME in the demo folder.
+    config = Config(home=folder / "eos-home", user="demo", org="demo-org")
     name = "project-1/coverage.csv"
     work = folder / "work"
     work.mkdir()
     data = work / "coverage.csv"
 
-    def blobs() -> int:
-        return sum(1 for _ in store.list("blobs/"))
-
     def step(number: int, title: str, command: str) -> None:
         echo(f"\n[{number}/8] {title}\n  $ {command}")
 
-    with Catalog(
-        store, folder / "index.sqlite", user="demo", hash_cache=HashCache(folder / "hashes.sqlite")
-    ) as cat:
+    with Catalog.open(config) as cat:
+        store = cat.store
+
+        def blobs() -> int:
+            return sum(1 for _ in store.list("blobs/"))
+
         echo(f"eos demo: a fresh embedded store at {store.url}, user 'demo'")
 
         data.write_bytes(V1)

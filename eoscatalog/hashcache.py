@@ -12,7 +12,7 @@ import os
 import time
 
 from .hashing import hash_file
-from .sqlite import connect, immediate
+from .sqlite import connect, immediate, lock_of
 
 __all__ = ["HashCache"]
 
@@ -43,10 +43,8 @@ class HashCache:
         """The cached hash of ``path`` if the file is unchanged, else None."""
         key = os.path.abspath(path)
         st = st or os.stat(key)
-        row = next(
-            iter(self.db.query("SELECT * FROM hashes WHERE path = ?", [key])),
-            None,
-        )
+        with lock_of(self.db):
+            row = next(iter(self.db.query("SELECT * FROM hashes WHERE path = ?", [key])), None)
         if row and (row["size"], row["mtime_ns"], row["inode"]) == (
             st.st_size, st.st_mtime_ns, st.st_ino
         ):
@@ -61,7 +59,8 @@ class HashCache:
         if cached is not None:
             return cached
         value = hash_file(key)
-        self.hashed += 1
+        with lock_of(self.db):
+            self.hashed += 1
         after = os.stat(key)
         unchanged = (st.st_size, st.st_mtime_ns, st.st_ino) == (
             after.st_size, after.st_mtime_ns, after.st_ino

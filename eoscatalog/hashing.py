@@ -30,6 +30,7 @@ __all__ = [
 
 ALGORITHM = "blake3"
 CHUNK_SIZE = 1024 * 1024
+LARGE_CHUNK_SIZE = 4 * 1024 * 1024
 # Below this size one thread is faster than starting the pool; above it BLAKE3's tree
 # parallelism pays off (measured in docs/performance.md once issue 7 lands).
 MULTITHREAD_THRESHOLD = 4 * 1024 * 1024
@@ -94,20 +95,25 @@ def hash_stream(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> str:
 
 
 def hash_file(path: str | os.PathLike[str]) -> str:
-    """Hash a file; large files are memory-mapped and hashed on every core.
+    """Hash a file; large files are read in 4 MiB chunks hashed on every core.
 
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "x"; _ = p.write_bytes(b"hello")
     >>> hash_file(p) == hash_bytes(b"hello")
     True
     """
-    size = os.stat(path).st_size
-    if size >= MULTITHREAD_THRESHOLD:
-        hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
-        hasher.update_mmap(os.fspath(path))
-        return f"{ALGORITHM}:{hasher.hexdigest()}"
     with open(path, "rb") as f:
-        return hash_stream(f)
+        size = os.fstat(f.fileno()).st_size
+        if size < MULTITHREAD_THRESHOLD:
+            return hash_stream(f)
+        # Large reads into one reused buffer, each hashed on every core. Not update_mmap: a
+        # file truncated while it is mapped kills the process with SIGBUS.
+        hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
+        buffer = bytearray(LARGE_CHUNK_SIZE)
+        view = memoryview(buffer)
+        while count := f.readinto(buffer):
+            hasher.update(view[:count])
+        return f"{ALGORITHM}:{hasher.hexdigest()}"
 
 
 def verify_hash(expected: str, actual: str, what: str) -> None:

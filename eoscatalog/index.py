@@ -24,7 +24,7 @@ import sqlite_utils
 from .errors import StoreError
 from .log import VERSION_OPS, Changeset
 from .records import VersionRecord
-from .sqlite import connect, immediate, set_aside
+from .sqlite import connect, immediate, lock_of, set_aside
 
 __all__ = ["Index"]
 
@@ -108,7 +108,7 @@ class Index:
         return row["created"] if row else None
 
     def namespaces(self) -> list[str]:
-        return [r["namespace"] for r in self.db.query("SELECT namespace FROM namespaces")]
+        return [r["namespace"] for r in self._all("SELECT namespace FROM namespaces")]
 
     def _set_namespace(self, namespace: str, seq: int) -> None:
         self.db.execute(
@@ -266,14 +266,19 @@ class Index:
     # -- queries ---------------------------------------------------------------------------------
 
     def _one(self, sql: str, params: list[Any] | None = None) -> dict[str, Any] | None:
-        return next(iter(self.db.query(sql, params or [])), None)
+        with lock_of(self.db):
+            return next(iter(self.db.query(sql, params or [])), None)
+
+    def _all(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+        with lock_of(self.db):
+            return list(self.db.query(sql, params or []))
 
     def _record(self, row: dict[str, Any] | None) -> VersionRecord | None:
         if row is None:
             return None
         tags = tuple(
             r["tag"]
-            for r in self.db.query(
+            for r in self._all(
                 "SELECT tag FROM tags WHERE namespace = ? AND name = ? AND version = ? "
                 "ORDER BY tag",
                 [row["namespace"], row["name"], row["version"]],
@@ -303,14 +308,14 @@ class Index:
 
     def versions(self, namespace: str, name: str) -> list[VersionRecord]:
         tags: dict[int, list[str]] = {}
-        for r in self.db.query(
+        for r in self._all(
             "SELECT tag, version FROM tags WHERE namespace = ? AND name = ? ORDER BY tag",
             [namespace, name],
         ):
             tags.setdefault(r["version"], []).append(r["tag"])
         return [
             VersionRecord.from_row(r, tuple(tags.get(r["version"], ())))
-            for r in self.db.query(
+            for r in self._all(
                 "SELECT * FROM versions WHERE namespace = ? AND name = ? ORDER BY version",
                 [namespace, name],
             )
@@ -325,7 +330,7 @@ class Index:
 
     def by_hash_prefix(self, namespace: str, name: str, prefix: str) -> list[VersionRecord]:
         """Versions of ``name`` whose hash starts with ``prefix`` (``blake3:<hex>``)."""
-        rows = self.db.query(
+        rows = self._all(
             "SELECT * FROM versions WHERE namespace = ? AND name = ? AND hash >= ? AND hash < ? "
             "ORDER BY version",
             [namespace, name, prefix, prefix + "\U0010ffff"],
@@ -338,9 +343,3 @@ class Index:
             "SELECT * FROM versions WHERE namespace = ? AND name = ? AND created <= ? "
             "ORDER BY version DESC LIMIT 1", [namespace, name, when],
         ))
-
-    def has_hash(self, namespace: str, hash_string: str) -> bool:
-        return self._one(
-            "SELECT 1 FROM versions WHERE namespace = ? AND hash = ? LIMIT 1",
-            [namespace, hash_string],
-        ) is not None

@@ -46,7 +46,11 @@ def store_sources(
         if not isinstance(source, (bytes, bytearray, memoryview)):
             path = Path(source)
             if not path.is_file():
-                what = "is a folder" if path.is_dir() else "does not exist"
+                what = (
+                    "is a folder" if path.is_dir()
+                    else "is not a regular file" if path.exists()
+                    else "does not exist"
+                )
                 raise FileNotFoundError(f"cannot put {path}: it {what}; nothing was stored")
 
     def store_one(source: Source) -> StoredBlob:
@@ -55,7 +59,7 @@ def store_sources(
             hash_string = hash_bytes(data)
             if store.has_blob(hash_string):
                 return StoredBlob(hash_string, len(data), False)
-            store.put_blob_bytes(data)
+            store.put_blob_bytes(data, known_absent=True)
             return StoredBlob(hash_string, len(data), True)
         path = Path(source)
         hash_string = hash_cache.hash(path)

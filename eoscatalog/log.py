@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -226,7 +225,3 @@ def list_namespaces(store: Store) -> list[str]:
             found.extend(f"{kind}/{owner}" for owner in store.list_dirs(f"catalog/{kind}/"))
     return found
 
-
-def entries_names(entries: Iterable[Entry]) -> list[str]:
-    """The distinct names an iterable of entries touches, in first-seen order."""
-    return list(dict.fromkeys(e.name for e in entries))

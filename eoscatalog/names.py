@@ -47,6 +47,7 @@ SCHEMES = ("eos://", "e://")
 FORBIDDEN_CHARACTERS = "@#?*"
 NAMESPACE_KINDS = ("users", "org", "public", "scratch")
 MIN_HASH_PREFIX = 8
+MAX_VERSION = 2**63 - 1  # SQLite's largest integer
 
 _USER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _TAG_RE = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,127}$")
@@ -311,6 +312,8 @@ def parse_reference(
         version = int(selector)
         if version < 1:
             raise InvalidNameError(f"invalid reference {text!r}: versions start at 1")
+        if version > MAX_VERSION:
+            raise InvalidNameError(f"invalid reference {text!r}: no version is that large")
         return Reference(loc.namespace, loc.name, "version", version)
     if selector.lower().startswith("blake3:"):
         selector = selector.lower()

@@ -11,13 +11,14 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import sqlite_utils
 
-__all__ = ["BUSY_TIMEOUT_MS", "connect", "immediate", "set_aside"]
+__all__ = ["BUSY_TIMEOUT_MS", "connect", "immediate", "lock_of", "set_aside"]
 
 BUSY_TIMEOUT_MS = 120_000
 
@@ -41,19 +42,37 @@ def connect(path: str | os.PathLike[str]) -> sqlite_utils.Database:
         with db.ensure_autocommit_on():
             db.execute("PRAGMA journal_mode = wal")
     db.execute("PRAGMA synchronous = NORMAL")
+    db._eos_lock = threading.RLock()  # type: ignore[attr-defined]
     return db
+
+
+def lock_of(db: sqlite_utils.Database) -> threading.RLock:
+    """The lock that serializes this connection's use across threads.
+
+    One connection is shared by the threads of a process (uploads hash files in parallel);
+    sqlite3 would interleave their transactions ("cannot start a transaction within a
+    transaction"), so transactions and multi-statement reads hold this lock.
+    """
+    lock = getattr(db, "_eos_lock", None)
+    if lock is None:  # a Database not made by connect(), e.g. a checkpoint file
+        lock = db._eos_lock = threading.RLock()  # type: ignore[attr-defined]
+    return lock  # type: ignore[no-any-return]
 
 
 @contextlib.contextmanager
 def immediate(db: sqlite_utils.Database) -> Iterator[None]:
-    """A write transaction that takes the lock up front; sqlite-utils writes nest inside it."""
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        db.conn.execute("ROLLBACK")
-        raise
-    db.conn.execute("COMMIT")
+    """A write transaction that takes the lock up front; sqlite-utils writes nest inside it.
+
+    It also holds the connection's thread lock, so threads sharing the connection take turns.
+    """
+    with lock_of(db):
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            db.conn.execute("ROLLBACK")
+            raise
+        db.conn.execute("COMMIT")
 
 
 def set_aside(path: str | os.PathLike[str]) -> Path:

@@ -90,9 +90,10 @@ def test_full_cycle(eos: Runner, tmp_path: Path) -> None:
     assert "@1" in eos("put", str(v1), "project/t.csv", "--meta", "sample=S1").out
     assert "unchanged" in eos("put", str(v1), "project/t.csv", "--meta", "sample=S1").out
     out = json.loads(eos("put", str(v2), "project/t.csv", "--json").out)
-    assert out["version"] == 2 and out["created"] is True and out["uploaded"] is True
+    assert out["version"] == 2 and out["new_version"] is True and out["bytes_uploaded"] is True
+    assert out["created"].endswith("Z")  # the version's time, as in every --json version
     dup = json.loads(eos("put", str(v2), "other/copy.csv", "--json").out)
-    assert dup["uploaded"] is False and dup["hash"] == out["hash"]
+    assert dup["bytes_uploaded"] is False and dup["hash"] == out["hash"]
 
     rows = json.loads(eos("versions", "project/t.csv", "--json").out)
     assert [r["version"] for r in rows] == [1, 2]
@@ -159,6 +160,20 @@ def test_errors_are_one_line_with_exit_code_1(local_eos: Runner, tmp_path: Path)
     # nothing was written by any of them: the only store objects are none at all
     store = tmp_path / "home" / "store"
     assert not store.exists() or not [p for p in store.rglob("*") if p.is_file()]
+
+
+def test_get_into_a_new_folder_with_a_trailing_slash(local_eos: Runner, tmp_path: Path) -> None:
+    local_eos("put", str(_file(tmp_path, "x.csv", b"1,2\n")), "p/x.csv")
+    got = local_eos("get", "p/x.csv", str(tmp_path / "newdir") + "/").out.strip()
+    assert Path(got) == tmp_path / "newdir" / "x.csv" and Path(got).read_bytes() == b"1,2\n"
+
+
+def test_a_closed_pipe_is_not_an_error_message(local_eos: Runner, tmp_path: Path) -> None:
+    proc = subprocess.run(
+        f"{sys.executable} -m eoscatalog demo | head -1", shell=True, capture_output=True,
+        text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120,
+    )
+    assert proc.stdout.startswith("eos demo:") and "error" not in proc.stderr
 
 
 def test_debug_shows_traceback(local_eos: Runner) -> None:

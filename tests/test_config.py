@@ -278,12 +278,6 @@ def test_saved_numeric_looking_values_stay_strings(home: Path) -> None:
     assert Config.load({"EOS_HOME": str(home)}) == original
 
 
-def test_with_changes(home: Path) -> None:
-    c = Config(home=home, user="ada")
-    d = c.with_changes(org="acme")
-    assert (c.org, d.org, d.user) == ("default", "acme", "ada")
-
-
 # --------------------------------------------------------------------------------------------
 # Bad configuration: clear ConfigError
 

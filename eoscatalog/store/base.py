@@ -9,13 +9,19 @@ compare-and-swap, ``head``, ``list``, ``list_dirs``, ``delete``, ``iter_chunks``
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import IntegrityError, InvalidNameError, NotFoundError, PreconditionFailedError
+from ..errors import (
+    IntegrityError,
+    InvalidNameError,
+    NotFoundError,
+    PreconditionFailedError,
+    StoreError,
+)
 from ..hashing import StreamHasher, digest_of, hash_bytes, parse_hash, verify_hash
 
 __all__ = ["ObjectInfo", "Store", "blob_key", "check_key"]
@@ -32,6 +38,21 @@ def blob_key(hash_string: str) -> str:
     """
     digest = digest_of(hash_string)
     return f"{BLOB_PREFIX}{digest[:2]}/{digest}"
+
+
+def open_temp(folder: Path) -> tuple[int, str]:
+    """Create a new, exclusively owned temp file in ``folder``; its mode follows the umask.
+
+    ``O_EXCL`` and ``O_NOFOLLOW`` mean an existing file or a planted symlink is never opened.
+    """
+    for _ in range(100):
+        path = os.path.join(folder, f"{TEMP_PREFIX}{secrets.token_hex(8)}")
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+            return os.open(path, flags, 0o666), path
+        except FileExistsError:
+            continue
+    raise StoreError(f"cannot create a temporary file in {folder}")
 
 
 def check_key(key: str) -> str:
@@ -155,11 +176,14 @@ class Store(ABC):
         self._upload_blob(key, Path(path), hash_string)
         return True
 
-    def put_blob_bytes(self, data: bytes) -> str:
-        """Store an in-memory buffer as a blob and return its hash."""
+    def put_blob_bytes(self, data: bytes, *, known_absent: bool = False) -> str:
+        """Store an in-memory buffer as a blob and return its hash.
+
+        ``known_absent`` skips the existence check when the caller has just made it.
+        """
         hash_string = hash_bytes(data)
         key = blob_key(hash_string)
-        if not self.exists(key):
+        if known_absent or not self.exists(key):
             self._write_blob_bytes(key, data)
         return hash_string
 
@@ -189,7 +213,7 @@ class Store(ABC):
         hash_string = parse_hash(hash_string)
         key = blob_key(hash_string)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=dest.parent)
+        fd, tmp = open_temp(dest.parent)
         try:
             hasher = StreamHasher()
             with os.fdopen(fd, "wb") as f:
@@ -216,11 +240,21 @@ class Store(ABC):
             ) from None
 
     def _put_if_absent_ok(self, key: str, data: bytes) -> None:
-        """Create-if-absent where losing the race is fine (the winner wrote the same bytes)."""
-        try:
-            self.put(key, data, if_absent=True)
-        except PreconditionFailedError:
-            pass
+        """Create-if-absent where losing the race is fine (the winner wrote the same bytes).
+
+        A refusal is trusted only when the object is really there: S3 also refuses with
+        409 ConditionalRequestConflict while a concurrent write is in flight, and that
+        write may still fail.
+        """
+        for _ in range(3):
+            try:
+                self.put(key, data, if_absent=True)
+                return
+            except PreconditionFailedError:
+                if self.exists(key):
+                    return
+        raise StoreError(f"could not store {key!r} in {self.url}: concurrent writes kept "
+                         "conflicting; retry")
 
     @staticmethod
     def _mismatch(path: Path, expected: str, actual: str) -> IntegrityError:

@@ -76,8 +76,9 @@ class LocalStore(Store):
         if not root_path.is_dir():
             what = "is not a folder" if root_path.exists() else "does not exist"
             raise StoreError(
-                f"no store at {root_path}: the folder {what}. Run `eos init --store "
-                f"file://{root_path}` to create one, or fix EOS_STORE"
+                f"no store at {root_path}: the folder {what}. `eos init --store file:///PATH` "
+                "creates one (PATH is the folder that holds the organization's folder), or "
+                "fix EOS_STORE"
             )
         self.root = root_path
         self.url = root_path.as_uri()

@@ -261,17 +261,32 @@ class S3Store(Store):
             return self._conditional
 
     def _probe_conditional_writes(self) -> bool:
+        """Two ``If-None-Match: *`` writes of one new key: the second must be refused.
+
+        Only a refusal of the header itself (400 or 501) means "unsupported"; any other error
+        (no access, a network fault) is raised, never mistaken for a missing feature.
+        """
         key = f"_eos/probe/{uuid.uuid4().hex}"
-        self.put(key, b"probe")
+        full = self._key(key)
+        with self._errors(key):
+            self.client.put_object(Bucket=self.bucket, Key=full, Body=b"probe", IfNoneMatch="*")
         try:
-            self.put(key, b"probe again", if_absent=True)
-        except PreconditionFailedError:
-            return True
-        except StoreError:
-            return False  # e.g. 501 NotImplemented for the header
+            try:
+                self.client.put_object(
+                    Bucket=self.bucket, Key=full, Body=b"probe", IfNoneMatch="*"
+                )
+            except ClientError as e:
+                status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+                if status in (409, 412):
+                    return True
+                if status in (400, 501):
+                    return False
+                with self._errors(key):
+                    raise
+            return False
         finally:
-            self.delete(key)
-        return False
+            with contextlib.suppress(StoreError):
+                self.delete(key)
 
     # -- blobs ---------------------------------------------------------------------------------
 
@@ -324,7 +339,13 @@ class S3Store(Store):
                     IfNoneMatch="*",
                 )
         except PreconditionFailedError:
-            self._abort(key, upload_id)  # the same bytes are already stored
+            self._abort(key, upload_id)
+            if not self.exists(key):
+                # 409: a concurrent upload of this blob was in flight and may yet fail.
+                raise StoreError(
+                    f"a concurrent upload of {key!r} to {self.url} conflicted with this one; "
+                    "nothing was recorded, retry"
+                ) from None
         except BaseException:
             self._abort(key, upload_id)
             raise
