@@ -1,12 +1,8 @@
 """Catalog: names and their versions over a content-addressed store, the one entry point.
 
-The catalog is the only part that combines the store (where the truth lives: blobs and the log)
-with the index (this client's replay of the log). Every write follows the same path:
-
-1. check the user may write the namespace;
-2. store the blobs, verified (so no entry can name a blob that is not completely stored);
-3. bring the index up to date, plan the entries on top of it, and append the changeset at the
-   next seq with create-if-absent; if another writer took that seq, replay it and plan again.
+It combines the store (where the truth lives: blobs and the log) with the index (this client's
+replay of the log). Every write checks what can be refused, stores the blobs, verified, and then
+commits a changeset planned on the freshest state (:meth:`Replay.commit`).
 
 >>> from eoscatalog.store import MemoryStore
 >>> cat = Catalog(MemoryStore(), ":memory:", user="ada")
@@ -29,7 +25,7 @@ from .config import Config
 from .errors import ConflictError, InvalidNameError, NotFoundError
 from .hashcache import HashCache
 from .index import Index
-from .ingest import store_sources
+from .ingest import Source, store_sources
 from .log import VERSION_OPS, Changeset, Entry, no_conditional_writes_error
 from .names import (
     Location,
@@ -61,7 +57,7 @@ from .store import Store, blob_key, open_store
 __all__ = ["Catalog", "PutResult"]
 
 T = TypeVar("T")
-
+Meta = dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -119,14 +115,9 @@ class Catalog:
         created only with ``create`` (as ``eos init`` does); an S3 bucket must exist.
         """
         config = config or Config.load(**overrides)
-        s3_options = (
-            {"endpoint_url": config.endpoint_url, "region": config.region}
-            if config.store_root.startswith("s3://")
-            else {}
-        )
-        store = open_store(
-            config.store_root, create=create or config.is_embedded, **s3_options
-        )
+        s3 = config.store_root.startswith("s3://")
+        options = {"endpoint_url": config.endpoint_url, "region": config.region} if s3 else {}
+        store = open_store(config.store_root, create=create or config.is_embedded, **options)
         return cls(
             store,
             config.index_path,
@@ -283,35 +274,18 @@ class Catalog:
 
     # -- writing ---------------------------------------------------------------------------------
 
-    def put(
-        self,
-        path: str | os.PathLike[str],
-        name: str | Location,
-        *,
-        meta: dict[str, Any] | None = None,
-        message: str = "",
-    ) -> PutResult:
+    def put(self, path: Source, name: str | Location, *, meta: Meta = None,
+            message: str = "") -> PutResult:
         """Store a local file under ``name``; no new version if bytes and metadata are unchanged."""
         return self.put_many([(path, name)], meta=meta, message=message)[0]
 
-    def put_bytes(
-        self,
-        data: bytes,
-        name: str | Location,
-        *,
-        meta: dict[str, Any] | None = None,
-        message: str = "",
-    ) -> PutResult:
+    def put_bytes(self, data: bytes, name: str | Location, *, meta: Meta = None,
+                  message: str = "") -> PutResult:
         """Store an in-memory buffer under ``name``."""
         return self.put_many([(data, name)], meta=meta, message=message)[0]
 
-    def put_many(
-        self,
-        items: Iterable[tuple[str | os.PathLike[str] | bytes, str | Location]],
-        *,
-        meta: dict[str, Any] | None = None,
-        message: str = "",
-    ) -> list[PutResult]:
+    def put_many(self, items: Iterable[tuple[Source, str | Location]], *, meta: Meta = None,
+                 message: str = "") -> list[PutResult]:
         """Store many files (paths or bytes) in one changeset per namespace.
 
         All blobs are stored before any changeset is written, and each namespace's names appear
