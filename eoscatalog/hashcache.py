@@ -74,4 +74,5 @@ class HashCache:
         return value
 
     def close(self) -> None:
+        """Close the database connection."""
         self.db.close()

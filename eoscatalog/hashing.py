@@ -71,6 +71,7 @@ class StreamHasher:
         self.size = 0
 
     def update(self, data: bytes | bytearray | memoryview) -> None:
+        """Hash the next bytes of the stream."""
         self._hasher.update(data)
         self.size += len(data)
 

@@ -91,11 +91,13 @@ class Index:
             db["versions"].create_index(["namespace", "name", "created"], if_not_exists=True)
 
     def close(self) -> None:
+        """Close the database connection."""
         self.db.close()
 
     # -- namespaces ------------------------------------------------------------------------------
 
     def applied_seq(self, namespace: str) -> int:
+        """The seq of the last changeset applied for the namespace (0: none)."""
         row = self._one("SELECT applied_seq FROM namespaces WHERE namespace = ?", [namespace])
         return row["applied_seq"] if row else 0
 
@@ -108,6 +110,7 @@ class Index:
         return row["created"] if row else None
 
     def namespaces(self) -> list[str]:
+        """Every namespace the index holds rows for."""
         return [r["namespace"] for r in self._all("SELECT namespace FROM namespaces")]
 
     def _set_namespace(self, namespace: str, seq: int) -> None:
@@ -118,6 +121,7 @@ class Index:
         )
 
     def drop_namespace(self, namespace: str) -> None:
+        """Forget a namespace's rows (reindex rebuilds them from the store)."""
         with immediate(self.db):
             for table in (*COPIED_TABLES, "namespaces"):
                 self.db.execute(f"DELETE FROM {table} WHERE namespace = ?", [namespace])
@@ -287,6 +291,7 @@ class Index:
         return VersionRecord.from_row(row, tags)
 
     def next_version(self, namespace: str, name: str) -> int:
+        """The number the name's next version gets (purged versions keep theirs)."""
         row = self._one(
             "SELECT max(version) AS v FROM versions WHERE namespace = ? AND name = ?",
             [namespace, name],
@@ -301,12 +306,14 @@ class Index:
         ))
 
     def version(self, namespace: str, name: str, version: int) -> VersionRecord | None:
+        """One version of a name, purged or not, or None."""
         return self._record(self._one(
             "SELECT * FROM versions WHERE namespace = ? AND name = ? AND version = ?",
             [namespace, name, version],
         ))
 
     def versions(self, namespace: str, name: str) -> list[VersionRecord]:
+        """Every version of a name, oldest first, with its tags."""
         tags: dict[int, list[str]] = {}
         for r in self._all(
             "SELECT tag, version FROM tags WHERE namespace = ? AND name = ? ORDER BY tag",
@@ -322,6 +329,7 @@ class Index:
         ]
 
     def tagged(self, namespace: str, name: str, tag: str) -> VersionRecord | None:
+        """The version a tag points at, or None."""
         row = self._one(
             "SELECT version FROM tags WHERE namespace = ? AND name = ? AND tag = ?",
             [namespace, name, tag],

@@ -86,6 +86,7 @@ class Entry:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The entry as JSON-ready data, without empty fields."""
         data = asdict(self)
         data["versions"] = list(self.versions)
         return {k: v for k, v in data.items() if v not in (None, [], {})}
@@ -112,6 +113,7 @@ class Changeset:
     writer: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def to_json(self) -> bytes:
+        """The changeset as compact UTF-8 JSON, the form stored in the log."""
         data = {
             "format": FORMAT,
             "namespace": self.namespace,
@@ -168,6 +170,7 @@ class Log:
         return [s for s in found if s is not None and s > seq]
 
     def read(self, seq: int) -> Changeset:
+        """Read changeset ``seq``; StoreError if it is damaged or claims another place."""
         key = changeset_key(self.namespace, seq)
         changeset = Changeset.from_json(self.store.get(key), key=key)
         if changeset.seq != seq or changeset.namespace != self.namespace:
@@ -200,6 +203,7 @@ class Log:
             )
 
     def checkpoint_seqs(self) -> list[int]:
+        """The seqs that have a checkpoint, ascending."""
         prefix = f"catalog/{self.namespace}/checkpoints/"
         return sorted(s for o in self.store.list(prefix) if (s := _seq_of(o.key)) is not None)
 

@@ -180,6 +180,7 @@ def plan_tag(
 
 
 def plan_untag(index: Index, namespace: str, name: str, tag: str) -> list[Entry]:
+    """Remove ``tag`` from a name; NotFoundError if the name has no such tag."""
     if index.tagged(namespace, name, tag) is None:
         raise NotFoundError(f"eos://{namespace}/{name} has no tag {tag!r}")
     return [Entry(op="untag", name=name, tag=tag)]

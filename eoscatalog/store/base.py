@@ -145,6 +145,7 @@ class Store(ABC):
         return True
 
     def exists(self, key: str) -> bool:
+        """True when an object is at ``key``."""
         try:
             self.head(key)
         except NotFoundError:
