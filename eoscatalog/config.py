@@ -1,7 +1,8 @@
 """Configuration: who the user is, which organization and store, where local state lives.
 
 Settings come from, in order of precedence: environment variables (``EOS_USER``, ``EOS_ORG``,
-``EOS_STORE``, ``EOS_ADMIN``, ``EOS_OFFLINE``, ``EOS_SINGLE_WRITER``, ``AWS_ENDPOINT_URL_S3`` /
+``EOS_STORE``, ``EOS_ADMIN``, ``EOS_OFFLINE``, ``EOS_SINGLE_WRITER``, ``EOS_CACHE``,
+``EOS_CACHE_MAX_SIZE``, ``AWS_ENDPOINT_URL_S3`` /
 ``AWS_ENDPOINT_URL``), then ``$EOS_HOME/config.yaml`` (written by ``eos init``), then defaults.
 ``EOS_HOME`` defaults to ``~/.eoscatalog``; the default store is the embedded one,
 ``file://$EOS_HOME/store``.
@@ -24,7 +25,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError, InvalidNameError
-from .names import parse_duration, validate_namespace, validate_user
+from .names import parse_duration, parse_size, validate_namespace, validate_user
 
 __all__ = ["Config", "eos_home"]
 
@@ -32,7 +33,7 @@ CONFIG_FILE = "config.yaml"
 DEFAULT_ORG = "default"
 _ORG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 _KEYS = ("user", "org", "store", "endpoint_url", "region", "default_namespace", "admin",
-         "scratch_ttl", "checkpoint_every", "single_writer")
+         "scratch_ttl", "checkpoint_every", "single_writer", "cache", "cache_max_size")
 
 
 def eos_home(env: Mapping[str, str] | None = None) -> Path:
@@ -66,6 +67,8 @@ class Config:
     scratch_ttl: str = "7d"
     checkpoint_every: int = 100
     single_writer: bool = False
+    cache: str = ""
+    cache_max_size: str | int | None = None
 
     def __post_init__(self) -> None:
         for key in ("org", "store", "default_namespace"):
@@ -92,6 +95,11 @@ class Config:
         _checked(f"default_namespace in {where}",
                  lambda v: validate_namespace(v, user=self.user), self.default_namespace)
         _checked(f"scratch_ttl in {where}", parse_duration, self.scratch_ttl)
+        if self.cache_max_size not in (None, ""):
+            _checked(f"cache_max_size (EOS_CACHE_MAX_SIZE, or in {where})", parse_size,
+                     self.cache_max_size)
+        if not isinstance(self.cache, str):
+            raise ConfigError(f"setting 'cache' must be a folder path, not {self.cache!r}")
         if int(self.checkpoint_every) < 1:
             raise ConfigError("checkpoint_every must be a positive number of changesets")
 
@@ -107,6 +115,16 @@ class Config:
     @property
     def store_root(self) -> str:
         return f"{self.store_url.rstrip('/')}/{self.org}"
+
+    @property
+    def cache_dir(self) -> Path:
+        """The shared download cache: ``EOS_CACHE`` or ``$EOS_HOME/cache``."""
+        return Path(self.cache).expanduser() if self.cache else self.home / "cache"
+
+    @property
+    def cache_max_bytes(self) -> int | None:
+        """The cache's size cap in bytes (None: no cap)."""
+        return None if self.cache_max_size in (None, "") else parse_size(self.cache_max_size)
 
     @property
     def config_path(self) -> Path:
@@ -147,6 +165,10 @@ class Config:
                 settings[key] = env[var]
         if env.get("EOS_ADMIN"):
             settings["admin"] = _truthy(env["EOS_ADMIN"])
+        if env.get("EOS_CACHE"):
+            settings["cache"] = env["EOS_CACHE"]
+        if env.get("EOS_CACHE_MAX_SIZE"):
+            settings["cache_max_size"] = env["EOS_CACHE_MAX_SIZE"]
         if env.get("EOS_SINGLE_WRITER"):
             settings["single_writer"] = _truthy(env["EOS_SINGLE_WRITER"])
         if env.get("EOS_OFFLINE"):
@@ -172,7 +194,8 @@ class Config:
         data = {k: v for k, v in asdict(self).items() if k in _KEYS}
         defaults = {"org": DEFAULT_ORG, "store": "", "endpoint_url": None, "region": None,
                     "default_namespace": "users/me", "admin": False, "scratch_ttl": "7d",
-                    "checkpoint_every": 100, "single_writer": False}
+                    "checkpoint_every": 100, "single_writer": False, "cache": "",
+                    "cache_max_size": None}
         data = {k: v for k, v in data.items() if k == "user" or defaults.get(k) != v}
         self.home.mkdir(parents=True, exist_ok=True)
         tmp = self.config_path.with_suffix(".yaml.tmp")

@@ -34,6 +34,7 @@ __all__ = [
     "parse_duration",
     "parse_location",
     "parse_reference",
+    "parse_size",
     "parse_time",
     "split_reference",
     "validate_name",
@@ -406,3 +407,30 @@ def parse_duration(text: str | int | float) -> float:
     if not math.isfinite(seconds) or seconds <= 0:
         raise InvalidNameError(f"invalid duration {text!r}: it must be a positive number")
     return seconds
+
+
+_SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmgtp]?i?b?)?$")
+_SIZE_UNITS = {"": 1, "b": 1}
+for _i, _p in enumerate("kmgtp", start=1):
+    _SIZE_UNITS.update({_p: 1024**_i, f"{_p}b": 1000**_i, f"{_p}ib": 1024**_i, f"{_p}i": 1024**_i})
+
+
+def parse_size(text: str | int) -> int:
+    """Parse ``1048576``, ``500MB`` (decimal), ``20GiB`` or ``20G`` (binary) into bytes.
+
+    >>> parse_size("20GiB") == 20 * 1024**3, parse_size("500MB"), parse_size(4096)
+    (True, 500000000, 4096)
+    """
+    if isinstance(text, int) and not isinstance(text, bool):
+        value = float(text)
+    else:
+        m = _SIZE_RE.fullmatch(str(text).strip().lower())
+        if not m:
+            raise InvalidNameError(
+                f"invalid size {text!r}: use a number of bytes or one with a unit, e.g. "
+                "500MB, 20GiB or 2T"
+            )
+        value = float(m.group(1)) * _SIZE_UNITS[m.group(2) or ""]
+    if not math.isfinite(value) or value < 0:
+        raise InvalidNameError(f"invalid size {text!r}: it must be zero or more bytes")
+    return int(value)
