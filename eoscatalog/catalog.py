@@ -15,18 +15,16 @@ b'a,b\\n1,2\\n'
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
 from .config import Config
-from .errors import ConflictError, InvalidNameError, NotFoundError
+from .errors import EosWarning, InvalidNameError, NotFoundError
 from .hashcache import HashCache
 from .index import Index
-from .ingest import Source, store_sources
-from .log import VERSION_OPS, Changeset, Entry, no_conditional_writes_error
 from .names import (
     Location,
     Reference,
@@ -34,42 +32,20 @@ from .names import (
     parse_duration,
     parse_location,
     parse_reference,
-    split_reference,
-    validate_tag,
-)
-from .permissions import check_write
-from .planning import (
-    PutItem,
-    normalize_meta,
-    plan_purge,
-    plan_put,
-    plan_rm,
-    plan_rollback,
-    plan_tag,
-    plan_undelete,
-    plan_untag,
 )
 from .records import VersionRecord
 from .replay import Replay
 from .resolution import resolve_in_index
 from .store import Store, blob_key, open_store
+from .writes import CatalogWrites, PutResult
 
 __all__ = ["Catalog", "PutResult"]
 
 T = TypeVar("T")
-Meta = dict[str, Any] | None
+MAX_LINK_SECONDS = 7 * 24 * 3600
 
 
-@dataclass(frozen=True)
-class PutResult:
-    """What a put did for one name: its current version, and whether anything was new."""
-
-    record: VersionRecord
-    created: bool  # a new version was recorded
-    uploaded: bool  # the blob's bytes were sent to the store (False: deduplicated)
-
-
-class Catalog:
+class Catalog(CatalogWrites):
     """Versioned names over a store, replayed into a local SQLite index.
 
     ``index`` is a path (``":memory:"`` for a throwaway index) or an :class:`Index`.
@@ -272,177 +248,26 @@ class Catalog:
             assert again.hash is not None
             return use(again.hash)
 
-    # -- writing ---------------------------------------------------------------------------------
+    def url(self, ref: str | Reference, *, expires: str | float = "48h") -> str:
+        """A link to the bytes ``ref`` means that works without credentials until it expires.
 
-    def put(self, path: Source, name: str | Location, *, meta: Meta = None,
-            message: str = "") -> PutResult:
-        """Store a local file under ``name``; no new version if bytes and metadata are unchanged."""
-        return self.put_many([(path, name)], meta=meta, message=message)[0]
-
-    def put_bytes(self, data: bytes, name: str | Location, *, meta: Meta = None,
-                  message: str = "") -> PutResult:
-        """Store an in-memory buffer under ``name``."""
-        return self.put_many([(data, name)], meta=meta, message=message)[0]
-
-    def put_many(self, items: Iterable[tuple[Source, str | Location]], *, meta: Meta = None,
-                 message: str = "") -> list[PutResult]:
-        """Store many files (paths or bytes) in one changeset per namespace.
-
-        All blobs are stored before any changeset is written, and each namespace's names appear
-        together or not at all.
+        On S3 a presigned GET of the one blob (at most 7 days, the SigV4 limit); on a local
+        store a ``file://`` URL. Warns when the signing credentials expire before the link.
         """
-        pairs = [(source, self.location(name)) for source, name in items]
-        seen: set[Location] = set()
-        for _, loc in pairs:
-            if loc in seen:
-                raise InvalidNameError(f"{loc.uri} is given twice in one put")
-            seen.add(loc)
-            self._check_write(loc.namespace)
-        # Everything that can be refused is checked before the first byte is stored.
-        meta = normalize_meta(meta)
-        stored = store_sources(self.store, self.hash_cache, [source for source, _ in pairs])
-        by_namespace: dict[str, list[tuple[int, PutItem]]] = {}
-        for i, ((_, loc), blob) in enumerate(zip(pairs, stored, strict=True)):
-            item = PutItem(loc.name, blob.hash, blob.size, dict(meta))
-            by_namespace.setdefault(loc.namespace, []).append((i, item))
-        results: list[PutResult | None] = [None] * len(pairs)
-        for namespace, indexed in by_namespace.items():
-            put_items = [item for _, item in indexed]
-            expires = self._expiry(namespace)
-            changeset = self._commit(
-                namespace,
-                lambda ns=namespace, its=put_items, ex=expires: plan_put(
-                    self.index, ns, its, expires=ex
-                ),
-                message,
-            )
-            # Versions are read back by number: another process sharing the index may have
-            # added newer ones since this changeset was applied.
-            new = {
-                e.name: e.version for e in (changeset.entries if changeset else ())
-                if e.op in VERSION_OPS
-            }
-            for i, item in indexed:
-                version = new.get(item.name)
-                record = (
-                    self.index.version(namespace, item.name, version)
-                    if version is not None
-                    else self.index.latest(namespace, item.name)
-                )
-                assert record is not None
-                results[i] = PutResult(record, version is not None, stored[i].uploaded)
-        return [r for r in results if r is not None]
-
-    def _expiry(self, namespace: str) -> str | None:
-        if not namespace.startswith("scratch/"):
-            return None
-        return format_time(self._now() + timedelta(seconds=self.scratch_ttl))
-
-    def rm(self, name: str | Location, *, message: str = "") -> VersionRecord:
-        """Delete a name by adding a delete marker; every earlier version stays readable."""
-        loc = self._writable(name)
-        return self._commit_one(loc, lambda: plan_rm(self.index, loc.namespace, loc.name), message)
-
-    def undelete(self, name: str | Location, *, message: str = "") -> VersionRecord:
-        """Add a version restoring the newest readable version before the delete marker."""
-        loc = self._writable(name)
-        expires = self._expiry(loc.namespace)
-        return self._commit_one(
-            loc,
-            lambda: plan_undelete(self.index, loc.namespace, loc.name, expires=expires),
-            message,
-        )
-
-    def rollback(
-        self, name: str | Location, to: int | str, *, message: str = ""
-    ) -> VersionRecord:
-        """Add a version carrying the bytes of version ``to`` (a number, tag or hash prefix)."""
-        loc = self._writable(name)
-        selector = str(to).lstrip("@")
-        target = self.reference(f"{loc.uri}@{selector}")
-        expires = self._expiry(loc.namespace)
-        return self._commit_one(
-            loc, lambda: plan_rollback(self.index, target, self._now(), expires=expires), message
-        )
-
-    def tag(
-        self, ref: str | Reference, tag: str, *, force: bool = False, message: str = ""
-    ) -> VersionRecord:
-        """Point ``tag`` at the version ``ref`` means; return that version."""
-        target = self.reference(ref)
-        validate_tag(tag)
-        self._check_write(target.namespace)
-        self._commit(
-            target.namespace,
-            lambda: plan_tag(self.index, target, tag, force=force, now=self._now()),
-            message,
-        )
-        record = self.index.tagged(target.namespace, target.name, tag)
-        assert record is not None
-        return record
-
-    def untag(self, name: str | Location, tag: str, *, message: str = "") -> None:
-        """Remove a tag from a name."""
-        loc = self._writable(name)
-        validate_tag(tag)
-        self._commit(
-            loc.namespace, lambda: plan_untag(self.index, loc.namespace, loc.name, tag), message
-        )
-
-    def purge(self, ref: str | Reference, *, message: str = "") -> list[int]:
-        """Make a version (``name@N``) or every version (``name``) unreadable, for good.
-
-        Their blobs become collectable by garbage collection once nothing else references them.
-        Returns the versions purged.
-        """
-        target = self.reference(ref)
-        selector = split_reference(ref)[1] if isinstance(ref, str) else target.selector[1:]
-        if target.kind not in ("latest", "version") or selector == "latest":
+        seconds = parse_duration(expires)
+        if seconds > MAX_LINK_SECONDS:
             raise InvalidNameError(
-                f"purge takes a name (all versions) or name@N (one version), not {target.uri}"
+                f"invalid expiry {expires!r}: links last at most 7 days (the S3 SigV4 limit)"
             )
-        self._check_write(target.namespace)
-        version = target.value if target.kind == "version" else None
-        assert version is None or isinstance(version, int)
-        changeset = self._commit(
-            target.namespace,
-            lambda: plan_purge(self.index, target.namespace, target.name, version),
-            message,
-        )
-        return list(changeset.entries[0].versions) if changeset else []
-
-    # -- the write path --------------------------------------------------------------------------
-
-    def _writable(self, name: str | Location) -> Location:
-        loc = self.location(name)
-        self._check_write(loc.namespace)
-        return loc
-
-    def _check_write(self, namespace: str) -> None:
-        if self.offline:
-            raise ConflictError("cannot write while offline: unset EOS_OFFLINE to publish changes")
-        check_write(namespace, user=self.user, admin=self.admin)
-        if not self.single_writer and not self.store.supports_conditional_writes:
-            raise no_conditional_writes_error(self.store.url)  # before any byte is stored
-
-    def _commit_one(
-        self, loc: Location, plan: Callable[[], list[Entry]], message: str
-    ) -> VersionRecord:
-        changeset = self._commit(loc.namespace, plan, message)
-        record = (
-            self.index.version(loc.namespace, loc.name, changeset.entries[0].version or 0)
-            if changeset
-            else self.index.latest(loc.namespace, loc.name)
-        )
-        assert record is not None
-        return record
-
-    def _commit(
-        self, namespace: str, plan: Callable[[], list[Entry]], message: str
-    ) -> Changeset | None:
-        """Append the planned entries at the next seq, replanning after every lost race."""
-        self._check_write(namespace)
-        return self.replay.commit(
-            namespace, plan, author=self.user, message=message,
-            now=lambda: format_time(self._now()),
-        )
+        record = self.resolve(ref)
+        assert record.hash is not None
+        link = self.store.presigned_url(blob_key(record.hash), int(seconds))
+        ends = self.store.credentials_expire_at()
+        if ends is not None and ends < self._now() + timedelta(seconds=seconds):
+            warnings.warn(
+                f"the link to {record.uri} stops working at {format_time(ends)}, when the "
+                "credentials that signed it expire, before its requested expiry",
+                EosWarning,
+                stacklevel=2,
+            )
+        return link

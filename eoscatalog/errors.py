@@ -16,7 +16,7 @@ built-in exception they mean, so ``except KeyError`` and ``except ValueError`` k
     ├── StoreError(OSError)              the store cannot be reached, or refused a request
     └── ConfigError                      the configuration is missing or malformed
 
-Messages say what happened and what to do next.
+Warnings are :class:`EosWarning` (a UserWarning). Messages say what happened and what to do next.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ __all__ = [
     "ConflictError",
     "DeletedError",
     "EosError",
+    "EosWarning",
     "IntegrityError",
     "InvalidMetadataError",
     "InvalidNameError",
@@ -115,6 +116,10 @@ class PreconditionFailedError(ConflictError):
 
 class StoreError(EosError, OSError):
     """The store does not exist, cannot be reached, or refused a request."""
+
+
+class EosWarning(UserWarning):
+    """Something works now but may not as expected later (e.g. a link outliving its signer)."""
 
 
 class ConfigError(EosError):

@@ -71,7 +71,9 @@ def parse_docstring_tree(doc: str) -> dict[str, tuple[str, ...]]:
 
 def test_module_exports_exactly_the_tree() -> None:
     assert sorted(errors.__all__) == errors.__all__
-    assert {getattr(errors, name) for name in errors.__all__} == set(ALL_ERRORS)
+    exported = {getattr(errors, name) for name in errors.__all__}
+    assert exported == {*ALL_ERRORS, errors.EosWarning}  # the tree, and the one warning class
+    assert issubclass(errors.EosWarning, UserWarning)
 
 
 def test_docstring_tree_matches_the_classes() -> None:

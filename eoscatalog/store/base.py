@@ -13,6 +13,7 @@ import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from ..errors import (
@@ -138,6 +139,14 @@ class Store(ABC):
         Raises IntegrityError (and stores nothing) if the file's bytes do not match, e.g.
         because it changed after it was hashed.
         """
+
+    def presigned_url(self, key: str, expires_in: int) -> str:
+        """A link that lets anyone holding it GET this one object for ``expires_in`` seconds."""
+        raise StoreError(f"{self.url} cannot make links: use an S3 or a local store")
+
+    def credentials_expire_at(self) -> datetime | None:
+        """When the credentials that sign links stop working (None: they do not expire)."""
+        return None
 
     @property
     def supports_conditional_writes(self) -> bool:

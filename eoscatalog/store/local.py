@@ -255,6 +255,13 @@ class LocalStore(Store):
                     remaining -= len(chunk)
                 yield chunk
 
+    def presigned_url(self, key: str, expires_in: int) -> str:
+        """A ``file://`` URL of the object: a local store needs no signature (nor expiry)."""
+        path = self._path(key)
+        if not path.is_file():
+            raise NotFoundError(f"no object {key!r} in {self.url}")
+        return path.as_uri()
+
     def _write_blob_bytes(self, key: str, data: bytes) -> None:
         target = self._path(key)
         with self._os_errors(key):

@@ -15,6 +15,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +91,8 @@ class S3Store(Store):
             response_checksum_validation="when_required",
             s3={"addressing_style": addressing_style or ("path" if self.endpoint_url else "auto")},
         )
-        self.client: Any = boto3.session.Session().client(
+        self._session = boto3.session.Session()
+        self.client: Any = self._session.client(
             "s3", endpoint_url=self.endpoint_url, region_name=region, config=config
         )
         self._conditional: bool | None = None
@@ -188,6 +190,22 @@ class S3Store(Store):
         return ObjectInfo(
             key, r["ContentLength"], r["ETag"].strip('"'), r["LastModified"].isoformat()
         )
+
+    def presigned_url(self, key: str, expires_in: int) -> str:
+        """A SigV4-signed GET link for this one object (S3 allows at most 7 days)."""
+        with self._errors(key):
+            url: str = self.client.generate_presigned_url(
+                "get_object",
+                Params={"Bucket": self.bucket, "Key": self._key(key)},
+                ExpiresIn=int(expires_in),
+            )
+        return url
+
+    def credentials_expire_at(self) -> datetime | None:
+        """When temporary credentials (a role, SSO, a session token) expire, if known."""
+        credentials = self._session.get_credentials()
+        expiry = getattr(credentials, "_expiry_time", None)
+        return expiry if isinstance(expiry, datetime) else None
 
     def _check_bucket(self) -> None:
         """Raise the bucket's StoreError if it does not exist (asked once per store)."""

@@ -1,0 +1,258 @@
+"""The catalog's write operations: a part of :class:`~eoscatalog.catalog.Catalog`, in its own
+module so each stays readable.
+
+Every write checks what can be refused before any I/O, stores the blobs (verified) first, and
+then commits a changeset planned on the freshest state (:meth:`Replay.commit`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from .errors import ConflictError, InvalidNameError
+from .hashcache import HashCache
+from .index import Index
+from .ingest import Source, store_sources
+from .log import VERSION_OPS, Changeset, Entry, no_conditional_writes_error
+from .names import Location, Reference, format_time, split_reference, validate_tag
+from .permissions import check_write
+from .planning import (
+    PutItem,
+    normalize_meta,
+    plan_purge,
+    plan_put,
+    plan_rm,
+    plan_rollback,
+    plan_tag,
+    plan_undelete,
+    plan_untag,
+)
+from .records import VersionRecord
+from .replay import Replay
+from .store import Store
+
+__all__ = ["CatalogWrites", "PutResult"]
+
+Meta = dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class PutResult:
+    """What a put did for one name: its current version, and whether anything was new."""
+
+    record: VersionRecord
+    created: bool  # a new version was recorded
+    uploaded: bool  # the blob's bytes were sent to the store (False: deduplicated)
+
+
+class CatalogWrites:
+    """put, copy, rm, undelete, rollback, tag, untag and purge (used through Catalog)."""
+
+    store: Store
+    index: Index
+    replay: Replay
+    hash_cache: HashCache
+    user: str
+    admin: bool
+    offline: bool
+    single_writer: bool
+    scratch_ttl: float
+
+    if TYPE_CHECKING:  # provided by Catalog
+
+        def _now(self) -> datetime: ...
+        def location(self, name: str | Location) -> Location: ...
+        def reference(self, ref: str | Reference) -> Reference: ...
+        def resolve(self, ref: str | Reference) -> VersionRecord: ...
+
+    def put(self, path: Source, name: str | Location, *, meta: Meta = None,
+            message: str = "") -> PutResult:
+        """Store a local file under ``name``; no new version if bytes and metadata are unchanged."""
+        return self.put_many([(path, name)], meta=meta, message=message)[0]
+
+    def put_bytes(self, data: bytes, name: str | Location, *, meta: Meta = None,
+                  message: str = "") -> PutResult:
+        """Store an in-memory buffer under ``name``."""
+        return self.put_many([(data, name)], meta=meta, message=message)[0]
+
+    def put_many(self, items: Iterable[tuple[Source, str | Location]], *, meta: Meta = None,
+                 message: str = "") -> list[PutResult]:
+        """Store many files (paths or bytes) in one changeset per namespace.
+
+        All blobs are stored before any changeset is written, and each namespace's names appear
+        together or not at all.
+        """
+        pairs = [(source, self.location(name)) for source, name in items]
+        seen: set[Location] = set()
+        for _, loc in pairs:
+            if loc in seen:
+                raise InvalidNameError(f"{loc.uri} is given twice in one put")
+            seen.add(loc)
+            self._check_write(loc.namespace)
+        # Everything that can be refused is checked before the first byte is stored.
+        meta = normalize_meta(meta)
+        stored = store_sources(self.store, self.hash_cache, [source for source, _ in pairs])
+        by_namespace: dict[str, list[tuple[int, PutItem]]] = {}
+        for i, ((_, loc), blob) in enumerate(zip(pairs, stored, strict=True)):
+            item = PutItem(loc.name, blob.hash, blob.size, dict(meta))
+            by_namespace.setdefault(loc.namespace, []).append((i, item))
+        results: list[PutResult | None] = [None] * len(pairs)
+        for namespace, indexed in by_namespace.items():
+            put_items = [item for _, item in indexed]
+            expires = self._expiry(namespace)
+            changeset = self._commit(
+                namespace,
+                lambda ns=namespace, its=put_items, ex=expires: plan_put(
+                    self.index, ns, its, expires=ex
+                ),
+                message,
+            )
+            # Versions are read back by number: another process sharing the index may have
+            # added newer ones since this changeset was applied.
+            new = {
+                e.name: e.version for e in (changeset.entries if changeset else ())
+                if e.op in VERSION_OPS
+            }
+            for i, item in indexed:
+                version = new.get(item.name)
+                record = (
+                    self.index.version(namespace, item.name, version)
+                    if version is not None
+                    else self.index.latest(namespace, item.name)
+                )
+                assert record is not None
+                results[i] = PutResult(record, version is not None, stored[i].uploaded)
+        return [r for r in results if r is not None]
+
+    def _expiry(self, namespace: str) -> str | None:
+        if not namespace.startswith("scratch/"):
+            return None
+        return format_time(self._now() + timedelta(seconds=self.scratch_ttl))
+
+    def copy(
+        self, source: str | Reference, name: str | Location, *, message: str = ""
+    ) -> VersionRecord:
+        """Make ``name`` hold the bytes ``source`` means, without moving any byte.
+
+        The new version records where it came from (``source``, a pinned URI).
+        """
+        origin = self.resolve(source)
+        loc = self._writable(name)
+        item = PutItem(loc.name, origin.hash or "", origin.size or 0, dict(origin.meta),
+                       source=origin.uri)
+        expires = self._expiry(loc.namespace)
+        return self._commit_one(
+            loc, lambda: plan_put(self.index, loc.namespace, [item], expires=expires), message
+        )
+
+    def rm(self, name: str | Location, *, message: str = "") -> VersionRecord:
+        """Delete a name by adding a delete marker; every earlier version stays readable."""
+        loc = self._writable(name)
+        return self._commit_one(loc, lambda: plan_rm(self.index, loc.namespace, loc.name), message)
+
+    def undelete(self, name: str | Location, *, message: str = "") -> VersionRecord:
+        """Add a version restoring the newest readable version before the delete marker."""
+        loc = self._writable(name)
+        expires = self._expiry(loc.namespace)
+        return self._commit_one(
+            loc,
+            lambda: plan_undelete(self.index, loc.namespace, loc.name, expires=expires),
+            message,
+        )
+
+    def rollback(
+        self, name: str | Location, to: int | str, *, message: str = ""
+    ) -> VersionRecord:
+        """Add a version carrying the bytes of version ``to`` (a number, tag or hash prefix)."""
+        loc = self._writable(name)
+        selector = str(to).lstrip("@")
+        target = self.reference(f"{loc.uri}@{selector}")
+        expires = self._expiry(loc.namespace)
+        return self._commit_one(
+            loc, lambda: plan_rollback(self.index, target, self._now(), expires=expires), message
+        )
+
+    def tag(
+        self, ref: str | Reference, tag: str, *, force: bool = False, message: str = ""
+    ) -> VersionRecord:
+        """Point ``tag`` at the version ``ref`` means; return that version."""
+        target = self.reference(ref)
+        validate_tag(tag)
+        self._check_write(target.namespace)
+        self._commit(
+            target.namespace,
+            lambda: plan_tag(self.index, target, tag, force=force, now=self._now()),
+            message,
+        )
+        record = self.index.tagged(target.namespace, target.name, tag)
+        assert record is not None
+        return record
+
+    def untag(self, name: str | Location, tag: str, *, message: str = "") -> None:
+        """Remove a tag from a name."""
+        loc = self._writable(name)
+        validate_tag(tag)
+        self._commit(
+            loc.namespace, lambda: plan_untag(self.index, loc.namespace, loc.name, tag), message
+        )
+
+    def purge(self, ref: str | Reference, *, message: str = "") -> list[int]:
+        """Make a version (``name@N``) or every version (``name``) unreadable, for good.
+
+        Their blobs become collectable by garbage collection once nothing else references them.
+        Returns the versions purged.
+        """
+        target = self.reference(ref)
+        selector = split_reference(ref)[1] if isinstance(ref, str) else target.selector[1:]
+        if target.kind not in ("latest", "version") or selector == "latest":
+            raise InvalidNameError(
+                f"purge takes a name (all versions) or name@N (one version), not {target.uri}"
+            )
+        self._check_write(target.namespace)
+        version = target.value if target.kind == "version" else None
+        assert version is None or isinstance(version, int)
+        changeset = self._commit(
+            target.namespace,
+            lambda: plan_purge(self.index, target.namespace, target.name, version),
+            message,
+        )
+        return list(changeset.entries[0].versions) if changeset else []
+
+    # -- the write path --------------------------------------------------------------------------
+
+    def _writable(self, name: str | Location) -> Location:
+        loc = self.location(name)
+        self._check_write(loc.namespace)
+        return loc
+
+    def _check_write(self, namespace: str) -> None:
+        if self.offline:
+            raise ConflictError("cannot write while offline: unset EOS_OFFLINE to publish changes")
+        check_write(namespace, user=self.user, admin=self.admin)
+        if not self.single_writer and not self.store.supports_conditional_writes:
+            raise no_conditional_writes_error(self.store.url)  # before any byte is stored
+
+    def _commit_one(
+        self, loc: Location, plan: Callable[[], list[Entry]], message: str
+    ) -> VersionRecord:
+        changeset = self._commit(loc.namespace, plan, message)
+        record = (
+            self.index.version(loc.namespace, loc.name, changeset.entries[0].version or 0)
+            if changeset
+            else self.index.latest(loc.namespace, loc.name)
+        )
+        assert record is not None
+        return record
+
+    def _commit(
+        self, namespace: str, plan: Callable[[], list[Entry]], message: str
+    ) -> Changeset | None:
+        """Append the planned entries at the next seq, replanning after every lost race."""
+        self._check_write(namespace)
+        return self.replay.commit(
+            namespace, plan, author=self.user, message=message,
+            now=lambda: format_time(self._now()),
+        )
