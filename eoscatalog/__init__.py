@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from .cache import BlobCache
 from .catalog import Catalog, PutResult
 from .config import Config
 from .errors import (
@@ -25,40 +26,56 @@ from .errors import (
     PreconditionFailedError,
     StoreError,
 )
+from .file import File, default_catalog, set_default_catalog
 from .hashing import hash_bytes, hash_file
+from .lockfile import LockedInput, LockFile, active_lock, record_inputs, use_lock
 from .names import Location, Reference, parse_reference
 from .records import VersionRecord
+from .remotes import EFile, NamedFile, S3File, URLFile
 from .store import LocalStore, MemoryStore, S3Store, Store, open_store
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AmbiguousReferenceError",
+    "BlobCache",
     "Catalog",
     "Config",
     "ConfigError",
     "ConflictError",
     "DeletedError",
+    "EFile",
     "EosError",
     "EosWarning",
+    "File",
     "IntegrityError",
     "InvalidMetadataError",
     "InvalidNameError",
     "LocalStore",
     "Location",
+    "LockFile",
+    "LockedInput",
     "MemoryStore",
+    "NamedFile",
     "NotFoundError",
     "PermissionDeniedError",
     "PreconditionFailedError",
     "PutResult",
     "Reference",
+    "S3File",
     "S3Store",
     "Store",
     "StoreError",
+    "URLFile",
     "VersionRecord",
     "__version__",
+    "active_lock",
+    "default_catalog",
     "hash_bytes",
     "hash_file",
     "open_store",
     "parse_reference",
+    "record_inputs",
+    "set_default_catalog",
+    "use_lock",
 ]

@@ -21,10 +21,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .cache import BlobCache
 from .config import Config
-from .errors import EosWarning, InvalidNameError, NotFoundError
+from .errors import ConflictError, EosWarning, InvalidNameError, NotFoundError
 from .hashcache import HashCache
 from .index import Index
+from .lockfile import active_lock, note_resolved, pin_for
+from .materialize import materialize
 from .names import (
     Location,
     Reference,
@@ -61,6 +64,7 @@ class Catalog(CatalogWrites):
         admin: bool = False,
         offline: bool = False,
         hash_cache: HashCache | None = None,
+        cache: BlobCache | None = None,
         checkpoint_every: int = 100,
         scratch_ttl: str | float = "7d",
         single_writer: bool = False,
@@ -73,6 +77,7 @@ class Catalog(CatalogWrites):
         self.admin = admin
         self.offline = offline
         self.hash_cache = hash_cache or HashCache(":memory:")
+        self.cache = cache
         self.single_writer = single_writer
         self.replay = Replay(
             store, self.index, checkpoint_every=checkpoint_every, single_writer=single_writer
@@ -102,6 +107,7 @@ class Catalog(CatalogWrites):
             admin=config.admin,
             offline=config.offline,
             hash_cache=HashCache(config.hashcache_path),
+            cache=BlobCache(config.cache_dir, max_size=config.cache_max_bytes),
             checkpoint_every=config.checkpoint_every,
             scratch_ttl=config.scratch_ttl,
             single_writer=config.single_writer,
@@ -175,9 +181,28 @@ class Catalog(CatalogWrites):
 
         ``latest`` and tags are checked against the store (one LIST request); pinned references
         (``@N``, ``@blake3:...``, ``@<time>``) are served from the index, which is brought up to
-        date only when it cannot answer.
+        date only when it cannot answer. While a lock file is active (``use_lock``,
+        ``EOS_LOCK``) every name resolves to its pinned version, and a name the lock lacks is
+        an error; every resolution is reported to open ``record_inputs`` blocks.
         """
         ref = self.reference(ref)
+        lock = active_lock()
+        if lock is None:
+            record = self._resolve(ref)
+        else:
+            pin = pin_for(lock, ref.namespace, ref.name)
+            pinned = Reference(ref.namespace, ref.name, "version", pin.version)
+            record = self._resolve(pinned if ref.kind == "latest" else ref)
+            if record.version != pin.version or record.hash != pin.hash:
+                raise ConflictError(
+                    f"{ref.uri} means {record.uri} ({record.hash}), but the active lock pins "
+                    f"{pin.uri} ({pin.hash}): drop the '@...' part to use the locked version, "
+                    "or update the lock file"
+                )
+        note_resolved(record)
+        return record
+
+    def _resolve(self, ref: Reference) -> VersionRecord:
         if not ref.is_pinned or (ref.kind == "time" and self._stale_for(ref)):
             self._refresh_online(ref.namespace)
             return resolve_in_index(self.index, ref, self._now())
@@ -216,14 +241,35 @@ class Catalog(CatalogWrites):
     def get(self, ref: str | Reference, dest: str | os.PathLike[str] | None = None) -> Path:
         """Download the bytes ``ref`` means to ``dest`` (a file, or a folder to put it in).
 
-        The download is verified while it streams; ``dest`` is replaced only by complete,
-        verified bytes.
+        The bytes are verified while they stream (into the shared cache when this catalog has
+        one); ``dest`` is replaced only by complete, verified bytes.
         """
         record = self.resolve(ref)
         target = Path(dest) if dest is not None else Path.cwd()
         if dest is None or target.is_dir() or os.fspath(dest).endswith(("/", os.sep)):
             target = target / record.name.rsplit("/", 1)[-1]
-        return self._with_blob(ref, record, lambda h: self.store.download_blob(h, target))
+        self.fetch_to(record.uri, target)
+        return target
+
+    def fetch_to(self, ref: str | Reference, dest: str | os.PathLike[str]) -> VersionRecord:
+        """Put the verified bytes ``ref`` means at ``dest``; return the version they are.
+
+        With a cache, the blob is fetched into it once and ``dest`` is a reflink, hardlink or
+        copy of the cache entry; without, the blob streams straight to ``dest``.
+        """
+        record = self.resolve(ref)
+        target = Path(dest)
+        cache = self.cache
+        if cache is None:
+            self._with_blob(ref, record, lambda h: self.store.download_blob(h, target))
+        else:
+            entry = self._with_blob(ref, record, lambda h: cache.fetch(h, self.store))
+            try:
+                materialize(entry, target)
+            except FileNotFoundError:  # another process pruned the entry just now
+                assert record.hash is not None
+                materialize(cache.fetch(record.hash, self.store), target)
+        return record
 
     def read_bytes(self, ref: str | Reference) -> bytes:
         """The verified bytes ``ref`` means, in memory."""

@@ -17,9 +17,12 @@ from typing import Any
 import click
 
 from . import __version__
+from .cache import BlobCache
 from .catalog import Catalog
 from .config import Config
 from .errors import EosError
+from .lockfile import LockFile
+from .names import parse_size
 from .output import format_size, format_table, versions_table
 
 __all__ = ["cli", "main"]
@@ -308,6 +311,85 @@ def reindex(as_json: bool) -> None:
         click.echo("the store has no catalog yet")
     for namespace, seq in sorted(result.items()):
         click.echo(f"{namespace}: {seq} changesets")
+
+
+@cli.command()
+@click.argument("refs", nargs=-1, required=True)
+@click.option("-o", "--output", default="eos.lock", show_default=True,
+              type=click.Path(dir_okay=False, path_type=Path), help="The lock file to write.")
+@click.option("--add", is_flag=True, help="Add to the lock file's pins instead of replacing them.")
+@_json_option
+def lock(refs: tuple[str, ...], output: Path, add: bool, as_json: bool) -> None:
+    """Pin REFS to their exact versions and hashes in a lock file for reproducible reruns.
+
+    Run an analysis with EOS_LOCK=eos.lock (or eoscatalog.use_lock("eos.lock")) and every
+    File resolves through the pins; a name missing from the lock is an error.
+
+    Example: eos lock project-1/reads.fq.gz eos://org/ref/genome.fa@paper-2026 -o eos.lock
+    """
+    lock_file = LockFile.load(output) if add and output.exists() else LockFile()
+    with _catalog() as cat:
+        for ref in refs:
+            lock_file.pin(cat.resolve(ref), replace=True)
+    lock_file.save(output)
+    if as_json:
+        _echo_json([pin.to_dict() for pin in lock_file])
+        return
+    for pin in lock_file:
+        click.echo(f"{pin.uri}  {pin.hash}")
+    click.echo(f"wrote {output} ({len(lock_file)} inputs)")
+
+
+def _cache_of(cat: Catalog) -> BlobCache:
+    assert cat.cache is not None  # Catalog.open always gives one
+    return cat.cache
+
+
+@cli.group()
+def cache() -> None:
+    """Look at and trim the shared download cache (EOS_CACHE, default $EOS_HOME/cache).
+
+    Example: eos cache info
+    """
+
+
+@cache.command("info")
+@_json_option
+def cache_info(as_json: bool) -> None:
+    """Show where the cache is, how many blobs it holds and their size.
+
+    Example: eos cache info --json
+    """
+    with _catalog() as cat:
+        info = _cache_of(cat).info()
+    data = {"root": str(info.root), "entries": info.entries, "size": info.size,
+            "max_size": info.max_size}
+    if as_json:
+        _echo_json(data)
+        return
+    cap = format_size(info.max_size) if info.max_size is not None else "none"
+    click.echo(f"{info.root}: {info.entries} blobs, {format_size(info.size)} (cap: {cap})")
+
+
+@cache.command("prune")
+@click.option("--max-size", required=True, help="Keep at most this much, e.g. 20GiB or 500MB.")
+@_json_option
+def cache_prune(max_size: str, as_json: bool) -> None:
+    """Remove the least recently used blobs until the cache holds at most --max-size.
+
+    Files you downloaded stay where they are; a later download fetches a blob again.
+
+    Example: eos cache prune --max-size 20GiB
+    """
+    size = parse_size(max_size)
+    with _catalog() as cat:
+        result = _cache_of(cat).prune(size)
+    if as_json:
+        _echo_json({"removed": list(result.removed), "freed": result.freed,
+                    "size": result.size})
+        return
+    click.echo(f"removed {len(result.removed)} blobs, freed {format_size(result.freed)}; "
+               f"the cache holds {format_size(result.size)}")
 
 
 @cli.command()

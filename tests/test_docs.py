@@ -95,3 +95,25 @@ def test_every_public_function_and_class_has_a_docstring() -> None:
 
     missing = [name for name, obj in _public_callables() if not inspect.getdoc(obj)]
     assert missing == [], f"public API without docstrings: {missing}"
+
+
+def test_the_file_page_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/file.md's examples, executed in order on the embedded store as user ada."""
+    import eoscatalog
+
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "file.md").read_text(), re.S)
+    assert len(blocks) >= 8
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("EOS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("EOS_USER", "ada")
+    eoscatalog.set_default_catalog(None)
+    namespace: dict[str, object] = {}
+    try:
+        for i, block in enumerate(blocks):
+            try:
+                exec(compile(block, f"docs/file.md block {i + 1}", "exec"), namespace)
+            except Exception as e:
+                raise AssertionError(f"docs/file.md block {i + 1} failed: {e!r}\n{block}") from e
+    finally:
+        eoscatalog.default_catalog().close()
+        eoscatalog.set_default_catalog(None)

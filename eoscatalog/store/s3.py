@@ -90,6 +90,7 @@ class S3Store(Store):
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
             s3={"addressing_style": addressing_style or ("path" if self.endpoint_url else "auto")},
+            signature_version="s3v4",  # presigned links too: SigV2 is deprecated
         )
         self._session = boto3.session.Session()
         self.client: Any = self._session.client(
@@ -105,7 +106,7 @@ class S3Store(Store):
         return f"{self.url} at {self.endpoint_url}" if self.endpoint_url else self.url
 
     @contextlib.contextmanager
-    def _errors(self, key: str = "") -> Iterator[None]:
+    def errors(self, key: str = "") -> Iterator[None]:
         """Translate botocore's exceptions into the eoscatalog tree, in one place."""
         try:
             yield
@@ -157,7 +158,7 @@ class S3Store(Store):
     # -- primitives ----------------------------------------------------------------------------
 
     def get(self, key: str) -> bytes:
-        with self._errors(key):
+        with self.errors(key):
             response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
             return response["Body"].read()
 
@@ -170,7 +171,7 @@ class S3Store(Store):
         if if_match is not None:
             args["IfMatch"] = if_match
         try:
-            with self._errors(key):
+            with self.errors(key):
                 return self.client.put_object(**args)["ETag"].strip('"')
         except NotFoundError:
             # S3 answers If-Match on a missing key with 404: for us the swap simply lost.
@@ -180,7 +181,7 @@ class S3Store(Store):
 
     def head(self, key: str) -> ObjectInfo:
         try:
-            with self._errors(key):
+            with self.errors(key):
                 r = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
         except NotFoundError:
             # A HEAD answer has no body: a missing bucket also looks like a missing key.
@@ -193,7 +194,7 @@ class S3Store(Store):
 
     def presigned_url(self, key: str, expires_in: int) -> str:
         """A SigV4-signed GET link for this one object (S3 allows at most 7 days)."""
-        with self._errors(key):
+        with self.errors(key):
             url: str = self.client.generate_presigned_url(
                 "get_object",
                 Params={"Bucket": self.bucket, "Key": self._key(key)},
@@ -211,7 +212,7 @@ class S3Store(Store):
         """Raise the bucket's StoreError if it does not exist (asked once per store)."""
         if self._bucket_exists:
             return
-        with self._errors():
+        with self.errors():
             try:
                 self.client.head_bucket(Bucket=self.bucket)
             except ClientError as e:
@@ -225,7 +226,7 @@ class S3Store(Store):
         args: dict[str, Any] = {"Bucket": self.bucket, "Prefix": self.prefix + prefix}
         if start_after is not None:
             args["StartAfter"] = self.prefix + start_after
-        with self._errors(prefix):
+        with self.errors(prefix):
             for page in self.client.get_paginator("list_objects_v2").paginate(**args):
                 for obj in page.get("Contents", []):
                     yield ObjectInfo(
@@ -238,7 +239,7 @@ class S3Store(Store):
     def list_dirs(self, prefix: str) -> list[str]:
         full = self.prefix + prefix
         found: list[str] = []
-        with self._errors(prefix):
+        with self.errors(prefix):
             pages = self.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=full, Delimiter="/"
             )
@@ -248,7 +249,7 @@ class S3Store(Store):
         return sorted(found)
 
     def delete(self, key: str) -> None:
-        with self._errors(key):
+        with self.errors(key):
             self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
 
     def iter_chunks(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
@@ -257,7 +258,7 @@ class S3Store(Store):
             if end is not None and end <= start:
                 return
             args["Range"] = f"bytes={start}-{'' if end is None else end - 1}"
-        with self._errors(key):
+        with self.errors(key):
             try:
                 body = self.client.get_object(**args)["Body"]
             except ClientError as e:
@@ -286,7 +287,7 @@ class S3Store(Store):
         """
         key = f"_eos/probe/{uuid.uuid4().hex}"
         full = self._key(key)
-        with self._errors(key):
+        with self.errors(key):
             self.client.put_object(Bucket=self.bucket, Key=full, Body=b"probe", IfNoneMatch="*")
         try:
             try:
@@ -299,7 +300,7 @@ class S3Store(Store):
                     return True
                 if status in (400, 501):
                     return False
-                with self._errors(key):
+                with self.errors(key):
                     raise
             return False
         finally:
@@ -328,7 +329,7 @@ class S3Store(Store):
         """
         part_size = max(self.part_size, math.ceil(size / MAX_PARTS))
         full_key = self._key(key)
-        with self._errors(key):
+        with self.errors(key):
             upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=full_key)[
                 "UploadId"
             ]
@@ -348,7 +349,7 @@ class S3Store(Store):
                 parts = [future.result() for future in futures]
             if hasher.hash != expected:
                 raise self._mismatch(path, expected, hasher.hash)
-            with self._errors(key):
+            with self.errors(key):
                 self.client.complete_multipart_upload(
                     Bucket=self.bucket,
                     Key=full_key,
@@ -369,7 +370,7 @@ class S3Store(Store):
             raise
 
     def _upload_part(self, key: str, upload_id: str, number: int, data: bytes) -> dict[str, Any]:
-        with self._errors(key):
+        with self.errors(key):
             r = self.client.upload_part(
                 Bucket=self.bucket,
                 Key=self._key(key),
@@ -380,7 +381,7 @@ class S3Store(Store):
         return {"PartNumber": number, "ETag": r["ETag"]}
 
     def _abort(self, key: str, upload_id: str) -> None:
-        with contextlib.suppress(StoreError, NotFoundError), self._errors(key):
+        with contextlib.suppress(StoreError, NotFoundError), self.errors(key):
             self.client.abort_multipart_upload(
                 Bucket=self.bucket, Key=self._key(key), UploadId=upload_id
             )
