@@ -176,6 +176,29 @@ def test_a_closed_pipe_is_not_an_error_message(local_eos: Runner, tmp_path: Path
     assert proc.stdout.startswith("eos demo:") and "error" not in proc.stderr
 
 
+def test_lock_and_cache_commands(local_eos: Runner, tmp_path: Path) -> None:
+    local_eos("put", str(_file(tmp_path, "a.csv", b"v1")), "a.csv")
+    local_eos("put", str(_file(tmp_path, "org.csv", b"o1")), "eos://org/o.csv")
+    out = local_eos("lock", "a.csv", "eos://org/o.csv", "-o", str(tmp_path / "eos.lock")).out
+    assert "eos://users/ada/a.csv@1" in out and "wrote" in out
+    local_eos("put", str(_file(tmp_path, "a2.csv", b"v2")), "a.csv")
+    locked = _runner({"EOS_HOME": str(tmp_path / "home"), "EOS_USER": "ada",
+                      "EOS_LOCK": str(tmp_path / "eos.lock")}, tmp_path)
+    got = locked("get", "a.csv", str(tmp_path / "got.csv")).out.strip()
+    assert Path(got).read_bytes() == b"v1"  # the pinned version, not latest
+    outside = locked("get", "eos://org/other.csv", check=False)
+    assert outside.code == 1 and "not in the active lock" in outside.err
+    pins = json.loads(local_eos("lock", "a.csv", "-o", str(tmp_path / "eos.lock"), "--add",
+                                "--json").out)
+    assert sorted(p["uri"] for p in pins) == ["eos://org/o.csv@1", "eos://users/ada/a.csv@2"]
+    info = json.loads(local_eos("cache", "info", "--json").out)
+    assert info["entries"] == 1 and info["size"] == 2
+    pruned = json.loads(local_eos("cache", "prune", "--max-size", "0", "--json").out)
+    assert len(pruned["removed"]) == 1 and pruned["size"] == 0
+    bad = local_eos("cache", "prune", "--max-size", "lots", check=False)
+    assert bad.code == 1 and "invalid size" in bad.err
+
+
 def test_debug_shows_traceback(local_eos: Runner) -> None:
     result = local_eos("--debug", "get", "nope.txt", check=False)
     assert result.code == 1 and "Traceback" in result.err and "NotFoundError" in result.err

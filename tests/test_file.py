@@ -338,3 +338,32 @@ def test_execute_uses_the_shebang_or_sh(cat: Catalog, tmp_path: Path) -> None:
     assert result.returncode == 0 and result.stdout == "py a b\n"
     sh = File(remote="scripts/hello.sh", local=tmp_path / "hello.sh", catalog=cat)
     assert sh.execute("x", "y", capture_output=True).stdout == "sh x y\n"
+
+
+def test_a_link_outliving_its_credentials_warns(
+    s3_store: S3Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eoscatalog import EosWarning
+
+    cat = Catalog(s3_store, tmp_path / "i.sqlite", user="ada")
+    cat.put_bytes(b"x", "x.bin")
+    soon = datetime.now(timezone.utc) + timedelta(hours=1)
+    monkeypatch.setattr(s3_store, "credentials_expire_at", lambda: soon)
+    with pytest.warns(EosWarning, match="credentials that signed it expire"):
+        File(remote="x.bin", catalog=cat).url(expires="48h")
+    File(remote="x.bin", catalog=cat).url(expires="30m")  # ends before them: no warning
+
+
+def test_materialized_files_are_independent_or_read_only(cat: Catalog, tmp_path: Path) -> None:
+    """As root a hardlink could let in-place writes damage the cache entry: it is a copy then."""
+    from eoscatalog.materialize import materialize
+
+    cat.put_bytes(b"cached bytes", "m.bin")
+    entry = cat.cache.fetch(cat.resolve("m.bin").hash, cat.store)  # type: ignore[union-attr, arg-type]
+    how = materialize(entry, tmp_path / "a.bin", allow_hardlink=False)
+    assert how in ("reflink", "copy")
+    (tmp_path / "a.bin").chmod(0o644)
+    (tmp_path / "a.bin").write_bytes(b"changed")
+    assert entry.read_bytes() == b"cached bytes"
+    assert materialize(entry, tmp_path / "b.bin", allow_hardlink=True) in ("reflink", "hardlink")
+    assert (tmp_path / "b.bin").read_bytes() == b"cached bytes"
