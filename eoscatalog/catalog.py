@@ -23,9 +23,10 @@ from typing import Any, TypeVar
 
 from .cache import BlobCache
 from .config import Config
-from .errors import ConflictError, EosWarning, InvalidNameError, NotFoundError
+from .errors import ConflictError, EosWarning, InvalidNameError, NotFoundError, StoreError
 from .hashcache import HashCache
 from .index import Index
+from .listing import Listing, group_listing
 from .lockfile import active_lock, note_resolved, pin_for
 from .materialize import materialize
 from .names import (
@@ -229,6 +230,40 @@ class Catalog(CatalogWrites):
         if not history:
             resolve_in_index(self.index, Reference(loc.namespace, loc.name), self._now())
         return history
+
+    def ls(
+        self,
+        prefix: str | Location = "",
+        *,
+        recursive: bool = False,
+        versions: bool = False,
+        deleted: bool = False,
+    ) -> Listing:
+        """Names under a prefix (a bare prefix, or an ``eos://`` URI ending anywhere).
+
+        Like ``aws s3 ls``: the prefix is matched as text, and names continue as folders at the
+        next ``/`` unless ``recursive``. Each name shows its latest version; ``versions`` shows
+        every version (delete markers included); deleted names appear only with ``deleted``.
+        """
+        loc = prefix if isinstance(prefix, Location) else parse_location(
+            prefix, user=self.user, default_namespace=self.default_namespace, allow_prefix=True
+        )
+        self._refresh_online(loc.namespace)
+        if versions:
+            records = self.index.versions_under(loc.namespace, loc.name)
+            return group_listing(loc.namespace, loc.name, records, recursive=recursive,
+                                 deleted=True)
+        records = self.index.latest_under(loc.namespace, loc.name)
+        return group_listing(loc.namespace, loc.name, records, recursive=recursive,
+                             deleted=deleted)
+
+    def cached(self, ref: str | Reference) -> tuple[VersionRecord, Path]:
+        """The verified cache entry holding the bytes ``ref`` means (fetched if missing)."""
+        record = self.resolve(ref)
+        if self.cache is None:
+            raise StoreError("this catalog has no cache: use get() or read_bytes()")
+        cache = self.cache
+        return record, self._with_blob(ref, record, lambda h: cache.fetch(h, self.store))
 
     def info(self, ref: str | Reference) -> dict[str, Any]:
         """The resolved version as a dict, with where its bytes live."""

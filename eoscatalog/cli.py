@@ -23,7 +23,7 @@ from .config import Config
 from .errors import EosError
 from .lockfile import LockFile
 from .names import parse_size
-from .output import format_size, format_table, versions_table
+from .output import format_size, format_table, short_time, versions_table
 
 __all__ = ["cli", "main"]
 
@@ -181,6 +181,70 @@ def versions(name: str, as_json: bool) -> None:
         _echo_json([r.to_dict() for r in records])
     else:
         click.echo(versions_table(records))
+
+
+@cli.command()
+@click.argument("uri", required=False, default="")
+@click.option("-r", "--recursive", is_flag=True, help="List every name below, not folders.")
+@click.option("--versions", "all_versions", is_flag=True,
+              help="Every version of each name, delete markers included.")
+@click.option("--deleted", is_flag=True, help="Include names whose latest version is deleted.")
+@_json_option
+def ls(uri: str, recursive: bool, all_versions: bool, deleted: bool, as_json: bool) -> None:
+    """List names under URI (default: your namespace) as folders and files.
+
+    Each name shows its latest version's time, size, version number and author.
+
+    Example: eos ls eos://org/shared/ -r
+    """
+    with _catalog() as cat:
+        listing = cat.ls(uri, recursive=recursive, versions=all_versions, deleted=deleted)
+    if as_json:
+        _echo_json({
+            "namespace": listing.namespace,
+            "prefix": listing.prefix,
+            "folders": list(listing.folders),
+            "files": [r.to_dict() for r in listing.files],
+        })
+        return
+    base = listing.prefix.rsplit("/", 1)[0] + "/" if "/" in listing.prefix else ""
+    rows = [["", "", "PRE", "", folder[len(base):]] for folder in listing.folders]
+    for r in listing.files:
+        version = f"@{r.version}" + (" (deleted)" if r.is_delete_marker else "")
+        rows.append([short_time(r.created), format_size(r.size), version, r.author,
+                     r.name[len(base):]])
+    if rows:
+        click.echo(format_table(["MODIFIED", "SIZE", "VERSION", "AUTHOR", "NAME"], rows))
+
+
+@cli.command()
+@click.argument("ref")
+def cat(ref: str) -> None:
+    """Write the bytes REF means to standard output, verified first.
+
+    Example: eos cat eos://org/shared/samples.csv@3 | head
+    """
+    with _catalog() as catalog:
+        _, path = catalog.cached(ref)
+        with open(path, "rb") as f:
+            while chunk := f.read(1024 * 1024):
+                sys.stdout.buffer.write(chunk)
+    sys.stdout.flush()
+
+
+@cli.command()
+@click.argument("ref")
+@click.option("--expires", default="48h", show_default=True,
+              help="How long the link works: 30m, 48h, 7d (at most 7 days).")
+def url(ref: str, expires: str) -> None:
+    """Print a link that lets anyone holding it download REF until it expires.
+
+    On S3 a presigned GET link to the one blob; on a local store a file:// URL.
+
+    Example: eos url project-1/report.pdf --expires 7d
+    """
+    with _catalog() as catalog:
+        click.echo(catalog.url(ref, expires=expires))
 
 
 @cli.command()

@@ -53,8 +53,21 @@ SCHEMA = {
          "writer": str, "entries": int},
         ["namespace", "seq"],
     ),
+    # Derived from versions (newest non-purged version per name), so listings need no GROUP BY
+    # over every version; rebuilt after checkpoint imports, not copied into checkpoints.
+    "names": (
+        {"namespace": str, "name": str, "latest": int},
+        ["namespace", "name"],
+    ),
 }
+SCHEMA_VERSION = 2
 COPIED_TABLES = ("versions", "tags", "changesets")
+
+
+_NAMES_FROM_VERSIONS = (
+    "INSERT OR REPLACE INTO names (namespace, name, latest) "
+    "SELECT namespace, name, max(version) FROM versions WHERE purged = 0"
+)
 
 
 def _columns(table: str) -> str:
@@ -89,6 +102,11 @@ class Index:
                 db[table].create(columns, pk=pk, if_not_exists=True)
             db["versions"].create_index(["namespace", "hash"], if_not_exists=True)
             db["versions"].create_index(["namespace", "name", "created"], if_not_exists=True)
+            if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+                # An index written before the names table existed: derive it once.
+                db.execute("DELETE FROM names")
+                db.execute(_NAMES_FROM_VERSIONS + " GROUP BY namespace, name")
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
         """Close the database connection."""
@@ -123,7 +141,7 @@ class Index:
     def drop_namespace(self, namespace: str) -> None:
         """Forget a namespace's rows (reindex rebuilds them from the store)."""
         with immediate(self.db):
-            for table in (*COPIED_TABLES, "namespaces"):
+            for table in (*COPIED_TABLES, "names", "namespaces"):
                 self.db.execute(f"DELETE FROM {table} WHERE namespace = ?", [namespace])
 
     # -- applying the log ------------------------------------------------------------------------
@@ -149,7 +167,7 @@ class Index:
             for entry in changeset.entries:
                 # A purge may name a version added earlier in this changeset: flush them first.
                 if entry.op not in VERSION_OPS and versions:
-                    self.db["versions"].insert_all(versions)
+                    self._insert_versions(versions)
                     versions = []
                 if entry.op in VERSION_OPS:
                     versions.append({
@@ -188,8 +206,9 @@ class Index:
                         "DELETE FROM tags WHERE namespace = ? AND name = ? "
                         f"AND version IN ({marks})", args,
                     )
+                    self._rederive_name(ns, entry.name)
             if versions:
-                self.db["versions"].insert_all(versions, batch_size=500)
+                self._insert_versions(versions)
             self.db.execute(
                 "INSERT INTO changesets VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [ns, changeset.seq, changeset.created, changeset.author, changeset.message,
@@ -197,6 +216,19 @@ class Index:
             )
             self._set_namespace(ns, changeset.seq)
         return True
+
+    def _insert_versions(self, rows: list[dict[str, Any]]) -> None:
+        self.db["versions"].insert_all(rows, batch_size=500)
+        latest = {(r["namespace"], r["name"]): r["version"] for r in rows}
+        self.db.conn.executemany(
+            "INSERT OR REPLACE INTO names (namespace, name, latest) VALUES (?, ?, ?)",
+            [(ns, name, version) for (ns, name), version in latest.items()],
+        )
+
+    def _rederive_name(self, namespace: str, name: str) -> None:
+        self.db.execute("DELETE FROM names WHERE namespace = ? AND name = ?", [namespace, name])
+        self.db.execute(_NAMES_FROM_VERSIONS + " AND namespace = ? AND name = ? GROUP BY name",
+                        [namespace, name])
 
     def check(self, changeset: Changeset) -> None:
         """Raise StoreError unless the changeset's version numbers continue each name's history.
@@ -255,6 +287,9 @@ class Index:
                         f"INSERT INTO main.{table} ({cols}) SELECT {cols} FROM {alias}.{table} "
                         "WHERE namespace = ?", [namespace],
                     )
+                self.db.execute("DELETE FROM names WHERE namespace = ?", [namespace])
+                self.db.execute(_NAMES_FROM_VERSIONS + " AND namespace = ? GROUP BY name",
+                                [namespace])
                 self._set_namespace(namespace, seq)
         return seq
 
@@ -351,3 +386,22 @@ class Index:
             "SELECT * FROM versions WHERE namespace = ? AND name = ? AND created <= ? "
             "ORDER BY version DESC LIMIT 1", [namespace, name, when],
         ))
+
+    def latest_under(self, namespace: str, prefix: str) -> list[VersionRecord]:
+        """The latest (non-purged) version of every name starting with ``prefix``, by name."""
+        rows = self._all(
+            "SELECT v.* FROM names n JOIN versions v ON v.namespace = n.namespace "
+            "AND v.name = n.name AND v.version = n.latest "
+            "WHERE n.namespace = ? AND n.name >= ? AND n.name < ? ORDER BY n.name",
+            [namespace, prefix, prefix + "\U0010ffff"],
+        )
+        return [VersionRecord.from_row(r) for r in rows]
+
+    def versions_under(self, namespace: str, prefix: str) -> list[VersionRecord]:
+        """Every version of every name starting with ``prefix``, by name then version."""
+        rows = self._all(
+            "SELECT * FROM versions WHERE namespace = ? AND name >= ? AND name < ? "
+            "ORDER BY name, version",
+            [namespace, prefix, prefix + "\U0010ffff"],
+        )
+        return [VersionRecord.from_row(r) for r in rows]

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,6 +128,26 @@ def test_full_cycle(eos: Runner, tmp_path: Path) -> None:
     assert kinds == ["put", "put", "rollback", "delete", "undelete"]
     assert json.loads(eos("reindex", "--json").out) == {"users/ada": 8}  # 8 changesets
     assert len(json.loads(eos("versions", "project/t.csv", "--json").out)) == 5
+
+
+def test_ls_cat_url(eos: Runner, tmp_path: Path) -> None:
+    for name in ("p/a.csv", "p/b/c.csv", "top.txt"):
+        eos("put", str(_file(tmp_path, "f", name.encode())), name)
+    table = eos("ls").out.splitlines()
+    assert table[0].split() == ["MODIFIED", "SIZE", "VERSION", "AUTHOR", "NAME"]
+    assert any(line.split()[-2:] == ["PRE", "p/"] for line in table)
+    assert table[-1].endswith("top.txt")
+    listing = json.loads(eos("ls", "p/", "-r", "--json").out)
+    assert [f["name"] for f in listing["files"]] == ["p/a.csv", "p/b/c.csv"]
+    assert listing["namespace"] == "users/ada" and listing["folders"] == []
+    assert eos("cat", "p/b/c.csv").out == "p/b/c.csv"
+    link = eos("url", "top.txt", "--expires", "1h").out.strip()
+    assert link.startswith(("file:///", "http://127.0.0.1"))
+    with urllib.request.urlopen(link, timeout=30) as response:
+        assert response.read() == b"top.txt"
+    too_long = eos("url", "top.txt", "--expires", "8d", check=False)
+    assert too_long.code == 1 and "7 days" in too_long.err
+    assert eos("ls", "eos://org/").out == ""
 
 
 def test_purge_needs_yes(eos: Runner, tmp_path: Path) -> None:
