@@ -24,6 +24,7 @@ from .errors import EosError
 from .lockfile import LockFile
 from .names import parse_size
 from .output import format_size, format_table, short_time, versions_table
+from .sync import run_sync
 
 __all__ = ["cli", "main"]
 
@@ -218,6 +219,45 @@ def ls(uri: str, recursive: bool, all_versions: bool, deleted: bool, as_json: bo
 
 
 @cli.command()
+@click.argument("source")
+@click.argument("dest")
+@click.option("--delete", is_flag=True, help="Also remove what SOURCE does not have.")
+@click.option("--dry-run", is_flag=True, help="Print what would happen; change nothing.")
+@click.option("--exclude", multiple=True, metavar="GLOB",
+              help="Leave out paths or file names matching GLOB (repeatable).")
+@click.option("-m", "--message", default="", help="A note kept with the change.")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+@_json_option
+def sync(source: str, dest: str, delete: bool, dry_run: bool, exclude: tuple[str, ...],
+         message: str, quiet: bool, as_json: bool) -> None:
+    """Make DEST hold what SOURCE holds: a folder and an eos:// prefix, either way.
+
+    Files are compared by hash (an unchanged file costs a stat, thanks to the hash cache);
+    an upload publishes every change as one changeset, all or nothing.
+
+    Example: eos sync ./project-1/ eos://users/me/project-1/ --delete
+    """
+    with _catalog() as cat:
+        report = run_sync(cat, source, dest, delete=delete, dry_run=dry_run,
+                          exclude=exclude, message=message)
+    if as_json:
+        _echo_json({
+            "direction": report.direction, "local": str(report.local), "remote": report.remote,
+            "dry_run": report.dry_run, "hashed": report.hashed,
+            "actions": [{"kind": a.kind, "path": a.relative, "size": a.size,
+                         "reason": a.reason} for a in report.actions],
+        })
+        return
+    if quiet:
+        return
+    prefix = "(dry run) " if dry_run else ""
+    for line in report.lines():
+        click.echo(prefix + line)
+    if not report.actions:
+        click.echo("nothing to do: already in sync")
+
+
+@cli.command()
 @click.argument("ref")
 def cat(ref: str) -> None:
     """Write the bytes REF means to standard output, verified first.
@@ -280,18 +320,27 @@ def info(ref: str, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("ref")
+@click.option("-r", "--recursive", is_flag=True, help="Delete every name under a folder.")
 @click.option("--purge", is_flag=True, help="Remove REF (name, or name@N) for good instead.")
 @click.option("--yes", is_flag=True, help="Confirm --purge.")
 @click.option("-m", "--message", default="", help="A note kept with the change.")
-def rm(ref: str, purge: bool, yes: bool, message: str) -> None:
+def rm(ref: str, recursive: bool, purge: bool, yes: bool, message: str) -> None:
     """Delete NAME by adding a delete marker; older versions stay readable.
 
-    With --purge --yes, make REF (every version of a name, or one name@N) unreadable for good,
-    e.g. for data uploaded by mistake.
+    With -r, every name under a folder, in one change. With --purge --yes, make REF (every
+    version of a name, or one name@N) unreadable for good, e.g. for data uploaded by mistake.
 
     Example: eos rm project-1/old.csv
     """
     with _catalog() as cat:
+        if recursive:
+            if purge:
+                raise click.UsageError("--purge takes one name (or name@N), not -r")
+            names = cat.rm_prefix(ref, message=message)
+            for name in names:
+                click.echo(f"deleted: {name}")
+            click.echo(f"{len(names)} names deleted; `eos undelete NAME` restores one")
+            return
         if purge:
             if not yes:
                 raise click.UsageError("--purge cannot be undone: add --yes to confirm")

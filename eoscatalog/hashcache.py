@@ -1,9 +1,10 @@
 """The hash cache: a local file is hashed once until its size, mtime or inode changes.
 
-Entries are keyed by the absolute path and checked against (size, mtime_ns, inode). A file whose
-mtime is within the last two seconds is hashed but not cached: a write in the same clock tick
-could otherwise leave a stale entry that looks valid (the "racily clean" problem git solves the
-same way).
+Entries are keyed by the absolute path and checked against (size, mtime_ns, inode). An entry is
+trusted only if the hash was taken more than two seconds after the file's mtime: a write in the
+same clock tick as the hash could otherwise leave a stale entry that looks valid (the "racily
+clean" problem git solves the same way). A file hashed too soon is hashed again on its next
+lookup, after which its entry is trusted.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from .sqlite import connect, immediate, lock_of
 __all__ = ["HashCache"]
 
 RACY_WINDOW_NS = 2_000_000_000
+SCHEMA_VERSION = 2
 
 
 class HashCache:
@@ -32,8 +34,12 @@ class HashCache:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.db = connect(path)
         with immediate(self.db):
+            if self.db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+                self.db.execute("DROP TABLE IF EXISTS hashes")  # a cache: rebuilt as used
+                self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self.db["hashes"].create(
-                {"path": str, "size": int, "mtime_ns": int, "inode": int, "hash": str},
+                {"path": str, "size": int, "mtime_ns": int, "inode": int, "hash": str,
+                 "hashed_ns": int},
                 pk="path",
                 if_not_exists=True,
             )
@@ -45,8 +51,11 @@ class HashCache:
         st = st or os.stat(key)
         with lock_of(self.db):
             row = next(iter(self.db.query("SELECT * FROM hashes WHERE path = ?", [key])), None)
-        if row and (row["size"], row["mtime_ns"], row["inode"]) == (
-            st.st_size, st.st_mtime_ns, st.st_ino
+        if (
+            row
+            and (row["size"], row["mtime_ns"], row["inode"])
+            == (st.st_size, st.st_mtime_ns, st.st_ino)
+            and row["hashed_ns"] - row["mtime_ns"] > RACY_WINDOW_NS
         ):
             return row["hash"]
         return None
@@ -58,6 +67,7 @@ class HashCache:
         cached = self.lookup(key, st)
         if cached is not None:
             return cached
+        hashed_ns = time.time_ns()  # taken before reading: a write during the read is racy
         value = hash_file(key)
         with lock_of(self.db):
             self.hashed += 1
@@ -65,11 +75,11 @@ class HashCache:
         unchanged = (st.st_size, st.st_mtime_ns, st.st_ino) == (
             after.st_size, after.st_mtime_ns, after.st_ino
         )
-        if unchanged and time.time_ns() - st.st_mtime_ns > RACY_WINDOW_NS:
+        if unchanged:
             with immediate(self.db):
                 self.db.execute(
-                    "INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?)",
-                    [key, st.st_size, st.st_mtime_ns, st.st_ino, value],
+                    "INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?, ?)",
+                    [key, st.st_size, st.st_mtime_ns, st.st_ino, value, hashed_ns],
                 )
         return value
 

@@ -22,6 +22,7 @@ from .resolution import lookup, require_readable, restorable_before
 __all__ = [
     "PutItem",
     "normalize_meta",
+    "plan_deletes",
     "plan_purge",
     "plan_put",
     "plan_rm",
@@ -97,6 +98,18 @@ def normalize_meta(meta: dict[str, Any] | None) -> dict[str, Any]:
             f"metadata must be JSON (strings, numbers, booleans, lists, dicts): {e}"
         ) from None
     return normalized
+
+
+def plan_deletes(index: Index, namespace: str, names: Sequence[str]) -> list[Entry]:
+    """Delete markers for those names whose latest version is readable (others are skipped:
+    a sync that deletes what is already gone has nothing to do)."""
+    entries = []
+    for name in names:
+        latest = index.latest(namespace, name)
+        if latest is not None and not latest.is_delete_marker:
+            version = index.next_version(namespace, name)
+            entries.append(Entry(op="delete", name=name, version=version))
+    return entries
 
 
 def plan_rm(index: Index, namespace: str, name: str) -> list[Entry]:

@@ -12,16 +12,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConflictError, InvalidNameError
+from .errors import ConflictError, InvalidNameError, NotFoundError
 from .hashcache import HashCache
 from .index import Index
 from .ingest import Source, store_sources
+from .listing import Listing
 from .log import VERSION_OPS, Changeset, Entry, no_conditional_writes_error
 from .names import Location, Reference, format_time, split_reference, validate_tag
 from .permissions import check_write
 from .planning import (
     PutItem,
     normalize_meta,
+    plan_deletes,
     plan_purge,
     plan_put,
     plan_rm,
@@ -67,6 +69,7 @@ class CatalogWrites:
         def location(self, name: str | Location) -> Location: ...
         def reference(self, ref: str | Reference) -> Reference: ...
         def resolve(self, ref: str | Reference) -> VersionRecord: ...
+        def ls(self, prefix: str | Location = "", *, recursive: bool = False) -> Listing: ...
 
     def put(self, path: Source, name: str | Location, *, meta: Meta = None,
             message: str = "") -> PutResult:
@@ -79,15 +82,17 @@ class CatalogWrites:
         return self.put_many([(data, name)], meta=meta, message=message)[0]
 
     def put_many(self, items: Iterable[tuple[Source, str | Location]], *, meta: Meta = None,
-                 message: str = "") -> list[PutResult]:
+                 message: str = "", deletes: Iterable[str | Location] = ()) -> list[PutResult]:
         """Store many files (paths or bytes) in one changeset per namespace.
 
         All blobs are stored before any changeset is written, and each namespace's names appear
-        together or not at all.
+        together or not at all. ``deletes`` names get delete markers in the same changeset
+        (a sync's ``--delete``); names already deleted are skipped.
         """
         pairs = [(source, self.location(name)) for source, name in items]
+        removals = [self.location(name) for name in deletes]
         seen: set[Location] = set()
-        for _, loc in pairs:
+        for loc in [loc for _, loc in pairs] + removals:
             if loc in seen:
                 raise InvalidNameError(f"{loc.uri} is given twice in one put")
             seen.add(loc)
@@ -99,15 +104,20 @@ class CatalogWrites:
         for i, ((_, loc), blob) in enumerate(zip(pairs, stored, strict=True)):
             item = PutItem(loc.name, blob.hash, blob.size, dict(meta))
             by_namespace.setdefault(loc.namespace, []).append((i, item))
+        doomed: dict[str, list[str]] = {}
+        for loc in removals:
+            doomed.setdefault(loc.namespace, []).append(loc.name)
+            by_namespace.setdefault(loc.namespace, [])
         results: list[PutResult | None] = [None] * len(pairs)
         for namespace, indexed in by_namespace.items():
             put_items = [item for _, item in indexed]
             expires = self._expiry(namespace)
+            gone = doomed.get(namespace, [])
             changeset = self._commit(
                 namespace,
-                lambda ns=namespace, its=put_items, ex=expires: plan_put(
+                lambda ns=namespace, its=put_items, ex=expires, dl=gone: plan_put(
                     self.index, ns, its, expires=ex
-                ),
+                ) + plan_deletes(self.index, ns, dl),
                 message,
             )
             # Versions are read back by number: another process sharing the index may have
@@ -147,6 +157,19 @@ class CatalogWrites:
         return self._commit_one(
             loc, lambda: plan_put(self.index, loc.namespace, [item], expires=expires), message
         )
+
+    def rm_prefix(self, prefix: str | Location, *, message: str = "") -> list[str]:
+        """Delete every name under a folder (``aws s3 rm --recursive``) in ONE changeset.
+
+        Returns the names deleted; earlier versions stay readable, as with :meth:`rm`.
+        """
+        listing = self.ls(prefix, recursive=True)
+        names = [Location(listing.namespace, r.name) for r in listing.files]
+        if not names:
+            raise NotFoundError(f"nothing to delete under eos://{listing.namespace}/"
+                                f"{listing.prefix}")
+        self.put_many([], deletes=names, message=message)
+        return [loc.name for loc in names]
 
     def rm(self, name: str | Location, *, message: str = "") -> VersionRecord:
         """Delete a name by adding a delete marker; every earlier version stays readable."""

@@ -1,0 +1,151 @@
+"""``eos sync``: make a folder and a catalog prefix hold the same files, in either direction.
+
+It plans first (:mod:`eoscatalog.syncing`, pure) and then acts, so ``dry_run`` reports exactly
+what a real run would do. An upload sync stores every new blob (in parallel) and then publishes
+ONE changeset with all new versions and delete markers: the sync appears whole or not at all,
+and a sync killed part-way leaves only blobs, which the rerun finds and does not send again.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from .catalog import Catalog
+from .errors import InvalidNameError
+from .names import Location, is_uri, parse_location
+from .records import VersionRecord
+from .syncing import Action, LocalFile, excluded, plan_download, plan_upload, scan_local
+
+__all__ = ["SyncReport", "run_sync"]
+
+DOWNLOAD_THREADS = 8
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What a sync planned (and, unless it was a dry run, did)."""
+
+    direction: str  # "upload" or "download"
+    local: Path
+    remote: str  # eos://<namespace>/<prefix>
+    actions: tuple[Action, ...]
+    dry_run: bool
+    hashed: int  # local files read to compare them (0 when the hash cache knew them all)
+
+    def lines(self) -> list[str]:
+        """One line per action, for people."""
+        return [a.describe(str(self.local), self.remote) for a in self.actions]
+
+    @property
+    def transferred(self) -> int:
+        """Bytes the actions move (uploads and downloads)."""
+        return sum(a.size or 0 for a in self.actions if a.kind in ("upload", "download"))
+
+
+def _remote_folder(catalog: Catalog, uri: str) -> Location:
+    loc = parse_location(uri, user=catalog.user, default_namespace=catalog.default_namespace,
+                         allow_prefix=True)
+    name = loc.name if not loc.name or loc.name.endswith("/") else loc.name + "/"
+    return Location(loc.namespace, name)
+
+
+def run_sync(
+    catalog: Catalog,
+    source: str,
+    dest: str,
+    *,
+    delete: bool = False,
+    dry_run: bool = False,
+    exclude: Sequence[str] = (),
+    message: str = "",
+    on_action: Callable[[Action], None] | None = None,
+) -> SyncReport:
+    """Sync a folder to an ``eos://`` prefix or back; the catalog side must be a URI.
+
+    ``delete`` also removes what the source lacks (delete markers in the catalog, files in a
+    folder). ``exclude`` globs match whole relative paths or file names. ``on_action`` is told
+    each action as it completes (for progress bars).
+    """
+    if is_uri(dest) and not is_uri(source):
+        return _upload(catalog, Path(source).expanduser(), _remote_folder(catalog, dest),
+                       delete=delete, dry_run=dry_run, exclude=exclude, message=message,
+                       on_action=on_action)
+    if is_uri(source) and not is_uri(dest):
+        return _download(catalog, _remote_folder(catalog, source), Path(dest).expanduser(),
+                         delete=delete, dry_run=dry_run, exclude=exclude, on_action=on_action)
+    raise InvalidNameError(
+        f"sync needs one folder and one eos:// (or e://) prefix, got {source!r} and {dest!r}; "
+        "e.g. eos sync ./project-1/ eos://users/me/project-1/"
+    )
+
+
+def _counting_hasher(catalog: Catalog) -> tuple[Callable[[LocalFile], str], list[int]]:
+    count = [0]
+
+    def hash_of(f: LocalFile) -> str:
+        if catalog.hash_cache.lookup(f.path) is None:
+            count[0] += 1
+        return catalog.hash_cache.hash(f.path)
+
+    return hash_of, count
+
+
+def _remote_map(catalog: Catalog, folder: Location) -> dict[str, VersionRecord]:
+    listing = catalog.ls(folder, recursive=True, deleted=True)
+    return {r.name: r for r in listing.files}
+
+
+def _upload(catalog: Catalog, root: Path, folder: Location, *, delete: bool, dry_run: bool,
+            exclude: Sequence[str], message: str,
+            on_action: Callable[[Action], None] | None) -> SyncReport:
+    files = list(scan_local(root, exclude))
+    remote = _remote_map(catalog, folder)
+    hash_of, hashed = _counting_hasher(catalog)
+    actions = plan_upload(files, remote, hash_of, prefix=folder.name, delete=delete)
+    report = SyncReport("upload", root, Location(folder.namespace, folder.name).uri,
+                        tuple(actions), dry_run, hashed[0])
+    if dry_run or not actions:
+        return report
+    by_relative = {f.relative: f for f in files}
+    uploads = [(by_relative[a.relative].path, Location(folder.namespace, folder.name + a.relative))
+               for a in actions if a.kind == "upload"]
+    deletes = [Location(folder.namespace, folder.name + a.relative)
+               for a in actions if a.kind == "delete-remote"]
+    catalog.put_many(uploads, deletes=deletes, message=message or f"sync {root}")
+    if on_action:
+        for action in actions:
+            on_action(action)
+    return report
+
+
+def _download(catalog: Catalog, folder: Location, root: Path, *, delete: bool, dry_run: bool,
+              exclude: Sequence[str], on_action: Callable[[Action], None] | None) -> SyncReport:
+    remote = {name: r for name, r in _remote_map(catalog, folder).items()
+              if not excluded(name[len(folder.name):], exclude)}
+    files = list(scan_local(root, exclude)) if root.exists() else []
+    hash_of, hashed = _counting_hasher(catalog)
+    actions = plan_download(remote, files, hash_of, prefix=folder.name, delete=delete)
+    report = SyncReport("download", root, Location(folder.namespace, folder.name).uri,
+                        tuple(actions), dry_run, hashed[0])
+    if dry_run or not actions:
+        return report
+    root.mkdir(parents=True, exist_ok=True)
+
+    def act(action: Action) -> None:
+        target = root.joinpath(*action.relative.split("/"))
+        if action.kind == "download":
+            record = remote[folder.name + action.relative]
+            catalog.fetch_to(record.uri, target)
+        else:
+            os.unlink(target)
+        if on_action:
+            on_action(action)
+
+    with ThreadPoolExecutor(DOWNLOAD_THREADS) as pool:
+        list(pool.map(act, actions))
+    return report
+

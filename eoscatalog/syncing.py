@@ -1,0 +1,166 @@
+"""Sync planning: what ``eos sync`` will do, decided by pure functions before anything moves.
+
+A plan is a list of :class:`Action` values; ``--dry-run`` prints it, a real run carries it out
+(uploads in parallel, then ONE changeset with every new version and delete marker). Files are
+compared by hash; the hash cache makes an unchanged local file cost a ``stat`` only.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InvalidNameError
+from .names import validate_name
+from .records import VersionRecord
+
+__all__ = [
+    "Action",
+    "LocalFile",
+    "excluded",
+    "plan_download",
+    "plan_upload",
+    "scan_local",
+]
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """A file under the synced folder: its path relative to it (with ``/``) and its size."""
+
+    relative: str
+    path: Path
+    size: int
+
+
+@dataclass(frozen=True)
+class Action:
+    """One step of a sync: ``upload``, ``download``, ``delete-remote`` or ``delete-local``.
+
+    ``relative`` is the path under the folder and the name under the prefix alike.
+    """
+
+    kind: str
+    relative: str
+    size: int | None
+    reason: str
+
+    def describe(self, local_root: str, remote_root: str) -> str:
+        """One line for people, as ``aws s3 sync --dryrun`` prints it."""
+        local = os.path.join(local_root, *self.relative.split("/"))
+        remote = remote_root + self.relative
+        if self.kind == "upload":
+            return f"upload: {local} to {remote} ({self.reason})"
+        if self.kind == "download":
+            return f"download: {remote} to {local} ({self.reason})"
+        if self.kind == "delete-remote":
+            return f"delete: {remote} (not in {local_root})"
+        return f"delete: {local} (not in {remote_root})"
+
+
+def excluded(relative: str, patterns: Sequence[str]) -> bool:
+    """True when a path matches an ``--exclude`` glob (on the whole path or its file name).
+
+    >>> excluded("a/b/x.tmp", ["*.tmp"]), excluded("cache/x", ["cache/*"]), excluded("x", [])
+    (True, True, False)
+    """
+    name = relative.rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatchcase(relative, p) or fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def scan_local(root: Path, exclude: Sequence[str] = ()) -> Iterator[LocalFile]:
+    """Every regular file under ``root`` (symlinks to files followed, to folders not), sorted."""
+    if not root.is_dir():
+        what = "is a file" if root.exists() else "does not exist"
+        raise NotADirectoryError(f"cannot sync {root}: it {what}; sync takes a folder")
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        rel_dir = os.path.relpath(dirpath, root)
+        for filename in filenames:
+            relative = filename if rel_dir == "." else f"{rel_dir}/{filename}".replace(os.sep, "/")
+            if excluded(relative, exclude):
+                continue
+            path = Path(dirpath) / filename
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                continue  # removed while we walked
+            if not path.is_file():
+                continue  # sockets, fifos, devices
+            found.append(LocalFile(relative, path, st.st_size))
+    found.sort(key=lambda f: f.relative)
+    yield from found
+
+
+def _check_names(prefix: str, files: Iterable[LocalFile]) -> None:
+    for f in files:
+        try:
+            validate_name(prefix + f.relative)
+        except InvalidNameError as e:
+            raise InvalidNameError(
+                f"cannot sync {f.path}: {e}; rename it or leave it out with --exclude"
+            ) from None
+
+
+def plan_upload(
+    files: Sequence[LocalFile],
+    remote: Mapping[str, VersionRecord],
+    hash_of: Callable[[LocalFile], str],
+    *,
+    prefix: str,
+    delete: bool = False,
+) -> list[Action]:
+    """Actions that make the names under ``prefix`` hold the folder's files.
+
+    ``remote`` maps names (full, with the prefix) to their latest version; ``hash_of`` gives a
+    local file's hash (through the hash cache, so unchanged files are not read). A file whose
+    size differs from the remote version is new without hashing at all.
+    """
+    _check_names(prefix, files)
+    actions = []
+    seen = set()
+    for f in files:
+        name = prefix + f.relative
+        seen.add(name)
+        record = remote.get(name)
+        if record is None or record.is_delete_marker:
+            actions.append(Action("upload", f.relative, f.size, "new"))
+        elif record.size != f.size or record.hash != hash_of(f):
+            actions.append(Action("upload", f.relative, f.size, "changed"))
+    if delete:
+        for name, record in sorted(remote.items()):
+            if name not in seen and not record.is_delete_marker:
+                actions.append(Action("delete-remote", name[len(prefix):], record.size, "gone"))
+    return actions
+
+
+def plan_download(
+    remote: Mapping[str, VersionRecord],
+    files: Sequence[LocalFile],
+    hash_of: Callable[[LocalFile], str],
+    *,
+    prefix: str,
+    delete: bool = False,
+) -> list[Action]:
+    """Actions that make the folder hold the latest versions of the names under ``prefix``."""
+    local = {f.relative: f for f in files}
+    actions = []
+    for name, record in sorted(remote.items()):
+        if record.is_delete_marker:
+            continue
+        relative = name[len(prefix):]
+        f = local.get(relative)
+        if f is None:
+            actions.append(Action("download", relative, record.size, "new"))
+        elif f.size != record.size or hash_of(f) != record.hash:
+            actions.append(Action("download", relative, record.size, "changed"))
+    if delete:
+        live = {name[len(prefix):] for name, r in remote.items() if not r.is_delete_marker}
+        for relative in sorted(local):
+            if relative not in live:
+                actions.append(Action("delete-local", relative, local[relative].size, "gone"))
+    return actions
