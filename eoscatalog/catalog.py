@@ -14,6 +14,7 @@ b'a,b\\n1,2\\n'
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from collections.abc import Callable, Iterable
@@ -193,7 +194,12 @@ class Catalog(CatalogWrites):
         else:
             pin = pin_for(lock, ref.namespace, ref.name)
             pinned = Reference(ref.namespace, ref.name, "version", pin.version)
-            record = self._resolve(pinned if ref.kind == "latest" else ref)
+            # Names and tags move over time: the lock says where they pointed. Pinned
+            # references must agree with it (a hash prefix by its bytes alone).
+            moving = ref.kind in ("latest", "tag")
+            record = self._resolve(pinned if moving else ref)
+            if ref.kind == "hash" and record.hash == pin.hash:
+                record = self._resolve(pinned)
             if record.version != pin.version or record.hash != pin.hash:
                 raise ConflictError(
                     f"{ref.uri} means {record.uri} ({record.hash}), but the active lock pins "
@@ -342,7 +348,7 @@ class Catalog(CatalogWrites):
             )
         record = self.resolve(ref)
         assert record.hash is not None
-        link = self.store.presigned_url(blob_key(record.hash), int(seconds))
+        link = self.store.presigned_url(blob_key(record.hash), max(1, math.ceil(seconds)))
         ends = self.store.credentials_expire_at()
         if ends is not None and ends < self._now() + timedelta(seconds=seconds):
             warnings.warn(

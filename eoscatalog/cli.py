@@ -21,7 +21,7 @@ from .cache import BlobCache
 from .catalog import Catalog
 from .config import Config
 from .errors import EosError
-from .lockfile import LockFile
+from .lockfile import LockFile, use_lock
 from .names import parse_size
 from .output import format_size, format_table, short_time, versions_table
 from .sync import run_sync
@@ -441,9 +441,12 @@ def lock(refs: tuple[str, ...], output: Path, add: bool, as_json: bool) -> None:
     Example: eos lock project-1/reads.fq.gz eos://org/ref/genome.fa@paper-2026 -o eos.lock
     """
     lock_file = LockFile.load(output) if add and output.exists() else LockFile()
-    with _catalog() as cat:
+    fresh = LockFile()
+    with _catalog() as cat, use_lock(None):  # pin what the store holds now, not an old lock
         for ref in refs:
-            lock_file.pin(cat.resolve(ref), replace=True)
+            fresh.pin(cat.resolve(ref))  # two different pins for one name: ConflictError
+    for pin in fresh:
+        lock_file.pin(pin, replace=True)
     lock_file.save(output)
     if as_json:
         _echo_json([pin.to_dict() for pin in lock_file])

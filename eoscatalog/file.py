@@ -83,12 +83,16 @@ class File:
             )
         self._catalog = catalog
         self.temporary = remote is None
-        local_name = Path(local).name if local is not None else ""
+        local_name = _safe_segment(Path(local).name) if local is not None else ""
         if remote is None:
             unique = uuid.uuid4().hex
             remote = EFile(path=f"eos://scratch/me/{TEMP_FOLDER}/{unique}/{local_name or 'file'}")
         self.remote: Remote = parse_remote(remote)
         self.as_of = _parse_as_of(as_of)
+        if self.as_of is not None and not self.in_catalog:
+            raise InvalidNameError(
+                f"as_of= picks a catalog version; {self._remote_text()} is outside the catalog"
+            )
         if self.as_of is not None and self._selector() is not None:
             raise InvalidNameError(
                 f"{self._remote_text()} already pins a version; drop as_of= or the '@...' part"
@@ -136,22 +140,27 @@ class File:
         self._record = self.catalog.resolve(self.reference())
         return self._record
 
+    def _known(self) -> VersionRecord:
+        # What was downloaded or uploaded last, so the properties describe the bytes at
+        # `local`; resolve() looks again.
+        return self._record if self._record is not None else self.resolve()
+
     @property
     def version(self) -> int:
-        """The version number the remote resolves to."""
-        return self.resolve().version
+        """The version downloaded or uploaded last (else the one the remote resolves to)."""
+        return self._known().version
 
     @property
     def hash(self) -> str:
-        """The ``blake3:<hex>`` hash of the bytes the remote resolves to."""
-        record = self.resolve()
+        """The ``blake3:<hex>`` hash of that version's bytes."""
+        record = self._known()
         assert record.hash is not None
         return record.hash
 
     @property
     def size(self) -> int:
-        """The size in bytes of what the remote resolves to."""
-        record = self.resolve()
+        """The size in bytes of that version."""
+        record = self._known()
         assert record.size is not None
         return record.size
 
@@ -177,6 +186,8 @@ class File:
         any name, reads no byte from the store.
         """
         target = Path(path).expanduser() if path is not None else self.local
+        if target.is_dir():
+            target = target / (self._basename() or "file")
         if isinstance(self.remote, S3File):
             return download_s3(self.remote.path, target, **self._s3_options())
         if isinstance(self.remote, URLFile):
@@ -276,11 +287,24 @@ class File:
         return f"<table><caption>eoscatalog File</caption>{cells}</table>"
 
 
+def _safe_segment(name: str) -> str:
+    """A local file name made fit for a catalog name segment (``@ # ? *`` and controls go).
+
+    >>> _safe_segment("plot@2x.png")
+    'plot_2x.png'
+    """
+    cleaned = "".join("_" if ch in "@#?*\\" or ord(ch) < 32 or ord(ch) == 127 else ch
+                      for ch in name)
+    return "" if cleaned in ("", ".", "..") else cleaned
+
+
 def _parse_as_of(value: str | date | datetime | None) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        # A naive datetime is local time, as datetime.now() gives it (strings without a zone
+        # are UTC, as in references).
+        return value.astimezone(timezone.utc)
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
     return parse_time(value)

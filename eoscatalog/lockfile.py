@@ -598,9 +598,26 @@ def active_lock() -> LockFile | None:
     return _env_lock(setting)
 
 
+_env_paths: dict[str, str] = {}
+
+
+def _reset() -> None:
+    """Forget use_lock(), cached EOS_LOCK files and open recorders (for test isolation)."""
+    global _state, _env_cache
+    with _state_mutex:
+        _state = _FOLLOW_ENV
+        _env_cache = None
+        _env_paths.clear()
+    with _recorders_mutex:
+        _recorders.clear()
+
+
 def _env_lock(setting: str) -> LockFile:
     global _env_cache
-    path = os.path.abspath(os.path.expanduser(setting))
+    with _state_mutex:
+        # A relative EOS_LOCK means the folder the process started in: fixed at first use,
+        # so a later chdir never switches to another lock file.
+        path = _env_paths.setdefault(setting, os.path.abspath(os.path.expanduser(setting)))
     try:
         st = os.stat(path)
     except FileNotFoundError:

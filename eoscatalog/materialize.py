@@ -1,9 +1,10 @@
 """Putting a cached blob at a user's path without copying bytes when the filesystem allows it.
 
-In order of preference: a reflink (copy-on-write clone: instant, and the user's file is
-independent of the cache), a hardlink (instant, shares the read-only cache entry), a copy.
-Hardlinks are skipped for root, who can write through a read-only file and so could damage
-the cache entry every other hardlink shares. The path is replaced atomically either way.
+A reflink (copy-on-write clone: instant, and the user's file is independent of the cache) where
+the filesystem supports it, else a copy. Hardlinks only when asked for: a hardlinked file is
+the cache entry itself, read-only, and an in-place edit (``vim :w!``, or any write as root)
+would silently change the bytes every later download of that blob gets. The path is replaced
+atomically either way.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ __all__ = ["materialize"]
 FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
 
 
-def materialize(source: Path, dest: Path, *, allow_hardlink: bool | None = None) -> str:
+def materialize(source: Path, dest: Path, *, allow_hardlink: bool = False) -> str:
     """Make ``dest`` hold the bytes of ``source``; return how: reflink, hardlink or copy.
 
     >>> import tempfile
@@ -29,8 +30,6 @@ def materialize(source: Path, dest: Path, *, allow_hardlink: bool | None = None)
     (True, b'x')
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
-    if allow_hardlink is None:
-        allow_hardlink = os.geteuid() != 0
     fd, tmp = open_temp(dest.parent)
     try:
         with open(source, "rb") as src, os.fdopen(fd, "wb") as dst:

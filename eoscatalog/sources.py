@@ -2,21 +2,22 @@
 
 Downloads stream into a temporary file beside the destination and are renamed into place only
 after every check the source offers passed: the size always; for S3 the SHA-256 checksum when
-the object has one, else the ETag when it is a plain MD5 (single-part uploads); for URLs a
-``Content-MD5`` header, else an ETag that is a plain MD5. Nothing is left behind on failure.
+the object has one, else the ETag when it is a plain MD5 (single-part, not KMS or customer-key
+encrypted); for URLs a ``Content-MD5`` header (HTTP ETags are opaque). A body that breaks off
+is a StoreError, bytes that differ an IntegrityError; nothing is left behind on failure.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import os
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 from .errors import IntegrityError, InvalidNameError, NotFoundError, StoreError
 from .store.base import open_temp
@@ -66,8 +67,15 @@ class _Checks:
             )
 
 
+def _check_size(checks: _Checks, expected: int, url: str) -> None:
+    if checks.size < expected:
+        raise StoreError(f"the download of {url} broke off after {checks.size} of {expected} "
+                         "bytes; nothing was kept, retry")
+    checks.expect("size", str(expected), str(checks.size))
+
+
 def _write_checked(chunks: Iterator[bytes], dest: Path, checks: _Checks,
-                   verify: Any) -> Path:
+                   verify: Callable[[_Checks], None]) -> Path:
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = open_temp(dest.parent)
@@ -101,13 +109,18 @@ def download_s3(url: str, dest: str | os.PathLike[str], *, endpoint_url: str | N
             head = store.client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
         size, etag = head["ContentLength"], head.get("ETag", "")
         sha256 = head.get("ChecksumSHA256")
+        # An ETag is the MD5 of the bytes only for single-part objects stored without KMS or
+        # customer-key encryption; otherwise it is opaque and only the size is checked.
+        encrypted = str(head.get("ServerSideEncryption", "")).startswith("aws:kms") or bool(
+            head.get("SSECustomerAlgorithm")
+        )
 
         def verify(checks: _Checks) -> None:
-            checks.expect("size", str(size), str(checks.size))
+            _check_size(checks, size, url)
             if sha256 and "-" not in sha256:
                 actual = base64.b64encode(checks.sha256.digest()).decode()
                 checks.expect("sha256", sha256, actual)
-            elif match := _MD5_RE.match(etag):
+            elif not encrypted and (match := _MD5_RE.match(etag)):
                 checks.expect("md5", match.group(1), checks.md5.hexdigest())
 
         return _write_checked(
@@ -158,23 +171,20 @@ def download_url(url: str, dest: str | os.PathLike[str], *, timeout: float = 60)
         raise StoreError(f"cannot reach {url}: {reason}") from None
     with response:
         length = response.headers.get("Content-Length")
-        content_md5 = response.headers.get("Content-MD5")
-        etag = response.headers.get("ETag", "")
+        content_md5 = response.headers.get("Content-MD5")  # HTTP ETags are opaque: not used
 
         def verify(checks: _Checks) -> None:
-            if length is not None:
-                checks.expect("size", length, str(checks.size))
+            if length is not None and length.isdigit():
+                _check_size(checks, int(length), url)
             if content_md5:
                 checks.expect("md5", content_md5,
                               base64.b64encode(checks.md5.digest()).decode())
-            elif match := _MD5_RE.match(etag):
-                checks.expect("md5", match.group(1), checks.md5.hexdigest())
 
         def chunks() -> Iterator[bytes]:
             try:
                 while chunk := response.read(CHUNK):
                     yield chunk
-            except OSError as e:
-                raise StoreError(f"the download of {url} broke off: {e}") from None
+            except (OSError, http.client.HTTPException) as e:
+                raise StoreError(f"the download of {url} broke off: {e!r}; retry") from None
 
         return _write_checked(chunks(), Path(dest), _Checks(url), verify)

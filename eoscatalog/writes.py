@@ -69,6 +69,7 @@ class CatalogWrites:
         def location(self, name: str | Location) -> Location: ...
         def reference(self, ref: str | Reference) -> Reference: ...
         def resolve(self, ref: str | Reference) -> VersionRecord: ...
+        def _resolve(self, ref: Reference) -> VersionRecord: ...
         def ls(self, prefix: str | Location = "", *, recursive: bool = False) -> Listing: ...
 
     def put(self, path: Source, name: str | Location, *, meta: Meta = None,
@@ -149,7 +150,9 @@ class CatalogWrites:
 
         The new version records where it came from (``source``, a pinned URI).
         """
-        origin = self.resolve(source)
+        # The source is this process's own data more often than an input (promote): it is
+        # resolved past any active lock and not recorded as an input.
+        origin = self._resolve(self.reference(source))
         loc = self._writable(name)
         item = PutItem(loc.name, origin.hash or "", origin.size or 0, dict(origin.meta),
                        source=origin.uri)

@@ -216,6 +216,11 @@ def test_lock_and_cache_commands(local_eos: Runner, tmp_path: Path) -> None:
     assert info["entries"] == 1 and info["size"] == 2
     pruned = json.loads(local_eos("cache", "prune", "--max-size", "0", "--json").out)
     assert len(pruned["removed"]) == 1 and pruned["size"] == 0
+    # eos lock pins what the store holds, even while EOS_LOCK names an older lock
+    fresh = json.loads(locked("lock", "a.csv", "-o", str(tmp_path / "new.lock"), "--json").out)
+    assert [p["uri"] for p in fresh] == ["eos://users/ada/a.csv@2"]
+    twice = local_eos("lock", "a.csv@1", "a.csv@2", "-o", str(tmp_path / "x.lock"), check=False)
+    assert twice.code == 1 and "a.csv" in twice.err and not (tmp_path / "x.lock").exists()
     bad = local_eos("cache", "prune", "--max-size", "lots", check=False)
     assert bad.code == 1 and "invalid size" in bad.err
 

@@ -367,3 +367,106 @@ def test_materialized_files_are_independent_or_read_only(cat: Catalog, tmp_path:
     assert entry.read_bytes() == b"cached bytes"
     assert materialize(entry, tmp_path / "b.bin", allow_hardlink=True) in ("reflink", "hardlink")
     assert (tmp_path / "b.bin").read_bytes() == b"cached bytes"
+
+
+# -- review regressions: locks, outputs, names, local copies -------------------------------------
+
+
+def test_editing_a_download_never_changes_the_cache(cat: Catalog, tmp_path: Path) -> None:
+    cat.put_bytes(b"original\n", "a.txt")
+    f = File(remote="a.txt", local=tmp_path / "a.txt", catalog=cat)
+    f.download()
+    with open(f.local, "r+b") as handle:  # an in-place edit, as an editor's :w! does
+        handle.write(b"CORRUPT!")
+    other = File(remote="a.txt", local=tmp_path / "again.txt", catalog=cat).download()
+    assert other.read_bytes() == b"original\n"
+
+
+def test_promoted_outputs_are_not_recorded_as_inputs(cat: Catalog, tmp_path: Path) -> None:
+    cat.put_bytes(b"input", "in.csv")
+    lock = tmp_path / "run.lock"
+
+    def analysis() -> None:
+        data = File(remote="in.csv", local=tmp_path / "in.csv", catalog=cat).download()
+        out = File(local=tmp_path / "out.txt", catalog=cat)
+        out.local.write_bytes(data.read_bytes().upper())
+        out.upload()
+        out.promote("results/out.txt")
+
+    with record_inputs(lock):
+        analysis()
+    assert "scratch" not in lock.read_text() and "in.csv" in lock.read_text()
+    with use_lock(lock):
+        analysis()  # the rerun under the lock works: outputs are not inputs
+
+
+def test_tags_and_hash_prefixes_under_a_lock(cat: Catalog, tmp_path: Path) -> None:
+    cat.put_bytes(b"g1", "g.fa")
+    cat.tag("g.fa@1", "prod")
+    lock = tmp_path / "l.lock"
+    with record_inputs(lock):
+        File(remote="g.fa@prod", catalog=cat).resolve()
+    cat.put_bytes(b"g2", "g.fa")
+    cat.tag("g.fa@2", "prod", force=True)
+    cat.rollback("g.fa", 1)  # version 3 holds version 1's bytes
+    with use_lock(lock):
+        assert File(remote="g.fa@prod", local=tmp_path / "g", catalog=cat).download(
+        ).read_bytes() == b"g1"
+        h = cat.resolve("g.fa@1").hash
+        assert File(remote=f"g.fa@{h[:16]}", catalog=cat).resolve().version == 1  # type: ignore[index]
+
+
+def test_odd_local_names_make_valid_temporary_remotes(cat: Catalog, tmp_path: Path) -> None:
+    for name in ("plot@2x.png", "data@final.csv", "a#b?.txt"):
+        f = File(local=tmp_path / name, catalog=cat)
+        f.local.write_bytes(b"x")
+        assert f.upload() is not None
+
+
+def test_properties_describe_the_downloaded_bytes(cat: Catalog, tmp_path: Path) -> None:
+    cat.put_bytes(b"v1", "p.csv")
+    f = File(remote="p.csv", local=tmp_path / "p.csv", catalog=cat)
+    f.download()
+    cat.put_bytes(b"version two", "p.csv")
+    assert (f.version, f.size) == (1, 2)  # what is at f.local
+    assert f.resolve().version == 2  # looking again
+
+
+def test_download_into_a_folder_and_as_of_rules(cat: Catalog, tmp_path: Path) -> None:
+    cat.put_bytes(b"x", "deep/name.csv")
+    folder = tmp_path / "dl"
+    folder.mkdir()
+    got = File(remote="deep/name.csv", catalog=cat).download(folder)
+    assert got == folder / "name.csv" and got.read_bytes() == b"x"
+    with pytest.raises(InvalidNameError, match="outside the catalog"):
+        File(remote="s3://b/k", as_of="2026-01-01")
+    naive = datetime(2026, 6, 1, 12, 0)  # local time, as datetime.now() gives
+    assert File(remote="x", as_of=naive).as_of == naive.astimezone(timezone.utc)
+
+
+def test_url_downloads_ignore_opaque_etags_and_report_short_bodies(tmp_path: Path) -> None:
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "100")
+            self.send_header("ETag", '"0123456789abcdef0123456789abcdef"')  # opaque, not MD5
+            self.end_headers()
+            self.wfile.write(b"y" * (100 if self.path == "/ok" else 40))
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        ok = File(remote=f"{base}/ok", local=tmp_path / "ok").download()
+        assert ok.read_bytes() == b"y" * 100
+        with pytest.raises(StoreError, match="broke off"):
+            File(remote=f"{base}/short", local=tmp_path / "short").download()
+        assert not (tmp_path / "short").exists()
+    finally:
+        server.shutdown()

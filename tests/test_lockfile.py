@@ -47,13 +47,9 @@ H3 = "blake3:" + "3" * 64
 @pytest.fixture(autouse=True)
 def _fresh_lock_state() -> Iterator[None]:
     """Every test starts with no use_lock() in force, no cached EOS_LOCK and no recorders."""
-    lockfile._state = lockfile._FOLLOW_ENV
-    lockfile._env_cache = None
-    lockfile._recorders.clear()
+    lockfile._reset()
     yield
-    lockfile._state = lockfile._FOLLOW_ENV
-    lockfile._env_cache = None
-    lockfile._recorders.clear()
+    lockfile._reset()
 
 
 def pin(name: str = "x.csv", version: int = 1, hash: str = H1, *, namespace: str = "org",
@@ -640,6 +636,19 @@ def test_relative_eos_lock_is_relative_to_the_working_folder(
     monkeypatch.setenv("EOS_LOCK", lock_path.name)
     lock = active_lock()
     assert lock is not None and lock.path == lock_path
+
+
+def test_a_relative_eos_lock_stays_put_after_chdir(
+    lock_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(lock_path.parent)
+    monkeypatch.setenv("EOS_LOCK", lock_path.name)
+    assert active_lock().path == lock_path  # type: ignore[union-attr]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / lock_path.name).write_text("format: 1\ninputs: []\n")  # a decoy
+    monkeypatch.chdir(elsewhere)
+    assert active_lock().path == lock_path  # type: ignore[union-attr]
 
 
 def test_use_lock_overrides_eos_lock(lock_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
