@@ -20,7 +20,9 @@ from . import __version__
 from .cache import BlobCache
 from .catalog import Catalog
 from .config import Config
+from .cp import run_cp
 from .errors import EosError
+from .listing import history, usage
 from .lockfile import LockFile, use_lock
 from .names import parse_size
 from .output import format_size, format_table, short_time, versions_table
@@ -221,6 +223,26 @@ def ls(uri: str, recursive: bool, all_versions: bool, deleted: bool, as_json: bo
 @cli.command()
 @click.argument("source")
 @click.argument("dest")
+@click.option("-r", "--recursive", is_flag=True, help="Copy a folder or prefix and all below.")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+def cp(source: str, dest: str, recursive: bool, quiet: bool) -> None:
+    """Copy SOURCE to DEST: local to eos://, eos:// to local, eos:// to eos://, or import
+    from s3:// or https://.
+
+    Copies within the catalog move no bytes (a new version with the same hash).
+
+    Example: eos cp results.csv eos://users/me/project-1/
+    """
+    with _catalog() as cat:
+        lines = run_cp(cat, source, dest, recursive=recursive)
+    if not quiet:
+        for line in lines:
+            click.echo(line)
+
+
+@cli.command()
+@click.argument("source")
+@click.argument("dest")
 @click.option("--delete", is_flag=True, help="Also remove what SOURCE does not have.")
 @click.option("--dry-run", is_flag=True, help="Print what would happen; change nothing.")
 @click.option("--exclude", multiple=True, metavar="GLOB",
@@ -255,6 +277,59 @@ def sync(source: str, dest: str, delete: bool, dry_run: bool, exclude: tuple[str
         click.echo(prefix + line)
     if not report.actions:
         click.echo("nothing to do: already in sync")
+
+
+@cli.command()
+@click.argument("uri", required=False, default="")
+@_json_option
+def du(uri: str, as_json: bool) -> None:
+    """Show the space names under URI take: latest versions, all versions, and the bytes
+    stored once each (what deduplication saved).
+
+    Example: eos du eos://org/
+    """
+    with _catalog() as cat:
+        listing = cat.ls(uri, recursive=True, versions=True)
+    u = usage(listing.files)
+    data = {"namespace": listing.namespace, "prefix": listing.prefix, "names": u.names,
+            "versions": u.versions, "logical_bytes": u.logical,
+            "all_versions_bytes": u.all_versions, "stored_bytes": u.stored,
+            "saved_bytes": u.saved}
+    if as_json:
+        _echo_json(data)
+        return
+    where = f"eos://{listing.namespace}/{listing.prefix}"
+    click.echo(format_table(["", where], [
+        ["names", str(u.names)], ["versions", str(u.versions)],
+        ["latest versions", format_size(u.logical)],
+        ["all versions", format_size(u.all_versions)],
+        ["stored (each blob once)", format_size(u.stored)],
+        ["saved by deduplication", format_size(u.saved)],
+    ]))
+
+
+@cli.command()
+@click.argument("uri", required=False, default="")
+@click.option("-n", "--limit", default=20, show_default=True, help="How many changes to show.")
+@_json_option
+def log(uri: str, limit: int, as_json: bool) -> None:
+    """Show recent changes to names under URI, newest first: who did what, when.
+
+    Example: eos log eos://org/shared/ -n 50
+    """
+    with _catalog() as cat:
+        listing = cat.ls(uri, recursive=True, versions=True)
+    records = history(listing.files, limit)
+    if as_json:
+        _echo_json([r.to_dict() for r in records])
+        return
+    rows = []
+    for r in records:
+        what = r.kind + (f" of {r.source_version}" if r.source_version else "")
+        rows.append([short_time(r.created), r.author, what, f"{r.name}@{r.version}",
+                     r.message])
+    if rows:
+        click.echo(format_table(["WHEN", "WHO", "WHAT", "VERSION", "MESSAGE"], rows))
 
 
 @cli.command()

@@ -150,16 +150,40 @@ class CatalogWrites:
 
         The new version records where it came from (``source``, a pinned URI).
         """
-        # The source is this process's own data more often than an input (promote): it is
-        # resolved past any active lock and not recorded as an input.
-        origin = self._resolve(self.reference(source))
-        loc = self._writable(name)
-        item = PutItem(loc.name, origin.hash or "", origin.size or 0, dict(origin.meta),
-                       source=origin.uri)
-        expires = self._expiry(loc.namespace)
-        return self._commit_one(
-            loc, lambda: plan_put(self.index, loc.namespace, [item], expires=expires), message
-        )
+        return self.copy_many([(source, name)], message=message)[0]
+
+    def copy_many(
+        self, pairs: Iterable[tuple[str | Reference, str | Location]], *, message: str = ""
+    ) -> list[VersionRecord]:
+        """Copy many sources to names, one changeset per destination namespace; no byte moves.
+
+        Returns each destination's current version (unchanged ones keep theirs).
+        """
+        # The sources are this process's own data more often than inputs (promote): they are
+        # resolved past any active lock and not recorded as inputs.
+        planned = []
+        for source, name in pairs:
+            origin = self._resolve(self.reference(source))
+            loc = self._writable(name)
+            planned.append((loc, PutItem(loc.name, origin.hash or "", origin.size or 0,
+                                         dict(origin.meta), source=origin.uri)))
+        by_namespace: dict[str, list[PutItem]] = {}
+        for loc, item in planned:
+            if item.name in {i.name for i in by_namespace.get(loc.namespace, [])}:
+                raise InvalidNameError(f"{loc.uri} is the destination of two copies")
+            by_namespace.setdefault(loc.namespace, []).append(item)
+        for namespace, items in by_namespace.items():
+            expires = self._expiry(namespace)
+            self._commit(
+                namespace,
+                lambda ns=namespace, its=items, ex=expires: plan_put(
+                    self.index, ns, its, expires=ex
+                ),
+                message,
+            )
+        records = [self.index.latest(loc.namespace, loc.name) for loc, _ in planned]
+        assert all(r is not None for r in records)
+        return records  # type: ignore[return-value]
 
     def rm_prefix(self, prefix: str | Location, *, message: str = "") -> list[str]:
         """Delete every name under a folder (``aws s3 rm --recursive``) in ONE changeset.

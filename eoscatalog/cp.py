@@ -1,0 +1,139 @@
+"""``eos cp``: copies into, out of and within the catalog, as ``aws s3 cp`` and Gencove's ``d cp``.
+
+The catalog side is always an ``eos://`` (or ``e://``) URI, as S3's is always ``s3://``:
+
+- local -> eos: uploads (new versions; unchanged files make none); ``-r`` for a folder, all in
+  one changeset;
+- eos -> local: verified downloads through the cache; ``-r`` for a prefix;
+- eos -> eos: new versions with the same hash: no byte moves; ``-r`` in one changeset;
+- s3:// or https:// -> eos: an import (downloaded, checked, then put; the source is kept in the
+  version's metadata).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path, PurePosixPath
+
+from .catalog import Catalog
+from .errors import InvalidNameError
+from .names import Location, is_uri, parse_location, split_reference
+from .sources import download_s3, download_url
+from .syncing import scan_local
+
+__all__ = ["kind_of", "run_cp"]
+
+
+def kind_of(place: str) -> str:
+    """``eos``, ``s3``, ``url`` or ``local``; an unknown scheme is an error.
+
+    >>> kind_of("e://org/x"), kind_of("s3://b/k"), kind_of("./data/x.csv")
+    ('eos', 's3', 'local')
+    """
+    if is_uri(place):
+        return "eos"
+    if place.startswith("s3://"):
+        return "s3"
+    if place.startswith(("https://", "http://")):
+        return "url"
+    if "://" in place:
+        scheme = place.split("://", 1)[0] + "://"
+        raise InvalidNameError(
+            f"unknown scheme {scheme!r} in {place!r}: eos cp takes local paths, eos:// (or "
+            "e://), s3:// and https:// URLs"
+        )
+    return "local"
+
+
+def _into(dest: str, source_name: str) -> str:
+    """A destination ending with ``/`` receives the source's last path segment."""
+    return dest + PurePosixPath(source_name).name if dest.endswith("/") else dest
+
+
+def run_cp(catalog: Catalog, source: str, dest: str, *, recursive: bool = False) -> list[str]:
+    """Copy SOURCE to DEST; return one line per file for people."""
+    src, dst = kind_of(source), kind_of(dest)
+    if dst == "eos" and src == "local":
+        return _upload(catalog, Path(source).expanduser(), dest, recursive)
+    if src == "eos" and dst == "local":
+        return _download(catalog, source, Path(dest).expanduser(), recursive, dest)
+    if src == "eos" and dst == "eos":
+        return _copy(catalog, source, dest, recursive)
+    if src in ("s3", "url") and dst == "eos":
+        if recursive:
+            raise InvalidNameError(f"-r imports folders of local files; import {source} one "
+                                   "object at a time")
+        return _import(catalog, source, dest)
+    raise InvalidNameError(
+        f"eos cp copies into, out of or within the catalog; {source!r} to {dest!r} is "
+        f"{src} to {dst} (use cp, or aws s3 cp, for that)"
+    )
+
+
+def _folder(catalog: Catalog, uri: str) -> Location:
+    loc = parse_location(uri, user=catalog.user, allow_prefix=True)
+    return Location(loc.namespace, loc.name if not loc.name or loc.name.endswith("/")
+                    else loc.name + "/")
+
+
+def _upload(catalog: Catalog, source: Path, dest: str, recursive: bool) -> list[str]:
+    if source.is_dir():
+        if not recursive:
+            raise IsADirectoryError(f"{source} is a folder: add -r to copy what it holds")
+        folder = _folder(catalog, dest)
+        files = list(scan_local(source))
+        results = catalog.put_many(
+            [(f.path, Location(folder.namespace, folder.name + f.relative)) for f in files]
+        )
+        return [_put_line(f.path, r.record.uri, r.created) for f, r in zip(files, results,
+                                                                        strict=True)]
+    result = catalog.put(source, _into(dest, source.name))
+    return [_put_line(source, result.record.uri, result.created)]
+
+
+def _put_line(path: Path, uri: str, created: bool) -> str:
+    return f"upload: {path} to {uri}" if created else f"unchanged: {path} is already {uri}"
+
+
+def _download(catalog: Catalog, source: str, dest: Path, recursive: bool,
+              dest_text: str) -> list[str]:
+    if not recursive:
+        if dest_text.endswith("/"):
+            dest.mkdir(parents=True, exist_ok=True)
+        path = catalog.get(source, dest)
+        return [f"download: {source} to {path}"]
+    folder = _folder(catalog, source)
+    lines = []
+    for record in catalog.ls(folder, recursive=True).files:
+        target = dest.joinpath(*record.name[len(folder.name):].split("/"))
+        catalog.fetch_to(record.uri, target)
+        lines.append(f"download: {record.uri} to {target}")
+    return lines
+
+
+def _copy(catalog: Catalog, source: str, dest: str, recursive: bool) -> list[str]:
+    if not recursive:
+        name = split_reference(source)[0]
+        record = catalog.copy(source, _into(dest, name))
+        return [f"copy: {source} to {record.uri} (no bytes moved)"]
+    src, dst = _folder(catalog, source), _folder(catalog, dest)
+    records = catalog.ls(src, recursive=True).files
+    pairs = [(r.uri, Location(dst.namespace, dst.name + r.name[len(src.name):]))
+             for r in records]
+    copies = catalog.copy_many(pairs)
+    return [f"copy: {r.uri} to {c.uri} (no bytes moved)"
+            for r, c in zip(records, copies, strict=True)]
+
+
+def _import(catalog: Catalog, source: str, dest: str) -> list[str]:
+    name = PurePosixPath(source.split("?", 1)[0]).name or "download"
+    with tempfile.TemporaryDirectory(prefix="eos-import-") as tmp:
+        local = Path(tmp) / name
+        if source.startswith("s3://"):
+            store = catalog.store
+            endpoint = getattr(store, "endpoint_url", None)
+            download_s3(source, local, endpoint_url=endpoint)
+        else:
+            download_url(source, local)
+        result = catalog.put(local, _into(dest, name), meta={"source": source.split("?", 1)[0]})
+    return [f"import: {source.split('?', 1)[0]} to {result.record.uri}"]

@@ -1,0 +1,115 @@
+"""eos cp in every direction, eos du and eos log, through the real command on local and S3."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import make_bucket
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(params=["local", "s3"])
+def env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+    values = {"EOS_HOME": str(tmp_path / "home"), "EOS_USER": "ada", "PYTHONPATH": str(ROOT)}
+    if request.param == "s3":
+        server = request.getfixturevalue("s3_server")
+        bucket = make_bucket(request.getfixturevalue("s3_client"))
+        values.update(EOS_STORE=f"s3://{bucket}/eos", AWS_ENDPOINT_URL=server.endpoint_url,
+                      BUCKET=bucket)
+    return values
+
+
+def eos(env: dict[str, str], *args: str, code: int = 0) -> str:
+    proc = subprocess.run([sys.executable, "-m", "eoscatalog", *args],
+                          env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == code, (args, proc.stdout, proc.stderr)
+    return proc.stdout if code == 0 else proc.stderr
+
+
+def test_cp_every_direction(env: dict[str, str], tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "a.txt").write_bytes(b"alpha")
+    (src / "sub" / "b.txt").write_bytes(b"beta")
+    assert "users/ada/p/a.txt@1" in eos(env, "cp", str(src / "a.txt"), "eos://users/me/p/")
+    assert "unchanged" in eos(env, "cp", str(src / "a.txt"), "eos://users/me/p/a.txt")
+    assert "add -r" in eos(env, "cp", str(src), "eos://users/me/q/", code=1)
+    up = eos(env, "cp", "-r", str(src), "eos://users/me/q/")
+    assert up.count("upload:") == 2
+    copied = eos(env, "cp", "-r", "eos://users/me/q/", "eos://org/q/")
+    assert copied.count("no bytes moved") == 2
+    versions = json.loads(eos(env, "versions", "eos://org/q/sub/b.txt", "--json"))
+    assert versions[0]["kind"] == "copy" and versions[0]["source"] == "eos://users/ada/q/sub/b.txt@1"
+    out = tmp_path / "out"
+    eos(env, "cp", "-r", "eos://org/q/", str(out))
+    assert (out / "a.txt").read_bytes() == b"alpha"
+    assert (out / "sub" / "b.txt").read_bytes() == b"beta"
+    eos(env, "cp", "eos://users/me/p/a.txt", str(tmp_path / "single.txt"))
+    assert (tmp_path / "single.txt").read_bytes() == b"alpha"
+    assert "unknown scheme" in eos(env, "cp", "ftp://host/x", "eos://org/", code=1)
+    assert "local to local" in eos(env, "cp", str(src / "a.txt"), str(tmp_path / "z"), code=1)
+    assert "no name" in eos(env, "cp", "eos://org/missing.txt", str(tmp_path / "m"), code=1)
+    assert not (tmp_path / "m").exists()
+
+
+def test_eos_to_eos_copies_move_no_bytes(tmp_path: Path, s3_server: Any, s3_client: Any) -> None:
+    bucket = make_bucket(s3_client)
+    env = {"EOS_HOME": str(tmp_path / "home"), "EOS_USER": "ada", "PYTHONPATH": str(ROOT),
+           "EOS_STORE": f"s3://{bucket}/eos", "AWS_ENDPOINT_URL": s3_server.endpoint_url}
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(3 * 1024 * 1024))
+    eos(env, "cp", str(big), "eos://users/me/big.bin")
+    s3_server.requests.clear()
+    eos(env, "cp", "eos://users/me/big.bin", "eos://org/big-copy.bin")
+    received = sum(r.received for r in s3_server.requests.for_bucket(bucket))
+    blob_requests = [r for r in s3_server.requests.for_bucket(bucket) if "/blobs/" in r.path]
+    assert blob_requests == [] and received < 10_000  # a changeset, not 3 MiB of blob
+
+
+def test_import_from_s3_and_https(tmp_path: Path, s3_server: Any, s3_client: Any) -> None:
+    bucket = make_bucket(s3_client)
+    raw = make_bucket(s3_client)
+    s3_client.put_object(Bucket=raw, Key="runs/reads.txt", Body=b"ACGT" * 100)
+    env = {"EOS_HOME": str(tmp_path / "home"), "EOS_USER": "ada", "PYTHONPATH": str(ROOT),
+           "EOS_STORE": f"s3://{bucket}/eos", "AWS_ENDPOINT_URL": s3_server.endpoint_url}
+    out = eos(env, "cp", f"s3://{raw}/runs/reads.txt", "eos://users/me/raw/")
+    assert "import:" in out and "eos://users/ada/raw/reads.txt@1" in out
+    info = json.loads(eos(env, "info", "raw/reads.txt", "--json"))
+    assert info["meta"] == {"source": f"s3://{raw}/runs/reads.txt"} and info["size"] == 400
+    link = s3_client.generate_presigned_url(
+        "get_object", Params={"Bucket": raw, "Key": "runs/reads.txt"}, ExpiresIn=600)
+    assert "import:" in eos(env, "cp", link, "eos://users/me/raw/from-link.txt")
+    assert eos(env, "cat", "raw/from-link.txt") == "ACGT" * 100
+    assert "one object at a time" in eos(env, "cp", "-r", f"s3://{raw}/runs/",
+                                         "eos://users/me/raw/", code=1)
+
+
+def test_du_and_log(tmp_path: Path) -> None:
+    env = {"EOS_HOME": str(tmp_path / "home"), "EOS_USER": "ada", "PYTHONPATH": str(ROOT)}
+    f = tmp_path / "f"
+    f.write_bytes(b"x" * 100)
+    eos(env, "cp", str(f), "eos://users/me/d/one.bin")
+    eos(env, "cp", str(f), "eos://users/me/d/two.bin")  # same bytes: stored once
+    f.write_bytes(b"y" * 50)
+    eos(env, "cp", str(f), "eos://users/me/d/one.bin")
+    eos(env, "rm", "d/two.bin")
+    usage = json.loads(eos(env, "du", "d/", "--json"))
+    assert usage == {
+        "namespace": "users/ada", "prefix": "d/", "names": 1, "versions": 3,
+        "logical_bytes": 50, "all_versions_bytes": 250, "stored_bytes": 150, "saved_bytes": 100,
+    }
+    assert "saved by deduplication" in eos(env, "du")
+    history = json.loads(eos(env, "log", "d/", "--json"))
+    assert [(h["name"], h["version"], h["kind"]) for h in history] == [
+        ("d/two.bin", 2, "delete"), ("d/one.bin", 2, "put"), ("d/two.bin", 1, "put"),
+        ("d/one.bin", 1, "put"),
+    ]
+    assert len(json.loads(eos(env, "log", "-n", "2", "--json"))) == 2
+    assert eos(env, "log").splitlines()[0].split()[:3] == ["WHEN", "WHO", "WHAT"]
