@@ -26,7 +26,8 @@ from .listing import history, usage
 from .lockfile import LockFile, use_lock
 from .names import parse_size
 from .output import format_size, format_table, short_time, versions_table
-from .sync import run_sync
+from .progress import Progress
+from .sync import SyncReport, run_sync
 
 __all__ = ["cli", "main"]
 
@@ -259,9 +260,16 @@ def sync(source: str, dest: str, delete: bool, dry_run: bool, exclude: tuple[str
 
     Example: eos sync ./project-1/ eos://users/me/project-1/ --delete
     """
+    progress = Progress(0, label="sync", enabled=None if not (quiet or as_json) else False)
+
+    def planned(plan: SyncReport) -> None:
+        progress.total = plan.transferred
+
     with _catalog() as cat:
-        report = run_sync(cat, source, dest, delete=delete, dry_run=dry_run,
-                          exclude=exclude, message=message)
+        report = run_sync(cat, source, dest, delete=delete, dry_run=dry_run, exclude=exclude,
+                          message=message, on_plan=planned, on_bytes=progress.advance)
+    if progress.done:
+        progress.close()
     if as_json:
         _echo_json({
             "direction": report.direction, "local": str(report.local), "remote": report.remote,

@@ -7,7 +7,7 @@ twice) and uploaded only if the store lacks its blob. Many sources are stored in
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,9 +32,15 @@ class StoredBlob:
 
 
 def store_sources(
-    store: Store, hash_cache: HashCache, sources: Sequence[Source]
+    store: Store,
+    hash_cache: HashCache,
+    sources: Sequence[Source],
+    *,
+    on_stored: Callable[[StoredBlob], None] | None = None,
 ) -> list[StoredBlob]:
     """Store every source's bytes as a blob, in order; refuse missing files and folders.
+
+    ``on_stored`` is told of each source as soon as its blob is in the store (progress).
 
     >>> from eoscatalog.store import MemoryStore
     >>> store, cache = MemoryStore(), HashCache(":memory:")
@@ -66,7 +72,13 @@ def store_sources(
         size = path.stat().st_size
         return StoredBlob(hash_string, size, store.put_blob(hash_string, path))
 
+    def store_and_tell(source: Source) -> StoredBlob:
+        blob = store_one(source)
+        if on_stored is not None:
+            on_stored(blob)
+        return blob
+
     if len(sources) <= 1:
-        return [store_one(s) for s in sources]
+        return [store_and_tell(s) for s in sources]
     with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
-        return list(pool.map(store_one, sources))
+        return list(pool.map(store_and_tell, sources))

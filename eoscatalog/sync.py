@@ -63,20 +63,24 @@ def run_sync(
     exclude: Sequence[str] = (),
     message: str = "",
     on_action: Callable[[Action], None] | None = None,
+    on_bytes: Callable[[int], None] | None = None,
+    on_plan: Callable[[SyncReport], None] | None = None,
 ) -> SyncReport:
     """Sync a folder to an ``eos://`` prefix or back; the catalog side must be a URI.
 
     ``delete`` also removes what the source lacks (delete markers in the catalog, files in a
     folder). ``exclude`` globs match whole relative paths or file names. ``on_action`` is told
-    each action as it completes (for progress bars).
+    each action as it completes, ``on_bytes`` of the bytes each transfer moved, ``on_plan`` of
+    the plan before anything moves (progress).
     """
     if is_uri(dest) and not is_uri(source):
         return _upload(catalog, Path(source).expanduser(), _remote_folder(catalog, dest),
                        delete=delete, dry_run=dry_run, exclude=exclude, message=message,
-                       on_action=on_action)
+                       on_action=on_action, on_bytes=on_bytes, on_plan=on_plan)
     if is_uri(source) and not is_uri(dest):
         return _download(catalog, _remote_folder(catalog, source), Path(dest).expanduser(),
-                         delete=delete, dry_run=dry_run, exclude=exclude, on_action=on_action)
+                         delete=delete, dry_run=dry_run, exclude=exclude, on_action=on_action,
+                         on_bytes=on_bytes, on_plan=on_plan)
     raise InvalidNameError(
         f"sync needs one folder and one eos:// (or e://) prefix, got {source!r} and {dest!r}; "
         "e.g. eos sync ./project-1/ eos://users/me/project-1/"
@@ -101,13 +105,17 @@ def _remote_map(catalog: Catalog, folder: Location) -> dict[str, VersionRecord]:
 
 def _upload(catalog: Catalog, root: Path, folder: Location, *, delete: bool, dry_run: bool,
             exclude: Sequence[str], message: str,
-            on_action: Callable[[Action], None] | None) -> SyncReport:
+            on_action: Callable[[Action], None] | None,
+            on_bytes: Callable[[int], None] | None,
+            on_plan: Callable[[SyncReport], None] | None) -> SyncReport:
     files = list(scan_local(root, exclude))
     remote = _remote_map(catalog, folder)
     hash_of, hashed = _counting_hasher(catalog)
     actions = plan_upload(files, remote, hash_of, prefix=folder.name, delete=delete)
     report = SyncReport("upload", root, Location(folder.namespace, folder.name).uri,
                         tuple(actions), dry_run, hashed[0])
+    if on_plan:
+        on_plan(report)
     if dry_run or not actions:
         return report
     by_relative = {f.relative: f for f in files}
@@ -115,7 +123,8 @@ def _upload(catalog: Catalog, root: Path, folder: Location, *, delete: bool, dry
                for a in actions if a.kind == "upload"]
     deletes = [Location(folder.namespace, folder.name + a.relative)
                for a in actions if a.kind == "delete-remote"]
-    catalog.put_many(uploads, deletes=deletes, message=message or f"sync {root}")
+    catalog.put_many(uploads, deletes=deletes, message=message or f"sync {root}",
+                     on_bytes=on_bytes)
     if on_action:
         for action in actions:
             on_action(action)
@@ -123,7 +132,9 @@ def _upload(catalog: Catalog, root: Path, folder: Location, *, delete: bool, dry
 
 
 def _download(catalog: Catalog, folder: Location, root: Path, *, delete: bool, dry_run: bool,
-              exclude: Sequence[str], on_action: Callable[[Action], None] | None) -> SyncReport:
+              exclude: Sequence[str], on_action: Callable[[Action], None] | None,
+              on_bytes: Callable[[int], None] | None,
+              on_plan: Callable[[SyncReport], None] | None) -> SyncReport:
     remote = {name: r for name, r in _remote_map(catalog, folder).items()
               if not excluded(name[len(folder.name):], exclude)}
     files = list(scan_local(root, exclude)) if root.exists() else []
@@ -131,6 +142,8 @@ def _download(catalog: Catalog, folder: Location, root: Path, *, delete: bool, d
     actions = plan_download(remote, files, hash_of, prefix=folder.name, delete=delete)
     report = SyncReport("download", root, Location(folder.namespace, folder.name).uri,
                         tuple(actions), dry_run, hashed[0])
+    if on_plan:
+        on_plan(report)
     if dry_run or not actions:
         return report
     root.mkdir(parents=True, exist_ok=True)
@@ -140,6 +153,8 @@ def _download(catalog: Catalog, folder: Location, root: Path, *, delete: bool, d
         if action.kind == "download":
             record = remote[folder.name + action.relative]
             catalog.fetch_to(record.uri, target)
+            if on_bytes:
+                on_bytes(record.size or 0)
         else:
             os.unlink(target)
         if on_action:

@@ -83,12 +83,14 @@ class CatalogWrites:
         return self.put_many([(data, name)], meta=meta, message=message)[0]
 
     def put_many(self, items: Iterable[tuple[Source, str | Location]], *, meta: Meta = None,
-                 message: str = "", deletes: Iterable[str | Location] = ()) -> list[PutResult]:
+                 message: str = "", deletes: Iterable[str | Location] = (),
+                 on_bytes: Callable[[int], None] | None = None) -> list[PutResult]:
         """Store many files (paths or bytes) in one changeset per namespace.
 
         All blobs are stored before any changeset is written, and each namespace's names appear
         together or not at all. ``deletes`` names get delete markers in the same changeset
-        (a sync's ``--delete``); names already deleted are skipped.
+        (a sync's ``--delete``); names already deleted are skipped. ``on_bytes`` is told the
+        size of each source once its blob is stored (for progress lines).
         """
         pairs = [(source, self.location(name)) for source, name in items]
         removals = [self.location(name) for name in deletes]
@@ -100,7 +102,10 @@ class CatalogWrites:
             self._check_write(loc.namespace)
         # Everything that can be refused is checked before the first byte is stored.
         meta = normalize_meta(meta)
-        stored = store_sources(self.store, self.hash_cache, [source for source, _ in pairs])
+        stored = store_sources(
+            self.store, self.hash_cache, [source for source, _ in pairs],
+            on_stored=(lambda blob: on_bytes(blob.size)) if on_bytes else None,
+        )
         by_namespace: dict[str, list[tuple[int, PutItem]]] = {}
         for i, ((_, loc), blob) in enumerate(zip(pairs, stored, strict=True)):
             item = PutItem(loc.name, blob.hash, blob.size, dict(meta))

@@ -192,3 +192,48 @@ def test_sync_through_the_command(tmp_path: Path, s3_server: Any, s3_client: Any
     assert len(list((tmp_path / "back").rglob("*.txt"))) == 12
     bad = eos("sync", str(tree), str(tmp_path / "x"))
     assert bad.returncode == 1 and "eos:// (or e://) prefix" in bad.stderr
+
+
+def test_progress_shows_on_a_terminal_only(tmp_path: Path) -> None:
+    import pty
+
+    tree = tmp_path / "tree"
+    make_tree(tree, 50)
+    env = {**os.environ, "EOS_HOME": str(tmp_path / "home"), "EOS_USER": "ada",
+           "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "eoscatalog", "sync", str(tree), PREFIX]
+    piped = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert piped.returncode == 0 and "\r" not in piped.stderr and "ETA" not in piped.stderr
+    (tree / "d0" / "new.txt").write_bytes(b"new" * 1000)
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=follower)
+    os.close(follower)
+    proc.wait(timeout=120)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    assert proc.returncode == 0
+    assert b"\r" in seen and b"ETA" in seen and b"sync" in seen
+
+
+def test_progress_line_numbers() -> None:
+    import io
+
+    from eoscatalog.progress import Progress
+
+    stream = io.StringIO()
+    p = Progress(2048, label="sync", stream=stream, enabled=True)
+    p.advance(1024)
+    line = p.line(p._start + 2.0)
+    assert "1.0 KiB / 2.0 KiB (50%)" in line and "512 B/s" in line and "ETA 0:02" in line
+    quiet = Progress(10, stream=io.StringIO(), enabled=False)
+    quiet.advance(10)
+    quiet.close()
+    assert quiet.stream.getvalue() == ""  # type: ignore[attr-defined]
