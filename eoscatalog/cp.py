@@ -13,15 +13,19 @@ The catalog side is always an ``eos://`` (or ``e://``) URI, as S3's is always ``
 from __future__ import annotations
 
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 
 from .catalog import Catalog
 from .errors import InvalidNameError
 from .names import Location, is_uri, parse_location, split_reference
+from .records import VersionRecord
 from .sources import download_s3, download_url
 from .syncing import scan_local
 
 __all__ = ["kind_of", "run_cp"]
+
+DOWNLOAD_THREADS = 8
 
 
 def kind_of(place: str) -> str:
@@ -103,12 +107,14 @@ def _download(catalog: Catalog, source: str, dest: Path, recursive: bool,
         path = catalog.get(source, dest)
         return [f"download: {source} to {path}"]
     folder = _folder(catalog, source)
-    lines = []
-    for record in catalog.ls(folder, recursive=True).files:
+
+    def fetch(record: VersionRecord) -> str:
         target = dest.joinpath(*record.name[len(folder.name):].split("/"))
         catalog.fetch_to(record.uri, target)
-        lines.append(f"download: {record.uri} to {target}")
-    return lines
+        return f"download: {record.uri} to {target}"
+
+    with ThreadPoolExecutor(DOWNLOAD_THREADS) as pool:
+        return list(pool.map(fetch, catalog.ls(folder, recursive=True).files))
 
 
 def _copy(catalog: Catalog, source: str, dest: str, recursive: bool) -> list[str]:

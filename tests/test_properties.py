@@ -3,9 +3,11 @@
 * Round trips: arbitrary bytes (empty, small, around the 1 MiB read chunk, above the 4 MiB
   multi-threaded hashing threshold) come back exactly through ``put_bytes``/``read_bytes`` and
   ``put``/``get``, under the name, ``@1`` and ``@blake3:<prefix>``; equal bytes are stored once.
-* A state machine of put, rm, undelete, rollback, tag and untag over a few names, checked after
-  every step against a plain dict model (each name's versions and tags). Operations the model
-  calls illegal must raise the same error in the catalog and write nothing.
+* A state machine of put, rm, undelete, rollback, tag, untag, purge and get over a few names,
+  checked after every step against a plain dict model (each name's versions, which of them are
+  purged, and tags), by this client, by a fresh one and by a replay of the log alone. Operations
+  the model calls illegal must raise the same error in the catalog and write nothing; no-ops
+  (equal bytes put again, purging what is purged) write nothing either.
 
 Hypothesis runs many examples per test, so every example builds its own store (a temporary
 folder, or a fresh S3 bucket) instead of reusing function-scoped fixtures.
@@ -19,7 +21,7 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
+    initialize,
     invariant,
     precondition,
     rule,
@@ -86,12 +89,18 @@ def close_index(catalog: Catalog) -> None:
     catalog.hash_cache.close()
 
 
-def expect_error(expected: type[EosError], action: Callable[[], object]) -> None:
-    """``action`` raises exactly ``expected`` (not a parent or sibling class)."""
+def expect_error(
+    expected: type[EosError], action: Callable[[], object], mentioning: str | None = None
+) -> None:
+    """``action`` raises exactly ``expected`` (not a parent or sibling class), with a message
+    that contains ``mentioning`` if given."""
     with pytest.raises(EosError) as info:
         action()
     assert type(info.value) is expected, (
         f"expected {expected.__name__}, got {type(info.value).__name__}: {info.value}"
+    )
+    assert mentioning is None or mentioning in str(info.value), (
+        f"expected {mentioning!r} in the message: {info.value}"
     )
 
 
@@ -183,14 +192,25 @@ contents = st.one_of(st.sampled_from([b"", b"one", b"two", b"\x00\xff"]), st.bin
 
 @dataclass(frozen=True)
 class Version:
-    """The model of one version: its kind and bytes (None for a delete marker)."""
+    """The model of one version: its kind, bytes (None for a delete marker) and whether it was
+    purged (it keeps its number, but nothing can read it, tag it or restore it any more)."""
 
     kind: str
     data: bytes | None
+    purged: bool = False
 
     @property
     def hash(self) -> str | None:
         return None if self.data is None else hash_bytes(self.data)
+
+    @property
+    def readable(self) -> bool:
+        return self.data is not None and not self.purged
+
+
+def hash_ref(name: str, digest: str) -> str:
+    """``name@blake3:<16 hex digits>``: a hash prefix long enough never to be ambiguous here."""
+    return f"{name}@{digest[: len('blake3:') + 16]}"
 
 
 class CatalogMachine(RuleBasedStateMachine):
@@ -228,25 +248,47 @@ class CatalogMachine(RuleBasedStateMachine):
     def _new_version(self, name: str, version: Version, record: VersionRecord) -> None:
         self.history[name].append(version)
         self.changesets += 1
-        assert (record.version, record.kind, record.hash) == (
-            len(self.history[name]), version.kind, version.hash
+        assert (record.version, record.kind, record.hash, record.purged) == (
+            len(self.history[name]), version.kind, version.hash, False
         )
 
     def assert_history(self, name: str, records: list[VersionRecord]) -> None:
         """``records`` (oldest first) are the model's versions of ``name``, with its tags."""
-        assert [(r.version, r.kind, r.hash) for r in records] == [
-            (i, v.kind, v.hash) for i, v in enumerate(self.history[name], 1)
+        assert [(r.version, r.kind, r.hash, r.purged) for r in records] == [
+            (i, v.kind, v.hash, v.purged) for i, v in enumerate(self.history[name], 1)
         ], name
         tagged: dict[int, set[str]] = {}
         for tag, version in self.tags[name].items():
             tagged.setdefault(version, set()).add(tag)
         assert {r.version: set(r.tags) for r in records if r.tags} == tagged, name
 
-    def _live_latest(self, name: str) -> Version | None:
-        history = self.history[name]
-        return history[-1] if history and history[-1].kind != "delete" else None
+    def _latest(self, name: str) -> tuple[int, Version] | None:
+        """``latest``: the newest version not purged (possibly a delete marker), and its number.
+
+        None for a name with no version, or whose every version was purged."""
+        return next(
+            (
+                (number, version)
+                for number, version in reversed(list(enumerate(self.history[name], 1)))
+                if not version.purged
+            ),
+            None,
+        )
+
+    def _live_latest(self, name: str) -> tuple[int, Version] | None:
+        """``latest`` if it is readable (not a delete marker)."""
+        latest = self._latest(name)
+        return latest if latest is not None and latest[1].kind != "delete" else None
 
     # -- rules -----------------------------------------------------------------------------------
+
+    @initialize(puts=st.lists(st.tuples(st.sampled_from(NAMES), contents), min_size=1, max_size=6))
+    def seed(self, puts: list[tuple[str, bytes]]) -> None:
+        """A few versions to start from. Swarm testing turns rules off at random for a whole run
+        (``put`` in about half of them), but never this one: without it, half the runs had no
+        version to rm, roll back, tag or purge."""
+        for name, data in puts:
+            self.put(name, data, as_file=False)
 
     @rule(name=st.sampled_from(NAMES), data=contents, as_file=st.booleans())
     def put(self, name: str, data: bytes, as_file: bool) -> None:
@@ -261,28 +303,41 @@ class CatalogMachine(RuleBasedStateMachine):
         assert result.uploaded == (data not in self.stored)  # equal bytes are stored once
         self.stored.add(data)
         latest = self._live_latest(name)
-        if latest is not None and latest.data == data:
+        if latest is not None and latest[1].data == data:
+            # No version: the result is the latest (readable) one, purged numbers skipped.
             assert not result.created
-            assert (result.record.version, result.record.hash) == (
-                len(self.history[name]), hash_bytes(data)
-            )
+            assert (result.record.version, result.record.hash) == (latest[0], hash_bytes(data))
         else:
+            # Purged versions keep their numbers: a new version continues after them.
             assert result.created
             self._new_version(name, Version("put", data), result.record)
+
+    @precondition(lambda self: self._names("live"))
+    @rule(data=st.data(), as_file=st.booleans())
+    def put_same(self, data: st.DataObject, as_file: bool) -> None:
+        """Put the latest bytes again (often after the versions above them were purged): no
+        version, no upload."""
+        self._put_same(data.draw(st.sampled_from(self._names("live")), label="name"), as_file)
+
+    def _put_same(self, name: str, as_file: bool) -> None:
+        latest = self._live_latest(name)
+        assert latest is not None and latest[1].data is not None
+        self.put(name, latest[1].data, as_file)
 
     def _names(self, kind: str) -> list[str]:
         """Names whose latest version is a delete marker (``deleted``) or is readable."""
         return [
-            name for name, history in self.history.items()
-            if history and (history[-1].kind == "delete") == (kind == "deleted")
+            name for name in NAMES
+            if (latest := self._latest(name)) is not None
+            and (latest[1].kind == "delete") == (kind == "deleted")
         ]
 
     @rule(name=st.sampled_from(NAMES))
     def rm(self, name: str) -> None:
-        history = self.history[name]
-        if not history:
+        latest = self._latest(name)
+        if latest is None:  # no version, or all purged
             expect_error(NotFoundError, lambda: self.catalog.rm(name))
-        elif history[-1].kind == "delete":
+        elif latest[1].kind == "delete":
             expect_error(DeletedError, lambda: self.catalog.rm(name))
         else:
             self._new_version(name, Version("delete", None), self.catalog.rm(name))
@@ -296,14 +351,20 @@ class CatalogMachine(RuleBasedStateMachine):
     @rule(name=st.sampled_from(NAMES))
     def undelete(self, name: str) -> None:
         history = self.history[name]
-        if not history:
+        latest = self._latest(name)
+        if latest is None:
             expect_error(NotFoundError, lambda: self.catalog.undelete(name))
-        elif history[-1].kind != "delete":
+        elif latest[1].kind != "delete":
             expect_error(ConflictError, lambda: self.catalog.undelete(name))
         else:
+            # The newest readable version before the marker (the ones after it are purged).
             number, restored = next(
-                (i, v) for i, v in reversed(list(enumerate(history, 1))) if v.data is not None
+                ((i, v) for i, v in reversed(list(enumerate(history, 1))) if v.readable),
+                (None, None),
             )
+            if restored is None:
+                expect_error(NotFoundError, lambda: self.catalog.undelete(name), "purged")
+                return
             record = self.catalog.undelete(name)
             self._new_version(name, Version("undelete", restored.data), record)
             assert record.source_version == number
@@ -318,14 +379,16 @@ class CatalogMachine(RuleBasedStateMachine):
         history = self.history[name]
         if to is None or to > len(history):
             expect_error(NotFoundError, lambda: self.catalog.rollback(name, selector))
+        elif history[to - 1].purged:
+            expect_error(NotFoundError, lambda: self.catalog.rollback(name, selector), "purged")
         elif history[to - 1].kind == "delete":
             expect_error(DeletedError, lambda: self.catalog.rollback(name, selector))
         else:
             target = history[to - 1]
             record = self.catalog.rollback(name, selector)
             latest = self._live_latest(name)
-            if latest is not None and latest.data == target.data:
-                assert (record.version, record.hash) == (len(history), target.hash)
+            if latest is not None and latest[1].data == target.data:
+                assert (record.version, record.hash) == (latest[0], target.hash)
             else:
                 self._new_version(name, Version("rollback", target.data), record)
                 assert record.source_version == to
@@ -337,7 +400,7 @@ class CatalogMachine(RuleBasedStateMachine):
     @precondition(lambda self: any(self.history.values()))
     @rule(data=st.data())
     def rollback_existing(self, data: st.DataObject) -> None:
-        """Rollback to a version that exists (possibly a delete marker)."""
+        """Rollback to a version that exists (possibly a delete marker or purged)."""
         name = data.draw(st.sampled_from([n for n, h in self.history.items() if h]), label="name")
         to = data.draw(st.integers(1, len(self.history[name])), label="to")
         self._rollback(name, to, to)
@@ -356,14 +419,17 @@ class CatalogMachine(RuleBasedStateMachine):
         """Tag ``name`` (its latest version) or ``name@version``."""
         history = self.history[name]
         ref = name if version is None else f"{name}@{version}"
-        target = len(history) if version is None else version
+        latest = self._latest(name)
+        target = version if version is not None else latest[0] if latest else None
 
         def act() -> VersionRecord:
             return self.catalog.tag(ref, tag, force=force)
 
         current = self.tags[name].get(tag)
-        if not history or target > len(history):
+        if target is None or target > len(history):
             expect_error(NotFoundError, act)
+        elif history[target - 1].purged:
+            expect_error(NotFoundError, act, "purged")
         elif history[target - 1].kind == "delete":
             expect_error(DeletedError, act)
         elif current is not None and current != target and not force:
@@ -393,15 +459,84 @@ class CatalogMachine(RuleBasedStateMachine):
             del self.tags[name][tag]
             self.changesets += 1
 
+    @rule(name=st.sampled_from(NAMES), version=st.integers(1, 8) | st.none())
+    def purge(self, name: str, version: int | None) -> None:
+        """Purge ``name@version``, or every version of ``name``: they keep their numbers, become
+        unreadable and lose their tags; purging what is already purged writes nothing."""
+        history = self.history[name]
+        ref = name if version is None else f"{name}@{version}"
+        if not history or (version is not None and version > len(history)):
+            expect_error(NotFoundError, lambda: self.catalog.purge(ref))
+            return
+        chosen = range(1, len(history) + 1) if version is None else [version]
+        expected = [number for number in chosen if not history[number - 1].purged]
+        assert self.catalog.purge(ref) == expected
+        if not expected:
+            return
+        for number in expected:
+            history[number - 1] = replace(history[number - 1], purged=True)
+        self.tags[name] = {t: n for t, n in self.tags[name].items() if n not in expected}
+        self.changesets += 1
+
+    @precondition(lambda self: any(self.history.values()))
+    @rule(data=st.data())
+    def purge_existing(self, data: st.DataObject) -> None:
+        """Purge existing versions of a name, then, often, write to it at once.
+
+        The targets are the states where purging changes what a write means: the latest version
+        (``latest`` falls back to an older one), everything above the newest delete marker (the
+        name reads as deleted again), the version undelete would restore (it must go further
+        back), any version, or the whole name. Every new version must skip the purged numbers,
+        and a put of the bytes of the version that is latest now must make none.
+        """
+        name = data.draw(st.sampled_from([n for n, h in self.history.items() if h]), label="name")
+        history = self.history[name]
+        alive = [i for i, v in enumerate(history, 1) if not v.purged]
+        markers = [i for i in alive if history[i - 1].kind == "delete"]
+        which = data.draw(
+            st.sampled_from(["latest", "above_marker", "restorable", "any", "all"]), label="which"
+        )
+        if which == "latest" and alive:
+            targets: list[int | None] = [alive[-1]]
+        elif which == "above_marker" and markers and markers[-1] < alive[-1]:
+            targets = [i for i in alive if i > markers[-1]]
+        elif which == "restorable" and markers:
+            targets = [i for i in alive if i < markers[-1] and history[i - 1].kind != "delete"]
+            targets = targets[-1:]
+        elif which == "all":
+            targets = [None]
+        else:
+            targets = [data.draw(st.integers(1, len(history)), label="version")]
+        for version in targets:
+            self.purge(name, version)
+        then = data.draw(
+            st.sampled_from(["nothing", "put", "put_same", "rm", "undelete", "rollback"]),
+            label="then",
+        )
+        if then == "put":
+            self.put(name, data.draw(contents, label="data"), as_file=False)
+        elif then == "put_same" and self._live_latest(name) is not None:
+            self._put_same(name, as_file=False)
+        elif then == "rm":
+            self.rm(name)
+        elif then == "undelete":
+            self.undelete(name)
+        elif then == "rollback":
+            to = data.draw(st.integers(1, len(self.history[name])), label="to")
+            self._rollback(name, to, to)
+
     @rule(name=st.sampled_from(NAMES), version=st.none() | st.integers(1, 8))
     def get(self, name: str, version: int | None) -> None:
         """Download latest or ``@version`` to a file: the model's bytes, or an error and no file."""
         history = self.history[name]
         ref = name if version is None else f"{name}@{version}"
-        number = len(history) if version is None else version
+        latest = self._latest(name)
+        number = version if version is not None else latest[0] if latest else None
         dest = self.tmp / "downloads" / f"get-{uuid.uuid4().hex}"
-        if not history or number > len(history):
+        if number is None or number > len(history):
             expect_error(NotFoundError, lambda: self.catalog.get(ref, dest))
+        elif history[number - 1].purged:
+            expect_error(NotFoundError, lambda: self.catalog.get(ref, dest), "purged")
         elif history[number - 1].kind == "delete":
             expect_error(DeletedError, lambda: self.catalog.get(ref, dest))
         else:
@@ -435,22 +570,38 @@ class CatalogMachine(RuleBasedStateMachine):
                 expect_error(NotFoundError, lambda n=name: catalog.resolve(n))
                 continue
             self.assert_history(name, catalog.versions(name))
-            if history[-1].kind == "delete":
+            latest = self._latest(name)
+            if latest is None:
+                expect_error(NotFoundError, lambda n=name: catalog.resolve(n), "purged")
+            elif latest[1].kind == "delete":
                 expect_error(DeletedError, lambda n=name: catalog.resolve(n))
             else:
-                assert catalog.resolve(name).version == len(history)
+                assert catalog.resolve(name).version == latest[0]
             for tag in TAGS:
                 ref = f"{name}@{tag}"
                 if tag in self.tags[name]:
                     assert catalog.resolve(ref).version == self.tags[name][tag]
                 else:
                     expect_error(NotFoundError, lambda r=ref: catalog.resolve(r))
+            # By hash: the newest readable version holding those bytes; purged ones are gone.
+            for digest in {v.hash for v in history if v.hash}:
+                ref = hash_ref(name, digest)
+                holders = [
+                    i for i, v in enumerate(history, 1) if v.hash == digest and not v.purged
+                ]
+                if holders:
+                    assert catalog.resolve(ref).version == holders[-1]
+                else:
+                    expect_error(NotFoundError, lambda r=ref: catalog.resolve(r))
             if not read:
                 continue
-            if history[-1].kind != "delete":
-                assert catalog.read_bytes(name) == history[-1].data
+            if latest is not None and latest[1].kind != "delete":
+                assert catalog.read_bytes(name) == latest[1].data
             for number, version in enumerate(history, 1):
                 ref = f"{name}@{number}"
+                if version.purged:
+                    expect_error(NotFoundError, lambda r=ref: catalog.read_bytes(r), "purged")
+                    continue
                 if version.kind == "delete":
                     expect_error(DeletedError, lambda r=ref: catalog.read_bytes(r))
                     continue
@@ -478,7 +629,7 @@ class CatalogMachine(RuleBasedStateMachine):
     def log_replays_to_the_model(self) -> None:
         """One changeset per change (none for no-ops and refused operations), a checkpoint every
         CHECKPOINT_EVERY, and the log alone, replayed changeset by changeset into an empty index
-        (no checkpoint), gives the model's versions and tags."""
+        (no checkpoint), gives the model's versions, purges and tags."""
         log = Log(self.store, NAMESPACE)
         assert log.seqs_after(0) == list(range(1, self.changesets + 1))
         assert log.checkpoint_seqs() == list(
