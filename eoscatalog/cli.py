@@ -226,7 +226,8 @@ def ls(uri: str, recursive: bool, all_versions: bool, deleted: bool, as_json: bo
 @click.argument("dest")
 @click.option("-r", "--recursive", is_flag=True, help="Copy a folder or prefix and all below.")
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
-def cp(source: str, dest: str, recursive: bool, quiet: bool) -> None:
+@_json_option
+def cp(source: str, dest: str, recursive: bool, quiet: bool, as_json: bool) -> None:
     """Copy SOURCE to DEST: local to eos://, eos:// to local, eos:// to eos://, or import
     from s3:// or https://.
 
@@ -236,6 +237,10 @@ def cp(source: str, dest: str, recursive: bool, quiet: bool) -> None:
     """
     with _catalog() as cat:
         lines = run_cp(cat, source, dest, recursive=recursive)
+    if as_json:
+        _echo_json([{"action": line.split(":", 1)[0], "detail": line.split(": ", 1)[1]}
+                    for line in lines])
+        return
     if not quiet:
         for line in lines:
             click.echo(line)

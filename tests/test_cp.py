@@ -113,3 +113,23 @@ def test_du_and_log(tmp_path: Path) -> None:
     ]
     assert len(json.loads(eos(env, "log", "-n", "2", "--json"))) == 2
     assert eos(env, "log").splitlines()[0].split()[:3] == ["WHEN", "WHO", "WHAT"]
+
+
+def test_rm_recursive_is_one_change(env: dict[str, str], tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    (src / "x").mkdir(parents=True)
+    for name in ("a.txt", "x/b.txt", "x/c.txt"):
+        (src / name).write_bytes(name.encode())
+    moves = json.loads(eos(env, "cp", "-r", str(src), "eos://users/me/old/", "--json"))
+    assert [m["action"] for m in moves] == ["upload"] * 3
+    out = eos(env, "rm", "-r", "eos://users/me/old/x/")
+    assert out.count("deleted:") == 2 and "2 names deleted" in out
+    assert [f["name"] for f in json.loads(eos(env, "ls", "old/", "-r", "--json"))["files"]] == [
+        "old/a.txt"
+    ]
+    history = json.loads(eos(env, "log", "old/", "--json"))
+    assert {h["seq"] for h in history if h["kind"] == "delete"} == {2}  # one changeset
+    assert "nothing to delete" in eos(env, "rm", "-r", "eos://users/me/old/x/", code=1)
+    assert "--purge takes one name" in eos(env, "rm", "-r", "--purge", "old/", "--yes", code=2)
+    eos(env, "undelete", "old/x/b.txt")
+    assert eos(env, "cat", "old/x/b.txt") == "x/b.txt"
