@@ -35,7 +35,7 @@ import secrets
 import stat
 import threading
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -180,7 +180,8 @@ class BlobCache:
             return None  # evicted by another process just now
         return path
 
-    def fetch(self, hash_string: str, store: Store) -> Path:
+    def fetch(self, hash_string: str, store: Store, *,
+              on_bytes: Callable[[int], None] | None = None) -> Path:
         """Make sure the blob is cached, downloading it from ``store`` if needed; return its path.
 
         Concurrent fetches of the same blob (threads or processes) download it once: the
@@ -208,7 +209,7 @@ class BlobCache:
         downloaded = False
         with self._locked(path.name):
             if self.lookup(hash_string) is None:
-                self._download(hash_string, store, path)
+                self._download(hash_string, store, path, on_bytes)
                 downloaded = True
                 try:
                     self._touch(path)
@@ -355,7 +356,8 @@ class BlobCache:
 
     # -- downloading ---------------------------------------------------------------------------
 
-    def _download(self, hash_string: str, store: Store, path: Path) -> None:
+    def _download(self, hash_string: str, store: Store, path: Path,
+                  on_bytes: Callable[[int], None] | None = None) -> None:
         """Download into a staging temp file, make it read-only, fsync it, rename it into place.
 
         ``store.download_blob`` verifies the bytes and renames its own temp file onto the
@@ -364,7 +366,7 @@ class BlobCache:
         """
         staging = path.parent / f"{TEMP_PREFIX}{secrets.token_hex(8)}-{path.name[:8]}"
         try:
-            store.download_blob(hash_string, staging)
+            store.download_blob(hash_string, staging, on_bytes=on_bytes)
             fd = os.open(staging, os.O_RDONLY | _NOFOLLOW | _CLOEXEC)
             try:
                 if not stat.S_ISREG(os.fstat(fd).st_mode):

@@ -279,7 +279,8 @@ class Catalog(CatalogWrites):
         data["versions"] = self.index.next_version(record.namespace, record.name) - 1
         return data
 
-    def get(self, ref: str | Reference, dest: str | os.PathLike[str] | None = None) -> Path:
+    def get(self, ref: str | Reference, dest: str | os.PathLike[str] | None = None, *,
+            on_bytes: Callable[[int], None] | None = None) -> Path:
         """Download the bytes ``ref`` means to ``dest`` (a file, or a folder to put it in).
 
         The bytes are verified while they stream (into the shared cache when this catalog has
@@ -289,10 +290,11 @@ class Catalog(CatalogWrites):
         target = Path(dest) if dest is not None else Path.cwd()
         if dest is None or target.is_dir() or os.fspath(dest).endswith(("/", os.sep)):
             target = target / record.name.rsplit("/", 1)[-1]
-        self.fetch_to(record.uri, target)
+        self.fetch_to(record.uri, target, on_bytes=on_bytes)
         return target
 
-    def fetch_to(self, ref: str | Reference, dest: str | os.PathLike[str]) -> VersionRecord:
+    def fetch_to(self, ref: str | Reference, dest: str | os.PathLike[str], *,
+                 on_bytes: Callable[[int], None] | None = None) -> VersionRecord:
         """Put the verified bytes ``ref`` means at ``dest``; return the version they are.
 
         With a cache, the blob is fetched into it once and ``dest`` is a reflink, hardlink or
@@ -302,9 +304,11 @@ class Catalog(CatalogWrites):
         target = Path(dest)
         cache = self.cache
         if cache is None:
-            self._with_blob(ref, record, lambda h: self.store.download_blob(h, target))
+            self._with_blob(ref, record,
+                            lambda h: self.store.download_blob(h, target, on_bytes=on_bytes))
         else:
-            entry = self._with_blob(ref, record, lambda h: cache.fetch(h, self.store))
+            entry = self._with_blob(ref, record,
+                                    lambda h: cache.fetch(h, self.store, on_bytes=on_bytes))
             try:
                 materialize(entry, target)
             except FileNotFoundError:  # another process pruned the entry just now

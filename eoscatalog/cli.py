@@ -140,8 +140,13 @@ def put(local: Path, name: str, meta: tuple[str, ...], message: str, as_json: bo
 
     Example: eos put reads.fq.gz project-1/reads.fq.gz
     """
+    size = local.stat().st_size if local.is_file() else 0
+    progress = Progress(size, label="put", enabled=None if not as_json else False)
     with _catalog() as cat:
-        result = cat.put(local, name, meta=_parse_meta(meta), message=message)
+        result = cat.put(local, name, meta=_parse_meta(meta), message=message,
+                         on_bytes=progress.advance)
+    if progress.done and result.uploaded:
+        progress.close()
     if as_json:
         _echo_json({**result.record.to_dict(), "new_version": result.created,
                     "bytes_uploaded": result.uploaded})
@@ -166,8 +171,13 @@ def get(ref: str, local: str | None) -> None:
 
     Example: eos get project-1/reads.fq.gz@2 ./reads.fq.gz
     """
+    progress = Progress(None, label="get")
     with _catalog() as cat:
-        path = cat.get(ref, local)
+        record = cat.resolve(ref)  # once: the download is of exactly this version
+        progress.total = record.size
+        path = cat.get(record.uri, local, on_bytes=progress.advance)
+    if progress.done:
+        progress.close()
     click.echo(str(path))
 
 
@@ -235,8 +245,11 @@ def cp(source: str, dest: str, recursive: bool, quiet: bool, as_json: bool) -> N
 
     Example: eos cp results.csv eos://users/me/project-1/
     """
+    progress = Progress(None, label="cp", enabled=None if not (quiet or as_json) else False)
     with _catalog() as cat:
-        lines = run_cp(cat, source, dest, recursive=recursive)
+        lines = run_cp(cat, source, dest, recursive=recursive, on_bytes=progress.advance)
+    if progress.done:
+        progress.close()
     if as_json:
         _echo_json([{"action": line.split(":", 1)[0], "detail": line.split(": ", 1)[1]}
                     for line in lines])

@@ -13,6 +13,7 @@ The catalog side is always an ``eos://`` (or ``e://``) URI, as S3's is always ``
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 
@@ -54,13 +55,17 @@ def _into(dest: str, source_name: str) -> str:
     return dest + PurePosixPath(source_name).name if dest.endswith("/") else dest
 
 
-def run_cp(catalog: Catalog, source: str, dest: str, *, recursive: bool = False) -> list[str]:
-    """Copy SOURCE to DEST; return one line per file for people."""
+def run_cp(catalog: Catalog, source: str, dest: str, *, recursive: bool = False,
+           on_bytes: Callable[[int], None] | None = None) -> list[str]:
+    """Copy SOURCE to DEST; return one line per file for people.
+
+    ``on_bytes`` is told of bytes as they are uploaded or downloaded (progress lines).
+    """
     src, dst = kind_of(source), kind_of(dest)
     if dst == "eos" and src == "local":
-        return _upload(catalog, Path(source).expanduser(), dest, recursive)
+        return _upload(catalog, Path(source).expanduser(), dest, recursive, on_bytes)
     if src == "eos" and dst == "local":
-        return _download(catalog, source, Path(dest).expanduser(), recursive, dest)
+        return _download(catalog, source, Path(dest).expanduser(), recursive, dest, on_bytes)
     if src == "eos" and dst == "eos":
         return _copy(catalog, source, dest, recursive)
     if src in ("s3", "url") and dst == "eos":
@@ -80,18 +85,20 @@ def _folder(catalog: Catalog, uri: str) -> Location:
                     else loc.name + "/")
 
 
-def _upload(catalog: Catalog, source: Path, dest: str, recursive: bool) -> list[str]:
+def _upload(catalog: Catalog, source: Path, dest: str, recursive: bool,
+            on_bytes: Callable[[int], None] | None) -> list[str]:
     if source.is_dir():
         if not recursive:
             raise IsADirectoryError(f"{source} is a folder: add -r to copy what it holds")
         folder = _folder(catalog, dest)
         files = list(scan_local(source))
         results = catalog.put_many(
-            [(f.path, Location(folder.namespace, folder.name + f.relative)) for f in files]
+            [(f.path, Location(folder.namespace, folder.name + f.relative)) for f in files],
+            on_bytes=on_bytes,
         )
         return [_put_line(f.path, r.record.uri, r.created) for f, r in zip(files, results,
                                                                         strict=True)]
-    result = catalog.put(source, _into(dest, source.name))
+    result = catalog.put(source, _into(dest, source.name), on_bytes=on_bytes)
     return [_put_line(source, result.record.uri, result.created)]
 
 
@@ -100,17 +107,17 @@ def _put_line(path: Path, uri: str, created: bool) -> str:
 
 
 def _download(catalog: Catalog, source: str, dest: Path, recursive: bool,
-              dest_text: str) -> list[str]:
+              dest_text: str, on_bytes: Callable[[int], None] | None) -> list[str]:
     if not recursive:
         if dest_text.endswith("/"):
             dest.mkdir(parents=True, exist_ok=True)
-        path = catalog.get(source, dest)
+        path = catalog.get(source, dest, on_bytes=on_bytes)
         return [f"download: {source} to {path}"]
     folder = _folder(catalog, source)
 
     def fetch(record: VersionRecord) -> str:
         target = dest.joinpath(*record.name[len(folder.name):].split("/"))
-        catalog.fetch_to(record.uri, target)
+        catalog.fetch_to(record.uri, target, on_bytes=on_bytes)
         return f"download: {record.uri} to {target}"
 
     with ThreadPoolExecutor(DOWNLOAD_THREADS) as pool:

@@ -36,11 +36,12 @@ def store_sources(
     hash_cache: HashCache,
     sources: Sequence[Source],
     *,
-    on_stored: Callable[[StoredBlob], None] | None = None,
+    on_bytes: Callable[[int], None] | None = None,
 ) -> list[StoredBlob]:
     """Store every source's bytes as a blob, in order; refuse missing files and folders.
 
-    ``on_stored`` is told of each source as soon as its blob is in the store (progress).
+    ``on_bytes`` is told of bytes as they are sent, and of a source's whole size when its blob
+    was already stored (so a progress line reaches the total).
 
     >>> from eoscatalog.store import MemoryStore
     >>> store, cache = MemoryStore(), HashCache(":memory:")
@@ -70,12 +71,14 @@ def store_sources(
         path = Path(source)
         hash_string = hash_cache.hash(path)
         size = path.stat().st_size
-        return StoredBlob(hash_string, size, store.put_blob(hash_string, path))
+        return StoredBlob(hash_string, size, store.put_blob(hash_string, path,
+                                                            on_bytes=on_bytes))
 
     def store_and_tell(source: Source) -> StoredBlob:
         blob = store_one(source)
-        if on_stored is not None:
-            on_stored(blob)
+        if on_bytes is not None and (isinstance(source, (bytes, bytearray, memoryview))
+                                     or not blob.uploaded):
+            on_bytes(blob.size)  # files that were sent reported their bytes as they went
         return blob
 
     if len(sources) <= 1:

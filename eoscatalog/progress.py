@@ -28,9 +28,9 @@ class Progress:
     True
     """
 
-    def __init__(self, total: int, *, label: str = "", stream: TextIO | None = None,
+    def __init__(self, total: int | None, *, label: str = "", stream: TextIO | None = None,
                  enabled: bool | None = None) -> None:
-        self.total = max(0, total)
+        self.total = None if total is None else max(0, total)
         self.label = label
         self.stream = stream if stream is not None else sys.stderr
         self.enabled = self.stream.isatty() if enabled is None else enabled
@@ -57,9 +57,11 @@ class Progress:
                 self.stream.flush()
 
     def line(self, now: float) -> str:
-        """The status line: label, done/total, percent, rate, time left."""
+        """The status line: label, done/total, percent, rate, time left (or done and rate)."""
         elapsed = max(now - self._start, 1e-6)
         rate = self.done / elapsed
+        if self.total is None:  # the size is not known ahead (many sources): bytes and rate
+            return f"{self.label} {format_size(self.done)}  {format_size(int(rate))}/s".strip()
         percent = 100.0 * self.done / self.total if self.total else 100.0
         left = (self.total - self.done) / rate if rate > 0 and self.total > self.done else 0.0
         return (f"{self.label} {format_size(self.done)} / {format_size(self.total)} "

@@ -73,9 +73,9 @@ class CatalogWrites:
         def ls(self, prefix: str | Location = "", *, recursive: bool = False) -> Listing: ...
 
     def put(self, path: Source, name: str | Location, *, meta: Meta = None,
-            message: str = "") -> PutResult:
+            message: str = "", on_bytes: Callable[[int], None] | None = None) -> PutResult:
         """Store a local file under ``name``; no new version if bytes and metadata are unchanged."""
-        return self.put_many([(path, name)], meta=meta, message=message)[0]
+        return self.put_many([(path, name)], meta=meta, message=message, on_bytes=on_bytes)[0]
 
     def put_bytes(self, data: bytes, name: str | Location, *, meta: Meta = None,
                   message: str = "") -> PutResult:
@@ -90,7 +90,7 @@ class CatalogWrites:
         All blobs are stored before any changeset is written, and each namespace's names appear
         together or not at all. ``deletes`` names get delete markers in the same changeset
         (a sync's ``--delete``); names already deleted are skipped. ``on_bytes`` is told the
-        size of each source once its blob is stored (for progress lines).
+        bytes as they are stored (for progress lines).
         """
         pairs = [(source, self.location(name)) for source, name in items]
         removals = [self.location(name) for name in deletes]
@@ -104,7 +104,7 @@ class CatalogWrites:
         meta = normalize_meta(meta)
         stored = store_sources(
             self.store, self.hash_cache, [source for source, _ in pairs],
-            on_stored=(lambda blob: on_bytes(blob.size)) if on_bytes else None,
+            on_bytes=on_bytes,
         )
         by_namespace: dict[str, list[tuple[int, PutItem]]] = {}
         for i, ((_, loc), blob) in enumerate(zip(pairs, stored, strict=True)):

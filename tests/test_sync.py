@@ -39,9 +39,9 @@ def count_uploads(store: Store) -> list[str]:
     sent: list[str] = []
     original = store._upload_blob
 
-    def upload(key: str, path: Path, expected: str) -> None:
+    def upload(key: str, path: Path, expected: str, *rest: Any) -> None:
         sent.append(key)
-        original(key, path, expected)
+        original(key, path, expected, *rest)
 
     store._upload_blob = upload  # type: ignore[method-assign]
     return sent

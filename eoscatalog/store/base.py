@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -25,7 +25,9 @@ from ..errors import (
 )
 from ..hashing import StreamHasher, digest_of, hash_bytes, parse_hash, verify_hash
 
-__all__ = ["ObjectInfo", "Store", "blob_key", "check_key"]
+__all__ = ["ObjectInfo", "Progress", "Store", "blob_key", "check_key"]
+
+Progress = Callable[[int], None]  # told how many more bytes moved
 
 BLOB_PREFIX = "blobs/blake3/"
 TEMP_PREFIX = ".eos-tmp-"
@@ -133,11 +135,12 @@ class Store(ABC):
         """Stream an object's bytes ``[start, end)`` in chunks; NotFoundError if absent."""
 
     @abstractmethod
-    def _upload_blob(self, key: str, path: Path, expected: str) -> None:
+    def _upload_blob(self, key: str, path: Path, expected: str,
+                     on_bytes: Progress | None = None) -> None:
         """Store the file at ``path`` under ``key`` if absent, checking it hashes to ``expected``.
 
         Raises IntegrityError (and stores nothing) if the file's bytes do not match, e.g.
-        because it changed after it was hashed.
+        because it changed after it was hashed. ``on_bytes`` is told of bytes as they go.
         """
 
     def presigned_url(self, key: str, expires_in: int) -> str:
@@ -173,7 +176,8 @@ class Store(ABC):
         """True when the store holds an object at the blob's key."""
         return self.exists(blob_key(hash_string))
 
-    def put_blob(self, hash_string: str, path: str | os.PathLike[str]) -> bool:
+    def put_blob(self, hash_string: str, path: str | os.PathLike[str], *,
+                 on_bytes: Progress | None = None) -> bool:
         """Store a file's bytes under their hash; return False when the blob was already there.
 
         The bytes are hashed again while they are written, so a file that changed after it was
@@ -183,7 +187,7 @@ class Store(ABC):
         key = blob_key(hash_string)
         if self.exists(key):
             return False
-        self._upload_blob(key, Path(path), hash_string)
+        self._upload_blob(key, Path(path), hash_string, on_bytes)
         return True
 
     def put_blob_bytes(self, data: bytes, *, known_absent: bool = False) -> str:
@@ -213,7 +217,8 @@ class Store(ABC):
         verify_hash(hash_string, hasher.hash, f"blob {hash_string} in {self.url}")
         return b"".join(parts)
 
-    def download_blob(self, hash_string: str, dest: str | os.PathLike[str]) -> Path:
+    def download_blob(self, hash_string: str, dest: str | os.PathLike[str], *,
+                      on_bytes: Progress | None = None) -> Path:
         """Stream a blob into ``dest``, verified on the way; nothing is left behind on failure.
 
         The bytes go to a temporary file beside ``dest`` and are renamed into place only after
@@ -230,6 +235,8 @@ class Store(ABC):
                 for chunk in self._blob_chunks(key, hash_string):
                     hasher.update(chunk)
                     f.write(chunk)
+                    if on_bytes is not None:
+                        on_bytes(len(chunk))
             verify_hash(hash_string, hasher.hash, f"blob {hash_string} in {self.url}")
             os.replace(tmp, dest)
         except BaseException:

@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlparse
 
 from ..errors import NotFoundError, PreconditionFailedError, StoreError
 from ..hashing import StreamHasher
-from .base import TEMP_PREFIX, ObjectInfo, Store, check_key
+from .base import TEMP_PREFIX, ObjectInfo, Progress, Store, check_key
 
 __all__ = ["LocalStore", "path_from_file_url"]
 
@@ -272,7 +272,8 @@ class LocalStore(Store):
             except PreconditionFailedError:
                 pass  # another writer stored the same bytes first
 
-    def _upload_blob(self, key: str, path: Path, expected: str) -> None:
+    def _upload_blob(self, key: str, path: Path, expected: str,
+                     on_bytes: Progress | None = None) -> None:
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)
@@ -282,6 +283,8 @@ class LocalStore(Store):
                 while chunk := src.read(COPY_CHUNK):
                     hasher.update(chunk)
                     dst.write(chunk)
+                    if on_bytes is not None:
+                        on_bytes(len(chunk))
                 dst.flush()
                 os.fsync(dst.fileno())
             if hasher.hash != expected:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..errors import NotFoundError, PreconditionFailedError
 from ..hashing import hash_bytes
-from .base import ObjectInfo, Store, check_key
+from .base import ObjectInfo, Progress, Store, check_key
 
 __all__ = ["MemoryStore"]
 
@@ -83,9 +83,12 @@ class MemoryStore(Store):
         data = self.get(key)
         yield data[start:end]
 
-    def _upload_blob(self, key: str, path: Path, expected: str) -> None:
+    def _upload_blob(self, key: str, path: Path, expected: str,
+                     on_bytes: Progress | None = None) -> None:
         data = path.read_bytes()
         actual = hash_bytes(data)
         if actual != expected:
             raise self._mismatch(path, expected, actual)
         self._put_if_absent_ok(key, data)
+        if on_bytes is not None:
+            on_bytes(len(data))

@@ -13,8 +13,8 @@ import math
 import os
 import threading
 import uuid
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from botocore.exceptions import (
 
 from ..errors import NotFoundError, PreconditionFailedError, StoreError
 from ..hashing import StreamHasher, hash_bytes
-from .base import ObjectInfo, Store, check_key
+from .base import ObjectInfo, Progress, Store, check_key
 
 __all__ = ["S3Store", "endpoint_from_env"]
 
@@ -44,6 +44,16 @@ READ_CHUNK = 1024 * 1024
 _NOT_FOUND = {"NoSuchKey", "404", "NotFound"}
 _PRECONDITION = {"PreconditionFailed", "412", "ConditionalRequestConflict"}
 _CREDENTIALS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken"}
+
+
+def _reporter(on_bytes: Progress, size: int) -> Callable[[Future[Any]], None]:
+    """A done-callback that reports a part's bytes once it was sent."""
+
+    def report(future: Future[Any]) -> None:
+        if future.exception() is None:
+            on_bytes(size)
+
+    return report
 
 
 def endpoint_from_env() -> str | None:
@@ -309,7 +319,8 @@ class S3Store(Store):
 
     # -- blobs ---------------------------------------------------------------------------------
 
-    def _upload_blob(self, key: str, path: Path, expected: str) -> None:
+    def _upload_blob(self, key: str, path: Path, expected: str,
+                     on_bytes: Progress | None = None) -> None:
         size = path.stat().st_size
         if size <= self.multipart_threshold:
             data = path.read_bytes()
@@ -317,10 +328,13 @@ class S3Store(Store):
             if actual != expected:
                 raise self._mismatch(path, expected, actual)
             self._put_if_absent_ok(key, data)
+            if on_bytes is not None:
+                on_bytes(len(data))
             return
-        self._upload_multipart(key, path, expected, size)
+        self._upload_multipart(key, path, expected, size, on_bytes)
 
-    def _upload_multipart(self, key: str, path: Path, expected: str, size: int) -> None:
+    def _upload_multipart(self, key: str, path: Path, expected: str, size: int,
+                          on_bytes: Progress | None = None) -> None:
         """Read the file once: hash each part as it is read, upload parts in parallel.
 
         At most ``max_concurrency`` parts are in flight, which bounds memory. The upload is
@@ -344,6 +358,8 @@ class S3Store(Store):
                     slots.acquire()
                     future = pool.submit(self._upload_part, key, upload_id, number, chunk)
                     future.add_done_callback(lambda _: slots.release())
+                    if on_bytes is not None:
+                        future.add_done_callback(_reporter(on_bytes, len(chunk)))
                     futures.append(future)
                     number += 1
                 parts = [future.result() for future in futures]
