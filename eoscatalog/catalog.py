@@ -37,6 +37,7 @@ from .names import (
     parse_duration,
     parse_location,
     parse_reference,
+    validate_name,
 )
 from .records import VersionRecord
 from .replay import Replay
@@ -145,13 +146,26 @@ class Catalog(CatalogWrites):
     def location(self, name: str | Location) -> Location:
         """Parse a name or URI (no ``@`` selector allowed)."""
         if isinstance(name, Location):
-            return name
+            return Location(name.namespace, validate_name(name.name))  # built by callers: check
         if "@" in name:
             raise InvalidNameError(
                 f"{name!r} has an '@' selector, but this operation takes a name: drop the "
                 "'@...' part"
             )
         return parse_location(name, user=self.user, default_namespace=self.default_namespace)
+
+    def folder(self, uri: str | Location) -> Location:
+        """A URI or prefix as a folder: ``eos://org/p`` -> ``("org", "p/")``; the root is ``""``.
+
+        >>> from eoscatalog.store import MemoryStore
+        >>> Catalog(MemoryStore(), ":memory:", user="ada").folder("eos://org/p")
+        Location(namespace='org', name='p/')
+        """
+        loc = uri if isinstance(uri, Location) else parse_location(
+            uri, user=self.user, default_namespace=self.default_namespace, allow_prefix=True
+        )
+        name = loc.name if not loc.name or loc.name.endswith("/") else loc.name + "/"
+        return Location(loc.namespace, name)
 
     def _now(self) -> datetime:
         return self._clock()

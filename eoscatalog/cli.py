@@ -423,7 +423,7 @@ def info(ref: str, as_json: bool) -> None:
 @click.argument("ref")
 @click.option("-r", "--recursive", is_flag=True, help="Delete every name under a folder.")
 @click.option("--purge", is_flag=True, help="Remove REF (name, or name@N) for good instead.")
-@click.option("--yes", is_flag=True, help="Confirm --purge.")
+@click.option("--yes", is_flag=True, help="Confirm --purge, or -r of a whole namespace.")
 @click.option("-m", "--message", default="", help="A note kept with the change.")
 def rm(ref: str, recursive: bool, purge: bool, yes: bool, message: str) -> None:
     """Delete NAME by adding a delete marker; older versions stay readable.
@@ -437,7 +437,7 @@ def rm(ref: str, recursive: bool, purge: bool, yes: bool, message: str) -> None:
         if recursive:
             if purge:
                 raise click.UsageError("--purge takes one name (or name@N), not -r")
-            names = cat.rm_prefix(ref, message=message)
+            names = cat.rm_prefix(ref, message=message, whole_namespace=yes)
             for name in names:
                 click.echo(f"deleted: {name}")
             click.echo(f"{len(names)} names deleted; `eos undelete NAME` restores one")

@@ -14,40 +14,18 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 
 from .catalog import Catalog
 from .errors import InvalidNameError
-from .names import Location, is_uri, parse_location, split_reference
-from .records import VersionRecord
+from .names import Location, kind_of, split_reference
 from .sources import download_s3, download_url
+from .sync import download_tree
 from .syncing import scan_local
 
-__all__ = ["kind_of", "run_cp"]
+__all__ = ["run_cp"]
 
 DOWNLOAD_THREADS = 8
-
-
-def kind_of(place: str) -> str:
-    """``eos``, ``s3``, ``url`` or ``local``; an unknown scheme is an error.
-
-    >>> kind_of("e://org/x"), kind_of("s3://b/k"), kind_of("./data/x.csv")
-    ('eos', 's3', 'local')
-    """
-    if is_uri(place):
-        return "eos"
-    if place.startswith("s3://"):
-        return "s3"
-    if place.startswith(("https://", "http://")):
-        return "url"
-    if "://" in place:
-        scheme = place.split("://", 1)[0] + "://"
-        raise InvalidNameError(
-            f"unknown scheme {scheme!r} in {place!r}: eos cp takes local paths, eos:// (or "
-            "e://), s3:// and https:// URLs"
-        )
-    return "local"
 
 
 def _into(dest: str, source_name: str) -> str:
@@ -79,18 +57,12 @@ def run_cp(catalog: Catalog, source: str, dest: str, *, recursive: bool = False,
     )
 
 
-def _folder(catalog: Catalog, uri: str) -> Location:
-    loc = parse_location(uri, user=catalog.user, allow_prefix=True)
-    return Location(loc.namespace, loc.name if not loc.name or loc.name.endswith("/")
-                    else loc.name + "/")
-
-
 def _upload(catalog: Catalog, source: Path, dest: str, recursive: bool,
             on_bytes: Callable[[int], None] | None) -> list[str]:
     if source.is_dir():
         if not recursive:
             raise IsADirectoryError(f"{source} is a folder: add -r to copy what it holds")
-        folder = _folder(catalog, dest)
+        folder = catalog.folder(dest)
         files = list(scan_local(source))
         results = catalog.put_many(
             [(f.path, Location(folder.namespace, folder.name + f.relative)) for f in files],
@@ -113,15 +85,11 @@ def _download(catalog: Catalog, source: str, dest: Path, recursive: bool,
             dest.mkdir(parents=True, exist_ok=True)
         path = catalog.get(source, dest, on_bytes=on_bytes)
         return [f"download: {source} to {path}"]
-    folder = _folder(catalog, source)
-
-    def fetch(record: VersionRecord) -> str:
-        target = dest.joinpath(*record.name[len(folder.name):].split("/"))
-        catalog.fetch_to(record.uri, target, on_bytes=on_bytes)
-        return f"download: {record.uri} to {target}"
-
-    with ThreadPoolExecutor(DOWNLOAD_THREADS) as pool:
-        return list(pool.map(fetch, catalog.ls(folder, recursive=True).files))
+    folder = catalog.folder(source)
+    records = catalog.ls(folder, recursive=True).files
+    items = [(r, r.name[len(folder.name):]) for r in records]
+    targets = download_tree(catalog, items, dest, on_bytes=on_bytes)
+    return [f"download: {r.uri} to {t}" for r, t in zip(records, targets, strict=True)]
 
 
 def _copy(catalog: Catalog, source: str, dest: str, recursive: bool) -> list[str]:
@@ -129,7 +97,7 @@ def _copy(catalog: Catalog, source: str, dest: str, recursive: bool) -> list[str
         name = split_reference(source)[0]
         record = catalog.copy(source, _into(dest, name))
         return [f"copy: {source} to {record.uri} (no bytes moved)"]
-    src, dst = _folder(catalog, source), _folder(catalog, dest)
+    src, dst = catalog.folder(source), catalog.folder(dest)
     records = catalog.ls(src, recursive=True).files
     pairs = [(r.uri, Location(dst.namespace, dst.name + r.name[len(src.name):]))
              for r in records]

@@ -83,6 +83,20 @@ class HashCache:
                 )
         return value
 
+    def remember(self, path: str | os.PathLike[str], hash_string: str) -> None:
+        """Record a hash known without reading the file (one just written from verified bytes).
+
+        Trusted, like any entry, only if it was recorded two seconds or more after the file's
+        mtime (a downloaded file gets its version's time as mtime).
+        """
+        key = os.path.abspath(path)
+        st = os.stat(key)
+        with immediate(self.db):
+            self.db.execute(
+                "INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?, ?)",
+                [key, st.st_size, st.st_mtime_ns, st.st_ino, hash_string, time.time_ns()],
+            )
+
     def close(self) -> None:
         """Close the database connection."""
         self.db.close()

@@ -31,6 +31,7 @@ __all__ = [
     "Reference",
     "format_time",
     "is_uri",
+    "kind_of",
     "parse_duration",
     "parse_location",
     "parse_reference",
@@ -229,6 +230,27 @@ def is_uri(text: str) -> bool:
     (True, False)
     """
     return text[:6].lower().startswith(SCHEMES)
+
+
+def kind_of(place: str) -> str:
+    """``eos``, ``s3``, ``url`` or ``local``; an unknown scheme is an error.
+
+    >>> kind_of("e://org/x"), kind_of("s3://b/k"), kind_of("./data/x.csv")
+    ('eos', 's3', 'local')
+    """
+    if is_uri(place):
+        return "eos"
+    if place.startswith("s3://"):
+        return "s3"
+    if place.startswith(("https://", "http://")):
+        return "url"
+    if "://" in place:
+        scheme = place.split("://", 1)[0] + "://"
+        raise InvalidNameError(
+            f"unknown scheme {scheme!r} in {place!r}: use local paths, eos:// (or e://), s3:// "
+            "or https:// URLs"
+        )
+    return "local"
 
 
 def parse_location(

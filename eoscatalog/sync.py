@@ -16,11 +16,19 @@ from pathlib import Path
 
 from .catalog import Catalog
 from .errors import InvalidNameError
-from .names import Location, is_uri, parse_location
+from .names import Location, is_uri, kind_of, parse_time
 from .records import VersionRecord
-from .syncing import Action, LocalFile, excluded, plan_download, plan_upload, scan_local
+from .syncing import (
+    Action,
+    LocalFile,
+    excluded,
+    plan_download,
+    plan_upload,
+    safe_target,
+    scan_local,
+)
 
-__all__ = ["SyncReport", "run_sync"]
+__all__ = ["SyncReport", "download_tree", "run_sync"]
 
 DOWNLOAD_THREADS = 8
 
@@ -46,13 +54,6 @@ class SyncReport:
         return sum(a.size or 0 for a in self.actions if a.kind in ("upload", "download"))
 
 
-def _remote_folder(catalog: Catalog, uri: str) -> Location:
-    loc = parse_location(uri, user=catalog.user, default_namespace=catalog.default_namespace,
-                         allow_prefix=True)
-    name = loc.name if not loc.name or loc.name.endswith("/") else loc.name + "/"
-    return Location(loc.namespace, name)
-
-
 def run_sync(
     catalog: Catalog,
     source: str,
@@ -73,12 +74,18 @@ def run_sync(
     each action as it completes, ``on_bytes`` of the bytes each transfer moved, ``on_plan`` of
     the plan before anything moves (progress).
     """
+    kinds = (kind_of(source), kind_of(dest))
+    if kinds not in (("local", "eos"), ("eos", "local")):
+        raise InvalidNameError(
+            f"sync needs one folder and one eos:// (or e://) prefix, got {source!r} and "
+            f"{dest!r}; e.g. eos sync ./project-1/ eos://users/me/project-1/"
+        )
     if is_uri(dest) and not is_uri(source):
-        return _upload(catalog, Path(source).expanduser(), _remote_folder(catalog, dest),
+        return _upload(catalog, Path(source).expanduser(), catalog.folder(dest),
                        delete=delete, dry_run=dry_run, exclude=exclude, message=message,
                        on_action=on_action, on_bytes=on_bytes, on_plan=on_plan)
     if is_uri(source) and not is_uri(dest):
-        return _download(catalog, _remote_folder(catalog, source), Path(dest).expanduser(),
+        return _download(catalog, catalog.folder(source), Path(dest).expanduser(),
                          delete=delete, dry_run=dry_run, exclude=exclude, on_action=on_action,
                          on_bytes=on_bytes, on_plan=on_plan)
     raise InvalidNameError(
@@ -98,9 +105,13 @@ def _counting_hasher(catalog: Catalog) -> tuple[Callable[[LocalFile], str], list
     return hash_of, count
 
 
-def _remote_map(catalog: Catalog, folder: Location) -> dict[str, VersionRecord]:
+def _remote_map(catalog: Catalog, folder: Location,
+                exclude: Sequence[str]) -> dict[str, VersionRecord]:
+    """The latest version of every name under the folder, less the excluded ones (so that
+    --delete never touches what --exclude leaves out, on either side)."""
     listing = catalog.ls(folder, recursive=True, deleted=True)
-    return {r.name: r for r in listing.files}
+    return {r.name: r for r in listing.files
+            if not excluded(r.name[len(folder.name):], exclude)}
 
 
 def _upload(catalog: Catalog, root: Path, folder: Location, *, delete: bool, dry_run: bool,
@@ -109,7 +120,7 @@ def _upload(catalog: Catalog, root: Path, folder: Location, *, delete: bool, dry
             on_bytes: Callable[[int], None] | None,
             on_plan: Callable[[SyncReport], None] | None) -> SyncReport:
     files = list(scan_local(root, exclude))
-    remote = _remote_map(catalog, folder)
+    remote = _remote_map(catalog, folder, exclude)
     hash_of, hashed = _counting_hasher(catalog)
     actions = plan_upload(files, remote, hash_of, prefix=folder.name, delete=delete)
     report = SyncReport("upload", root, Location(folder.namespace, folder.name).uri,
@@ -135,8 +146,7 @@ def _download(catalog: Catalog, folder: Location, root: Path, *, delete: bool, d
               exclude: Sequence[str], on_action: Callable[[Action], None] | None,
               on_bytes: Callable[[int], None] | None,
               on_plan: Callable[[SyncReport], None] | None) -> SyncReport:
-    remote = {name: r for name, r in _remote_map(catalog, folder).items()
-              if not excluded(name[len(folder.name):], exclude)}
+    remote = _remote_map(catalog, folder, exclude)
     files = list(scan_local(root, exclude)) if root.exists() else []
     hash_of, hashed = _counting_hasher(catalog)
     actions = plan_download(remote, files, hash_of, prefix=folder.name, delete=delete)
@@ -146,21 +156,46 @@ def _download(catalog: Catalog, folder: Location, root: Path, *, delete: bool, d
         on_plan(report)
     if dry_run or not actions:
         return report
-    root.mkdir(parents=True, exist_ok=True)
-
-    def act(action: Action) -> None:
-        target = root.joinpath(*action.relative.split("/"))
-        if action.kind == "download":
-            record = remote[folder.name + action.relative]
-            catalog.fetch_to(record.uri, target)
-            if on_bytes:
-                on_bytes(record.size or 0)
-        else:
-            os.unlink(target)
-        if on_action:
-            on_action(action)
-
-    with ThreadPoolExecutor(DOWNLOAD_THREADS) as pool:
-        list(pool.map(act, actions))
+    for action in actions:  # local deletes first: a file may have to become a folder
+        if action.kind == "delete-local":
+            os.unlink(root.joinpath(*action.relative.split("/")))
+            if on_action:
+                on_action(action)
+    downloads = [(remote[folder.name + a.relative], a.relative) for a in actions
+                 if a.kind == "download"]
+    download_tree(catalog, downloads, root, on_bytes=on_bytes)
+    if on_action:
+        for action in actions:
+            if action.kind == "download":
+                on_action(action)
     return report
 
+
+
+def download_tree(
+    catalog: Catalog,
+    items: Sequence[tuple[VersionRecord, str]],
+    root: Path,
+    *,
+    on_bytes: Callable[[int], None] | None = None,
+) -> list[Path]:
+    """Download versions to ``root/<relative>`` in parallel, every target checked first.
+
+    Nothing is written if any target would land outside ``root`` or clash with a file where a
+    folder must be. Each file gets its version's time as its mtime (as ``aws s3 sync`` does),
+    and its hash is remembered, so the next sync reads no byte of it.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    targets = [safe_target(root, relative) for _, relative in items]
+
+    def fetch(pair: tuple[tuple[VersionRecord, str], Path]) -> Path:
+        (record, _), target = pair
+        catalog.fetch_to(record.uri, target, on_bytes=on_bytes)
+        when = parse_time(record.created).timestamp()
+        os.utime(target, (when, when))
+        assert record.hash is not None
+        catalog.hash_cache.remember(target, record.hash)
+        return target
+
+    with ThreadPoolExecutor(DOWNLOAD_THREADS) as pool:
+        return list(pool.map(fetch, zip(items, targets, strict=True)))

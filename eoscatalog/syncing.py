@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ __all__ = [
     "excluded",
     "plan_download",
     "plan_upload",
+    "safe_target",
     "scan_local",
 ]
 
@@ -77,11 +79,24 @@ def scan_local(root: Path, exclude: Sequence[str] = ()) -> Iterator[LocalFile]:
         what = "is a file" if root.exists() else "does not exist"
         raise NotADirectoryError(f"cannot sync {root}: it {what}; sync takes a folder")
     found = []
-    for dirpath, dirnames, filenames in os.walk(root):
+
+    def unreadable(error: OSError) -> None:
+        # A folder that cannot be read must not look empty: --delete would delete its names.
+        raise error
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable):
         dirnames.sort()
         rel_dir = os.path.relpath(dirpath, root)
         for filename in filenames:
             relative = filename if rel_dir == "." else f"{rel_dir}/{filename}".replace(os.sep, "/")
+            try:
+                relative.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InvalidNameError(
+                    f"cannot sync {os.path.join(dirpath, filename)!r}: its name is not UTF-8; "
+                    "rename it or leave it out with --exclude"
+                ) from None
+            relative = unicodedata.normalize("NFC", relative)  # as names are stored
             if excluded(relative, exclude):
                 continue
             path = Path(dirpath) / filename
@@ -146,7 +161,20 @@ def plan_download(
     prefix: str,
     delete: bool = False,
 ) -> list[Action]:
-    """Actions that make the folder hold the latest versions of the names under ``prefix``."""
+    """Actions that make the folder hold the latest versions of the names under ``prefix``.
+
+    Names that cannot all be files (``a`` and ``a/b``) are refused before anything moves.
+    """
+    live = {name for name, r in remote.items() if not r.is_delete_marker}
+    for name in sorted(live):
+        parts = name[len(prefix):].split("/")
+        for depth in range(1, len(parts)):
+            clash = prefix + "/".join(parts[:depth])
+            if clash in live:
+                raise InvalidNameError(
+                    f"eos://.../{clash} and {name} cannot both be files in a folder; leave one "
+                    "out with --exclude"
+                )
     local = {f.relative: f for f in files}
     actions = []
     for name, record in sorted(remote.items()):
@@ -164,3 +192,31 @@ def plan_download(
             if relative not in live:
                 actions.append(Action("delete-local", relative, local[relative].size, "gone"))
     return actions
+
+
+def safe_target(root: Path, relative: str) -> Path:
+    """Where a name's file goes under ``root``, refusing anything that would land outside it
+    (a symlinked folder on the way) or clash with a file where a folder must be.
+
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> safe_target(root, "a/b.csv") == root / "a" / "b.csv"
+    True
+    """
+    target = root.joinpath(*relative.split("/"))
+    base = root.resolve()
+    parent = target.parent
+    while parent != root and not parent.exists():
+        parent = parent.parent
+    if parent.exists() and not parent.is_dir():
+        raise NotADirectoryError(
+            f"cannot write {target}: {parent} is a file where a folder must be"
+        )
+    if not parent.resolve().is_relative_to(base):
+        raise InvalidNameError(
+            f"cannot write {target}: {parent} leads outside {root} (a symlink); nothing is "
+            "written through links out of the destination"
+        )
+    if target.is_dir():
+        raise IsADirectoryError(f"cannot write {target}: it is a folder")
+    return target

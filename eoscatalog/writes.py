@@ -71,6 +71,7 @@ class CatalogWrites:
         def resolve(self, ref: str | Reference) -> VersionRecord: ...
         def _resolve(self, ref: Reference) -> VersionRecord: ...
         def ls(self, prefix: str | Location = "", *, recursive: bool = False) -> Listing: ...
+        def folder(self, uri: str | Location) -> Location: ...
 
     def put(self, path: Source, name: str | Location, *, meta: Meta = None,
             message: str = "", on_bytes: Callable[[int], None] | None = None) -> PutResult:
@@ -173,9 +174,11 @@ class CatalogWrites:
             planned.append((loc, PutItem(loc.name, origin.hash or "", origin.size or 0,
                                          dict(origin.meta), source=origin.uri)))
         by_namespace: dict[str, list[PutItem]] = {}
+        taken: set[Location] = set()
         for loc, item in planned:
-            if item.name in {i.name for i in by_namespace.get(loc.namespace, [])}:
+            if loc in taken:
                 raise InvalidNameError(f"{loc.uri} is the destination of two copies")
+            taken.add(loc)
             by_namespace.setdefault(loc.namespace, []).append(item)
         for namespace, items in by_namespace.items():
             expires = self._expiry(namespace)
@@ -190,12 +193,19 @@ class CatalogWrites:
         assert all(r is not None for r in records)
         return records  # type: ignore[return-value]
 
-    def rm_prefix(self, prefix: str | Location, *, message: str = "") -> list[str]:
+    def rm_prefix(self, prefix: str | Location, *, message: str = "",
+                  whole_namespace: bool = False) -> list[str]:
         """Delete every name under a folder (``aws s3 rm --recursive``) in ONE changeset.
 
-        Returns the names deleted; earlier versions stay readable, as with :meth:`rm`.
+        ``p/a`` means the folder ``p/a/`` (never ``p/ab``). Emptying a whole namespace needs
+        ``whole_namespace``. Returns the names deleted; earlier versions stay readable.
         """
-        listing = self.ls(prefix, recursive=True)
+        folder = self.folder(prefix)
+        if not folder.name and not whole_namespace:
+            raise InvalidNameError(
+                f"that would delete every name in eos://{folder.namespace}/: confirm with --yes"
+            )
+        listing = self.ls(folder, recursive=True)
         names = [Location(listing.namespace, r.name) for r in listing.files]
         if not names:
             raise NotFoundError(f"nothing to delete under eos://{listing.namespace}/"

@@ -133,3 +133,16 @@ def test_rm_recursive_is_one_change(env: dict[str, str], tmp_path: Path) -> None
     assert "--purge takes one name" in eos(env, "rm", "-r", "--purge", "old/", "--yes", code=2)
     eos(env, "undelete", "old/x/b.txt")
     assert eos(env, "cat", "old/x/b.txt") == "x/b.txt"
+
+
+def test_rm_recursive_means_the_folder(tmp_path: Path) -> None:
+    env = {"EOS_HOME": str(tmp_path / "home"), "EOS_USER": "ada", "PYTHONPATH": str(ROOT)}
+    f = tmp_path / "f"
+    f.write_bytes(b"x")
+    for name in ("p/a/x", "p/ab", "p/a.csv"):
+        eos(env, "cp", str(f), f"eos://users/me/{name}")
+    assert "1 names deleted" in eos(env, "rm", "-r", "eos://users/me/p/a")
+    left = json.loads(eos(env, "ls", "p/", "-r", "--json"))["files"]
+    assert [x["name"] for x in left] == ["p/a.csv", "p/ab"]
+    assert "--yes" in eos(env, "rm", "-r", "eos://users/me/", code=1)
+    assert "2 names deleted" in eos(env, "rm", "-r", "eos://users/me/", "--yes")

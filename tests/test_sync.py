@@ -237,3 +237,109 @@ def test_progress_line_numbers() -> None:
     quiet.advance(10)
     quiet.close()
     assert quiet.stream.getvalue() == ""  # type: ignore[attr-defined]
+
+
+# -- review regressions ----------------------------------------------------------------------
+
+
+def test_exclude_protects_remote_names_from_delete(cat: Catalog, tmp_path: Path) -> None:
+    tree = tmp_path / "t"
+    tree.mkdir()
+    (tree / "a.csv").write_bytes(b"a")
+    (tree / "x.tmp").write_bytes(b"x")
+    run_sync(cat, str(tree), PREFIX)
+    again = run_sync(cat, str(tree), PREFIX, exclude=["*.tmp"], delete=True)
+    assert again.actions == ()
+    assert cat.resolve("proj/x.tmp").kind == "put"  # not deleted
+
+
+def test_nfc_names_and_rule_breaking_files(cat: Catalog, tmp_path: Path) -> None:
+    import unicodedata
+
+    from eoscatalog import InvalidNameError
+    from eoscatalog.cp import run_cp
+
+    tree = tmp_path / "t"
+    tree.mkdir()
+    (tree / unicodedata.normalize("NFD", "café.txt")).write_bytes(b"c")
+    run_sync(cat, str(tree), PREFIX)
+    assert cat.read_bytes("proj/café.txt") == b"c"  # typed in NFC, found
+    assert run_sync(cat, str(tree), PREFIX, delete=True).actions == ()
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "plot@2x.png").write_bytes(b"p")
+    with pytest.raises(InvalidNameError):
+        run_cp(cat, str(bad), "eos://users/me/bad/", recursive=True)
+    assert cat.ls("bad/", recursive=True, deleted=True).files == ()
+
+
+def test_downloads_stay_inside_the_destination(cat: Catalog, tmp_path: Path) -> None:
+    from eoscatalog import InvalidNameError
+
+    cat.put_bytes(b"x", "proj/link/x")
+    dest, outside = tmp_path / "d", tmp_path / "outside"
+    dest.mkdir()
+    outside.mkdir()
+    (dest / "link").symlink_to(outside)
+    with pytest.raises(InvalidNameError, match="outside"):
+        run_sync(cat, PREFIX, str(dest))
+    assert list(outside.iterdir()) == []
+
+
+def test_a_name_and_a_folder_of_the_same_path_are_refused(cat: Catalog, tmp_path: Path) -> None:
+    from eoscatalog import InvalidNameError
+
+    cat.put_bytes(b"file", "proj/a")
+    cat.put_bytes(b"inside", "proj/a/b")
+    with pytest.raises(InvalidNameError, match="cannot both be files"):
+        run_sync(cat, PREFIX, str(tmp_path / "d"))
+    assert not (tmp_path / "d").exists()
+
+
+def test_a_local_file_becomes_a_folder_with_delete(cat: Catalog, tmp_path: Path) -> None:
+    cat.put_bytes(b"inside", "proj/a/b")
+    dest = tmp_path / "d"
+    dest.mkdir()
+    (dest / "a").write_bytes(b"a file in the way")
+    run_sync(cat, PREFIX, str(dest), delete=True)
+    assert (dest / "a" / "b").read_bytes() == b"inside"
+
+
+def test_unknown_schemes_and_unreadable_folders(
+    cat: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eoscatalog import InvalidNameError
+
+    with pytest.raises(InvalidNameError, match=r"unknown scheme|one folder"):
+        run_sync(cat, PREFIX, "s3://bucket/x")
+    assert not Path("s3:").exists()
+    tree = tmp_path / "t"
+    (tree / "locked").mkdir(parents=True)
+    (tree / "locked" / "x").write_bytes(b"x")
+    run_sync(cat, str(tree), PREFIX)
+    real_scandir = os.scandir
+
+    def deny(path: Any) -> Any:
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", deny)
+    with pytest.raises(PermissionError):
+        run_sync(cat, str(tree), PREFIX, delete=True)
+    monkeypatch.undo()
+    assert cat.resolve("proj/locked/x").kind == "put"
+
+
+def test_a_downloaded_tree_is_not_hashed_again(store: Store, tmp_path: Path) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    an_hour_ago = datetime.now(timezone.utc) - timedelta(hours=1)
+    cat = Catalog(store, tmp_path / "index.sqlite", user="ada", clock=lambda: an_hour_ago,
+                  hash_cache=HashCache(tmp_path / "hashes.sqlite"))
+    for i in range(10):
+        cat.put_bytes(f"file {i}".encode(), f"proj/f{i}.txt")
+    first = run_sync(cat, PREFIX, str(tmp_path / "d"))
+    assert len(first.actions) == 10
+    again = run_sync(cat, PREFIX, str(tmp_path / "d"))
+    assert again.actions == () and again.hashed == 0
