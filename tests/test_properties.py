@@ -188,6 +188,8 @@ TAGS = ("prod", "paper-2026")
 CHECKPOINT_EVERY = 3  # so fresh clients start from a checkpoint and replay a short tail
 # A small pool makes equal bytes (no-op puts, dedup, rollbacks to the same content) common.
 contents = st.one_of(st.sampled_from([b"", b"one", b"two", b"\x00\xff"]), st.binary(max_size=64))
+# What purge_existing may do to the name right after the purge ("nothing" last: least often).
+FOLLOW_UPS = ("rm", "put_same", "put", "undelete", "rollback", "nothing")
 
 
 @dataclass(frozen=True)
@@ -494,25 +496,25 @@ class CatalogMachine(RuleBasedStateMachine):
         history = self.history[name]
         alive = [i for i, v in enumerate(history, 1) if not v.purged]
         markers = [i for i in alive if history[i - 1].kind == "delete"]
-        which = data.draw(
-            st.sampled_from(["latest", "above_marker", "restorable", "any", "all"]), label="which"
-        )
-        if which == "latest" and alive:
-            targets: list[int | None] = [alive[-1]]
-        elif which == "above_marker" and markers and markers[-1] < alive[-1]:
-            targets = [i for i in alive if i > markers[-1]]
-        elif which == "restorable" and markers:
-            targets = [i for i in alive if i < markers[-1] and history[i - 1].kind != "delete"]
-            targets = targets[-1:]
+        # Hypothesis draws the first choices of a list most often: the rare states come first.
+        targets: dict[str, list[int | None]] = {}
+        if markers and markers[-1] < alive[-1]:
+            targets["above_marker"] = [i for i in alive if i > markers[-1]]
+        restorable = [i for i in alive if markers and i < markers[-1] and history[i - 1].readable]
+        if restorable:
+            targets["restorable"] = restorable[-1:]  # what undelete would bring back
+        if alive:
+            targets["latest"] = [alive[-1]]
+        which = data.draw(st.sampled_from([*targets, "any", "all"]), label="which")
+        if which == "any":
+            targets[which] = [data.draw(st.integers(1, len(history)), label="version")]
         elif which == "all":
-            targets = [None]
-        else:
-            targets = [data.draw(st.integers(1, len(history)), label="version")]
-        for version in targets:
+            targets[which] = [None]
+        for version in targets[which]:
             self.purge(name, version)
+        first = "undelete" if which in ("above_marker", "restorable") else "rm"
         then = data.draw(
-            st.sampled_from(["nothing", "put", "put_same", "rm", "undelete", "rollback"]),
-            label="then",
+            st.sampled_from([first, *(f for f in FOLLOW_UPS if f != first)]), label="then"
         )
         if then == "put":
             self.put(name, data.draw(contents, label="data"), as_file=False)
