@@ -247,16 +247,15 @@ def cp(source: str, dest: str, recursive: bool, quiet: bool, as_json: bool) -> N
     """
     progress = Progress(None, label="cp", enabled=None if not (quiet or as_json) else False)
     with _catalog() as cat:
-        lines = run_cp(cat, source, dest, recursive=recursive, on_bytes=progress.advance)
+        transfers = run_cp(cat, source, dest, recursive=recursive, on_bytes=progress.advance)
     if progress.done:
         progress.close()
     if as_json:
-        _echo_json([{"action": line.split(":", 1)[0], "detail": line.split(": ", 1)[1]}
-                    for line in lines])
+        _echo_json([t.to_dict() for t in transfers])
         return
     if not quiet:
-        for line in lines:
-            click.echo(line)
+        for transfer in transfers:
+            click.echo(transfer.line())
 
 
 @cli.command()

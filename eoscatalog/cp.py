@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from .catalog import Catalog
@@ -23,9 +24,30 @@ from .sources import download_s3, download_url
 from .sync import download_tree
 from .syncing import scan_local
 
-__all__ = ["run_cp"]
+__all__ = ["Transfer", "run_cp"]
 
 DOWNLOAD_THREADS = 8
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """One file eos cp handled: ``upload``, ``unchanged``, ``download``, ``copy`` or
+    ``import``, from ``source`` to ``dest`` (a path, or the pinned URI of the new version)."""
+
+    action: str
+    source: str
+    dest: str
+
+    def line(self) -> str:
+        """The line people see."""
+        if self.action == "unchanged":
+            return f"unchanged: {self.source} is already {self.dest}"
+        extra = " (no bytes moved)" if self.action == "copy" else ""
+        return f"{self.action}: {self.source} to {self.dest}{extra}"
+
+    def to_dict(self) -> dict[str, str]:
+        """The ``--json`` shape: action, source, dest."""
+        return {"action": self.action, "source": self.source, "dest": self.dest}
 
 
 def _into(dest: str, source_name: str) -> str:
@@ -34,8 +56,8 @@ def _into(dest: str, source_name: str) -> str:
 
 
 def run_cp(catalog: Catalog, source: str, dest: str, *, recursive: bool = False,
-           on_bytes: Callable[[int], None] | None = None) -> list[str]:
-    """Copy SOURCE to DEST; return one line per file for people.
+           on_bytes: Callable[[int], None] | None = None) -> list[Transfer]:
+    """Copy SOURCE to DEST; return what happened to each file.
 
     ``on_bytes`` is told of bytes as they are uploaded or downloaded (progress lines).
     """
@@ -58,7 +80,7 @@ def run_cp(catalog: Catalog, source: str, dest: str, *, recursive: bool = False,
 
 
 def _upload(catalog: Catalog, source: Path, dest: str, recursive: bool,
-            on_bytes: Callable[[int], None] | None) -> list[str]:
+            on_bytes: Callable[[int], None] | None) -> list[Transfer]:
     if source.is_dir():
         if not recursive:
             raise IsADirectoryError(f"{source} is a folder: add -r to copy what it holds")
@@ -74,39 +96,38 @@ def _upload(catalog: Catalog, source: Path, dest: str, recursive: bool,
     return [_put_line(source, result.record.uri, result.created)]
 
 
-def _put_line(path: Path, uri: str, created: bool) -> str:
-    return f"upload: {path} to {uri}" if created else f"unchanged: {path} is already {uri}"
+def _put_line(path: Path, uri: str, created: bool) -> Transfer:
+    return Transfer("upload" if created else "unchanged", str(path), uri)
 
 
 def _download(catalog: Catalog, source: str, dest: Path, recursive: bool,
-              dest_text: str, on_bytes: Callable[[int], None] | None) -> list[str]:
+              dest_text: str, on_bytes: Callable[[int], None] | None) -> list[Transfer]:
     if not recursive:
         if dest_text.endswith("/"):
             dest.mkdir(parents=True, exist_ok=True)
         path = catalog.get(source, dest, on_bytes=on_bytes)
-        return [f"download: {source} to {path}"]
+        return [Transfer("download", source, str(path))]
     folder = catalog.folder(source)
     records = catalog.ls(folder, recursive=True).files
     items = [(r, r.name[len(folder.name):]) for r in records]
     targets = download_tree(catalog, items, dest, on_bytes=on_bytes)
-    return [f"download: {r.uri} to {t}" for r, t in zip(records, targets, strict=True)]
+    return [Transfer("download", r.uri, str(t)) for r, t in zip(records, targets, strict=True)]
 
 
-def _copy(catalog: Catalog, source: str, dest: str, recursive: bool) -> list[str]:
+def _copy(catalog: Catalog, source: str, dest: str, recursive: bool) -> list[Transfer]:
     if not recursive:
         name = split_reference(source)[0]
         record = catalog.copy(source, _into(dest, name))
-        return [f"copy: {source} to {record.uri} (no bytes moved)"]
+        return [Transfer("copy", source, record.uri)]
     src, dst = catalog.folder(source), catalog.folder(dest)
     records = catalog.ls(src, recursive=True).files
     pairs = [(r.uri, Location(dst.namespace, dst.name + r.name[len(src.name):]))
              for r in records]
     copies = catalog.copy_many(pairs)
-    return [f"copy: {r.uri} to {c.uri} (no bytes moved)"
-            for r, c in zip(records, copies, strict=True)]
+    return [Transfer("copy", r.uri, c.uri) for r, c in zip(records, copies, strict=True)]
 
 
-def _import(catalog: Catalog, source: str, dest: str) -> list[str]:
+def _import(catalog: Catalog, source: str, dest: str) -> list[Transfer]:
     name = PurePosixPath(source.split("?", 1)[0]).name or "download"
     with tempfile.TemporaryDirectory(prefix="eos-import-") as tmp:
         local = Path(tmp) / name
@@ -117,4 +138,4 @@ def _import(catalog: Catalog, source: str, dest: str) -> list[str]:
         else:
             download_url(source, local)
         result = catalog.put(local, _into(dest, name), meta={"source": source.split("?", 1)[0]})
-    return [f"import: {source.split('?', 1)[0]} to {result.record.uri}"]
+    return [Transfer("import", source.split("?", 1)[0], result.record.uri)]

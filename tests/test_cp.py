@@ -91,8 +91,7 @@ def test_import_from_s3_and_https(tmp_path: Path, s3_server: Any, s3_client: Any
                                          "eos://users/me/raw/", code=1)
 
 
-def test_du_and_log(tmp_path: Path) -> None:
-    env = {"EOS_HOME": str(tmp_path / "home"), "EOS_USER": "ada", "PYTHONPATH": str(ROOT)}
+def test_du_and_log(env: dict[str, str], tmp_path: Path) -> None:
     f = tmp_path / "f"
     f.write_bytes(b"x" * 100)
     eos(env, "cp", str(f), "eos://users/me/d/one.bin")
@@ -122,6 +121,8 @@ def test_rm_recursive_is_one_change(env: dict[str, str], tmp_path: Path) -> None
         (src / name).write_bytes(name.encode())
     moves = json.loads(eos(env, "cp", "-r", str(src), "eos://users/me/old/", "--json"))
     assert [m["action"] for m in moves] == ["upload"] * 3
+    assert moves[0] == {"action": "upload", "source": str(src / "a.txt"),
+                        "dest": "eos://users/ada/old/a.txt@1"}
     out = eos(env, "rm", "-r", "eos://users/me/old/x/")
     assert out.count("deleted:") == 2 and "2 names deleted" in out
     assert [f["name"] for f in json.loads(eos(env, "ls", "old/", "-r", "--json"))["files"]] == [
