@@ -119,6 +119,7 @@ def _upload(catalog: Catalog, root: Path, folder: Location, *, delete: bool, dry
             on_action: Callable[[Action], None] | None,
             on_bytes: Callable[[int], None] | None,
             on_plan: Callable[[SyncReport], None] | None) -> SyncReport:
+    catalog.check_writable(folder.namespace)  # a dry run refuses what the run would
     files = list(scan_local(root, exclude))
     remote = _remote_map(catalog, folder, exclude)
     hash_of, hashed = _counting_hasher(catalog)

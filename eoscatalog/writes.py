@@ -288,6 +288,11 @@ class CatalogWrites:
 
     # -- the write path --------------------------------------------------------------------------
 
+    def check_writable(self, namespace: str) -> None:
+        """Raise the error a write to ``namespace`` would raise now (permission, offline, a
+        store without conditional writes), so plans and dry runs refuse what runs would."""
+        self._check_write(namespace)
+
     def _writable(self, name: str | Location) -> Location:
         loc = self.location(name)
         self._check_write(loc.namespace)

@@ -343,3 +343,12 @@ def test_a_downloaded_tree_is_not_hashed_again(store: Store, tmp_path: Path) -> 
     assert len(first.actions) == 10
     again = run_sync(cat, PREFIX, str(tmp_path / "d"))
     assert again.actions == () and again.hashed == 0
+
+
+def test_a_dry_run_refuses_what_the_run_would(cat: Catalog, tmp_path: Path) -> None:
+    from eoscatalog import PermissionDeniedError
+
+    tree = tmp_path / "t"
+    make_tree(tree, 3)
+    with pytest.raises(PermissionDeniedError):
+        run_sync(cat, str(tree), "eos://users/bob/x/", dry_run=True)
