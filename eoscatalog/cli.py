@@ -335,7 +335,8 @@ def du(uri: str, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("uri", required=False, default="")
-@click.option("-n", "--limit", default=20, show_default=True, help="How many changes to show.")
+@click.option("-n", "--limit", default=20, show_default=True, type=click.IntRange(min=1),
+              help="How many changes to show.")
 @_json_option
 def log(uri: str, limit: int, as_json: bool) -> None:
     """Show recent changes to names under URI, newest first: who did what, when.

@@ -111,6 +111,7 @@ def test_du_and_log(env: dict[str, str], tmp_path: Path) -> None:
         ("d/one.bin", 1, "put"),
     ]
     assert len(json.loads(eos(env, "log", "-n", "2", "--json"))) == 2
+    assert "-n" in eos(env, "log", "-n", "0", code=2)
     assert eos(env, "log").splitlines()[0].split()[:3] == ["WHEN", "WHO", "WHAT"]
 
 
