@@ -1,0 +1,298 @@
+"""The ``eos`` commands that move and show data: ls, cp, sync, cat, url, du, log, lock, cache.
+
+They register on the ``eos`` group from :mod:`eoscatalog.cli` (imported there), and like every
+command they parse arguments, call the Catalog, and print.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .cache import BlobCache
+from .catalog import Catalog
+from .cli import _catalog, _echo_json, _json_option, cli
+from .cp import run_cp
+from .listing import history, usage
+from .lockfile import LockFile, use_lock
+from .names import parse_size
+from .output import format_size, format_table, short_time
+from .progress import Progress
+from .sync import SyncReport, run_sync
+
+__all__ = ["cache", "cat", "cp", "du", "lock", "log", "ls", "sync", "url"]
+
+
+@cli.command()
+@click.argument("uri", required=False, default="")
+@click.option("-r", "--recursive", is_flag=True, help="List every name below, not folders.")
+@click.option("--versions", "all_versions", is_flag=True,
+              help="Every version of each name, delete markers included.")
+@click.option("--deleted", is_flag=True, help="Include names whose latest version is deleted.")
+@_json_option
+def ls(uri: str, recursive: bool, all_versions: bool, deleted: bool, as_json: bool) -> None:
+    """List names under URI (default: your namespace) as folders and files.
+
+    Each name shows its latest version's time, size, version number and author.
+
+    Example: eos ls eos://org/shared/ -r
+    """
+    with _catalog() as cat:
+        listing = cat.ls(uri, recursive=recursive, versions=all_versions, deleted=deleted)
+    if as_json:
+        _echo_json({
+            "namespace": listing.namespace,
+            "prefix": listing.prefix,
+            "folders": list(listing.folders),
+            "files": [r.to_dict() for r in listing.files],
+        })
+        return
+    base = listing.prefix.rsplit("/", 1)[0] + "/" if "/" in listing.prefix else ""
+    rows = [["", "", "PRE", "", folder[len(base):]] for folder in listing.folders]
+    for r in listing.files:
+        version = f"@{r.version}" + (" (deleted)" if r.is_delete_marker else "")
+        rows.append([short_time(r.created), format_size(r.size), version, r.author,
+                     r.name[len(base):]])
+    if rows:
+        click.echo(format_table(["MODIFIED", "SIZE", "VERSION", "AUTHOR", "NAME"], rows))
+
+
+@cli.command()
+@click.argument("source")
+@click.argument("dest")
+@click.option("-r", "--recursive", is_flag=True, help="Copy a folder or prefix and all below.")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+@_json_option
+def cp(source: str, dest: str, recursive: bool, quiet: bool, as_json: bool) -> None:
+    """Copy SOURCE to DEST: local to eos://, eos:// to local, eos:// to eos://, or import
+    from s3:// or https://.
+
+    Copies within the catalog move no bytes (a new version with the same hash).
+
+    Example: eos cp results.csv eos://users/me/project-1/
+    """
+    progress = Progress(None, label="cp", enabled=None if not (quiet or as_json) else False)
+    with _catalog() as cat:
+        transfers = run_cp(cat, source, dest, recursive=recursive, on_bytes=progress.advance)
+    if progress.done:
+        progress.close()
+    if as_json:
+        _echo_json([t.to_dict() for t in transfers])
+        return
+    if not quiet:
+        for transfer in transfers:
+            click.echo(transfer.line())
+
+
+@cli.command()
+@click.argument("source")
+@click.argument("dest")
+@click.option("--delete", is_flag=True, help="Also remove what SOURCE does not have.")
+@click.option("--dry-run", is_flag=True, help="Print what would happen; change nothing.")
+@click.option("--exclude", multiple=True, metavar="GLOB",
+              help="Leave out paths or file names matching GLOB (repeatable).")
+@click.option("-m", "--message", default="", help="A note kept with the change.")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+@_json_option
+def sync(source: str, dest: str, delete: bool, dry_run: bool, exclude: tuple[str, ...],
+         message: str, quiet: bool, as_json: bool) -> None:
+    """Make DEST hold what SOURCE holds: a folder and an eos:// prefix, either way.
+
+    Files are compared by hash (an unchanged file costs a stat, thanks to the hash cache);
+    an upload publishes every change as one changeset, all or nothing.
+
+    Example: eos sync ./project-1/ eos://users/me/project-1/ --delete
+    """
+    progress = Progress(0, label="sync", enabled=None if not (quiet or as_json) else False)
+
+    def planned(plan: SyncReport) -> None:
+        progress.total = plan.transferred
+
+    with _catalog() as cat:
+        report = run_sync(cat, source, dest, delete=delete, dry_run=dry_run, exclude=exclude,
+                          message=message, on_plan=planned, on_bytes=progress.advance)
+    if progress.done:
+        progress.close()
+    if as_json:
+        _echo_json({
+            "direction": report.direction, "local": str(report.local), "remote": report.remote,
+            "dry_run": report.dry_run, "hashed": report.hashed,
+            "actions": [{"kind": a.kind, "path": a.relative, "size": a.size,
+                         "reason": a.reason} for a in report.actions],
+        })
+        return
+    if quiet:
+        return
+    prefix = "(dry run) " if dry_run else ""
+    for line in report.lines():
+        click.echo(prefix + line)
+    if not report.actions:
+        click.echo("nothing to do: already in sync")
+
+
+@cli.command()
+@click.argument("uri", required=False, default="")
+@_json_option
+def du(uri: str, as_json: bool) -> None:
+    """Show the space names under URI take: latest versions, all versions, and the bytes
+    stored once each (what deduplication saved).
+
+    Example: eos du eos://org/
+    """
+    with _catalog() as cat:
+        listing = cat.ls(uri, recursive=True, versions=True)
+    u = usage(listing.files)
+    data = {"namespace": listing.namespace, "prefix": listing.prefix, "names": u.names,
+            "versions": u.versions, "logical_bytes": u.logical,
+            "all_versions_bytes": u.all_versions, "stored_bytes": u.stored,
+            "saved_bytes": u.saved}
+    if as_json:
+        _echo_json(data)
+        return
+    where = f"eos://{listing.namespace}/{listing.prefix}"
+    click.echo(format_table(["", where], [
+        ["names", str(u.names)], ["versions", str(u.versions)],
+        ["latest versions", format_size(u.logical)],
+        ["all versions", format_size(u.all_versions)],
+        ["stored (each blob once)", format_size(u.stored)],
+        ["saved by deduplication", format_size(u.saved)],
+    ]))
+
+
+@cli.command()
+@click.argument("uri", required=False, default="")
+@click.option("-n", "--limit", default=20, show_default=True, type=click.IntRange(min=1),
+              help="How many changes to show.")
+@_json_option
+def log(uri: str, limit: int, as_json: bool) -> None:
+    """Show recent changes to names under URI, newest first: who did what, when.
+
+    Example: eos log eos://org/shared/ -n 50
+    """
+    with _catalog() as cat:
+        listing = cat.ls(uri, recursive=True, versions=True)
+    records = history(listing.files, limit)
+    if as_json:
+        _echo_json([r.to_dict() for r in records])
+        return
+    rows = []
+    for r in records:
+        what = r.kind + (f" of {r.source_version}" if r.source_version else "")
+        rows.append([short_time(r.created), r.author, what, f"{r.name}@{r.version}",
+                     r.message])
+    if rows:
+        click.echo(format_table(["WHEN", "WHO", "WHAT", "VERSION", "MESSAGE"], rows))
+
+
+@cli.command()
+@click.argument("ref")
+def cat(ref: str) -> None:
+    """Write the bytes REF means to standard output, verified first.
+
+    Example: eos cat eos://org/shared/samples.csv@3 | head
+    """
+    with _catalog() as catalog:
+        _, path = catalog.cached(ref)
+        with open(path, "rb") as f:
+            while chunk := f.read(1024 * 1024):
+                sys.stdout.buffer.write(chunk)
+    sys.stdout.flush()
+
+
+@cli.command()
+@click.argument("ref")
+@click.option("--expires", default="48h", show_default=True,
+              help="How long the link works: 30m, 48h, 7d (at most 7 days).")
+def url(ref: str, expires: str) -> None:
+    """Print a link that lets anyone holding it download REF until it expires.
+
+    On S3 a presigned GET link to the one blob; on a local store a file:// URL.
+
+    Example: eos url project-1/report.pdf --expires 7d
+    """
+    with _catalog() as catalog:
+        click.echo(catalog.url(ref, expires=expires))
+
+
+@cli.command()
+@click.argument("refs", nargs=-1, required=True)
+@click.option("-o", "--output", default="eos.lock", show_default=True,
+              type=click.Path(dir_okay=False, path_type=Path), help="The lock file to write.")
+@click.option("--add", is_flag=True, help="Add to the lock file's pins instead of replacing them.")
+@_json_option
+def lock(refs: tuple[str, ...], output: Path, add: bool, as_json: bool) -> None:
+    """Pin REFS to their exact versions and hashes in a lock file for reproducible reruns.
+
+    Run an analysis with EOS_LOCK=eos.lock (or eoscatalog.use_lock("eos.lock")) and every
+    File resolves through the pins; a name missing from the lock is an error.
+
+    Example: eos lock project-1/reads.fq.gz eos://org/ref/genome.fa@paper-2026 -o eos.lock
+    """
+    lock_file = LockFile.load(output) if add and output.exists() else LockFile()
+    fresh = LockFile()
+    with _catalog() as cat, use_lock(None):  # pin what the store holds now, not an old lock
+        for ref in refs:
+            fresh.pin(cat.resolve(ref))  # two different pins for one name: ConflictError
+    for pin in fresh:
+        lock_file.pin(pin, replace=True)
+    lock_file.save(output)
+    if as_json:
+        _echo_json([pin.to_dict() for pin in lock_file])
+        return
+    for pin in lock_file:
+        click.echo(f"{pin.uri}  {pin.hash}")
+    click.echo(f"wrote {output} ({len(lock_file)} inputs)")
+
+
+def _cache_of(cat: Catalog) -> BlobCache:
+    assert cat.cache is not None  # Catalog.open always gives one
+    return cat.cache
+
+
+@cli.group()
+def cache() -> None:
+    """Look at and trim the shared download cache (EOS_CACHE, default $EOS_HOME/cache).
+
+    Example: eos cache info
+    """
+
+
+@cache.command("info")
+@_json_option
+def cache_info(as_json: bool) -> None:
+    """Show where the cache is, how many blobs it holds and their size.
+
+    Example: eos cache info --json
+    """
+    with _catalog() as cat:
+        info = _cache_of(cat).info()
+    data = {"root": str(info.root), "entries": info.entries, "size": info.size,
+            "max_size": info.max_size}
+    if as_json:
+        _echo_json(data)
+        return
+    cap = format_size(info.max_size) if info.max_size is not None else "none"
+    click.echo(f"{info.root}: {info.entries} blobs, {format_size(info.size)} (cap: {cap})")
+
+
+@cache.command("prune")
+@click.option("--max-size", required=True, help="Keep at most this much, e.g. 20GiB or 500MB.")
+@_json_option
+def cache_prune(max_size: str, as_json: bool) -> None:
+    """Remove the least recently used blobs until the cache holds at most --max-size.
+
+    Files you downloaded stay where they are; a later download fetches a blob again.
+
+    Example: eos cache prune --max-size 20GiB
+    """
+    size = parse_size(max_size)
+    with _catalog() as cat:
+        result = _cache_of(cat).prune(size)
+    if as_json:
+        _echo_json({"removed": list(result.removed), "freed": result.freed,
+                    "size": result.size})
+        return
+    click.echo(f"removed {len(result.removed)} blobs, freed {format_size(result.freed)}; "
+               f"the cache holds {format_size(result.size)}")
