@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING
 
 from .errors import EosError, InvalidNameError, StoreError
 from .hashing import ALGORITHM, digest_of, parse_hash
-from .store.base import TEMP_PREFIX, Store
+from .store.base import TEMP_PREFIX, Store, fsync_folder
 
 if TYPE_CHECKING:
     from .config import Config
@@ -388,7 +388,7 @@ class BlobCache:
                     f"{e.strerror or e}.{advice}"
                 ) from e
             raise
-        _fsync_folder(path.parent)
+        fsync_folder(path.parent)
 
     @contextlib.contextmanager
     def _locked(self, digest: str) -> Iterator[None]:
@@ -563,16 +563,3 @@ def _unlink_quietly(path: str | os.PathLike[str]) -> None:
     except FileNotFoundError:
         pass
 
-
-def _fsync_folder(folder: Path) -> None:
-    """Make a rename in ``folder`` durable; filesystems that cannot fsync a folder are skipped."""
-    try:
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _CLOEXEC)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

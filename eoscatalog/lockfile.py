@@ -67,6 +67,7 @@ import yaml
 from .errors import ConfigError, ConflictError, InvalidNameError, NotFoundError
 from .hashing import parse_hash
 from .names import MAX_VERSION, validate_name, validate_namespace
+from .store.base import fsync_folder
 
 __all__ = [
     "FORMAT",
@@ -397,7 +398,7 @@ class LockFile:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
-        _fsync_dir(target.parent)
+        fsync_folder(target.parent)
         self.path = target
         return target
 
@@ -771,16 +772,3 @@ def _parse_yaml(text: str, where: str) -> Any:
         problem = getattr(e, "problem", None) or str(e)
         raise ConfigError(f"lock file {where} is not valid YAML ({at}{problem})") from None
 
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename durable; not every platform can open a folder, which is fine."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

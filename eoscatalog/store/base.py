@@ -25,7 +25,7 @@ from ..errors import (
 )
 from ..hashing import StreamHasher, digest_of, hash_bytes, parse_hash, verify_hash
 
-__all__ = ["ObjectInfo", "Progress", "Store", "blob_key", "check_key"]
+__all__ = ["ObjectInfo", "Progress", "Store", "blob_key", "check_key", "fsync_folder", "open_temp"]
 
 Progress = Callable[[int], None]  # told how many more bytes moved
 
@@ -56,6 +56,20 @@ def open_temp(folder: Path) -> tuple[int, str]:
         except FileExistsError:
             continue
     raise StoreError(f"cannot create a temporary file in {folder}")
+
+
+def fsync_folder(folder: str | os.PathLike[str]) -> None:
+    """Make a rename in ``folder`` durable; filesystems that cannot fsync a folder are skipped."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def check_key(key: str) -> str:

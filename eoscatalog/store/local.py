@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlparse
 
 from ..errors import NotFoundError, PreconditionFailedError, StoreError
 from ..hashing import StreamHasher
-from .base import TEMP_PREFIX, ObjectInfo, Progress, Store, check_key
+from .base import TEMP_PREFIX, ObjectInfo, Progress, Store, check_key, fsync_folder
 
 __all__ = ["LocalStore", "path_from_file_url"]
 
@@ -138,14 +138,6 @@ class LocalStore(Store):
             raise
         return tmp
 
-    @staticmethod
-    def _fsync_dir(path: Path) -> None:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
     def _link_into_place(self, tmp: str, target: Path, key: str) -> None:
         try:
             os.link(tmp, target)
@@ -153,7 +145,7 @@ class LocalStore(Store):
             raise PreconditionFailedError(f"object {key!r} already exists in {self.url}") from None
         finally:
             os.unlink(tmp)
-        self._fsync_dir(target.parent)
+        fsync_folder(target.parent)
 
     # -- primitives ----------------------------------------------------------------------------
 
