@@ -39,7 +39,7 @@ from .names import (
     parse_reference,
     validate_name,
 )
-from .records import VersionRecord
+from .records import Event, Usage, VersionRecord
 from .replay import Replay
 from .resolution import resolve_in_index
 from .store import Store, blob_key, open_store
@@ -265,10 +265,7 @@ class Catalog(CatalogWrites):
         next ``/`` unless ``recursive``. Each name shows its latest version; ``versions`` shows
         every version (delete markers included); deleted names appear only with ``deleted``.
         """
-        loc = prefix if isinstance(prefix, Location) else parse_location(
-            prefix, user=self.user, default_namespace=self.default_namespace, allow_prefix=True
-        )
-        self._refresh_online(loc.namespace)
+        loc = self._prefix(prefix)
         if versions:
             records = self.index.versions_under(loc.namespace, loc.name)
             return group_listing(loc.namespace, loc.name, records, recursive=recursive,
@@ -276,6 +273,49 @@ class Catalog(CatalogWrites):
         records = self.index.latest_under(loc.namespace, loc.name)
         return group_listing(loc.namespace, loc.name, records, recursive=recursive,
                              deleted=deleted)
+
+    def prefix(self, uri: str | Location) -> Location:
+        """Parse a prefix: a bare one or an ``eos://`` URI ending anywhere, matched as text.
+
+        >>> from eoscatalog.store import MemoryStore
+        >>> Catalog(MemoryStore(), ":memory:", user="ada").prefix("eos://org/tables/t")
+        Location(namespace='org', name='tables/t')
+        """
+        return uri if isinstance(uri, Location) else parse_location(
+            uri, user=self.user, default_namespace=self.default_namespace, allow_prefix=True
+        )
+
+    def _prefix(self, uri: str | Location) -> Location:
+        loc = self.prefix(uri)
+        self._refresh_online(loc.namespace)
+        return loc
+
+    def history(self, prefix: str | Location = "", limit: int = 20) -> list[Event]:
+        """The newest ``limit`` changes to names under a prefix, newest first.
+
+        Each entry of each changeset is one :class:`Event`: new versions, delete markers,
+        rollbacks, tags and untags, purges.
+
+        >>> from eoscatalog.store import MemoryStore
+        >>> cat = Catalog(MemoryStore(), ":memory:", user="ada")
+        >>> _ = cat.put_bytes(b"x", "a.txt"); _ = cat.tag("a.txt@1", "v1")
+        >>> [e.what for e in cat.history()]
+        ['tag v1', 'put']
+        """
+        loc = self._prefix(prefix)
+        return self.index.events_under(loc.namespace, loc.name, limit)
+
+    def usage(self, prefix: str | Location = "") -> Usage:
+        """The space names under a prefix take (``eos du``), added up by the index.
+
+        >>> from eoscatalog.store import MemoryStore
+        >>> cat = Catalog(MemoryStore(), ":memory:", user="ada")
+        >>> _ = cat.put_bytes(b"xy", "a.txt"); _ = cat.put_bytes(b"xy", "b.txt")
+        >>> u = cat.usage(); (u.names, u.all_versions, u.stored, u.saved)
+        (2, 4, 2, 2)
+        """
+        loc = self._prefix(prefix)
+        return self.index.usage_under(loc.namespace, loc.name)
 
     def cached(self, ref: str | Reference) -> tuple[VersionRecord, Path]:
         """The verified cache entry holding the bytes ``ref`` means (fetched if missing)."""

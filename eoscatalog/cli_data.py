@@ -15,7 +15,6 @@ from .cache import BlobCache
 from .catalog import Catalog
 from .cli import _catalog, _echo_json, _json_option, cli
 from .cp import run_cp
-from .listing import history, usage
 from .lockfile import LockFile, use_lock
 from .names import parse_size
 from .output import format_size, format_table, short_time
@@ -142,16 +141,16 @@ def du(uri: str, as_json: bool) -> None:
     Example: eos du eos://org/
     """
     with _catalog() as cat:
-        listing = cat.ls(uri, recursive=True, versions=True)
-    u = usage(listing.files)
-    data = {"namespace": listing.namespace, "prefix": listing.prefix, "names": u.names,
+        loc = cat.prefix(uri)
+        u = cat.usage(loc)
+    data = {"namespace": loc.namespace, "prefix": loc.name, "names": u.names,
             "versions": u.versions, "logical_bytes": u.logical,
             "all_versions_bytes": u.all_versions, "stored_bytes": u.stored,
             "saved_bytes": u.saved}
     if as_json:
         _echo_json(data)
         return
-    where = f"eos://{listing.namespace}/{listing.prefix}"
+    where = f"eos://{loc.namespace}/{loc.name}"
     click.echo(format_table(["", where], [
         ["names", str(u.names)], ["versions", str(u.versions)],
         ["latest versions", format_size(u.logical)],
@@ -172,16 +171,11 @@ def log(uri: str, limit: int, as_json: bool) -> None:
     Example: eos log eos://org/shared/ -n 50
     """
     with _catalog() as cat:
-        listing = cat.ls(uri, recursive=True, versions=True)
-    records = history(listing.files, limit)
+        events = cat.history(uri, limit)
     if as_json:
-        _echo_json([r.to_dict() for r in records])
+        _echo_json([e.to_dict() for e in events])
         return
-    rows = []
-    for r in records:
-        what = r.kind + (f" of {r.source_version}" if r.source_version else "")
-        rows.append([short_time(r.created), r.author, what, f"{r.name}@{r.version}",
-                     r.message])
+    rows = [[short_time(e.created), e.author, e.what, e.target, e.message] for e in events]
     if rows:
         click.echo(format_table(["WHEN", "WHO", "WHAT", "VERSION", "MESSAGE"], rows))
 

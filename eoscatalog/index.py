@@ -23,8 +23,8 @@ import sqlite_utils
 
 from .errors import StoreError
 from .log import VERSION_OPS, Changeset
-from .records import VersionRecord
-from .sqlite import connect, immediate, lock_of, set_aside
+from .queries import IndexQueries
+from .sqlite import connect, immediate, set_aside
 
 __all__ = ["Index"]
 
@@ -53,6 +53,13 @@ SCHEMA = {
          "writer": str, "entries": int},
         ["namespace", "seq"],
     ),
+    # Every entry of every changeset, for `eos log` (who tagged, untagged, purged what, when).
+    "events": (
+        {"namespace": str, "seq": int, "pos": int, "name": str, "op": str, "version": int,
+         "source_version": int, "tag": str, "versions": str, "hash": str, "size": int,
+         "expires": str, "created": str, "author": str, "message": str},
+        ["namespace", "seq", "pos"],
+    ),
     # Derived from versions (newest non-purged version per name), so listings need no GROUP BY
     # over every version; rebuilt after checkpoint imports, not copied into checkpoints.
     "names": (
@@ -60,9 +67,22 @@ SCHEMA = {
         ["namespace", "name"],
     ),
 }
-SCHEMA_VERSION = 2
-COPIED_TABLES = ("versions", "tags", "changesets")
+SCHEMA_VERSION = 3
+COPIED_TABLES = ("versions", "tags", "changesets", "events")
 
+
+# Events for indexes and checkpoints written before the events table existed: the version
+# entries and the tags still standing (earlier untags and purges left no trace there).
+_EVENTS_FROM_VERSIONS = (
+    "INSERT OR IGNORE INTO {into}events (namespace, seq, pos, name, op, version, source_version, "
+    "hash, size, expires, created, author, message) SELECT namespace, seq, -version, name, kind, "
+    "version, source_version, hash, size, expires, created, author, message FROM {source}versions"
+)
+_EVENTS_FROM_TAGS = (
+    "INSERT OR IGNORE INTO {into}events (namespace, seq, pos, name, op, version, tag, created, "
+    "author, message) SELECT namespace, seq, -1000000 - rowid, name, 'tag', version, tag, created, "
+    "author, '' FROM {source}tags"
+)
 
 _NAMES_FROM_VERSIONS = (
     "INSERT OR REPLACE INTO names (namespace, name, latest) "
@@ -74,7 +94,7 @@ def _columns(table: str) -> str:
     return ", ".join(f'"{c}"' for c in SCHEMA[table][0])
 
 
-class Index:
+class Index(IndexQueries):
     """The local replay of one store's catalog.
 
     >>> idx = Index(":memory:")
@@ -102,10 +122,17 @@ class Index:
                 db[table].create(columns, pk=pk, if_not_exists=True)
             db["versions"].create_index(["namespace", "hash"], if_not_exists=True)
             db["versions"].create_index(["namespace", "name", "created"], if_not_exists=True)
-            if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+            db["events"].create_index(["namespace", "name"], if_not_exists=True)
+            found = db.execute("PRAGMA user_version").fetchone()[0]
+            if found < 2:
                 # An index written before the names table existed: derive it once.
                 db.execute("DELETE FROM names")
                 db.execute(_NAMES_FROM_VERSIONS + " GROUP BY namespace, name")
+            if found < 3:
+                # ... or before the events table: derive what the versions and tags still show.
+                db.execute(_EVENTS_FROM_VERSIONS.format(into="", source=""))
+                db.execute(_EVENTS_FROM_TAGS.format(into="", source=""))
+            if found < SCHEMA_VERSION:
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
@@ -164,6 +191,7 @@ class Index:
                 )
             self.check(changeset)
             versions: list[dict[str, Any]] = []
+            self._insert_events(changeset)
             for entry in changeset.entries:
                 # A purge may name a version added earlier in this changeset: flush them first.
                 if entry.op not in VERSION_OPS and versions:
@@ -216,6 +244,18 @@ class Index:
             )
             self._set_namespace(ns, changeset.seq)
         return True
+
+    def _insert_events(self, changeset: Changeset) -> None:
+        self.db.conn.executemany(
+            f"INSERT INTO events ({_columns('events')}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (changeset.namespace, changeset.seq, pos, e.name, e.op, e.version,
+                 e.source_version, e.tag, ",".join(map(str, e.versions)) or None, e.hash,
+                 e.size, e.expires, changeset.created, changeset.author, changeset.message)
+                for pos, e in enumerate(changeset.entries)
+            ],
+        )
 
     def _insert_versions(self, rows: list[dict[str, Any]]) -> None:
         self.db["versions"].insert_all(rows, batch_size=500)
@@ -280,9 +320,17 @@ class Index:
             with immediate(self.db):
                 if self.applied_seq(namespace) >= seq:
                     return self.applied_seq(namespace)
+                has_events = self._one(
+                    f"SELECT 1 AS found FROM {alias}.sqlite_master WHERE name = 'events'"
+                )
                 for table in COPIED_TABLES:
                     cols = _columns(table)
                     self.db.execute(f"DELETE FROM main.{table} WHERE namespace = ?", [namespace])
+                    if table == "events" and not has_events:
+                        # A checkpoint written before events were kept: derive what it shows.
+                        for derive in (_EVENTS_FROM_VERSIONS, _EVENTS_FROM_TAGS):
+                            self.db.execute(derive.format(into="main.", source=f"{alias}."))
+                        continue
                     self.db.execute(
                         f"INSERT INTO main.{table} ({cols}) SELECT {cols} FROM {alias}.{table} "
                         "WHERE namespace = ?", [namespace],
@@ -301,107 +349,3 @@ class Index:
             yield alias
         finally:
             self.db.execute(f"DETACH DATABASE {alias}")
-
-    # -- queries ---------------------------------------------------------------------------------
-
-    def _one(self, sql: str, params: list[Any] | None = None) -> dict[str, Any] | None:
-        with lock_of(self.db):
-            return next(iter(self.db.query(sql, params or [])), None)
-
-    def _all(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-        with lock_of(self.db):
-            return list(self.db.query(sql, params or []))
-
-    def _record(self, row: dict[str, Any] | None) -> VersionRecord | None:
-        if row is None:
-            return None
-        tags = tuple(
-            r["tag"]
-            for r in self._all(
-                "SELECT tag FROM tags WHERE namespace = ? AND name = ? AND version = ? "
-                "ORDER BY tag",
-                [row["namespace"], row["name"], row["version"]],
-            )
-        )
-        return VersionRecord.from_row(row, tags)
-
-    def next_version(self, namespace: str, name: str) -> int:
-        """The number the name's next version gets (purged versions keep theirs)."""
-        row = self._one(
-            "SELECT max(version) AS v FROM versions WHERE namespace = ? AND name = ?",
-            [namespace, name],
-        )
-        return (row["v"] or 0) + 1 if row else 1
-
-    def latest(self, namespace: str, name: str) -> VersionRecord | None:
-        """The newest version that is not purged (it may be a delete marker)."""
-        return self._record(self._one(
-            "SELECT * FROM versions WHERE namespace = ? AND name = ? AND purged = 0 "
-            "ORDER BY version DESC LIMIT 1", [namespace, name],
-        ))
-
-    def version(self, namespace: str, name: str, version: int) -> VersionRecord | None:
-        """One version of a name, purged or not, or None."""
-        return self._record(self._one(
-            "SELECT * FROM versions WHERE namespace = ? AND name = ? AND version = ?",
-            [namespace, name, version],
-        ))
-
-    def versions(self, namespace: str, name: str) -> list[VersionRecord]:
-        """Every version of a name, oldest first, with its tags."""
-        tags: dict[int, list[str]] = {}
-        for r in self._all(
-            "SELECT tag, version FROM tags WHERE namespace = ? AND name = ? ORDER BY tag",
-            [namespace, name],
-        ):
-            tags.setdefault(r["version"], []).append(r["tag"])
-        return [
-            VersionRecord.from_row(r, tuple(tags.get(r["version"], ())))
-            for r in self._all(
-                "SELECT * FROM versions WHERE namespace = ? AND name = ? ORDER BY version",
-                [namespace, name],
-            )
-        ]
-
-    def tagged(self, namespace: str, name: str, tag: str) -> VersionRecord | None:
-        """The version a tag points at, or None."""
-        row = self._one(
-            "SELECT version FROM tags WHERE namespace = ? AND name = ? AND tag = ?",
-            [namespace, name, tag],
-        )
-        return self.version(namespace, name, row["version"]) if row else None
-
-    def by_hash_prefix(self, namespace: str, name: str, prefix: str) -> list[VersionRecord]:
-        """Versions of ``name`` whose hash starts with ``prefix`` (``blake3:<hex>``)."""
-        rows = self._all(
-            "SELECT * FROM versions WHERE namespace = ? AND name = ? AND hash >= ? AND hash < ? "
-            "ORDER BY version",
-            [namespace, name, prefix, prefix + "\U0010ffff"],
-        )
-        return [r for r in map(self._record, rows) if r is not None]
-
-    def at_time(self, namespace: str, name: str, when: str) -> VersionRecord | None:
-        """The newest version created at or before ``when`` (fixed-width ISO text)."""
-        return self._record(self._one(
-            "SELECT * FROM versions WHERE namespace = ? AND name = ? AND created <= ? "
-            "ORDER BY version DESC LIMIT 1", [namespace, name, when],
-        ))
-
-    def latest_under(self, namespace: str, prefix: str) -> list[VersionRecord]:
-        """The latest (non-purged) version of every name starting with ``prefix``, by name."""
-        rows = self._all(
-            "SELECT v.* FROM names n JOIN versions v ON v.namespace = n.namespace "
-            "AND v.name = n.name AND v.version = n.latest "
-            "WHERE n.namespace = ? AND n.name >= ? AND n.name < ? ORDER BY n.name",
-            [namespace, prefix, prefix + "\U0010ffff"],
-        )
-        return [VersionRecord.from_row(r) for r in rows]
-
-    def versions_under(self, namespace: str, prefix: str) -> list[VersionRecord]:
-        """Every version of every name starting with ``prefix``, by name then version."""
-        rows = self._all(
-            "SELECT * FROM versions WHERE namespace = ? AND name >= ? AND name < ? "
-            "ORDER BY name, version",
-            [namespace, prefix, prefix + "\U0010ffff"],
-        )
-        return [VersionRecord.from_row(r) for r in rows]

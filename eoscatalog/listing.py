@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from .records import VersionRecord
 
-__all__ = ["Listing", "Usage", "group_listing", "history", "usage"]
+__all__ = ["Listing", "group_listing"]
 
 
 @dataclass(frozen=True)
@@ -52,48 +52,3 @@ def group_listing(
         else:
             files.append(record)
     return Listing(namespace, prefix, tuple(folders), tuple(files))
-
-
-@dataclass(frozen=True)
-class Usage:
-    """Space under a prefix. ``logical``: the latest versions' sizes; ``all_versions``: every
-    readable version's; ``stored``: each distinct blob once (what the store holds for them);
-    ``saved``: what deduplication spared (``all_versions - stored``)."""
-
-    names: int
-    versions: int
-    logical: int
-    all_versions: int
-    stored: int
-
-    @property
-    def saved(self) -> int:
-        return self.all_versions - self.stored
-
-
-def usage(records: Sequence[VersionRecord]) -> Usage:
-    """Add up every version of the names under a prefix (as ``ls --versions`` gives them).
-
-    >>> h = "blake3:" + "0" * 64
-    >>> r = [VersionRecord("org", "a", v, "put", h, 10, "t", "ada") for v in (1, 2)]
-    >>> u = usage(r); (u.logical, u.all_versions, u.stored, u.saved)
-    (10, 20, 10, 10)
-    """
-    readable = [r for r in records if r.hash and not r.purged]
-    latest: dict[str, VersionRecord] = {}
-    for record in records:
-        if not record.purged:
-            latest[record.name] = record  # records come by name, then version
-    blobs = {r.hash: r.size or 0 for r in readable}
-    return Usage(
-        names=sum(1 for r in latest.values() if not r.is_delete_marker),
-        versions=len(readable),
-        logical=sum(r.size or 0 for r in latest.values() if not r.is_delete_marker),
-        all_versions=sum(r.size or 0 for r in readable),
-        stored=sum(blobs.values()),
-    )
-
-
-def history(records: Sequence[VersionRecord], limit: int) -> list[VersionRecord]:
-    """The newest ``limit`` versions, newest first (by changeset, then name)."""
-    return sorted(records, key=lambda r: (r.seq, r.name, r.version), reverse=True)[:limit]

@@ -1,4 +1,4 @@
-"""VersionRecord: one version of one name, as the catalog reports it."""
+"""Value objects the catalog reports: a version (VersionRecord), a change (Event), space (Usage)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["VersionRecord"]
+__all__ = ["Event", "Usage", "VersionRecord"]
 
 
 @dataclass(frozen=True)
@@ -91,3 +91,97 @@ class VersionRecord:
             meta=json.loads(row["meta"]) if row.get("meta") else {},
             tags=tags,
         )
+
+
+@dataclass(frozen=True)
+class Event:
+    """One change to one name, as ``eos log`` shows it: an entry of a changeset.
+
+    ``op`` is a version-making op (``put``, ``delete``, ``rollback``, ``undelete``, ``copy``:
+    ``version`` is the new version) or ``tag`` (``tag`` now points at ``version``), ``untag``,
+    ``purge`` (``versions`` are gone for good) or ``expire`` (a scratch version's new expiry).
+
+    >>> Event("org", "a.csv", "rollback", 3, 1, "t", "ada", source_version=1).what
+    'rollback of 1'
+    >>> Event("org", "a.csv", "purge", None, 4, "t", "ada", versions=(1, 2)).what
+    'purge 1,2'
+    """
+
+    namespace: str
+    name: str
+    op: str
+    version: int | None
+    seq: int
+    created: str
+    author: str
+    message: str = ""
+    source_version: int | None = None
+    tag: str | None = None
+    versions: tuple[int, ...] = ()
+    hash: str | None = None
+    size: int | None = None
+    expires: str | None = None
+
+    @property
+    def what(self) -> str:
+        """What happened, in a few words (the WHAT column of ``eos log``)."""
+        if self.op in ("rollback", "undelete") and self.source_version:
+            return f"{self.op} of {self.source_version}"
+        if self.op in ("tag", "untag"):
+            return f"{self.op} {self.tag}"
+        if self.op == "purge":
+            return "purge " + ",".join(map(str, self.versions))
+        if self.op == "expire":
+            return f"expire {self.expires or 'never'}"
+        return self.op
+
+    @property
+    def target(self) -> str:
+        """``name@version`` when the change concerns one version, else the name."""
+        return f"{self.name}@{self.version}" if self.version else self.name
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: the stable shape of ``eos log --json``."""
+        return {
+            "namespace": self.namespace, "name": self.name, "op": self.op,
+            "version": self.version, "seq": self.seq, "created": self.created,
+            "author": self.author, "message": self.message,
+            "source_version": self.source_version, "tag": self.tag,
+            "versions": list(self.versions), "hash": self.hash, "size": self.size,
+            "expires": self.expires,
+        }
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Event:
+        """Build an event from a row of the index's ``events`` table."""
+        versions = row.get("versions") or ""
+        return cls(
+            namespace=row["namespace"], name=row["name"], op=row["op"],
+            version=row.get("version"), seq=row["seq"], created=row["created"],
+            author=row["author"], message=row.get("message") or "",
+            source_version=row.get("source_version"), tag=row.get("tag"),
+            versions=tuple(int(v) for v in versions.split(",") if v),
+            hash=row.get("hash"), size=row.get("size"), expires=row.get("expires"),
+        )
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Space under a prefix. ``logical``: the latest versions' sizes; ``all_versions``: every
+    readable version's; ``stored``: each distinct blob once (what the store holds for them);
+    ``saved``: what deduplication spared (``all_versions - stored``).
+
+    >>> Usage(names=1, versions=2, logical=10, all_versions=20, stored=10).saved
+    10
+    """
+
+    names: int
+    versions: int
+    logical: int
+    all_versions: int
+    stored: int
+
+    @property
+    def saved(self) -> int:
+        """Bytes deduplication spared: every version's size minus each blob counted once."""
+        return self.all_versions - self.stored

@@ -106,13 +106,18 @@ def test_du_and_log(env: dict[str, str], tmp_path: Path) -> None:
     }
     assert "saved by deduplication" in eos(env, "du")
     history = json.loads(eos(env, "log", "d/", "--json"))
-    assert [(h["name"], h["version"], h["kind"]) for h in history] == [
+    assert [(h["name"], h["version"], h["op"]) for h in history] == [
         ("d/two.bin", 2, "delete"), ("d/one.bin", 2, "put"), ("d/two.bin", 1, "put"),
         ("d/one.bin", 1, "put"),
     ]
     assert len(json.loads(eos(env, "log", "-n", "2", "--json"))) == 2
     assert "-n" in eos(env, "log", "-n", "0", code=2)
     assert eos(env, "log").splitlines()[0].split()[:3] == ["WHEN", "WHO", "WHAT"]
+    eos(env, "tag", "d/one.bin@1", "first")
+    eos(env, "rm", "--purge", "d/one.bin@2", "--yes")
+    lines = eos(env, "log", "d/", "-n", "2").splitlines()
+    assert "purge 2" in lines[1] and "d/one.bin" in lines[1]
+    assert "tag first" in lines[2] and "d/one.bin@1" in lines[2]
 
 
 def test_rm_recursive_is_one_change(env: dict[str, str], tmp_path: Path) -> None:
@@ -130,7 +135,7 @@ def test_rm_recursive_is_one_change(env: dict[str, str], tmp_path: Path) -> None
         "old/a.txt"
     ]
     history = json.loads(eos(env, "log", "old/", "--json"))
-    assert {h["seq"] for h in history if h["kind"] == "delete"} == {2}  # one changeset
+    assert {h["seq"] for h in history if h["op"] == "delete"} == {2}  # one changeset
     assert "nothing to delete" in eos(env, "rm", "-r", "eos://users/me/old/x/", code=1)
     assert "--purge takes one name" in eos(env, "rm", "-r", "--purge", "old/", "--yes", code=2)
     eos(env, "undelete", "old/x/b.txt")

@@ -1,0 +1,168 @@
+"""The index's read side: lookups of versions, tags, listings, history and usage.
+
+:class:`IndexQueries` is a mixin of :class:`~eoscatalog.index.Index`, which owns the schema and
+the writes; every query here reads one SQLite connection under its per-connection lock, so one
+``Index`` can serve several threads.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlite_utils
+
+from .records import Event, Usage, VersionRecord
+from .sqlite import lock_of
+
+__all__ = ["IndexQueries"]
+
+# Above every name starting with a prefix, in SQLite's text order (for range scans).
+_TOP = "\U0010ffff"
+
+
+class IndexQueries:
+    """Read queries over the index tables (mixed into ``Index``)."""
+
+    db: sqlite_utils.Database
+
+    def _one(self, sql: str, params: list[Any] | None = None) -> dict[str, Any] | None:
+        with lock_of(self.db):
+            return next(iter(self.db.query(sql, params or [])), None)
+
+    def _all(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+        with lock_of(self.db):
+            return list(self.db.query(sql, params or []))
+
+    def _record(self, row: dict[str, Any] | None) -> VersionRecord | None:
+        if row is None:
+            return None
+        tags = tuple(
+            r["tag"]
+            for r in self._all(
+                "SELECT tag FROM tags WHERE namespace = ? AND name = ? AND version = ? "
+                "ORDER BY tag",
+                [row["namespace"], row["name"], row["version"]],
+            )
+        )
+        return VersionRecord.from_row(row, tags)
+
+    def next_version(self, namespace: str, name: str) -> int:
+        """The number the name's next version gets (purged versions keep theirs)."""
+        row = self._one(
+            "SELECT max(version) AS v FROM versions WHERE namespace = ? AND name = ?",
+            [namespace, name],
+        )
+        return (row["v"] or 0) + 1 if row else 1
+
+    def latest(self, namespace: str, name: str) -> VersionRecord | None:
+        """The newest version that is not purged (it may be a delete marker)."""
+        return self._record(self._one(
+            "SELECT * FROM versions WHERE namespace = ? AND name = ? AND purged = 0 "
+            "ORDER BY version DESC LIMIT 1", [namespace, name],
+        ))
+
+    def version(self, namespace: str, name: str, version: int) -> VersionRecord | None:
+        """One version of a name, purged or not, or None."""
+        return self._record(self._one(
+            "SELECT * FROM versions WHERE namespace = ? AND name = ? AND version = ?",
+            [namespace, name, version],
+        ))
+
+    def versions(self, namespace: str, name: str) -> list[VersionRecord]:
+        """Every version of a name, oldest first, with its tags."""
+        tags: dict[int, list[str]] = {}
+        for r in self._all(
+            "SELECT tag, version FROM tags WHERE namespace = ? AND name = ? ORDER BY tag",
+            [namespace, name],
+        ):
+            tags.setdefault(r["version"], []).append(r["tag"])
+        return [
+            VersionRecord.from_row(r, tuple(tags.get(r["version"], ())))
+            for r in self._all(
+                "SELECT * FROM versions WHERE namespace = ? AND name = ? ORDER BY version",
+                [namespace, name],
+            )
+        ]
+
+    def tagged(self, namespace: str, name: str, tag: str) -> VersionRecord | None:
+        """The version a tag points at, or None."""
+        row = self._one(
+            "SELECT version FROM tags WHERE namespace = ? AND name = ? AND tag = ?",
+            [namespace, name, tag],
+        )
+        return self.version(namespace, name, row["version"]) if row else None
+
+    def by_hash_prefix(self, namespace: str, name: str, prefix: str) -> list[VersionRecord]:
+        """Versions of ``name`` whose hash starts with ``prefix`` (``blake3:<hex>``)."""
+        rows = self._all(
+            "SELECT * FROM versions WHERE namespace = ? AND name = ? AND hash >= ? AND hash < ? "
+            "ORDER BY version",
+            [namespace, name, prefix, prefix + _TOP],
+        )
+        return [r for r in map(self._record, rows) if r is not None]
+
+    def at_time(self, namespace: str, name: str, when: str) -> VersionRecord | None:
+        """The newest version created at or before ``when`` (fixed-width ISO text)."""
+        return self._record(self._one(
+            "SELECT * FROM versions WHERE namespace = ? AND name = ? AND created <= ? "
+            "ORDER BY version DESC LIMIT 1", [namespace, name, when],
+        ))
+
+    def latest_under(self, namespace: str, prefix: str) -> list[VersionRecord]:
+        """The latest (non-purged) version of every name starting with ``prefix``, by name."""
+        rows = self._all(
+            "SELECT v.* FROM names n JOIN versions v ON v.namespace = n.namespace "
+            "AND v.name = n.name AND v.version = n.latest "
+            "WHERE n.namespace = ? AND n.name >= ? AND n.name < ? ORDER BY n.name",
+            [namespace, prefix, prefix + _TOP],
+        )
+        return [VersionRecord.from_row(r) for r in rows]
+
+    def versions_under(self, namespace: str, prefix: str) -> list[VersionRecord]:
+        """Every version of every name starting with ``prefix``, by name then version."""
+        rows = self._all(
+            "SELECT * FROM versions WHERE namespace = ? AND name >= ? AND name < ? "
+            "ORDER BY name, version",
+            [namespace, prefix, prefix + _TOP],
+        )
+        return [VersionRecord.from_row(r) for r in rows]
+
+    def events_under(self, namespace: str, prefix: str, limit: int) -> list[Event]:
+        """The newest ``limit`` changes to names starting with ``prefix``, newest first.
+
+        Every entry of every changeset is one event: new versions, tags, untags, purges and
+        scratch expiry changes.
+        """
+        rows = self._all(
+            "SELECT * FROM events WHERE namespace = ? AND name >= ? AND name < ? "
+            "ORDER BY seq DESC, pos DESC LIMIT ?",
+            [namespace, prefix, prefix + _TOP, limit],
+        )
+        return [Event.from_row(r) for r in rows]
+
+    def usage_under(self, namespace: str, prefix: str) -> Usage:
+        """Space taken by the names starting with ``prefix``, added up in SQL.
+
+        ``stored`` counts each distinct blob once; purged versions and delete markers hold none.
+        """
+        bounds = [namespace, prefix, prefix + _TOP]
+        latest = self._one(
+            "SELECT count(*) AS names, coalesce(sum(v.size), 0) AS logical FROM names n "
+            "JOIN versions v ON v.namespace = n.namespace AND v.name = n.name "
+            "AND v.version = n.latest WHERE n.namespace = ? AND n.name >= ? AND n.name < ? "
+            "AND v.hash IS NOT NULL", bounds,
+        ) or {}
+        readable = ("FROM versions WHERE namespace = ? AND name >= ? AND name < ? "
+                    "AND purged = 0 AND hash IS NOT NULL")
+        every = self._one(
+            f"SELECT count(*) AS versions, coalesce(sum(size), 0) AS total {readable}", bounds
+        ) or {}
+        stored = self._one(
+            "SELECT coalesce(sum(size), 0) AS stored FROM "
+            f"(SELECT hash, max(size) AS size {readable} GROUP BY hash)", bounds,
+        ) or {}
+        return Usage(
+            names=latest.get("names", 0), versions=every.get("versions", 0),
+            logical=latest.get("logical", 0), all_versions=every.get("total", 0),
+            stored=stored.get("stored", 0),
+        )
