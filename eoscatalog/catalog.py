@@ -348,21 +348,29 @@ class Catalog(CatalogWrites):
         return target
 
     def fetch_to(self, ref: str | Reference, dest: str | os.PathLike[str], *,
-                 on_bytes: Callable[[int], None] | None = None) -> VersionRecord:
+                 on_bytes: Callable[[int], None] | None = None,
+                 follow_lock: bool = True) -> VersionRecord:
         """Put the verified bytes ``ref`` means at ``dest``; return the version they are.
 
         With a cache, the blob is fetched into it once and ``dest`` is a reflink, hardlink or
         copy of the cache entry; without, the blob streams straight to ``dest``.
+        ``follow_lock=False`` reads exactly ``ref`` even while a lock file is active, and
+        records no input: ``eos sync`` and ``eos cp -r`` copy the versions a listing showed.
         """
-        record = self.resolve(ref)
+        def resolve(r: str | Reference) -> VersionRecord:
+            return self.resolve(r) if follow_lock else self._resolve(self.reference(r))
+
+        record = resolve(ref)
         target = Path(dest)
         cache = self.cache
         if cache is None:
             self._with_blob(ref, record,
-                            lambda h: self.store.download_blob(h, target, on_bytes=on_bytes))
+                            lambda h: self.store.download_blob(h, target, on_bytes=on_bytes),
+                            resolve)
         else:
             entry = self._with_blob(ref, record,
-                                    lambda h: cache.fetch(h, self.store, on_bytes=on_bytes))
+                                    lambda h: cache.fetch(h, self.store, on_bytes=on_bytes),
+                                    resolve)
             try:
                 materialize(entry, target)
             except FileNotFoundError:  # another process pruned the entry just now
@@ -376,7 +384,8 @@ class Catalog(CatalogWrites):
         return self._with_blob(ref, record, self.store.read_blob)
 
     def _with_blob(
-        self, ref: str | Reference, record: VersionRecord, use: Callable[[str], T]
+        self, ref: str | Reference, record: VersionRecord, use: Callable[[str], T],
+        resolve: Callable[[str | Reference], VersionRecord] | None = None,
     ) -> T:
         """Run ``use(hash)``; a missing blob may mean another client purged the version since
         this index last looked, so look again before blaming the store."""
@@ -387,7 +396,7 @@ class Catalog(CatalogWrites):
             if self.offline:
                 raise
             self.refresh(record.namespace)
-            again = self.resolve(ref)  # raises "was purged" if it was
+            again = (resolve or self.resolve)(ref)  # raises "was purged" if it was
             if again.hash == record.hash:
                 raise
             assert again.hash is not None

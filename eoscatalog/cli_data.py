@@ -16,7 +16,7 @@ from .catalog import Catalog
 from .cli import _catalog, _echo_json, _json_option, cli
 from .cp import run_cp
 from .lockfile import LockFile, use_lock
-from .names import parse_size
+from .names import is_uri, parse_size
 from .output import format_size, format_table, short_time
 from .progress import Progress
 from .sync import SyncReport, run_sync
@@ -51,7 +51,8 @@ def ls(uri: str, recursive: bool, all_versions: bool, deleted: bool, as_json: bo
     base = listing.prefix.rsplit("/", 1)[0] + "/" if "/" in listing.prefix else ""
     rows = [["", "", "PRE", "", folder[len(base):]] for folder in listing.folders]
     for r in listing.files:
-        version = f"@{r.version}" + (" (deleted)" if r.is_delete_marker else "")
+        version = f"@{r.version}" + (" (deleted)" if r.is_delete_marker else "") + (
+            " (purged)" if r.purged else "")
         rows.append([short_time(r.created), format_size(r.size), version, r.author,
                      r.name[len(base):]])
     if rows:
@@ -104,6 +105,11 @@ def sync(source: str, dest: str, delete: bool, dry_run: bool, exclude: tuple[str
 
     Example: eos sync ./project-1/ eos://users/me/project-1/ --delete
     """
+    if message and is_uri(source) and not is_uri(dest):
+        raise click.UsageError(
+            "-m/--message is kept with the changes an upload publishes; a download to a "
+            "folder publishes none: drop -m"
+        )
     progress = Progress(0, label="sync", enabled=None if not (quiet or as_json) else False)
 
     def planned(plan: SyncReport) -> None:

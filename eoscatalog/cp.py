@@ -17,9 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .catalog import Catalog
-from .errors import InvalidNameError
+from .catalog import Catalog, PutResult
+from .errors import InvalidNameError, NotFoundError
 from .names import Location, kind_of, split_reference
+from .records import VersionRecord
 from .sources import download_s3, download_url
 from .sync import download_tree
 from .syncing import scan_local
@@ -62,6 +63,8 @@ def run_cp(catalog: Catalog, source: str, dest: str, *, recursive: bool = False,
     ``on_bytes`` is told of bytes as they are uploaded or downloaded (progress lines).
     """
     src, dst = kind_of(source), kind_of(dest)
+    if dst == "eos" and not dest.endswith("/") and not catalog.prefix(dest).name:
+        dest += "/"  # a namespace's root is a folder: eos://users/me means eos://users/me/
     if dst == "eos" and src == "local":
         return _upload(catalog, Path(source).expanduser(), dest, recursive, on_bytes)
     if src == "eos" and dst == "local":
@@ -108,7 +111,7 @@ def _download(catalog: Catalog, source: str, dest: Path, recursive: bool,
         path = catalog.get(source, dest, on_bytes=on_bytes)
         return [Transfer("download", source, str(path))]
     folder = catalog.folder(source)
-    records = catalog.ls(folder, recursive=True).files
+    records = _under(catalog, folder)
     items = [(r, r.name[len(folder.name):]) for r in records]
     targets = download_tree(catalog, items, dest, on_bytes=on_bytes)
     return [Transfer("download", r.uri, str(t)) for r, t in zip(records, targets, strict=True)]
@@ -117,14 +120,28 @@ def _download(catalog: Catalog, source: str, dest: Path, recursive: bool,
 def _copy(catalog: Catalog, source: str, dest: str, recursive: bool) -> list[Transfer]:
     if not recursive:
         name = split_reference(source)[0]
-        record = catalog.copy(source, _into(dest, name))
-        return [Transfer("copy", source, record.uri)]
+        [result] = catalog.copy_many([(source, _into(dest, name))])
+        return [_copy_line(source, result)]
     src, dst = catalog.folder(source), catalog.folder(dest)
-    records = catalog.ls(src, recursive=True).files
+    records = _under(catalog, src)
     pairs = [(r.uri, Location(dst.namespace, dst.name + r.name[len(src.name):]))
              for r in records]
     copies = catalog.copy_many(pairs)
-    return [Transfer("copy", r.uri, c.uri) for r, c in zip(records, copies, strict=True)]
+    return [_copy_line(r.uri, c) for r, c in zip(records, copies, strict=True)]
+
+
+def _copy_line(source: str, result: PutResult) -> Transfer:
+    return Transfer("copy" if result.created else "unchanged", source, result.record.uri)
+
+
+def _under(catalog: Catalog, folder: Location) -> list[VersionRecord]:
+    """Every live name below a folder, or NotFoundError: -r of nothing is a mistake."""
+    records = list(catalog.ls(folder, recursive=True).files)
+    if not records:
+        raise NotFoundError(
+            f"nothing under {folder.uri}: check the prefix with `eos ls {folder.uri}`"
+        )
+    return records
 
 
 def _import(catalog: Catalog, source: str, dest: str) -> list[Transfer]:

@@ -191,7 +191,7 @@ def download_tree(
 
     def fetch(pair: tuple[tuple[VersionRecord, str], Path]) -> Path:
         (record, _), target = pair
-        catalog.fetch_to(record.uri, target, on_bytes=on_bytes)
+        catalog.fetch_to(record.uri, target, on_bytes=on_bytes, follow_lock=False)
         when = parse_time(record.created).timestamp()
         os.utime(target, (when, when))
         assert record.hash is not None

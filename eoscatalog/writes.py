@@ -127,22 +127,36 @@ class CatalogWrites:
                 ) + plan_deletes(self.index, ns, dl),
                 message,
             )
-            # Versions are read back by number: another process sharing the index may have
-            # added newer ones since this changeset was applied.
-            new = {
-                e.name: e.version for e in (changeset.entries if changeset else ())
-                if e.op in VERSION_OPS
-            }
-            for i, item in indexed:
-                version = new.get(item.name)
-                record = (
-                    self.index.version(namespace, item.name, version)
-                    if version is not None
-                    else self.index.latest(namespace, item.name)
-                )
-                assert record is not None
-                results[i] = PutResult(record, version is not None, stored[i].uploaded)
+            for i, (record, created) in zip(
+                (i for i, _ in indexed), self._read_back(namespace, changeset, put_items),
+                strict=True,
+            ):
+                results[i] = PutResult(record, created, stored[i].uploaded)
         return [r for r in results if r is not None]
+
+    def _read_back(
+        self, namespace: str, changeset: Changeset | None, items: list[PutItem]
+    ) -> list[tuple[VersionRecord, bool]]:
+        """Each item's version after a commit, and whether the changeset made it.
+
+        Versions are read back by number: another process sharing the index may have added
+        newer ones since this changeset was applied.
+        """
+        new = {
+            e.name: e.version for e in (changeset.entries if changeset else ())
+            if e.op in VERSION_OPS
+        }
+        out = []
+        for item in items:
+            version = new.get(item.name)
+            record = (
+                self.index.version(namespace, item.name, version)
+                if version is not None
+                else self.index.latest(namespace, item.name)
+            )
+            assert record is not None
+            out.append((record, version is not None))
+        return out
 
     def _expiry(self, namespace: str) -> str | None:
         if not namespace.startswith("scratch/"):
@@ -156,14 +170,15 @@ class CatalogWrites:
 
         The new version records where it came from (``source``, a pinned URI).
         """
-        return self.copy_many([(source, name)], message=message)[0]
+        return self.copy_many([(source, name)], message=message)[0].record
 
     def copy_many(
         self, pairs: Iterable[tuple[str | Reference, str | Location]], *, message: str = ""
-    ) -> list[VersionRecord]:
+    ) -> list[PutResult]:
         """Copy many sources to names, one changeset per destination namespace; no byte moves.
 
-        Returns each destination's current version (unchanged ones keep theirs).
+        Returns, for each pair, the destination's current version and whether the copy made
+        it (a destination already holding those bytes keeps its version: ``created`` False).
         """
         # The sources are this process's own data more often than inputs (promote): they are
         # resolved past any active lock and not recorded as inputs.
@@ -173,25 +188,30 @@ class CatalogWrites:
             loc = self._writable(name)
             planned.append((loc, PutItem(loc.name, origin.hash or "", origin.size or 0,
                                          dict(origin.meta), source=origin.uri)))
-        by_namespace: dict[str, list[PutItem]] = {}
+        by_namespace: dict[str, list[tuple[int, PutItem]]] = {}
         taken: set[Location] = set()
-        for loc, item in planned:
+        for i, (loc, item) in enumerate(planned):
             if loc in taken:
                 raise InvalidNameError(f"{loc.uri} is the destination of two copies")
             taken.add(loc)
-            by_namespace.setdefault(loc.namespace, []).append(item)
-        for namespace, items in by_namespace.items():
+            by_namespace.setdefault(loc.namespace, []).append((i, item))
+        results: list[PutResult | None] = [None] * len(planned)
+        for namespace, indexed in by_namespace.items():
+            items = [item for _, item in indexed]
             expires = self._expiry(namespace)
-            self._commit(
+            changeset = self._commit(
                 namespace,
                 lambda ns=namespace, its=items, ex=expires: plan_put(
                     self.index, ns, its, expires=ex
                 ),
                 message,
             )
-        records = [self.index.latest(loc.namespace, loc.name) for loc, _ in planned]
-        assert all(r is not None for r in records)
-        return records  # type: ignore[return-value]
+            for i, (record, created) in zip(
+                (i for i, _ in indexed), self._read_back(namespace, changeset, items),
+                strict=True,
+            ):
+                results[i] = PutResult(record, created, uploaded=False)
+        return [r for r in results if r is not None]
 
     def rm_prefix(self, prefix: str | Location, *, message: str = "",
                   whole_namespace: bool = False) -> list[str]:

@@ -153,3 +153,51 @@ def test_rm_recursive_means_the_folder(tmp_path: Path) -> None:
     assert [x["name"] for x in left] == ["p/a.csv", "p/ab"]
     assert "--yes" in eos(env, "rm", "-r", "eos://users/me/", code=1)
     assert "2 names deleted" in eos(env, "rm", "-r", "eos://users/me/", "--yes")
+
+
+def test_cp_and_sync_edge_cases(tmp_path: Path) -> None:
+    env = {"EOS_HOME": str(tmp_path / "home"), "EOS_USER": "ada", "PYTHONPATH": str(ROOT)}
+    f = tmp_path / "f.txt"
+    f.write_bytes(b"one")
+    # A namespace root without its slash is still a folder, as `aws s3 cp f s3://bucket` is.
+    assert "eos://users/ada/f.txt@1" in eos(env, "cp", str(f), "eos://users/me")
+    assert eos(env, "cp", str(f), "eos://users/me/g.txt", "--quiet") == ""
+    # A copy onto a name that already holds those bytes makes no version, and says so.
+    assert "unchanged" in eos(env, "cp", "eos://users/me/f.txt", "eos://users/me/g.txt")
+    again = json.loads(eos(env, "cp", "eos://users/me/f.txt", "eos://users/me/f.txt", "--json"))
+    assert again == [{"action": "unchanged", "source": "eos://users/me/f.txt",
+                      "dest": "eos://users/ada/f.txt@1"}]
+    # -r of a prefix holding nothing is an error, not a silent success.
+    err = eos(env, "cp", "-r", "eos://users/me/nothing/", str(tmp_path / "out"), code=1)
+    assert "nothing under eos://users/ada/nothing/" in err and "eos ls" in err
+    assert not (tmp_path / "out").exists()
+    assert "nothing under" in eos(env, "cp", "-r", "eos://users/me/nothing/", "eos://org/x/",
+                                  code=1)
+    # -m means nothing to a download: a usage error, nothing written.
+    assert "drop -m" in eos(env, "sync", "eos://users/me/", str(tmp_path / "d"), "-m", "x",
+                            code=2)
+    assert not (tmp_path / "d").exists()
+    # Purged versions are marked in ls --versions.
+    f.write_bytes(b"two")
+    eos(env, "cp", str(f), "eos://users/me/f.txt")
+    eos(env, "rm", "--purge", "f.txt@1", "--yes")
+    lines = [x for x in eos(env, "ls", "--versions").splitlines() if x.endswith("f.txt")]
+    assert "@1 (purged)" in lines[0] and "purged" not in lines[1]
+
+
+def test_sync_and_cp_r_copy_what_the_listing_shows_under_a_lock(tmp_path: Path) -> None:
+    env = {"EOS_HOME": str(tmp_path / "home"), "EOS_USER": "ada", "PYTHONPATH": str(ROOT)}
+    f = tmp_path / "f.txt"
+    for content in (b"old", b"new"):
+        f.write_bytes(content)
+        eos(env, "cp", str(f), "eos://users/me/p/f.txt")
+    eos(env, "lock", "p/f.txt@1", "-o", str(tmp_path / "eos.lock"))
+    locked = {**env, "EOS_LOCK": str(tmp_path / "eos.lock")}
+    # A single reference goes through the lock ...
+    eos(locked, "cp", "eos://users/me/p/f.txt", str(tmp_path / "one.txt"))
+    assert (tmp_path / "one.txt").read_bytes() == b"old"
+    # ... a prefix copies the versions its listing shows, whatever a lock pins.
+    eos(locked, "sync", "eos://users/me/p/", str(tmp_path / "s"))
+    eos(locked, "cp", "-r", "eos://users/me/p/", str(tmp_path / "c"))
+    assert (tmp_path / "s" / "f.txt").read_bytes() == (tmp_path / "c" / "f.txt").read_bytes() \
+        == b"new"
