@@ -28,8 +28,10 @@ from .errors import (
 )
 from .file import File, default_catalog, set_default_catalog
 from .hashing import hash_bytes, hash_file
-from .lockfile import LockedInput, LockFile, active_lock, record_inputs, use_lock
+from .lockfile import LockFile
+from .locking import active_lock, record_inputs, use_lock
 from .names import Location, Reference, parse_reference
+from .pins import LockedInput
 from .records import VersionRecord
 from .remotes import EFile, NamedFile, S3File, URLFile
 from .store import LocalStore, MemoryStore, S3Store, Store, open_store

@@ -28,7 +28,7 @@ from .errors import ConflictError, EosWarning, InvalidNameError, NotFoundError, 
 from .hashcache import HashCache
 from .index import Index
 from .listing import Listing, group_listing
-from .lockfile import active_lock, note_resolved, pin_for
+from .locking import active_lock, note_resolved, pin_for
 from .materialize import materialize
 from .names import (
     Location,

@@ -15,7 +15,8 @@ from .cache import BlobCache
 from .catalog import Catalog
 from .cli import _catalog, _echo_json, _json_option, cli
 from .cp import run_cp
-from .lockfile import LockFile, use_lock
+from .lockfile import LockFile
+from .locking import use_lock
 from .names import is_uri, parse_size
 from .output import format_size, format_table, short_time
 from .progress import Progress

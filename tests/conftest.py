@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 from s3server import NO_CONDITIONAL_PREFIX, S3TestServer
 
-from eoscatalog import Catalog, lockfile
+from eoscatalog import Catalog, locking
 from eoscatalog.store import LocalStore, MemoryStore, S3Store, Store
 
 # Fake credentials for the local server; never real ones, never another host.
@@ -48,7 +48,7 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "eos-home"
     monkeypatch.setenv("EOS_HOME", str(home))
     monkeypatch.setenv("EOS_USER", "ada")
-    lockfile._reset()  # no lock or recorder carried over from another test
+    locking._reset()  # no lock or recorder carried over from another test
     return home
 
 

@@ -23,7 +23,8 @@ from typing import Any
 
 import pytest
 
-from eoscatalog.cache import STALE_TEMP_SECONDS, BlobCache
+from eoscatalog.cache import BlobCache
+from eoscatalog.cache_prune import STALE_TEMP_SECONDS
 from eoscatalog.config import Config
 from eoscatalog.errors import IntegrityError, InvalidNameError, NotFoundError, StoreError
 from eoscatalog.hashing import hash_bytes, hash_file

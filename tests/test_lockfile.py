@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eoscatalog import lockfile
+from eoscatalog import lockfile, locking
 from eoscatalog.errors import (
     ConfigError,
     ConflictError,
@@ -24,12 +24,9 @@ from eoscatalog.errors import (
     InvalidNameError,
     NotFoundError,
 )
-from eoscatalog.lockfile import (
-    FORMAT,
-    HEADER,
+from eoscatalog.lockfile import FORMAT, HEADER, LockFile
+from eoscatalog.locking import (
     LockActivation,
-    LockedInput,
-    LockFile,
     active_lock,
     note_resolved,
     pin_for,
@@ -37,6 +34,7 @@ from eoscatalog.lockfile import (
     use_lock,
 )
 from eoscatalog.names import MAX_VERSION, validate_name
+from eoscatalog.pins import LockedInput
 from eoscatalog.records import VersionRecord
 
 H1 = "blake3:" + "1" * 64
@@ -47,9 +45,9 @@ H3 = "blake3:" + "3" * 64
 @pytest.fixture(autouse=True)
 def _fresh_lock_state() -> Iterator[None]:
     """Every test starts with no use_lock() in force, no cached EOS_LOCK and no recorders."""
-    lockfile._reset()
+    locking._reset()
     yield
-    lockfile._reset()
+    locking._reset()
 
 
 def pin(name: str = "x.csv", version: int = 1, hash: str = H1, *, namespace: str = "org",
