@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from .cache import BlobCache
 from .config import Config
 from .errors import ConflictError, EosWarning, InvalidNameError, NotFoundError, StoreError
+from .exports import CatalogExports
 from .hashcache import HashCache
 from .index import Index
 from .listing import Listing, group_listing
@@ -51,7 +52,7 @@ T = TypeVar("T")
 MAX_LINK_SECONDS = 7 * 24 * 3600
 
 
-class Catalog(CatalogWrites):
+class Catalog(CatalogWrites, CatalogExports):
     """Versioned names over a store, replayed into a local SQLite index.
 
     ``index`` is a path (``":memory:"`` for a throwaway index) or an :class:`Index`.

@@ -9,6 +9,7 @@ built-in exception they mean, so ``except KeyError`` and ``except ValueError`` k
     ├── InvalidNameError(ValueError)     a name, URI, reference or tag breaks a rule
     ├── InvalidMetadataError(ValueError)  metadata that cannot be stored as JSON
     ├── AmbiguousReferenceError(ValueError)  a hash prefix matches several contents
+    ├── InvalidCatalogFileError(ValueError)  a YAML catalog file is malformed
     ├── IntegrityError                   bytes do not hash to what they should
     ├── PermissionDeniedError(PermissionError)  a write outside the user's namespaces
     ├── ConflictError                    a concurrent writer won, or the state forbids the change
@@ -32,6 +33,7 @@ __all__ = [
     "EosError",
     "EosWarning",
     "IntegrityError",
+    "InvalidCatalogFileError",
     "InvalidMetadataError",
     "InvalidNameError",
     "NotFoundError",
@@ -82,6 +84,10 @@ class InvalidMetadataError(EosError, ValueError):
 
 class AmbiguousReferenceError(EosError, ValueError):
     """A hash prefix matches versions with different contents; a longer prefix is needed."""
+
+
+class InvalidCatalogFileError(EosError, ValueError):
+    """A YAML catalog file (``eos import``) is malformed; the message names the file and entry."""
 
 
 class IntegrityError(EosError):

@@ -201,8 +201,10 @@ class Index(IndexQueries):
                     versions.append({
                         "namespace": ns, "name": entry.name, "version": entry.version,
                         "kind": entry.op, "hash": entry.hash, "size": entry.size,
-                        "created": changeset.created, "author": changeset.author,
-                        "message": changeset.message, "seq": changeset.seq,
+                        "created": entry.created or changeset.created,
+                        "author": entry.author or changeset.author,
+                        "message": changeset.message if entry.message is None
+                        else entry.message, "seq": changeset.seq,
                         "source_version": entry.source_version, "source": entry.source,
                         "expires": entry.expires, "purged": 0,
                         "meta": json.dumps(entry.meta, sort_keys=True) if entry.meta else None,

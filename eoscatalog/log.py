@@ -70,7 +70,9 @@ class Entry:
     Version-making ops (``put``, ``delete``, ``rollback``, ``undelete``, ``copy``) carry the new
     ``version`` of ``name``; ``source_version`` is the version a rollback or undelete restores.
     ``tag``/``untag`` carry ``tag`` and (for tag) the ``version`` tagged; ``purge`` carries the
-    purged ``versions``; ``expire`` sets a scratch version's new ``expires``.
+    purged ``versions``; ``expire`` sets a scratch version's new ``expires``. Imported versions
+    (``eos import``) keep their original ``created`` time, ``author`` and ``message``; other
+    entries take their changeset's.
     """
 
     op: str
@@ -84,6 +86,9 @@ class Entry:
     versions: tuple[int, ...] = ()
     expires: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    created: str | None = None
+    author: str | None = None
+    message: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The entry as JSON-ready data, without empty fields."""

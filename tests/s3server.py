@@ -17,7 +17,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +34,8 @@ class RequestRecord:
     path: str
     query: str
     received: int
+    sent: int = 0  # response body bytes, counted as they are written
+    range: str = ""  # the Range header of a GET
 
 
 @dataclass
@@ -54,6 +56,18 @@ class RequestLog:
             return [r for r in self.records if r.path.split("/")[1:2] == [bucket]]
 
 
+def _counted(body: Iterable[bytes], record: RequestRecord) -> Iterator[bytes]:
+    """Pass the response through, adding its length to ``record.sent``."""
+    try:
+        for chunk in body:
+            record.sent += len(chunk)
+            yield chunk
+    finally:
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+
+
 class S3Middleware:
     """Serialize conditional writes per key, drop them for nocond- buckets, count requests."""
 
@@ -66,12 +80,12 @@ class S3Middleware:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         path = environ.get("PATH_INFO", "")
         length = int(environ.get("CONTENT_LENGTH") or 0)
-        self.log.add(RequestRecord(
-            environ["REQUEST_METHOD"], path, environ.get("QUERY_STRING", ""), length
-        ))
+        record = RequestRecord(environ["REQUEST_METHOD"], path, environ.get("QUERY_STRING", ""),
+                               length, range=environ.get("HTTP_RANGE", ""))
+        self.log.add(record)
         conditional = "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MATCH" in environ
         if not conditional or environ["REQUEST_METHOD"] not in ("PUT", "POST"):
-            return self.app(environ, start_response)
+            return _counted(self.app(environ, start_response), record)
         if path.lstrip("/").startswith(NO_CONDITIONAL_PREFIX):
             environ.pop("HTTP_IF_NONE_MATCH", None)
             environ.pop("HTTP_IF_MATCH", None)

@@ -97,12 +97,15 @@ def test_every_public_function_and_class_has_a_docstring() -> None:
     assert missing == [], f"public API without docstrings: {missing}"
 
 
-def test_the_file_page_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """docs/file.md's examples, executed in order on the embedded store as user ada."""
+@pytest.mark.parametrize(("page", "at_least"), [("file.md", 8), ("browsing.md", 5)])
+def test_the_pages_examples_run(page: str, at_least: int, tmp_path: Path,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The examples of docs/file.md and docs/browsing.md, executed in order on the embedded
+    store as user ada."""
     import eoscatalog
 
-    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "file.md").read_text(), re.S)
-    assert len(blocks) >= 8
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / page).read_text(), re.S)
+    assert len(blocks) >= at_least
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("EOS_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("EOS_USER", "ada")
@@ -111,9 +114,9 @@ def test_the_file_page_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     try:
         for i, block in enumerate(blocks):
             try:
-                exec(compile(block, f"docs/file.md block {i + 1}", "exec"), namespace)
+                exec(compile(block, f"docs/{page} block {i + 1}", "exec"), namespace)
             except Exception as e:
-                raise AssertionError(f"docs/file.md block {i + 1} failed: {e!r}\n{block}") from e
+                raise AssertionError(f"docs/{page} block {i + 1} failed: {e!r}\n{block}") from e
     finally:
         eoscatalog.default_catalog().close()
         eoscatalog.set_default_catalog(None)

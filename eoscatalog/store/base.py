@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from ..errors import (
     IntegrityError,
@@ -160,6 +161,15 @@ class Store(ABC):
     def presigned_url(self, key: str, expires_in: int) -> str:
         """A link that lets anyone holding it GET this one object for ``expires_in`` seconds."""
         raise StoreError(f"{self.url} cannot make links: use an S3 or a local store")
+
+    def reader_location(self, key: str) -> tuple[str, dict[str, Any] | None]:
+        """Where other programs (fsspec, pandas, intake) read an object: a URL or path, and
+        fsspec storage options. Never credentials: readers take those from their environment.
+        """
+        raise StoreError(
+            f"{self.url} keeps its objects inside this process, where other programs cannot "
+            "read them: export from a local or an S3 store"
+        )
 
     def credentials_expire_at(self) -> datetime | None:
         """When the credentials that sign links stop working (None: they do not expire)."""

@@ -13,6 +13,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 from ..errors import NotFoundError, PreconditionFailedError, StoreError
@@ -84,6 +85,15 @@ class LocalStore(Store):
         self.url = root_path.as_uri()
 
     # -- paths ---------------------------------------------------------------------------------
+
+    def reader_location(self, key: str) -> tuple[str, dict[str, Any] | None]:
+        """The object's absolute path (fsspec reads it with no options).
+
+        >>> import tempfile
+        >>> LocalStore(tempfile.mkdtemp()).reader_location("blobs/x")[0].endswith("/blobs/x")
+        True
+        """
+        return str(self._path(key)), None
 
     def _path(self, key: str) -> Path:
         path = self.root.joinpath(*check_key(key).split("/"))

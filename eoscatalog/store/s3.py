@@ -110,6 +110,22 @@ class S3Store(Store):
         self._bucket_exists = False
         self._probe_lock = threading.Lock()
 
+    def reader_location(self, key: str) -> tuple[str, dict[str, Any] | None]:
+        """The object's ``s3://`` URL, and the endpoint and region s3fs needs to reach it.
+
+        >>> url, options = S3Store("s3://b/org", endpoint_url="http://127.0.0.1:9000",
+        ...                        region="us-east-1").reader_location("blobs/x")
+        >>> url, options["client_kwargs"]["endpoint_url"]
+        ('s3://b/org/blobs/x', 'http://127.0.0.1:9000')
+        """
+        client: dict[str, Any] = {}
+        if self.endpoint_url:
+            client["endpoint_url"] = self.endpoint_url
+        if self.client.meta.region_name:
+            client["region_name"] = self.client.meta.region_name
+        return f"s3://{self.bucket}/{self._key(key)}", ({"client_kwargs": client} if client
+                                                        else None)
+
     # -- errors --------------------------------------------------------------------------------
 
     def _where(self) -> str:
