@@ -30,6 +30,7 @@ from .hashcache import HashCache
 from .index import Index
 from .listing import Listing, group_listing
 from .locking import active_lock, note_resolved, pin_for
+from .maintenance import CatalogMaintenance
 from .materialize import materialize
 from .names import (
     Location,
@@ -52,7 +53,7 @@ T = TypeVar("T")
 MAX_LINK_SECONDS = 7 * 24 * 3600
 
 
-class Catalog(CatalogWrites, CatalogExports):
+class Catalog(CatalogWrites, CatalogExports, CatalogMaintenance):
     """Versioned names over a store, replayed into a local SQLite index.
 
     ``index`` is a path (``":memory:"`` for a throwaway index) or an :class:`Index`.

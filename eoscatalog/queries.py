@@ -166,3 +166,27 @@ class IndexQueries:
             logical=latest.get("logical", 0), all_versions=every.get("total", 0),
             stored=stored.get("stored", 0),
         )
+
+    def blob_states(self, expired_before: str) -> dict[str, str]:
+        """Why each known blob is kept or may go, across every namespace in the index.
+
+        ``live``: a readable version (or one that is only deleted: ``@N`` still reads it)
+        names it; ``expired``: only scratch versions that expired before ``expired_before``;
+        ``purged``: only purged versions. Blobs the index never saw are absent.
+        """
+        rows = self._all(
+            "SELECT hash, max(CASE WHEN purged = 0 AND (expires IS NULL OR expires > ?) THEN 2 "
+            "WHEN purged = 0 THEN 1 ELSE 0 END) AS state FROM versions "
+            "WHERE hash IS NOT NULL GROUP BY hash", [expired_before],
+        )
+        names = {2: "live", 1: "expired", 0: "purged"}
+        return {r["hash"]: names[r["state"]] for r in rows}
+
+    def readable_versions(self, namespace: str, prefix: str) -> list[VersionRecord]:
+        """Versions with bytes under ``prefix`` that are not purged (what ``verify`` checks)."""
+        rows = self._all(
+            "SELECT * FROM versions WHERE namespace = ? AND name >= ? AND name < ? "
+            "AND purged = 0 AND hash IS NOT NULL ORDER BY name, version",
+            [namespace, prefix, prefix + _TOP],
+        )
+        return [VersionRecord.from_row(r) for r in rows]

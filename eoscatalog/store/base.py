@@ -32,6 +32,11 @@ Progress = Callable[[int], None]  # told how many more bytes moved
 
 BLOB_PREFIX = "blobs/blake3/"
 TEMP_PREFIX = ".eos-tmp-"
+# Markers of recent use (``touch`` on stores where rewriting the object itself costs too much):
+# ``touched/<key>``, an empty object whose time is when ``key`` was last reused.
+TOUCHED = "touched/"
+# Damaged objects moved aside by ``eos verify`` (``quarantine/<key>``).
+QUARANTINE = "quarantine/"
 
 
 def blob_key(hash_string: str) -> str:
@@ -98,7 +103,12 @@ class ObjectInfo:
     key: str
     size: int
     etag: str
-    modified: str | None = None
+    modified: str | None = None  # ISO 8601 with a zone: when it was written (or touched)
+
+    @property
+    def modified_at(self) -> datetime | None:
+        """``modified`` as an aware datetime."""
+        return datetime.fromisoformat(self.modified) if self.modified else None
 
 
 class Store(ABC):
@@ -158,6 +168,30 @@ class Store(ABC):
         because it changed after it was hashed. ``on_bytes`` is told of bytes as they go.
         """
 
+    @abstractmethod
+    def touch(self, key: str) -> None:
+        """Make an object's modified time now (NotFoundError if absent).
+
+        A writer that reuses an existing blob touches it, so garbage collection, which spares
+        blobs younger than its grace period, cannot remove it before the writer's changeset
+        names it.
+        """
+
+    def quarantine(self, key: str) -> str:
+        """Move a damaged object to ``quarantine/<key>`` (kept for inspection, out of the way of
+        a repair); return the new key."""
+        raise StoreError(f"{self.url} cannot move objects aside")
+
+    def last_used(self, key: str) -> datetime | None:
+        """When an object was last written or touched (None if the store cannot say)."""
+        return self.head(key).modified_at
+
+    def clean_partial(self, older_than: datetime, *,
+                      dry_run: bool = False) -> list[tuple[str, int]]:
+        """Remove what interrupted writes left before ``older_than`` (temporary files,
+        unfinished multipart uploads); return ``(what, bytes)`` for each."""
+        return []
+
     def presigned_url(self, key: str, expires_in: int) -> str:
         """A link that lets anyone holding it GET this one object for ``expires_in`` seconds."""
         raise StoreError(f"{self.url} cannot make links: use an S3 or a local store")
@@ -209,8 +243,11 @@ class Store(ABC):
         """
         hash_string = parse_hash(hash_string)
         key = blob_key(hash_string)
-        if self.exists(key):
+        try:
+            self.touch(key)  # exists: mark it used now (see ``touch``), one request either way
             return False
+        except NotFoundError:
+            pass
         self._upload_blob(key, Path(path), hash_string, on_bytes)
         return True
 
@@ -221,8 +258,13 @@ class Store(ABC):
         """
         hash_string = hash_bytes(data)
         key = blob_key(hash_string)
-        if known_absent or not self.exists(key):
-            self._write_blob_bytes(key, data)
+        if not known_absent:
+            try:
+                self.touch(key)
+                return hash_string
+            except NotFoundError:
+                pass
+        self._write_blob_bytes(key, data)
         return hash_string
 
     def _write_blob_bytes(self, key: str, data: bytes) -> None:

@@ -12,13 +12,14 @@ import fcntl
 import os
 import tempfile
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
 from ..errors import NotFoundError, PreconditionFailedError, StoreError
 from ..hashing import StreamHasher
-from .base import TEMP_PREFIX, ObjectInfo, Progress, Store, check_key, fsync_folder
+from .base import QUARANTINE, TEMP_PREFIX, ObjectInfo, Progress, Store, check_key, fsync_folder
 
 __all__ = ["LocalStore", "path_from_file_url"]
 
@@ -104,7 +105,45 @@ class LocalStore(Store):
 
     def _info(self, key: str, st: os.stat_result) -> ObjectInfo:
         etag = f"{st.st_ino:x}-{st.st_mtime_ns:x}-{st.st_size:x}"
-        return ObjectInfo(key, st.st_size, etag)
+        modified = datetime.fromtimestamp(st.st_mtime, timezone.utc).isoformat()
+        return ObjectInfo(key, st.st_size, etag, modified)
+
+    def quarantine(self, key: str) -> str:
+        """Rename the file to ``quarantine/<key>`` (a rename: no byte is copied)."""
+        target_key = QUARANTINE + key
+        source, target = self._path(key), self._path(target_key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with self._os_errors(key):
+            os.replace(source, target)
+        fsync_folder(source.parent)
+        return target_key
+
+    def touch(self, key: str) -> None:
+        """Set the file's modified time to now."""
+        path = self._path(key)
+        with self._os_errors(key):
+            os.utime(path)
+
+    def clean_partial(self, older_than: datetime, *,
+                      dry_run: bool = False) -> list[tuple[str, int]]:
+        """Remove temporary files (``.eos-tmp-*``) of writes that never finished."""
+        cutoff = older_than.timestamp()
+        removed = []
+        for dirpath, _, filenames in os.walk(self.root):
+            for filename in filenames:
+                if not filename.startswith(TEMP_PREFIX):
+                    continue
+                path = os.path.join(dirpath, filename)
+                try:
+                    st = os.lstat(path)
+                    if st.st_mtime >= cutoff:
+                        continue
+                    if not dry_run:
+                        os.unlink(path)
+                except FileNotFoundError:
+                    continue  # its writer finished or gave up just now
+                removed.append((os.path.relpath(path, self.root), st.st_size))
+        return removed
 
     @contextlib.contextmanager
     def _os_errors(self, key: str, *, writing: bool = False) -> Iterator[None]:

@@ -5,13 +5,18 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import NotFoundError, PreconditionFailedError
 from ..hashing import hash_bytes
-from .base import ObjectInfo, Progress, Store, check_key
+from .base import QUARANTINE, ObjectInfo, Progress, Store, check_key
 
 __all__ = ["MemoryStore"]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
 
 
 class MemoryStore(Store):
@@ -27,6 +32,7 @@ class MemoryStore(Store):
     def __init__(self, name: str = "") -> None:
         self.url = f"memory://{name or hex(id(self))}"
         self._objects: dict[str, tuple[bytes, str]] = {}
+        self._modified: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def get(self, key: str) -> bytes:
@@ -50,7 +56,29 @@ class MemoryStore(Store):
                     f"object {key!r} in {self.url} changed since it was read (etag mismatch)"
                 )
             self._objects[key] = (bytes(data), etag)
+            self._modified[key] = _now()
         return etag
+
+    def quarantine(self, key: str) -> str:
+        """Move the object to ``quarantine/<key>``."""
+        with self._lock:
+            try:
+                self._objects[QUARANTINE + key] = self._objects.pop(check_key(key))
+            except KeyError:
+                raise NotFoundError(f"no object {key!r} in {self.url}") from None
+        return QUARANTINE + key
+
+    def touch(self, key: str) -> None:
+        """Set the object's modified time to now."""
+        with self._lock:
+            if check_key(key) not in self._objects:
+                raise NotFoundError(f"no object {key!r} in {self.url}")
+            self._modified[key] = _now()
+
+    def set_modified(self, key: str, when: datetime) -> None:
+        """Back-date an object (for tests of garbage collection's grace period)."""
+        with self._lock:
+            self._modified[check_key(key)] = when.isoformat()
 
     def head(self, key: str) -> ObjectInfo:
         with self._lock:
@@ -58,17 +86,17 @@ class MemoryStore(Store):
                 data, etag = self._objects[check_key(key)]
             except KeyError:
                 raise NotFoundError(f"no object {key!r} in {self.url}") from None
-        return ObjectInfo(key, len(data), etag)
+        return ObjectInfo(key, len(data), etag, self._modified.get(key))
 
     def list(self, prefix: str, *, start_after: str | None = None) -> Iterator[ObjectInfo]:
         with self._lock:
             items = sorted(
-                (k, len(v[0]), v[1])
+                (k, len(v[0]), v[1], self._modified.get(k))
                 for k, v in self._objects.items()
                 if k.startswith(prefix) and (start_after is None or k > start_after)
             )
-        for key, size, etag in items:
-            yield ObjectInfo(key, size, etag)
+        for key, size, etag, modified in items:
+            yield ObjectInfo(key, size, etag, modified)
 
     def list_dirs(self, prefix: str) -> list[str]:
         with self._lock:
@@ -78,6 +106,7 @@ class MemoryStore(Store):
     def delete(self, key: str) -> None:
         with self._lock:
             self._objects.pop(check_key(key), None)
+            self._modified.pop(key, None)
 
     def iter_chunks(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         data = self.get(key)

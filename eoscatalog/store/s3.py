@@ -31,7 +31,7 @@ from botocore.exceptions import (
 
 from ..errors import NotFoundError, PreconditionFailedError, StoreError
 from ..hashing import StreamHasher, hash_bytes
-from .base import ObjectInfo, Progress, Store, check_key
+from .base import QUARANTINE, TOUCHED, ObjectInfo, Progress, Store, check_key
 
 __all__ = ["S3Store", "endpoint_from_env"]
 
@@ -217,6 +217,58 @@ class S3Store(Store):
         return ObjectInfo(
             key, r["ContentLength"], r["ETag"].strip('"'), r["LastModified"].isoformat()
         )
+
+    def quarantine(self, key: str) -> str:
+        """Copy the object to ``quarantine/<key>`` inside S3 (multipart for large objects),
+        then delete it."""
+        target = QUARANTINE + key
+        with self.errors(key):
+            self.client.copy({"Bucket": self.bucket, "Key": self._key(key)}, self.bucket,
+                             self._key(target))
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        return target
+
+    def touch(self, key: str) -> None:
+        """Record that an object was just used, in a tiny marker object beside the layout.
+
+        Not a copy of the object onto itself: that would rewrite every byte, and in a
+        versioned bucket keep a full old version of it each time.
+        """
+        self.head(key)
+        with self.errors(key):
+            self.client.put_object(Bucket=self.bucket, Key=self._key(TOUCHED + key), Body=b"")
+
+    def last_used(self, key: str) -> datetime | None:
+        """The later of the object's own time and its marker's (see ``touch``)."""
+        own = self.head(key).modified_at
+        try:
+            marker = self.head(TOUCHED + key).modified_at
+        except NotFoundError:
+            return own
+        return max(t for t in (own, marker) if t is not None) if own or marker else None
+
+    def clean_partial(self, older_than: datetime, *,
+                      dry_run: bool = False) -> list[tuple[str, int]]:
+        """Abort multipart uploads under the root started before ``older_than``."""
+        found = []
+        with self.errors():
+            pages = self.client.get_paginator("list_multipart_uploads").paginate(
+                Bucket=self.bucket, Prefix=self.prefix
+            )
+            for page in pages:
+                for upload in page.get("Uploads", []):
+                    if upload["Initiated"] >= older_than:
+                        continue
+                    parts = self.client.list_parts(
+                        Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                    ).get("Parts", [])
+                    if not dry_run:
+                        self.client.abort_multipart_upload(
+                            Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                        )
+                    found.append((f"multipart upload of {upload['Key'][len(self.prefix):]}",
+                                  sum(p["Size"] for p in parts)))
+        return found
 
     def presigned_url(self, key: str, expires_in: int) -> str:
         """A SigV4-signed GET link for this one object (S3 allows at most 7 days)."""

@@ -1,0 +1,275 @@
+"""Keeping a store healthy: ``verify`` (every blob there and intact) and ``gc`` (collect what
+nothing references), the maintenance half of ``Catalog``.
+
+:class:`CatalogMaintenance` is mixed into :class:`~eoscatalog.catalog.Catalog`.
+
+Garbage collection keeps DESIGN.md's invariant 5: it deletes only blobs that no live version
+(readable, or hidden by a delete marker but still readable as ``@N``) and no tag references, and
+that are older than a grace period (default 24 h). Writers that reuse an existing blob mark it
+used (``Store.touch``) before their changeset names it, and gc re-reads the catalog and each
+blob's last use just before deleting it, so a write in flight keeps its blob.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import NotFoundError, PermissionDeniedError
+from .hashcache import HashCache
+from .hashing import StreamHasher
+from .index import Index
+from .log import list_namespaces
+from .names import Location, format_time, parse_duration
+from .records import VersionRecord
+from .store import Store, blob_key
+from .store.base import TOUCHED
+
+__all__ = ["BlobProblem", "CatalogMaintenance", "GcReport", "VerifyReport"]
+
+BLOBS = "blobs/blake3/"
+CHECK_THREADS = 8
+
+
+@dataclass(frozen=True)
+class BlobProblem:
+    """A blob some versions need that is ``missing`` or ``corrupt`` (``actual``: what its bytes
+    hash to), and the pinned URIs of those versions."""
+
+    hash: str
+    problem: str
+    uris: tuple[str, ...]
+    actual: str | None = None
+    quarantined: str | None = None  # where a corrupt blob was moved
+    repaired: bool = False
+
+
+@dataclass
+class VerifyReport:
+    """What ``verify`` checked and found."""
+
+    versions: int = 0
+    blobs: int = 0
+    bytes: int = 0
+    problems: list[BlobProblem] = field(default_factory=list)
+
+    @property
+    def missing(self) -> list[BlobProblem]:
+        return [p for p in self.problems if p.problem == "missing"]
+
+    @property
+    def corrupt(self) -> list[BlobProblem]:
+        return [p for p in self.problems if p.problem == "corrupt"]
+
+    @property
+    def ok(self) -> bool:
+        """True when every blob is there and intact (or was repaired)."""
+        return all(p.repaired for p in self.problems)
+
+
+@dataclass
+class GcReport:
+    """What ``gc`` deleted (or would, in a dry run), by reason, and what it kept."""
+
+    dry_run: bool
+    grace_seconds: float
+    deleted: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    kept_young: int = 0  # unreferenced, but inside the grace period
+    kept_rechecked: int = 0  # referenced or used again by the time gc came to delete it
+    live: int = 0
+
+    def add(self, reason: str, what: str, size: int) -> None:
+        self.deleted.setdefault(reason, []).append((what, size))
+
+    def bytes(self, reason: str | None = None) -> int:
+        """Bytes reclaimed (or reclaimable) for one reason, or for all."""
+        groups = [self.deleted.get(reason, [])] if reason else list(self.deleted.values())
+        return sum(size for group in groups for _, size in group)
+
+
+class CatalogMaintenance:
+    """``verify`` and ``gc`` (used through Catalog)."""
+
+    store: Store
+    index: Index
+    hash_cache: HashCache
+    admin: bool
+
+    if TYPE_CHECKING:  # provided by Catalog
+
+        def _now(self) -> datetime: ...
+        def _prefix(self, uri: str | Location) -> Location: ...
+        def refresh(self, namespace: str) -> int: ...
+
+    def _refresh_all(self) -> list[str]:
+        namespaces = list_namespaces(self.store)
+        for namespace in namespaces:
+            self.refresh(namespace)
+        return namespaces
+
+    # -- verify -----------------------------------------------------------------------------
+
+    def verify(self, prefix: str | Location = "", *, all_namespaces: bool = False,
+               repair_from: str | os.PathLike[str] | None = None,
+               quarantine: bool = True) -> VerifyReport:
+        """Check that every readable version's blob under ``prefix`` (or in every namespace)
+        exists and hashes to its key; report exactly the missing and corrupt ones.
+
+        A corrupt blob is moved to ``quarantine/`` (unless ``quarantine=False``), so a later
+        put of the good bytes stores them again instead of finding the key taken;
+        ``repair_from`` (a folder) puts back every missing or corrupt blob whose bytes are in a
+        file there.
+        """
+        if all_namespaces:
+            records = [r for ns in self._refresh_all()
+                       for r in self.index.readable_versions(ns, "")]
+        else:
+            loc = self._prefix(prefix)
+            records = self.index.readable_versions(loc.namespace, loc.name)
+        by_hash: dict[str, list[VersionRecord]] = {}
+        for record in records:
+            assert record.hash is not None
+            by_hash.setdefault(record.hash, []).append(record)
+        report = VerifyReport(versions=len(records), blobs=len(by_hash))
+        with ThreadPoolExecutor(CHECK_THREADS) as pool:
+            checked = list(pool.map(self._check_blob, by_hash))
+        for hash_string, (actual, size) in zip(by_hash, checked, strict=True):
+            report.bytes += size
+            if actual == hash_string:
+                continue
+            uris = tuple(r.uri for r in by_hash[hash_string])
+            moved = None
+            if actual is not None and quarantine:
+                moved = self.store.quarantine(blob_key(hash_string))
+            report.problems.append(BlobProblem(
+                hash_string, "missing" if actual is None else "corrupt", uris, actual, moved
+            ))
+        if repair_from is not None and report.problems:
+            report.problems = self._repair(report.problems, Path(repair_from))
+        return report
+
+    def _check_blob(self, hash_string: str) -> tuple[str | None, int]:
+        """What the stored blob hashes to (None: missing) and its size."""
+        hasher = StreamHasher()
+        try:
+            for chunk in self.store.iter_chunks(blob_key(hash_string)):
+                hasher.update(chunk)
+        except NotFoundError:
+            return None, 0
+        return hasher.hash, hasher.size
+
+    def _repair(self, problems: list[BlobProblem], folder: Path) -> list[BlobProblem]:
+        wanted = {p.hash for p in problems if p.problem == "missing" or p.quarantined}
+        found: dict[str, Path] = {}
+        for path in _files_under(folder):
+            if not wanted - found.keys():
+                break
+            digest = self.hash_cache.hash(path)
+            if digest in wanted and digest not in found:
+                found[digest] = path
+        repaired = []
+        for problem in problems:
+            source = found.get(problem.hash)
+            if source is not None:
+                self.store.put_blob(problem.hash, source)
+                problem = BlobProblem(problem.hash, problem.problem, problem.uris,
+                                      problem.actual, problem.quarantined, repaired=True)
+            repaired.append(problem)
+        return repaired
+
+    # -- gc -----------------------------------------------------------------------------------
+
+    def gc(self, *, grace: str | float = "24h", dry_run: bool = False,
+           recheck: bool = True) -> GcReport:
+        """Delete blobs that nothing live references and that are older than ``grace``;
+        abort or remove what interrupted uploads left behind. Needs admin rights.
+
+        Reasons reported: ``purged`` (only purged versions named it), ``expired`` (only
+        scratch versions past their expiry plus the grace period), ``unreferenced`` (no
+        version ever named it: an upload whose changeset never came), ``partial``
+        (temporary files, unfinished multipart uploads), ``markers`` (stale reuse markers).
+        ``recheck=False`` skips the re-reads just before each delete: only for tests that
+        prove the re-check is needed.
+        """
+        if not dry_run and not self.admin:
+            raise PermissionDeniedError(
+                "eos gc deletes blobs of every namespace, which needs admin rights: set "
+                "EOS_ADMIN=1 (or admin: true in config.yaml), or run it with --dry-run"
+            )
+        seconds = 0.0 if _is_zero(grace) else parse_duration(grace)
+        cutoff = self._now() - timedelta(seconds=seconds)
+        report = GcReport(dry_run=dry_run, grace_seconds=seconds)
+        self._refresh_all()
+        states = self.index.blob_states(format_time(cutoff))
+        candidates = []
+        for info in self.store.list(BLOBS):
+            hash_string = "blake3:" + info.key.rsplit("/", 1)[-1]
+            if states.get(hash_string) == "live":
+                report.live += 1
+            elif info.modified_at is not None and info.modified_at >= cutoff:
+                report.kept_young += 1
+            else:
+                candidates.append((info.key, hash_string, info.size))
+        if recheck and candidates:
+            # Writers may have named some of them since the listing: read the catalog again.
+            self._refresh_all()
+            states = self.index.blob_states(format_time(cutoff))
+        for key, hash_string, size in candidates:
+            if recheck and (states.get(hash_string) == "live" or self._used_since(key, cutoff)):
+                report.kept_rechecked += 1
+                continue
+            report.add(states.get(hash_string, "unreferenced"), key, size)
+            if not dry_run:
+                self.store.delete(key)
+                self.store.delete(TOUCHED + key)
+        for what, size in self.store.clean_partial(cutoff, dry_run=dry_run):
+            report.add("partial", what, size)
+        self._sweep_markers(cutoff, dry_run, report)
+        return report
+
+    def _used_since(self, key: str, cutoff: datetime) -> bool:
+        try:
+            used = self.store.last_used(key)
+        except NotFoundError:
+            return True  # gone already: nothing to delete
+        return used is not None and used >= cutoff
+
+    def _sweep_markers(self, cutoff: datetime, dry_run: bool, report: GcReport) -> None:
+        """Remove reuse markers whose blob is gone, once they are past the grace period."""
+        for info in self.store.list(TOUCHED):
+            blob = info.key[len(TOUCHED):]
+            if info.modified_at is not None and info.modified_at >= cutoff:
+                continue
+            if self.store.exists(blob):
+                continue
+            report.add("markers", info.key, info.size)
+            if not dry_run:
+                self.store.delete(info.key)
+
+
+def _is_zero(grace: str | float) -> bool:
+    """``0``, ``0s``, ``0h``...: no grace at all (safe only when no write can be in flight)."""
+    text = str(grace).strip().rstrip("smhdwinec").strip()
+    try:
+        return float(text) == 0
+    except ValueError:
+        return False
+
+
+def _files_under(folder: Path) -> Iterable[Path]:
+    """Regular files below ``folder`` (symlinks are not followed)."""
+    if folder.is_file():
+        yield folder
+        return
+    if not folder.is_dir():
+        raise NotFoundError(f"--repair-from {folder}: no such folder")
+    for dirpath, _, filenames in os.walk(folder):
+        for filename in sorted(filenames):
+            path = Path(dirpath) / filename
+            if path.is_file() and not path.is_symlink():
+                yield path
