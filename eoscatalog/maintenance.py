@@ -84,6 +84,7 @@ class GcReport:
     live: int = 0
 
     def add(self, reason: str, what: str, size: int) -> None:
+        """Record one deleted (or deletable) object."""
         self.deleted.setdefault(reason, []).append((what, size))
 
     def bytes(self, reason: str | None = None) -> int:
