@@ -196,16 +196,14 @@ def test_the_policy_prefix_matches_the_store_layout() -> None:
     assert changeset_key("org", 1).startswith(admin.CATALOG + "org/")
     assert checkpoint_key("users/ada", 100).startswith(admin.CATALOG + "users/ada/")
     deletes = _by_sid(_policy())["EosDenyDeletesOfBlobsAndCatalogByNonAdmins"]["Resource"]
-    assert sorted(deletes) == sorted(OBJECTS + p + "*" for p in (
-        admin.BLOBS, admin.CATALOG, base.TOUCHED, base.QUARANTINE))
+    tops = (admin.BLOBS, admin.CATALOG, base.TOUCHED, base.QUARANTINE)
+    assert sorted(deletes) == sorted(OBJECTS + top + "*" for top in tops)
 
 
 NAMESPACES = ["users/ada", "org", "public", "scratch/ada"]
 ACTORS = {
     "owner": (ADA, "ada"),
-    "other user": (BOB, "bob"),
-    "org member": (ANALYST, None),
-    "admin": (ADMIN, None),
+    "other user": (BOB, "bob"), "org member": (ANALYST, None), "admin": (ADMIN, None),
 }
 MAY_PUT = {
     ("owner", "users/ada"), ("owner", "org"), ("owner", "scratch/ada"),
