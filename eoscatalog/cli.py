@@ -343,7 +343,7 @@ def demo(keep: bool) -> None:
 
 
 # The data commands register on `cli` when their module is imported.
-from . import cli_admin, cli_catalogs, cli_data  # noqa: E402, F401
+from . import cli_admin, cli_catalogs, cli_data, cli_maintenance  # noqa: E402, F401
 
 
 def main(argv: Sequence[str] | None = None) -> None:
