@@ -99,10 +99,12 @@ def cp(source: str, dest: str, recursive: bool, quiet: bool, as_json: bool) -> N
 @_json_option
 def sync(source: str, dest: str, delete: bool, dry_run: bool, exclude: tuple[str, ...],
          message: str, quiet: bool, as_json: bool) -> None:
-    """Make DEST hold what SOURCE holds: a folder and an eos:// prefix, either way.
+    """Make DEST hold what SOURCE holds: a folder and an eos:// prefix either way, or two
+    eos:// prefixes.
 
     Files are compared by hash (an unchanged file costs a stat, thanks to the hash cache);
-    an upload publishes every change as one changeset, all or nothing.
+    an upload, or a sync between prefixes (which moves no byte), publishes every change as one
+    changeset, all or nothing. --delete from a source holding nothing is refused.
 
     Example: eos sync ./project-1/ eos://users/me/project-1/ --delete
     """
@@ -123,8 +125,9 @@ def sync(source: str, dest: str, delete: bool, dry_run: bool, exclude: tuple[str
         progress.close()
     if as_json:
         _echo_json({
-            "direction": report.direction, "local": str(report.local), "remote": report.remote,
-            "dry_run": report.dry_run, "hashed": report.hashed,
+            "direction": report.direction, "source": report.source, "dest": report.dest,
+            "local": None if report.local is None else str(report.local),
+            "remote": report.remote, "dry_run": report.dry_run, "hashed": report.hashed,
             "actions": [{"kind": a.kind, "path": a.relative, "size": a.size,
                          "reason": a.reason} for a in report.actions],
         })

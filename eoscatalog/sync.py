@@ -1,9 +1,13 @@
-"""``eos sync``: make a folder and a catalog prefix hold the same files, in either direction.
+"""``eos sync``: make a folder and a catalog prefix, or two catalog prefixes, hold the same
+files.
 
 It plans first (:mod:`eoscatalog.syncing`, pure) and then acts, so ``dry_run`` reports exactly
 what a real run would do. An upload sync stores every new blob (in parallel) and then publishes
 ONE changeset with all new versions and delete markers: the sync appears whole or not at all,
-and a sync killed part-way leaves only blobs, which the rerun finds and does not send again.
+and a sync killed part-way leaves only blobs, which the rerun finds and does not send again. A
+sync between two prefixes moves no byte: it publishes new versions with the same hashes (and
+delete markers) as one changeset. A ``delete`` sync from a source holding nothing is refused: it
+would empty the destination, and is far more often a mistyped prefix than a wish.
 """
 
 from __future__ import annotations
@@ -15,13 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .catalog import Catalog
-from .errors import InvalidNameError
+from .errors import InvalidNameError, NotFoundError
 from .names import Location, is_uri, kind_of, parse_time
 from .records import VersionRecord
 from .syncing import (
     Action,
     LocalFile,
     excluded,
+    plan_copy,
     plan_download,
     plan_upload,
     safe_target,
@@ -35,18 +40,34 @@ DOWNLOAD_THREADS = 8
 
 @dataclass(frozen=True)
 class SyncReport:
-    """What a sync planned (and, unless it was a dry run, did)."""
+    """What a sync planned (and, unless it was a dry run, did).
 
-    direction: str  # "upload" or "download"
-    local: Path
-    remote: str  # eos://<namespace>/<prefix>
+    ``source`` and ``dest`` are a folder's path or an ``eos://<namespace>/<prefix>`` URI.
+    """
+
+    direction: str  # "upload", "download" or "copy" (eos:// to eos://)
+    source: str
+    dest: str
     actions: tuple[Action, ...]
     dry_run: bool
     hashed: int  # local files read to compare them (0 when the hash cache knew them all)
 
+    @property
+    def local(self) -> Path | None:
+        """The folder of an upload or a download (None for a copy within the catalog)."""
+        if self.direction == "copy":
+            return None
+        return Path(self.source if self.direction == "upload" else self.dest)
+
+    @property
+    def remote(self) -> str:
+        """The catalog prefix of an upload or a download; a copy's destination."""
+        return self.source if self.direction == "download" else self.dest
+
     def lines(self) -> list[str]:
         """One line per action, for people."""
-        return [a.describe(str(self.local), self.remote) for a in self.actions]
+        first = self.source if self.direction == "copy" else str(self.local)
+        return [a.describe(first, self.remote) for a in self.actions]
 
     @property
     def transferred(self) -> int:
@@ -67,31 +88,42 @@ def run_sync(
     on_bytes: Callable[[int], None] | None = None,
     on_plan: Callable[[SyncReport], None] | None = None,
 ) -> SyncReport:
-    """Sync a folder to an ``eos://`` prefix or back; the catalog side must be a URI.
+    """Sync a folder to an ``eos://`` prefix, back, or one prefix to another.
 
-    ``delete`` also removes what the source lacks (delete markers in the catalog, files in a
-    folder). ``exclude`` globs match whole relative paths or file names. ``on_action`` is told
-    each action as it completes, ``on_bytes`` of the bytes each transfer moved, ``on_plan`` of
-    the plan before anything moves (progress).
+    The catalog side must be a URI. ``delete`` also removes what the source lacks (delete
+    markers in the catalog, files in a folder), and is refused when the source holds nothing.
+    ``exclude`` globs match whole relative paths or file names. ``on_action`` is told each
+    action as it completes, ``on_bytes`` of the bytes each transfer moved, ``on_plan`` of the
+    plan before anything moves (progress).
     """
     kinds = (kind_of(source), kind_of(dest))
-    if kinds not in (("local", "eos"), ("eos", "local")):
+    if kinds not in (("local", "eos"), ("eos", "local"), ("eos", "eos")):
         raise InvalidNameError(
-            f"sync needs one folder and one eos:// (or e://) prefix, got {source!r} and "
-            f"{dest!r}; e.g. eos sync ./project-1/ eos://users/me/project-1/"
+            f"sync needs one folder and one eos:// (or e://) prefix, or two prefixes, got "
+            f"{source!r} and {dest!r}; e.g. eos sync ./project-1/ eos://users/me/project-1/"
         )
-    if is_uri(dest) and not is_uri(source):
+    if is_uri(source) and is_uri(dest):
+        return _copy(catalog, catalog.folder(source), catalog.folder(dest), delete=delete,
+                     dry_run=dry_run, exclude=exclude, message=message, on_action=on_action,
+                     on_plan=on_plan)
+    if is_uri(dest):
         return _upload(catalog, Path(source).expanduser(), catalog.folder(dest),
                        delete=delete, dry_run=dry_run, exclude=exclude, message=message,
-                       on_action=on_action, on_bytes=on_bytes, on_plan=on_plan)
-    if is_uri(source) and not is_uri(dest):
-        return _download(catalog, catalog.folder(source), Path(dest).expanduser(),
-                         delete=delete, dry_run=dry_run, exclude=exclude, on_action=on_action,
-                         on_bytes=on_bytes, on_plan=on_plan)
-    raise InvalidNameError(
-        f"sync needs one folder and one eos:// (or e://) prefix, got {source!r} and {dest!r}; "
-        "e.g. eos sync ./project-1/ eos://users/me/project-1/"
-    )
+                       on_action=on_action, on_bytes=on_bytes, on_plan=on_plan, shown=source)
+    return _download(catalog, catalog.folder(source), Path(dest).expanduser(),
+                     delete=delete, dry_run=dry_run, exclude=exclude, on_action=on_action,
+                     on_bytes=on_bytes, on_plan=on_plan, shown=dest)
+
+
+def _refuse_deleting_everything(actions: Sequence[Action], source: str, dest: str,
+                                check: str, filtered: bool) -> None:
+    """A --delete sync from a source holding nothing would empty the destination: refuse."""
+    if any(a.kind.startswith("delete") for a in actions):
+        left = " once --exclude is applied" if filtered else ""
+        raise NotFoundError(
+            f"nothing under {source}{left}: refusing to delete everything in {dest}; "
+            f"check the {check}"
+        )
 
 
 def _counting_hasher(catalog: Catalog) -> tuple[Callable[[LocalFile], str], list[int]]:
@@ -118,14 +150,16 @@ def _upload(catalog: Catalog, root: Path, folder: Location, *, delete: bool, dry
             exclude: Sequence[str], message: str,
             on_action: Callable[[Action], None] | None,
             on_bytes: Callable[[int], None] | None,
-            on_plan: Callable[[SyncReport], None] | None) -> SyncReport:
+            on_plan: Callable[[SyncReport], None] | None, shown: str) -> SyncReport:
     catalog.check_writable(folder.namespace)  # a dry run refuses what the run would
     files = list(scan_local(root, exclude))
     remote = _remote_map(catalog, folder, exclude)
     hash_of, hashed = _counting_hasher(catalog)
     actions = plan_upload(files, remote, hash_of, prefix=folder.name, delete=delete)
-    report = SyncReport("upload", root, Location(folder.namespace, folder.name).uri,
-                        tuple(actions), dry_run, hashed[0])
+    if not files:
+        _refuse_deleting_everything(actions, shown, folder.uri, f"folder with `ls {shown}`",
+                                    bool(exclude))
+    report = SyncReport("upload", str(root), folder.uri, tuple(actions), dry_run, hashed[0])
     if on_plan:
         on_plan(report)
     if dry_run or not actions:
@@ -146,13 +180,15 @@ def _upload(catalog: Catalog, root: Path, folder: Location, *, delete: bool, dry
 def _download(catalog: Catalog, folder: Location, root: Path, *, delete: bool, dry_run: bool,
               exclude: Sequence[str], on_action: Callable[[Action], None] | None,
               on_bytes: Callable[[int], None] | None,
-              on_plan: Callable[[SyncReport], None] | None) -> SyncReport:
+              on_plan: Callable[[SyncReport], None] | None, shown: str) -> SyncReport:
     remote = _remote_map(catalog, folder, exclude)
     files = list(scan_local(root, exclude)) if root.exists() else []
     hash_of, hashed = _counting_hasher(catalog)
     actions = plan_download(remote, files, hash_of, prefix=folder.name, delete=delete)
-    report = SyncReport("download", root, Location(folder.namespace, folder.name).uri,
-                        tuple(actions), dry_run, hashed[0])
+    if all(r.is_delete_marker for r in remote.values()):
+        _refuse_deleting_everything(actions, folder.uri, shown,
+                                    f"prefix with `eos ls {folder.uri}`", bool(exclude))
+    report = SyncReport("download", folder.uri, str(root), tuple(actions), dry_run, hashed[0])
     if on_plan:
         on_plan(report)
     if dry_run or not actions:
@@ -171,6 +207,39 @@ def _download(catalog: Catalog, folder: Location, root: Path, *, delete: bool, d
                 on_action(action)
     return report
 
+
+def _copy(catalog: Catalog, source: Location, dest: Location, *, delete: bool, dry_run: bool,
+          exclude: Sequence[str], message: str, on_action: Callable[[Action], None] | None,
+          on_plan: Callable[[SyncReport], None] | None) -> SyncReport:
+    catalog.check_writable(dest.namespace)
+    if source.namespace == dest.namespace and (source.name.startswith(dest.name)
+                                               or dest.name.startswith(source.name)):
+        # Each run would copy the destination into itself once more.
+        raise InvalidNameError(
+            f"cannot sync {source.uri} to {dest.uri}: one holds the other; sync into a prefix "
+            "outside the source"
+        )
+    src = _remote_map(catalog, source, exclude)
+    dst = _remote_map(catalog, dest, exclude)
+    actions = plan_copy(src, dst, source_prefix=source.name, dest_prefix=dest.name,
+                        delete=delete)
+    if all(r.is_delete_marker for r in src.values()):
+        _refuse_deleting_everything(actions, source.uri, dest.uri,
+                                    f"prefix with `eos ls {source.uri}`", bool(exclude))
+    report = SyncReport("copy", source.uri, dest.uri, tuple(actions), dry_run, 0)
+    if on_plan:
+        on_plan(report)
+    if dry_run or not actions:
+        return report
+    copies = [(src[source.name + a.relative].uri, Location(dest.namespace, dest.name + a.relative))
+              for a in actions if a.kind == "copy"]
+    deletes = [Location(dest.namespace, dest.name + a.relative)
+               for a in actions if a.kind == "delete-remote"]
+    catalog.copy_many(copies, deletes=deletes, message=message or f"sync {source.uri}")
+    if on_action:
+        for action in actions:
+            on_action(action)
+    return report
 
 
 def download_tree(

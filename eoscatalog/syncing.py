@@ -22,6 +22,7 @@ __all__ = [
     "Action",
     "LocalFile",
     "excluded",
+    "plan_copy",
     "plan_download",
     "plan_upload",
     "safe_target",
@@ -40,7 +41,8 @@ class LocalFile:
 
 @dataclass(frozen=True)
 class Action:
-    """One step of a sync: ``upload``, ``download``, ``delete-remote`` or ``delete-local``.
+    """One step of a sync: ``upload``, ``download``, ``copy`` (catalog to catalog, no byte
+    moves), ``delete-remote`` or ``delete-local``.
 
     ``relative`` is the path under the folder and the name under the prefix alike.
     """
@@ -51,7 +53,17 @@ class Action:
     reason: str
 
     def describe(self, local_root: str, remote_root: str) -> str:
-        """One line for people, as ``aws s3 sync --dryrun`` prints it."""
+        """One line for people, as ``aws s3 sync --dryrun`` prints it.
+
+        For a sync within the catalog, ``local_root`` is the source prefix and ``remote_root``
+        the destination prefix.
+
+        >>> Action("copy", "a.csv", 3, "new").describe("eos://org/p1/", "eos://org/p2/")
+        'copy: eos://org/p1/a.csv to eos://org/p2/a.csv (new, no bytes moved)'
+        """
+        if self.kind == "copy":
+            return (f"copy: {local_root}{self.relative} to {remote_root}{self.relative} "
+                    f"({self.reason}, no bytes moved)")
         local = os.path.join(local_root, *self.relative.split("/"))
         remote = remote_root + self.relative
         if self.kind == "upload":
@@ -191,6 +203,50 @@ def plan_download(
         for relative in sorted(local):
             if relative not in live:
                 actions.append(Action("delete-local", relative, local[relative].size, "gone"))
+    return actions
+
+
+def plan_copy(
+    source: Mapping[str, VersionRecord],
+    dest: Mapping[str, VersionRecord],
+    *,
+    source_prefix: str,
+    dest_prefix: str,
+    delete: bool = False,
+) -> list[Action]:
+    """Actions that make the names under ``dest_prefix`` hold what ``source_prefix`` holds.
+
+    Both maps give each name (full, with its prefix) its latest version. A name is copied when
+    the destination lacks it, is deleted, or holds other bytes (compared by hash); with
+    ``delete``, destination names the source lacks get delete markers.
+
+    >>> from eoscatalog.records import VersionRecord as V
+    >>> def v(name, h):
+    ...     return V("org", name, 1, "put", h, 1, "2026-01-01T00:00:00.000000Z", "ada", "", 1)
+    >>> src = {"a/x": v("a/x", "blake3:1"), "a/y": v("a/y", "blake3:2")}
+    >>> dst = {"b/y": v("b/y", "blake3:2"), "b/z": v("b/z", "blake3:3")}
+    >>> [(a.kind, a.relative) for a in plan_copy(src, dst, source_prefix="a/",
+    ...                                          dest_prefix="b/", delete=True)]
+    [('copy', 'x'), ('delete-remote', 'z')]
+    """
+    actions = []
+    live = set()
+    for name, record in sorted(source.items()):
+        if record.is_delete_marker:
+            continue
+        relative = name[len(source_prefix):]
+        live.add(relative)
+        target = dest.get(dest_prefix + relative)
+        if target is None or target.is_delete_marker:
+            validate_name(dest_prefix + relative)  # a longer prefix may break the length rule
+            actions.append(Action("copy", relative, record.size, "new"))
+        elif target.hash != record.hash:
+            actions.append(Action("copy", relative, record.size, "changed"))
+    if delete:
+        for name, record in sorted(dest.items()):
+            relative = name[len(dest_prefix):]
+            if relative not in live and not record.is_delete_marker:
+                actions.append(Action("delete-remote", relative, record.size, "gone"))
     return actions
 
 

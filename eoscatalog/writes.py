@@ -173,12 +173,15 @@ class CatalogWrites:
         return self.copy_many([(source, name)], message=message)[0].record
 
     def copy_many(
-        self, pairs: Iterable[tuple[str | Reference, str | Location]], *, message: str = ""
+        self, pairs: Iterable[tuple[str | Reference, str | Location]], *, message: str = "",
+        deletes: Iterable[str | Location] = (),
     ) -> list[PutResult]:
         """Copy many sources to names, one changeset per destination namespace; no byte moves.
 
         Returns, for each pair, the destination's current version and whether the copy made
         it (a destination already holding those bytes keeps its version: ``created`` False).
+        ``deletes`` names get delete markers in the same changesets (an ``eos://`` to
+        ``eos://`` sync's ``--delete``); names already deleted are skipped.
         """
         # The sources are this process's own data more often than inputs (promote): they are
         # resolved past any active lock and not recorded as inputs.
@@ -195,15 +198,23 @@ class CatalogWrites:
                 raise InvalidNameError(f"{loc.uri} is the destination of two copies")
             taken.add(loc)
             by_namespace.setdefault(loc.namespace, []).append((i, item))
+        doomed: dict[str, list[str]] = {}
+        for loc in map(self._writable, deletes):
+            if loc in taken:
+                raise InvalidNameError(f"{loc.uri} is both copied to and deleted")
+            taken.add(loc)
+            doomed.setdefault(loc.namespace, []).append(loc.name)
+            by_namespace.setdefault(loc.namespace, [])
         results: list[PutResult | None] = [None] * len(planned)
         for namespace, indexed in by_namespace.items():
             items = [item for _, item in indexed]
             expires = self._expiry(namespace)
+            gone = doomed.get(namespace, [])
             changeset = self._commit(
                 namespace,
-                lambda ns=namespace, its=items, ex=expires: plan_put(
+                lambda ns=namespace, its=items, ex=expires, dl=gone: plan_put(
                     self.index, ns, its, expires=ex
-                ),
+                ) + plan_deletes(self.index, ns, dl),
                 message,
             )
             for i, (record, created) in zip(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_cp import env as env  # the local store and S3, for tests through the command
+from test_cp import eos
 
 from eoscatalog import BlobCache, Catalog
 from eoscatalog.hashcache import HashCache
@@ -352,3 +355,118 @@ def test_a_dry_run_refuses_what_the_run_would(cat: Catalog, tmp_path: Path) -> N
     make_tree(tree, 3)
     with pytest.raises(PermissionDeniedError):
         run_sync(cat, str(tree), "eos://users/bob/x/", dry_run=True)
+
+
+# -- eos:// to eos:// -------------------------------------------------------------------------
+
+
+def _blobs(env: dict[str, str]) -> int:
+    """How many blobs the store holds (a sync within the catalog must add none)."""
+    if "BUCKET" not in env:
+        return sum(1 for p in Path(env["EOS_HOME"], "store").rglob("blobs/*/*/*") if p.is_file())
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1")
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=env["BUCKET"],
+                                                           Prefix="eos/default/blobs/")
+    return sum(len(page.get("Contents", [])) for page in pages)
+
+
+def test_sync_between_prefixes_is_one_changeset_moving_no_bytes(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    for name, data in (("a.txt", b"alpha"), ("sub/b.txt", b"beta"), ("x.tmp", b"scratch")):
+        (src / name).write_bytes(data)
+    eos(env, "cp", "-r", str(src), "eos://users/me/p1/")
+    other = tmp_path / "other"
+    other.write_bytes(b"other")
+    for name in ("p2/old.txt", "p2/keep.tmp", "p2/sub/b.txt"):
+        eos(env, "cp", str(other), f"eos://users/me/{name}")
+    blobs = _blobs(env)
+    args = ["sync", "eos://users/me/p1/", "e://users/me/p2/", "--delete", "--exclude", "*.tmp"]
+    dry = eos(env, *args, "--dry-run").splitlines()
+    done = eos(env, *args).splitlines()
+    assert dry == ["(dry run) " + line for line in done]
+    assert done == [
+        "copy: eos://users/ada/p1/a.txt to eos://users/ada/p2/a.txt (new, no bytes moved)",
+        "copy: eos://users/ada/p1/sub/b.txt to eos://users/ada/p2/sub/b.txt (changed, no bytes "
+        "moved)",
+        "delete: eos://users/ada/p2/old.txt (not in eos://users/ada/p1/)",
+    ]
+    assert _blobs(env) == blobs
+    copied = json.loads(eos(env, "versions", "p2/sub/b.txt", "--json"))[-1]
+    assert copied["kind"] == "copy" and copied["source"] == "eos://users/ada/p1/sub/b.txt@1"
+    assert eos(env, "cat", "p2/sub/b.txt") == "beta"
+    history = json.loads(eos(env, "log", "p2/", "--json"))
+    changes = [h for h in history if h["seq"] == 5]  # one changeset, after cp -r and 3 cp
+    assert sorted((h["name"], h["op"]) for h in changes) == [
+        ("p2/a.txt", "copy"), ("p2/old.txt", "delete"), ("p2/sub/b.txt", "copy")
+    ]
+    assert max(h["seq"] for h in history) == 5
+    assert changes[0]["message"] == "sync eos://users/ada/p1/"
+    names = [f["name"] for f in json.loads(eos(env, "ls", "p2/", "-r", "--json"))["files"]]
+    assert names == ["p2/a.txt", "p2/keep.tmp", "p2/sub/b.txt"]  # *.tmp left alone both sides
+    again = json.loads(eos(env, *args, "--json"))
+    assert again == {"direction": "copy", "source": "eos://users/ada/p1/",
+                     "dest": "eos://users/ada/p2/", "local": None,
+                     "remote": "eos://users/ada/p2/", "dry_run": False, "hashed": 0,
+                     "actions": []}
+
+
+def test_sync_between_prefixes_edge_cases(tmp_path: Path) -> None:
+    env = {"EOS_HOME": str(tmp_path / "home"), "EOS_USER": "ada", "PYTHONPATH": str(ROOT)}
+    f = tmp_path / "f"
+    f.write_bytes(b"x")
+    eos(env, "cp", str(f), "eos://users/me/p/a.csv")
+    eos(env, "cp", str(f), "eos://users/me/p/deleted.csv")
+    eos(env, "rm", "p/deleted.csv")
+    # Into another namespace: one changeset there, deleted names not copied.
+    out = json.loads(eos(env, "sync", "eos://users/me/p/", "eos://org/p/", "-m", "share",
+                         "--json"))
+    assert [(a["kind"], a["path"]) for a in out["actions"]] == [("copy", "a.csv")]
+    assert json.loads(eos(env, "info", "eos://org/p/a.csv", "--json"))["message"] == "share"
+    # A prefix into itself, or into a prefix inside it, would copy itself again each run.
+    for dest in ("eos://users/me/p/", "eos://users/me/p/backup/", "eos://users/me/"):
+        assert "one holds the other" in eos(env, "sync", "eos://users/me/p/", dest, code=1)
+    assert "cannot write to users/bob" in eos(env, "sync", "eos://users/me/p/",
+                                              "eos://users/bob/p/", "--dry-run", code=1)
+
+
+def test_delete_from_a_source_holding_nothing_is_refused(tmp_path: Path) -> None:
+    env = {"EOS_HOME": str(tmp_path / "home"), "EOS_USER": "ada", "PYTHONPATH": str(ROOT)}
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    (keep / "results.csv").write_bytes(b"precious")
+    eos(env, "sync", str(keep), "eos://users/me/project-1/")
+    # A mistyped prefix down to a folder:
+    err = eos(env, "sync", "eos://users/me/projcet-1/", f"{keep}/", "--delete", code=1)
+    assert err.strip() == (
+        f"eos: error: nothing under eos://users/ada/projcet-1/: refusing to delete everything "
+        f"in {keep}/; check the prefix with `eos ls eos://users/ada/projcet-1/`"
+    )
+    assert (keep / "results.csv").read_bytes() == b"precious"
+    # An empty folder up to a prefix, a dry run included, and an empty prefix to another:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for dry in ([], ["--dry-run"]):
+        err = eos(env, "sync", str(empty), "eos://users/me/project-1/", "--delete", *dry, code=1)
+        assert f"nothing under {empty}: refusing to delete everything in " \
+            "eos://users/ada/project-1/; check the folder with `ls" in err
+    err = eos(env, "sync", "eos://users/me/nothing/", "eos://users/me/project-1/", "--delete",
+              code=1)
+    assert "refusing to delete everything in eos://users/ada/project-1/" in err
+    # Everything excluded is nothing too.
+    (empty / "x.tmp").write_bytes(b"x")
+    err = eos(env, "sync", str(empty), "eos://users/me/project-1/", "--delete", "--exclude",
+              "*.tmp", code=1)
+    assert "once --exclude is applied" in err
+    assert eos(env, "cat", "project-1/results.csv") == "precious"
+    # Without --delete an empty source has nothing to do; so does --delete into an empty place.
+    (tmp_path / "empty2").mkdir()
+    assert "nothing to do" in eos(env, "sync", str(tmp_path / "empty2"),
+                                  "eos://users/me/project-1/")
+    assert "nothing to do" in eos(env, "sync", "eos://users/me/nothing/", str(keep))
+    assert "nothing to do" in eos(env, "sync", "eos://users/me/nothing/", "eos://org/n/",
+                                  "--delete")
