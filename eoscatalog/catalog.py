@@ -407,8 +407,10 @@ class Catalog(CatalogWrites, CatalogExports, CatalogMaintenance):
     def url(self, ref: str | Reference, *, expires: str | float = "48h") -> str:
         """A link to the bytes ``ref`` means that works without credentials until it expires.
 
-        On S3 a presigned GET of the one blob (at most 7 days, the SigV4 limit); on a local
-        store a ``file://`` URL. Warns when the signing credentials expire before the link.
+        On S3 a presigned GET of the one blob (at most 7 days, the SigV4 limit) that tells
+        browsers, ``wget`` and ``curl -OJ`` to save it under the name's last segment; on a
+        local store a ``file://`` URL. ``expires`` is a duration (``30m``, ``48h``, ``7d``) or
+        seconds. Warns when the signing credentials expire before the link.
         """
         seconds = parse_duration(expires)
         if seconds > MAX_LINK_SECONDS:
@@ -417,7 +419,8 @@ class Catalog(CatalogWrites, CatalogExports, CatalogMaintenance):
             )
         record = self.resolve(ref)
         assert record.hash is not None
-        link = self.store.presigned_url(blob_key(record.hash), max(1, math.ceil(seconds)))
+        link = self.store.presigned_url(blob_key(record.hash), max(1, math.ceil(seconds)),
+                                        filename=record.name.rsplit("/", 1)[-1])
         ends = self.store.credentials_expire_at()
         if ends is not None and ends < self._now() + timedelta(seconds=seconds):
             warnings.warn(

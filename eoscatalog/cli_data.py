@@ -207,12 +207,13 @@ def cat(ref: str) -> None:
 
 @cli.command()
 @click.argument("ref")
-@click.option("--expires", default="48h", show_default=True,
-              help="How long the link works: 30m, 48h, 7d (at most 7 days).")
+@click.option("--expires", "--expires-in", "expires", default="48h", show_default=True,
+              help="How long the link works: 30m, 48h, 7d, or seconds (3600); at most 7 days.")
 def url(ref: str, expires: str) -> None:
     """Print a link that lets anyone holding it download REF until it expires.
 
-    On S3 a presigned GET link to the one blob; on a local store a file:// URL.
+    On S3 a presigned GET link to the one blob, saved by browsers, wget and curl -OJ under
+    the name's last segment; on a local store a file:// URL.
 
     Example: eos url project-1/report.pdf --expires 7d
     """

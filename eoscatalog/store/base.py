@@ -192,8 +192,12 @@ class Store(ABC):
         unfinished multipart uploads); return ``(what, bytes)`` for each."""
         return []
 
-    def presigned_url(self, key: str, expires_in: int) -> str:
-        """A link that lets anyone holding it GET this one object for ``expires_in`` seconds."""
+    def presigned_url(self, key: str, expires_in: int, filename: str | None = None) -> str:
+        """A link that lets anyone holding it GET this one object for ``expires_in`` seconds.
+
+        ``filename`` is the name a browser, ``wget`` or ``curl -OJ`` should save it under
+        (where the link can say so), rather than the object's key.
+        """
         raise StoreError(f"{self.url} cannot make links: use an S3 or a local store")
 
     def reader_location(self, key: str) -> tuple[str, dict[str, Any] | None]:

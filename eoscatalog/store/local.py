@@ -296,8 +296,9 @@ class LocalStore(Store):
                     remaining -= len(chunk)
                 yield chunk
 
-    def presigned_url(self, key: str, expires_in: int) -> str:
-        """A ``file://`` URL of the object: a local store needs no signature (nor expiry)."""
+    def presigned_url(self, key: str, expires_in: int, filename: str | None = None) -> str:
+        """A ``file://`` URL of the object: a local store needs no signature (nor expiry), and
+        a ``file://`` URL carries no headers, so ``filename`` is not used."""
         path = self._path(key)
         if not path.is_file():
             raise NotFoundError(f"no object {key!r} in {self.url}")

@@ -18,6 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import boto3
 from botocore.config import Config
@@ -270,15 +271,37 @@ class S3Store(Store):
                                   sum(p["Size"] for p in parts)))
         return found
 
-    def presigned_url(self, key: str, expires_in: int) -> str:
-        """A SigV4-signed GET link for this one object (S3 allows at most 7 days)."""
+    def presigned_url(self, key: str, expires_in: int, filename: str | None = None) -> str:
+        """A SigV4-signed GET link for this one object (S3 allows at most 7 days).
+
+        With ``filename``, S3 answers with ``Content-Disposition: attachment`` naming it (the
+        header is part of what is signed), so downloads are saved under that name.
+        """
+        params = {"Bucket": self.bucket, "Key": self._key(key)}
+        if filename:
+            params["ResponseContentDisposition"] = self._attachment(filename)
         with self.errors(key):
             url: str = self.client.generate_presigned_url(
-                "get_object",
-                Params={"Bucket": self.bucket, "Key": self._key(key)},
-                ExpiresIn=int(expires_in),
+                "get_object", Params=params, ExpiresIn=int(expires_in)
             )
         return url
+
+    @staticmethod
+    def _attachment(filename: str) -> str:
+        """A ``Content-Disposition`` value saving the download as ``filename`` (RFC 6266): a
+        quoted ASCII name, plus ``filename*`` in UTF-8 (RFC 5987) when the name needs more.
+
+        >>> S3Store._attachment("report.pdf")
+        'attachment; filename="report.pdf"'
+        >>> print(S3Store._attachment('café "v2".csv'))
+        attachment; filename="caf_ _v2_.csv"; filename*=UTF-8''caf%C3%A9%20%22v2%22.csv
+        """
+        # Quotes, backslashes and percent signs are kept out of the quoted form: clients
+        # disagree on escapes in it, and some decode %XX there.
+        plain = "".join(c if " " <= c <= "~" and c not in '"\\%' else "_" for c in filename)
+        if plain == filename:
+            return f'attachment; filename="{filename}"'
+        return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
     def credentials_expire_at(self) -> datetime | None:
         """When temporary credentials (a role, SSO, a session token) expire, if known."""
