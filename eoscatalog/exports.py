@@ -187,9 +187,14 @@ class CatalogExports:
         for v in versions:
             assert v.hash is not None
             if v.hash in seen:
+                if seen[v.hash] >= 0 and seen[v.hash] != v.size:
+                    wrong.append(f"{v.name}@{v.version} ({v.size} bytes, the blob has "
+                                 f"{seen[v.hash]})")
                 continue
             try:
                 seen[v.hash] = self.store.head(blob_key(v.hash)).size
+                # Mark it used now, so gc spares it until the import's changeset names it.
+                self.store.touch(blob_key(v.hash))
             except NotFoundError:
                 seen[v.hash] = -1
                 missing.append(f"{v.name}@{v.version} ({v.hash})")

@@ -121,6 +121,7 @@ class Index(IndexQueries):
             for table, (columns, pk) in SCHEMA.items():
                 db[table].create(columns, pk=pk, if_not_exists=True)
             db["versions"].create_index(["namespace", "hash"], if_not_exists=True)
+            db["versions"].create_index(["hash"], if_not_exists=True)
             db["versions"].create_index(["namespace", "name", "created"], if_not_exists=True)
             db["events"].create_index(["namespace", "name"], if_not_exists=True)
             found = db.execute("PRAGMA user_version").fetchone()[0]

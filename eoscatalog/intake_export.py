@@ -35,7 +35,9 @@ class Reader:
     """How both intake generations read one kind of file.
 
     ``driver`` and ``args`` are intake 0.x's (``args`` besides ``urlpath``); ``datatype``,
-    ``reader`` and ``kwargs`` intake 2's (``kwargs`` besides the data).
+    ``reader`` and ``kwargs`` intake 2's (``kwargs`` besides the data). ``open_compression``
+    is the codec intake 2's file readers get through fsspec's storage options (its text and
+    bytes readers take no compression argument of their own).
     """
 
     kind: str
@@ -45,6 +47,7 @@ class Reader:
     reader: str
     kwargs: dict[str, Any]
     output: str
+    open_compression: str | None = None
 
 
 def reader_for(name: str) -> Reader:
@@ -76,11 +79,11 @@ def reader_for(name: str) -> Reader:
         lines = ext in ("jsonl", "ndjson")
         args = {"compression": compression} if compression else {}
         return Reader("json", "jsonl" if lines else "json", args, f"{V2}.datatypes:JSONFile",
-                      f"{V2}.readers:FileTextReader", {}, "builtins:str")
+                      f"{V2}.readers:FileTextReader", {}, "builtins:str", compression)
     if ext in ("txt", "text", "md", "log", "dat") and compression != "zip":
         args = {"compression": compression} if compression else {}
         return Reader("text", "textfiles", args, f"{V2}.datatypes:Text",
-                      f"{V2}.readers:FileTextReader", {}, "builtins:str")
+                      f"{V2}.readers:FileTextReader", {}, "builtins:str", compression)
     return Reader("bytes", "textfiles", {"text_mode": False, "decoder": "builtins.bytes"},
                   f"{V2}.datatypes:FileData", f"{V2}.readers:FileByteReader", {},
                   "builtins:bytes")
@@ -134,9 +137,13 @@ def intake_catalog(
             "metadata": meta,
         }
         token = f"{reader.kind}-{record.hash.split(':', 1)[1][:16]}"
+        if reader.open_compression:
+            token += f"-{reader.open_compression}"
+        options_v2 = ({**(options or {}), "compression": reader.open_compression}
+                      if reader.open_compression else options)
         data[token] = {
             "datatype": reader.datatype,
-            "kwargs": {"url": url_v2, "storage_options": options},
+            "kwargs": {"url": url_v2, "storage_options": options_v2},
             "metadata": {}, "user_parameters": {},
         }
         v2_entries[entry] = {

@@ -119,19 +119,21 @@ class CatalogMaintenance:
                repair_from: str | os.PathLike[str] | None = None,
                quarantine: bool = True) -> VerifyReport:
         """Check that every readable version's blob under ``prefix`` (or in every namespace)
-        exists and hashes to its key; report exactly the missing and corrupt ones.
+        exists and hashes to its key; report exactly the missing and corrupt ones. Purged
+        versions, delete markers and expired scratch versions have no bytes to check.
 
         A corrupt blob is moved to ``quarantine/`` (unless ``quarantine=False``), so a later
         put of the good bytes stores them again instead of finding the key taken;
         ``repair_from`` (a folder) puts back every missing or corrupt blob whose bytes are in a
         file there.
         """
+        now = format_time(self._now())
         if all_namespaces:
             records = [r for ns in self._refresh_all()
-                       for r in self.index.readable_versions(ns, "")]
+                       for r in self.index.readable_versions(ns, "", now)]
         else:
             loc = self._prefix(prefix)
-            records = self.index.readable_versions(loc.namespace, loc.name)
+            records = self.index.readable_versions(loc.namespace, loc.name, now)
         by_hash: dict[str, list[VersionRecord]] = {}
         for record in records:
             assert record.hash is not None

@@ -129,9 +129,12 @@ def plan_rm(index: Index, namespace: str, name: str) -> list[Entry]:
 
 
 def plan_undelete(
-    index: Index, namespace: str, name: str, *, expires: str | None = None
+    index: Index, namespace: str, name: str, *, expires: str | None = None,
+    now: str | None = None,
 ) -> list[Entry]:
-    """A new version that brings back the newest readable version before the delete marker."""
+    """A new version that brings back the newest readable version before the delete marker
+    (at ``now``: expired scratch versions are not readable, and gc may have taken their
+    bytes)."""
     latest = index.latest(namespace, name)
     if latest is None:
         raise NotFoundError(f"no name {name!r} in {namespace}: nothing to undelete")
@@ -140,10 +143,11 @@ def plan_undelete(
             f"eos://{namespace}/{name} is not deleted: its latest version {latest.version} is "
             "readable, so there is nothing to undelete"
         )
-    target = restorable_before(index, latest)
+    target = restorable_before(index, latest, now)
     if target is None:
         raise NotFoundError(
-            f"eos://{namespace}/{name} has no earlier readable version to restore (purged)"
+            f"eos://{namespace}/{name} has no earlier readable version to restore (purged or "
+            "expired)"
         )
     return [Entry(
         op="undelete", name=name, version=index.next_version(namespace, name),

@@ -182,11 +182,18 @@ class IndexQueries:
         names = {2: "live", 1: "expired", 0: "purged"}
         return {r["hash"]: names[r["state"]] for r in rows}
 
-    def readable_versions(self, namespace: str, prefix: str) -> list[VersionRecord]:
-        """Versions with bytes under ``prefix`` that are not purged (what ``verify`` checks)."""
+    def hash_is_live(self, hash_string: str) -> bool:
+        """Whether some version that is not purged names this blob (in any namespace)."""
+        return self._one("SELECT 1 AS live FROM versions WHERE hash = ? AND purged = 0 LIMIT 1",
+                         [hash_string]) is not None
+
+    def readable_versions(self, namespace: str, prefix: str, now: str) -> list[VersionRecord]:
+        """Versions with bytes under ``prefix`` that are neither purged nor expired at ``now``
+        (what ``verify`` checks: gc may have collected an expired scratch version's blob)."""
         rows = self._all(
             "SELECT * FROM versions WHERE namespace = ? AND name >= ? AND name < ? "
-            "AND purged = 0 AND hash IS NOT NULL ORDER BY name, version",
-            [namespace, prefix, prefix + _TOP],
+            "AND purged = 0 AND hash IS NOT NULL AND (expires IS NULL OR expires > ?) "
+            "ORDER BY name, version",
+            [namespace, prefix, prefix + _TOP, now],
         )
         return [VersionRecord.from_row(r) for r in rows]

@@ -113,10 +113,16 @@ def resolve_in_index(index: Index, ref: Reference, now: datetime) -> VersionReco
     return require_readable(index, ref, lookup(index, ref), now)
 
 
-def restorable_before(index: Index, marker: VersionRecord) -> VersionRecord | None:
-    """The newest readable version before a delete marker: what undelete brings back."""
+def restorable_before(index: Index, marker: VersionRecord,
+                      now: str | None = None) -> VersionRecord | None:
+    """The newest readable version before a delete marker: what undelete brings back.
+
+    With ``now``, scratch versions that expired by then do not count.
+    """
     for record in reversed(index.versions(marker.namespace, marker.name)):
-        if record.version < marker.version and record.hash and not record.purged:
+        expired = now is not None and record.expires is not None and record.expires <= now
+        if record.version < marker.version and record.hash and not record.purged \
+                and not expired:
             return record
     return None
 

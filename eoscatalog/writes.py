@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import ConflictError, InvalidNameError, NotFoundError
 from .hashcache import HashCache
 from .index import Index
-from .ingest import Source, store_sources
+from .ingest import Source, StoredBlob, store_sources
 from .listing import Listing
 from .log import VERSION_OPS, Changeset, Entry, no_conditional_writes_error
 from .names import Location, Reference, format_time, split_reference, validate_tag
@@ -34,7 +34,7 @@ from .planning import (
 )
 from .records import VersionRecord
 from .replay import Replay
-from .store import Store
+from .store import Store, blob_key
 
 __all__ = ["CatalogWrites", "PutResult"]
 
@@ -107,6 +107,7 @@ class CatalogWrites:
             self.store, self.hash_cache, [source for source, _ in pairs],
             on_bytes=on_bytes,
         )
+        self._mark_reused(pairs, stored)
         by_namespace: dict[str, list[tuple[int, PutItem]]] = {}
         for i, ((_, loc), blob) in enumerate(zip(pairs, stored, strict=True)):
             item = PutItem(loc.name, blob.hash, blob.size, dict(meta))
@@ -132,7 +133,36 @@ class CatalogWrites:
                 strict=True,
             ):
                 results[i] = PutResult(record, created, stored[i].uploaded)
+        self._restore_reused([(pairs[i][0], stored[i].hash) for i, r in enumerate(results)
+                              if r is not None and r.created and not r.uploaded])
         return [r for r in results if r is not None]
+
+    def _mark_reused(self, pairs: list[tuple[Source, Location]],
+                     stored: list[StoredBlob]) -> None:
+        """Touch reused blobs that no live version names (orphans gc may be about to take), so
+        its grace period covers them until the changeset names them."""
+        for (source, _), blob in zip(pairs, stored, strict=True):
+            if blob.uploaded or self.index.hash_is_live(blob.hash):
+                continue
+            try:
+                self.store.touch(blob_key(blob.hash))
+            except NotFoundError:  # collected a moment ago: store the bytes again
+                self._restore_reused([(source, blob.hash)])
+
+    def _restore_reused(self, reused: list[tuple[Source, str]]) -> None:
+        """Store again any reused blob that vanished before the changeset naming it landed.
+
+        A reused blob was marked used (``Store.touch``) before the commit, which gc respects;
+        this closes the rest of the race: gc checked the blob's last use just before the
+        touch and deletes it just after. The bytes are still at hand, so nothing is lost.
+        """
+        for source, hash_string in reused:
+            if self.store.has_blob(hash_string):
+                continue
+            if isinstance(source, (bytes, bytearray, memoryview)):
+                self.store.put_blob_bytes(bytes(source), known_absent=True)
+            else:
+                self.store.put_blob(hash_string, source)
 
     def _read_back(
         self, namespace: str, changeset: Changeset | None, items: list[PutItem]
@@ -255,7 +285,8 @@ class CatalogWrites:
         expires = self._expiry(loc.namespace)
         return self._commit_one(
             loc,
-            lambda: plan_undelete(self.index, loc.namespace, loc.name, expires=expires),
+            lambda: plan_undelete(self.index, loc.namespace, loc.name, expires=expires,
+                                  now=format_time(self._now())),
             message,
         )
 

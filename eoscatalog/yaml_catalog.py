@@ -48,6 +48,19 @@ class _PlainDumper(yaml.SafeDumper):
         return True
 
 
+# Line breaks YAML would turn into spaces inside a plain or single-quoted scalar.
+_BREAKS = ("\x85", "\u2028", "\u2029")
+
+
+def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    if any(ch in text for ch in _BREAKS):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", text, style='"')  # escaped
+    return dumper.represent_str(text)
+
+
+_PlainDumper.add_representer(str, _represent_text)
+
+
 def dump_yaml(data: Any) -> str:
     """YAML text for people and git: block style, keys in the order built, no anchors.
 
@@ -87,7 +100,9 @@ def _version_data(record: VersionRecord) -> dict[str, Any]:
         "meta": dict(record.meta),
     }
     # Empty fields are left out so the file stays short; their absence means the default.
-    return {k: v for k, v in data.items() if v not in (None, "", {}, False)}
+    # (Not `v in (None, "", {}, False)`: 0 == False, and an empty file has size 0.)
+    return {k: v for k, v in data.items()
+            if v is not None and v is not False and v != "" and v != {}}
 
 
 def dump_document(namespace: str, prefix: str, records: Sequence[VersionRecord]) -> str:
@@ -178,7 +193,10 @@ def parse_document(text: str, *, source: str = "catalog file") -> Document:
     prefix = check.text(top.get("prefix", ""), "prefix")
     histories = []
     for name, body in check.mapping(top.get("names") or {}, "names").items():
-        histories.append(_parse_name(check, namespace, name, check.mapping(body, str(name))))
+        history = _parse_name(check, namespace, name, check.mapping(body, str(name)))
+        if not history.name.startswith(prefix):
+            raise check.fail(history.name, f"the name is not under the file's prefix {prefix!r}")
+        histories.append(history)
     return Document(namespace, prefix, tuple(histories))
 
 
@@ -211,6 +229,8 @@ def _parse_name(check: _Checker, namespace: str, name: Any, body: dict[str, Any]
             expires = format_time(parse_time(check.text(expires, f"{where} expires"))) \
                 if expires is not None else None
             meta = normalize_meta(data.get("meta") or {})
+        except InvalidCatalogFileError:
+            raise
         except (InvalidNameError, ValueError) as e:
             raise check.fail(where, str(e)) from None
         if kind == "delete" and data.get("hash") is not None:
@@ -220,6 +240,8 @@ def _parse_name(check: _Checker, namespace: str, name: Any, body: dict[str, Any]
             source_version = check.integer(source_version, f"{where} source_version", minimum=1)
             if source_version >= i:
                 raise check.fail(where, f"{kind} of version {source_version}, which is not older")
+            if versions[source_version - 1].hash is None:
+                raise check.fail(where, f"{kind} of version {source_version}, a delete marker")
         versions.append(VersionRecord(
             namespace, name, i, kind, hash_,
             None if kind == "delete" else check.integer(data.get("size"), f"{where} size",

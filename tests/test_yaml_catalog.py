@@ -332,6 +332,12 @@ BAD_FILES: dict[str, tuple[Any, list[str]]] = {
                                  ["tag t", "not a readable version"]),
     "tag-on-a-delete-marker": (_document(versions=[_version(1, ONE), _version(2, None, "delete")],
                                          tags={"t": 2}), ["not a readable version"]),
+    "undelete-of-a-delete-marker": (_document(versions=[
+        _version(1, ONE), _version(2, None, "delete"), _version(3, ONE, "undelete",
+                                                             source_version=2)], tags={}),
+        ["new/x.csv@3", "a delete marker"]),
+    "name-outside-the-prefix": ({**_document(), "prefix": "other/"},
+                                ["new/x.csv", "not under the file's prefix 'other/'"]),
     "version-without-a-time": (_with(lambda n: n["versions"][0].pop("created")),
                                ["new/x.csv@1", "created"]),
     "no-such-file": (None, ["cannot read", "no-such.yaml"]),

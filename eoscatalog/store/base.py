@@ -183,8 +183,15 @@ class Store(ABC):
         raise StoreError(f"{self.url} cannot move objects aside")
 
     def last_used(self, key: str) -> datetime | None:
-        """When an object was last written or touched (None if the store cannot say)."""
-        return self.head(key).modified_at
+        """When an object was last written or touched: the later of its own time and its
+        ``touched/`` marker's, if it has one (None if the store cannot say)."""
+        own = self.head(key).modified_at
+        try:
+            marker = self.head(TOUCHED + key).modified_at
+        except NotFoundError:
+            return own
+        times = [t for t in (own, marker) if t is not None]
+        return max(times) if times else None
 
     def clean_partial(self, older_than: datetime, *,
                       dry_run: bool = False) -> list[tuple[str, int]]:
@@ -247,11 +254,8 @@ class Store(ABC):
         """
         hash_string = parse_hash(hash_string)
         key = blob_key(hash_string)
-        try:
-            self.touch(key)  # exists: mark it used now (see ``touch``), one request either way
+        if self.exists(key):
             return False
-        except NotFoundError:
-            pass
         self._upload_blob(key, Path(path), hash_string, on_bytes)
         return True
 
@@ -262,13 +266,8 @@ class Store(ABC):
         """
         hash_string = hash_bytes(data)
         key = blob_key(hash_string)
-        if not known_absent:
-            try:
-                self.touch(key)
-                return hash_string
-            except NotFoundError:
-                pass
-        self._write_blob_bytes(key, data)
+        if known_absent or not self.exists(key):
+            self._write_blob_bytes(key, data)
         return hash_string
 
     def _write_blob_bytes(self, key: str, data: bytes) -> None:

@@ -19,7 +19,16 @@ from urllib.parse import unquote, urlparse
 
 from ..errors import NotFoundError, PreconditionFailedError, StoreError
 from ..hashing import StreamHasher
-from .base import QUARANTINE, TEMP_PREFIX, ObjectInfo, Progress, Store, check_key, fsync_folder
+from .base import (
+    QUARANTINE,
+    TEMP_PREFIX,
+    TOUCHED,
+    ObjectInfo,
+    Progress,
+    Store,
+    check_key,
+    fsync_folder,
+)
 
 __all__ = ["LocalStore", "path_from_file_url"]
 
@@ -119,10 +128,16 @@ class LocalStore(Store):
         return target_key
 
     def touch(self, key: str) -> None:
-        """Set the file's modified time to now."""
+        """Set the file's modified time to now; where the file belongs to another user (a
+        shared store: only the owner may set its time), write a ``touched/`` marker instead."""
         path = self._path(key)
-        with self._os_errors(key):
-            os.utime(path)
+        try:
+            with self._os_errors(key):
+                os.utime(path)
+        except StoreError:
+            if not path.is_file():
+                raise NotFoundError(f"no object {key!r} in {self.url}") from None
+            self.put(TOUCHED + key, b"")
 
     def clean_partial(self, older_than: datetime, *,
                       dry_run: bool = False) -> list[tuple[str, int]]:

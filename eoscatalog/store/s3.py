@@ -239,15 +239,6 @@ class S3Store(Store):
         with self.errors(key):
             self.client.put_object(Bucket=self.bucket, Key=self._key(TOUCHED + key), Body=b"")
 
-    def last_used(self, key: str) -> datetime | None:
-        """The later of the object's own time and its marker's (see ``touch``)."""
-        own = self.head(key).modified_at
-        try:
-            marker = self.head(TOUCHED + key).modified_at
-        except NotFoundError:
-            return own
-        return max(t for t in (own, marker) if t is not None) if own or marker else None
-
     def clean_partial(self, older_than: datetime, *,
                       dry_run: bool = False) -> list[tuple[str, int]]:
         """Abort multipart uploads under the root started before ``older_than``."""
