@@ -229,8 +229,11 @@ class LocalStore(Store):
         with self._os_errors(key, writing=True):
             tmp = self._write_temp(target, data)
             if if_absent:
+                # The etag from the temp file: the link is the same inode, and the object may
+                # already be gone again (deleted by gc) when this returns.
+                etag = self._info(key, os.stat(tmp)).etag
                 self._link_into_place(tmp, target, key)
-                return self._info(key, target.stat()).etag
+                return etag
             try:
                 if if_match is not None:
                     with self._lock():
