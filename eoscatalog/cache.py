@@ -54,6 +54,7 @@ from .cache_prune import (
     _unlink_quietly,
 )
 from .errors import EosError, StoreError
+from .faults import crash_point
 from .hashing import digest_of, parse_hash
 from .store.base import TEMP_PREFIX, Store, fsync_folder
 
@@ -210,6 +211,7 @@ class BlobCache(CachePruning):
                 os.close(fd)
             # rename never follows a symlink at the target: a planted one is replaced.
             os.replace(staging, path)
+            crash_point("get.cached")
         except BaseException as e:
             _unlink_quietly(staging)
             if isinstance(e, OSError) and not isinstance(e, EosError):

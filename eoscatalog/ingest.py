@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from .faults import crash_point
 from .hashcache import HashCache
 from .hashing import hash_bytes
 from .store import Store
@@ -64,12 +65,14 @@ def store_sources(
         if isinstance(source, (bytes, bytearray, memoryview)):
             data = bytes(source)
             hash_string = hash_bytes(data)
+            crash_point("put.hashed")
             if store.has_blob(hash_string):
                 return StoredBlob(hash_string, len(data), False)
             store.put_blob_bytes(data, known_absent=True)
             return StoredBlob(hash_string, len(data), True)
         path = Path(source)
         hash_string = hash_cache.hash(path)
+        crash_point("put.hashed")
         size = path.stat().st_size
         return StoredBlob(hash_string, size, store.put_blob(hash_string, path,
                                                             on_bytes=on_bytes))

@@ -14,6 +14,7 @@ import os
 import shutil
 from pathlib import Path
 
+from .faults import crash_point
 from .store.base import open_temp
 
 __all__ = ["materialize"]
@@ -39,6 +40,7 @@ def materialize(source: Path, dest: Path, *, allow_hardlink: bool = False) -> st
             if how is None:
                 shutil.copyfileobj(src, dst, 8 * 1024 * 1024)  # into our O_EXCL temp file
                 how = "copy"
+        crash_point("get.materialize-temp")
         if how != "hardlink":
             os.replace(tmp, dest)
     except BaseException:

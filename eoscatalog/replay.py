@@ -18,6 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from .errors import ConflictError, EosError, NotFoundError, PreconditionFailedError, StoreError
+from .faults import crash_point
 from .index import Index
 from .log import Changeset, Entry, Log, checkpoint_key, list_namespaces
 from .names import format_time, parse_time
@@ -147,11 +148,13 @@ class Replay:
     def append(self, changeset: Changeset) -> None:
         """Write the changeset at its seq (PreconditionFailedError if taken), then apply it."""
         Log(self.store, changeset.namespace).append(changeset, single_writer=self.single_writer)
+        crash_point("commit.changeset-written")
         self._applied(changeset)
 
     def _applied(self, changeset: Changeset) -> None:
         """Apply a changeset that is in the store, and checkpoint when it is time."""
         self.index.apply(changeset)
+        crash_point("commit.applied")
         if changeset.seq % self.checkpoint_every == 0:
             try:
                 self.write_checkpoint(changeset.namespace, changeset.seq)
@@ -182,6 +185,7 @@ class Replay:
         with tempfile.TemporaryDirectory(prefix="eos-checkpoint-") as tmp:
             path = Path(tmp) / "checkpoint.sqlite"
             if self.index.export_namespace(namespace, seq, path):
+                crash_point("commit.checkpoint-temp")
                 try:
                     self.store.put(checkpoint_key(namespace, seq), path.read_bytes(),
                                    if_absent=True)

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConflictError, InvalidNameError, NotFoundError
+from .faults import crash_point
 from .hashcache import HashCache
 from .index import Index
 from .ingest import Source, StoredBlob, store_sources
@@ -108,6 +109,7 @@ class CatalogWrites:
             on_bytes=on_bytes,
         )
         self._mark_reused(pairs, stored)
+        crash_point("put.blobs-stored")
         by_namespace: dict[str, list[tuple[int, PutItem]]] = {}
         for i, ((_, loc), blob) in enumerate(zip(pairs, stored, strict=True)):
             item = PutItem(loc.name, blob.hash, blob.size, dict(meta))

@@ -24,6 +24,7 @@ from ..errors import (
     PreconditionFailedError,
     StoreError,
 )
+from ..faults import crash_point
 from ..hashing import StreamHasher, digest_of, hash_bytes, parse_hash, verify_hash
 
 __all__ = ["ObjectInfo", "Progress", "Store", "blob_key", "check_key", "fsync_folder", "open_temp"]
@@ -306,6 +307,7 @@ class Store(ABC):
                     f.write(chunk)
                     if on_bytes is not None:
                         on_bytes(len(chunk))
+            crash_point("get.temp-written")
             verify_hash(hash_string, hasher.hash, f"blob {hash_string} in {self.url}")
             os.replace(tmp, dest)
         except BaseException:

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from ..errors import NotFoundError, PreconditionFailedError, StoreError
+from ..faults import crash_point
 from ..hashing import StreamHasher
 from .base import (
     QUARANTINE,
@@ -327,6 +328,7 @@ class LocalStore(Store):
         with self._os_errors(key):
             tmp = self._write_temp(target, data)
             os.chmod(tmp, 0o444)
+            crash_point("store.blob-temp")
             try:
                 self._link_into_place(tmp, target, key)
             except PreconditionFailedError:
@@ -350,6 +352,7 @@ class LocalStore(Store):
             if hasher.hash != expected:
                 raise self._mismatch(path, expected, hasher.hash)
             os.chmod(tmp, 0o444)
+            crash_point("store.blob-temp")
         except BaseException:
             os.unlink(tmp)
             raise
