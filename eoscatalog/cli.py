@@ -224,7 +224,7 @@ def info(ref: str, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("ref")
-@click.option("-r", "--recursive", is_flag=True, help="Delete every name under a folder.")
+@click.option("-r", "-R", "--recursive", is_flag=True, help="Delete every name under a folder.")
 @click.option("--purge", is_flag=True, help="Remove REF (name, or name@N) for good instead.")
 @click.option("--yes", is_flag=True, help="Confirm --purge, or -r of a whole namespace.")
 @click.option("-m", "--message", default="", help="A note kept with the change.")

@@ -7,7 +7,9 @@ command they parse arguments, call the Catalog, and print.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -60,23 +62,43 @@ def ls(uri: str, recursive: bool, all_versions: bool, deleted: bool, as_json: bo
         click.echo(format_table(["MODIFIED", "SIZE", "VERSION", "AUTHOR", "NAME"], rows))
 
 
+def _dry_run_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--dry-run", "--dryrun", "dry_run", is_flag=True,
+                        help="Print what would happen; change nothing.")(f)
+
+
+def _filter_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--include", multiple=True, metavar="GLOB",
+                     help="Keep what an --exclude leaves out if it matches GLOB (repeatable).")(f)
+    return click.option("--exclude", multiple=True, metavar="GLOB",
+                        help="Leave out paths or file names matching GLOB (repeatable).")(f)
+
+
 @cli.command()
 @click.argument("source")
 @click.argument("dest")
-@click.option("-r", "--recursive", is_flag=True, help="Copy a folder or prefix and all below.")
+@click.option("-r", "-R", "--recursive", is_flag=True,
+              help="Copy a folder or prefix and all below.")
+@_dry_run_option
+@_filter_options
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
 @_json_option
-def cp(source: str, dest: str, recursive: bool, quiet: bool, as_json: bool) -> None:
+def cp(source: str, dest: str, recursive: bool, dry_run: bool, exclude: tuple[str, ...],
+       include: tuple[str, ...], quiet: bool, as_json: bool) -> None:
     """Copy SOURCE to DEST: local to eos://, eos:// to local, eos:// to eos://, or import
     from s3:// or https://.
 
-    Copies within the catalog move no bytes (a new version with the same hash).
+    Copies within the catalog move no bytes (a new version with the same hash). With -r,
+    --exclude and --include filter what is copied, as in eos sync.
 
     Example: eos cp results.csv eos://users/me/project-1/
     """
+    if (exclude or include) and not recursive:
+        raise click.UsageError("--exclude and --include filter what -r copies: add -r")
     progress = Progress(None, label="cp", enabled=None if not (quiet or as_json) else False)
     with _catalog() as cat:
-        transfers = run_cp(cat, source, dest, recursive=recursive, on_bytes=progress.advance)
+        transfers = run_cp(cat, source, dest, recursive=recursive, dry_run=dry_run,
+                           exclude=exclude, include=include, on_bytes=progress.advance)
     if progress.done:
         progress.close()
     if as_json:
@@ -84,21 +106,20 @@ def cp(source: str, dest: str, recursive: bool, quiet: bool, as_json: bool) -> N
         return
     if not quiet:
         for transfer in transfers:
-            click.echo(transfer.line())
+            click.echo(("(dry run) " if dry_run else "") + transfer.line())
 
 
 @cli.command()
 @click.argument("source")
 @click.argument("dest")
 @click.option("--delete", is_flag=True, help="Also remove what SOURCE does not have.")
-@click.option("--dry-run", is_flag=True, help="Print what would happen; change nothing.")
-@click.option("--exclude", multiple=True, metavar="GLOB",
-              help="Leave out paths or file names matching GLOB (repeatable).")
+@_dry_run_option
+@_filter_options
 @click.option("-m", "--message", default="", help="A note kept with the change.")
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
 @_json_option
 def sync(source: str, dest: str, delete: bool, dry_run: bool, exclude: tuple[str, ...],
-         message: str, quiet: bool, as_json: bool) -> None:
+         include: tuple[str, ...], message: str, quiet: bool, as_json: bool) -> None:
     """Make DEST hold what SOURCE holds: a folder and an eos:// prefix either way, or two
     eos:// prefixes.
 
@@ -120,7 +141,8 @@ def sync(source: str, dest: str, delete: bool, dry_run: bool, exclude: tuple[str
 
     with _catalog() as cat:
         report = run_sync(cat, source, dest, delete=delete, dry_run=dry_run, exclude=exclude,
-                          message=message, on_plan=planned, on_bytes=progress.advance)
+                          include=include, message=message, on_plan=planned,
+                          on_bytes=progress.advance)
     if progress.done:
         progress.close()
     if as_json:

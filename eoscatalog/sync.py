@@ -25,7 +25,7 @@ from .records import VersionRecord
 from .syncing import (
     Action,
     LocalFile,
-    excluded,
+    PathFilter,
     plan_copy,
     plan_download,
     plan_upload,
@@ -83,6 +83,7 @@ def run_sync(
     delete: bool = False,
     dry_run: bool = False,
     exclude: Sequence[str] = (),
+    include: Sequence[str] = (),
     message: str = "",
     on_action: Callable[[Action], None] | None = None,
     on_bytes: Callable[[int], None] | None = None,
@@ -92,9 +93,10 @@ def run_sync(
 
     The catalog side must be a URI. ``delete`` also removes what the source lacks (delete
     markers in the catalog, files in a folder), and is refused when the source holds nothing.
-    ``exclude`` globs match whole relative paths or file names. ``on_action`` is told each
-    action as it completes, ``on_bytes`` of the bytes each transfer moved, ``on_plan`` of the
-    plan before anything moves (progress).
+    ``exclude`` globs match whole relative paths or file names; ``include`` globs keep what
+    they would leave out (on both sides, so ``delete`` never touches what is left out).
+    ``on_action`` is told each action as it completes, ``on_bytes`` of the bytes each transfer
+    moved, ``on_plan`` of the plan before anything moves (progress).
     """
     kinds = (kind_of(source), kind_of(dest))
     if kinds not in (("local", "eos"), ("eos", "local"), ("eos", "eos")):
@@ -102,16 +104,17 @@ def run_sync(
             f"sync needs one folder and one eos:// (or e://) prefix, or two prefixes, got "
             f"{source!r} and {dest!r}; e.g. eos sync ./project-1/ eos://users/me/project-1/"
         )
+    keep = PathFilter(tuple(exclude), tuple(include))
     if is_uri(source) and is_uri(dest):
         return _copy(catalog, catalog.folder(source), catalog.folder(dest), delete=delete,
-                     dry_run=dry_run, exclude=exclude, message=message, on_action=on_action,
+                     dry_run=dry_run, keep=keep, message=message, on_action=on_action,
                      on_plan=on_plan)
     if is_uri(dest):
         return _upload(catalog, Path(source).expanduser(), catalog.folder(dest),
-                       delete=delete, dry_run=dry_run, exclude=exclude, message=message,
+                       delete=delete, dry_run=dry_run, keep=keep, message=message,
                        on_action=on_action, on_bytes=on_bytes, on_plan=on_plan, shown=source)
     return _download(catalog, catalog.folder(source), Path(dest).expanduser(),
-                     delete=delete, dry_run=dry_run, exclude=exclude, on_action=on_action,
+                     delete=delete, dry_run=dry_run, keep=keep, on_action=on_action,
                      on_bytes=on_bytes, on_plan=on_plan, shown=dest)
 
 
@@ -138,27 +141,26 @@ def _counting_hasher(catalog: Catalog) -> tuple[Callable[[LocalFile], str], list
 
 
 def _remote_map(catalog: Catalog, folder: Location,
-                exclude: Sequence[str]) -> dict[str, VersionRecord]:
+                keep: PathFilter) -> dict[str, VersionRecord]:
     """The latest version of every name under the folder, less the excluded ones (so that
     --delete never touches what --exclude leaves out, on either side)."""
     listing = catalog.ls(folder, recursive=True, deleted=True)
-    return {r.name: r for r in listing.files
-            if not excluded(r.name[len(folder.name):], exclude)}
+    return {r.name: r for r in listing.files if not keep.leaves_out(r.name[len(folder.name):])}
 
 
 def _upload(catalog: Catalog, root: Path, folder: Location, *, delete: bool, dry_run: bool,
-            exclude: Sequence[str], message: str,
+            keep: PathFilter, message: str,
             on_action: Callable[[Action], None] | None,
             on_bytes: Callable[[int], None] | None,
             on_plan: Callable[[SyncReport], None] | None, shown: str) -> SyncReport:
     catalog.check_writable(folder.namespace)  # a dry run refuses what the run would
-    files = list(scan_local(root, exclude))
-    remote = _remote_map(catalog, folder, exclude)
+    files = list(scan_local(root, keep.exclude, keep.include))
+    remote = _remote_map(catalog, folder, keep)
     hash_of, hashed = _counting_hasher(catalog)
     actions = plan_upload(files, remote, hash_of, prefix=folder.name, delete=delete)
     if not files:
         _refuse_deleting_everything(actions, shown, folder.uri, f"folder with `ls {shown}`",
-                                    bool(exclude))
+                                    bool(keep.exclude))
     report = SyncReport("upload", str(root), folder.uri, tuple(actions), dry_run, hashed[0])
     if on_plan:
         on_plan(report)
@@ -178,16 +180,16 @@ def _upload(catalog: Catalog, root: Path, folder: Location, *, delete: bool, dry
 
 
 def _download(catalog: Catalog, folder: Location, root: Path, *, delete: bool, dry_run: bool,
-              exclude: Sequence[str], on_action: Callable[[Action], None] | None,
+              keep: PathFilter, on_action: Callable[[Action], None] | None,
               on_bytes: Callable[[int], None] | None,
               on_plan: Callable[[SyncReport], None] | None, shown: str) -> SyncReport:
-    remote = _remote_map(catalog, folder, exclude)
-    files = list(scan_local(root, exclude)) if root.exists() else []
+    remote = _remote_map(catalog, folder, keep)
+    files = list(scan_local(root, keep.exclude, keep.include)) if root.exists() else []
     hash_of, hashed = _counting_hasher(catalog)
     actions = plan_download(remote, files, hash_of, prefix=folder.name, delete=delete)
     if all(r.is_delete_marker for r in remote.values()):
         _refuse_deleting_everything(actions, folder.uri, shown,
-                                    f"prefix with `eos ls {folder.uri}`", bool(exclude))
+                                    f"prefix with `eos ls {folder.uri}`", bool(keep.exclude))
     report = SyncReport("download", folder.uri, str(root), tuple(actions), dry_run, hashed[0])
     if on_plan:
         on_plan(report)
@@ -209,7 +211,7 @@ def _download(catalog: Catalog, folder: Location, root: Path, *, delete: bool, d
 
 
 def _copy(catalog: Catalog, source: Location, dest: Location, *, delete: bool, dry_run: bool,
-          exclude: Sequence[str], message: str, on_action: Callable[[Action], None] | None,
+          keep: PathFilter, message: str, on_action: Callable[[Action], None] | None,
           on_plan: Callable[[SyncReport], None] | None) -> SyncReport:
     catalog.check_writable(dest.namespace)
     if source.namespace == dest.namespace and (source.name.startswith(dest.name)
@@ -219,13 +221,13 @@ def _copy(catalog: Catalog, source: Location, dest: Location, *, delete: bool, d
             f"cannot sync {source.uri} to {dest.uri}: one holds the other; sync into a prefix "
             "outside the source"
         )
-    src = _remote_map(catalog, source, exclude)
-    dst = _remote_map(catalog, dest, exclude)
+    src = _remote_map(catalog, source, keep)
+    dst = _remote_map(catalog, dest, keep)
     actions = plan_copy(src, dst, source_prefix=source.name, dest_prefix=dest.name,
                         delete=delete)
     if all(r.is_delete_marker for r in src.values()):
         _refuse_deleting_everything(actions, source.uri, dest.uri,
-                                    f"prefix with `eos ls {source.uri}`", bool(exclude))
+                                    f"prefix with `eos ls {source.uri}`", bool(keep.exclude))
     report = SyncReport("copy", source.uri, dest.uri, tuple(actions), dry_run, 0)
     if on_plan:
         on_plan(report)

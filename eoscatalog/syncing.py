@@ -21,6 +21,7 @@ from .records import VersionRecord
 __all__ = [
     "Action",
     "LocalFile",
+    "PathFilter",
     "excluded",
     "plan_copy",
     "plan_download",
@@ -75,18 +76,40 @@ class Action:
         return f"delete: {local} (not in {remote_root})"
 
 
-def excluded(relative: str, patterns: Sequence[str]) -> bool:
-    """True when a path matches an ``--exclude`` glob (on the whole path or its file name).
+def excluded(relative: str, patterns: Sequence[str], include: Sequence[str] = ()) -> bool:
+    """True when a path matches an ``--exclude`` glob and no ``--include`` glob (each on the
+    whole path or its file name): an include keeps what an exclude would leave out, whatever
+    order they were given in.
 
     >>> excluded("a/b/x.tmp", ["*.tmp"]), excluded("cache/x", ["cache/*"]), excluded("x", [])
     (True, True, False)
+    >>> excluded("keep.tmp", ["*.tmp"], ["keep.*"]), excluded("x.csv", [], ["*.csv"])
+    (False, False)
     """
+    return _matches(relative, patterns) and not _matches(relative, include)
+
+
+@dataclass(frozen=True)
+class PathFilter:
+    """The ``--exclude`` and ``--include`` globs of a sync or a ``cp -r``."""
+
+    exclude: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()
+
+    def leaves_out(self, relative: str) -> bool:
+        """True when ``relative`` matches an exclude and no include."""
+        return excluded(relative, self.exclude, self.include)
+
+
+def _matches(relative: str, patterns: Sequence[str]) -> bool:
     name = relative.rsplit("/", 1)[-1]
     return any(fnmatch.fnmatchcase(relative, p) or fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
-def scan_local(root: Path, exclude: Sequence[str] = ()) -> Iterator[LocalFile]:
-    """Every regular file under ``root`` (symlinks to files followed, to folders not), sorted."""
+def scan_local(root: Path, exclude: Sequence[str] = (),
+               include: Sequence[str] = ()) -> Iterator[LocalFile]:
+    """Every regular file under ``root`` (symlinks to files followed, to folders not), sorted,
+    less those ``exclude`` leaves out (and ``include`` does not keep)."""
     if not root.is_dir():
         what = "is a file" if root.exists() else "does not exist"
         raise NotADirectoryError(f"cannot sync {root}: it {what}; sync takes a folder")
@@ -109,7 +132,7 @@ def scan_local(root: Path, exclude: Sequence[str] = ()) -> Iterator[LocalFile]:
                     "rename it or leave it out with --exclude"
                 ) from None
             relative = unicodedata.normalize("NFC", relative)  # as names are stored
-            if excluded(relative, exclude):
+            if excluded(relative, exclude, include):
                 continue
             path = Path(dirpath) / filename
             try:

@@ -201,3 +201,56 @@ def test_sync_and_cp_r_copy_what_the_listing_shows_under_a_lock(tmp_path: Path) 
     eos(locked, "cp", "-r", "eos://users/me/p/", str(tmp_path / "c"))
     assert (tmp_path / "s" / "f.txt").read_bytes() == (tmp_path / "c" / "f.txt").read_bytes() \
         == b"new"
+
+
+def test_familiar_flag_spellings_and_filters(tmp_path: Path) -> None:
+    """--dryrun, -R, --include (after --exclude, whatever the order) on sync, cp and rm."""
+    env = {"EOS_HOME": str(tmp_path / "home"), "EOS_USER": "ada", "PYTHONPATH": str(ROOT)}
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    for name in ("a.csv", "b.tmp", "keep.tmp", "sub/c.csv"):
+        (src / name).write_bytes(name.encode())
+    dry = eos(env, "sync", str(src), "eos://users/me/s/", "--include", "keep.*", "--exclude",
+              "*.tmp", "--dryrun").splitlines()
+    assert [line.split()[:3] for line in dry] == [
+        ["(dry", "run)", "upload:"]] * 3
+    assert [line.split()[-2] for line in dry] == [
+        "eos://users/ada/s/a.csv", "eos://users/ada/s/keep.tmp", "eos://users/ada/s/sub/c.csv"]
+    assert eos(env, "ls", "-r") == ""  # a dry run writes nothing
+    eos(env, "sync", str(src), "eos://users/me/s/", "--exclude", "*.tmp", "--include", "keep.*")
+    # b.tmp is left out on both sides: --delete keeps it, and keep.tmp is in sync.
+    assert "nothing to do" in eos(env, "sync", str(src), "eos://users/me/s/", "--exclude",
+                                  "*.tmp", "--include", "keep.*", "--delete")
+
+    csv = ["--exclude", "*", "--include", "*.csv"]
+    planned = eos(env, "cp", "-R", str(src), "eos://users/me/c/", *csv, "--dryrun")
+    assert planned.count("(dry run) upload:") == 2 and eos(env, "ls", "c/") == ""
+    assert eos(env, "cp", "-R", str(src), "eos://users/me/c/", *csv).count("upload:") == 2
+    names = [f["name"] for f in json.loads(eos(env, "ls", "c/", "-r", "--json"))["files"]]
+    assert names == ["c/a.csv", "c/sub/c.csv"]
+    out = tmp_path / "out"
+    assert "(dry run) download:" in eos(env, "cp", "-r", "eos://users/me/s/", str(out),
+                                        "--dry-run")
+    assert not out.exists()
+    eos(env, "cp", "-r", "eos://users/me/s/", str(out), "--exclude", "sub/*")
+    assert sorted(p.name for p in out.rglob("*")) == ["a.csv", "keep.tmp"]
+    copied = eos(env, "cp", "-R", "eos://users/me/s/", "eos://org/s/", "--dryrun", *csv)
+    assert copied.splitlines() == [
+        "(dry run) copy: eos://users/ada/s/a.csv@1 to eos://org/s/a.csv (no bytes moved)",
+        "(dry run) copy: eos://users/ada/s/sub/c.csv@1 to eos://org/s/sub/c.csv (no bytes "
+        "moved)",
+    ]
+    assert eos(env, "ls", "eos://org/") == ""
+    # Single files take --dry-run too; a dry run refuses what the run would.
+    assert "(dry run) upload:" in eos(env, "cp", str(src / "a.csv"), "eos://users/me/one/",
+                                      "--dry-run")
+    assert "(dry run) download:" in eos(env, "cp", "eos://users/me/s/a.csv", str(tmp_path),
+                                        "--dry-run")
+    assert "cannot write to users/bob" in eos(env, "cp", "eos://users/me/s/a.csv",
+                                              "eos://users/bob/", "--dry-run", code=1)
+    assert eos(env, "ls", "one/") == ""
+    assert "once --exclude is applied" in eos(env, "cp", "-r", "eos://users/me/s/",
+                                              str(tmp_path / "none"), "--exclude", "*", code=1)
+    assert "add -r" in eos(env, "cp", str(src / "a.csv"), "eos://users/me/",
+                           "--exclude", "*.tmp", code=2)
+    assert "3 names deleted" in eos(env, "rm", "-R", "eos://users/me/s/")
