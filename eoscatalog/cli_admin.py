@@ -12,11 +12,12 @@ from typing import IO, Any
 import click
 
 from .admin import DEFAULT_USER_VARIABLE, bucket_policy, lifecycle_rules, org_store_root
-from .cli import cli
+from .cli import _catalog, _echo_json, _json_option, cli
 from .config import Config
 from .errors import ConfigError, InvalidNameError
+from .retention import RetentionRule
 
-__all__ = ["admin", "lifecycle", "policy"]
+__all__ = ["admin", "lifecycle", "policy", "retention"]
 
 
 class AdminUsageError(click.UsageError):
@@ -124,3 +125,65 @@ def lifecycle(store: str | None, org: str | None, abort_multipart_days: int,
     except (InvalidNameError, ConfigError) as e:
         raise AdminUsageError(str(e)) from None
     _print(document)
+
+
+@admin.group()
+def retention() -> None:
+    """Retention rules: which old versions `eos gc --prune` may purge, per prefix.
+
+    Example: eos admin retention set eos://org/raw/ --keep-last 5 --keep-days 90
+    """
+
+
+@retention.command("set")
+@click.argument("prefix")
+@click.option("--keep-last", type=click.IntRange(min=1),
+              help="Keep the last N versions with bytes of each name.")
+@click.option("--keep-tagged/--no-keep-tagged", default=True, show_default=True,
+              help="Keep versions that have a tag.")
+@click.option("--keep-days", type=click.FloatRange(min=0),
+              help="Keep versions made in the last D days.")
+def retention_set(prefix: str, keep_last: int | None, keep_tagged: bool,
+                  keep_days: float | None) -> None:
+    """Set the retention rule of PREFIX (needs EOS_ADMIN=1); the latest version always stays.
+
+    Example: eos admin retention set eos://org/raw/ --keep-last 5 --keep-days 90
+    """
+    with _catalog() as cat:
+        rules = cat.set_retention(prefix, keep_last=keep_last, keep_tagged=keep_tagged,
+                                  keep_days=keep_days)
+    _print_rules(rules)
+
+
+@retention.command("list")
+@_json_option
+def retention_list(as_json: bool) -> None:
+    """List the store's retention rules.
+
+    Example: eos admin retention list
+    """
+    with _catalog() as cat:
+        rules = cat.retention_rules()
+    if as_json:
+        _echo_json([{"prefix": r.uri, "keep_last": r.keep_last, "keep_tagged": r.keep_tagged,
+                     "keep_days": r.keep_days} for r in rules])
+    else:
+        _print_rules(rules)
+
+
+@retention.command("rm")
+@click.argument("prefix")
+def retention_rm(prefix: str) -> None:
+    """Remove the retention rule of PREFIX (needs EOS_ADMIN=1).
+
+    Example: eos admin retention rm eos://org/raw/
+    """
+    with _catalog() as cat:
+        _print_rules(cat.set_retention(prefix, remove=True))
+
+
+def _print_rules(rules: list[RetentionRule]) -> None:
+    if not rules:
+        click.echo("no retention rules: eos gc --prune purges nothing")
+    for rule in rules:
+        click.echo(f"{rule.uri}: keep {rule.describe()}")

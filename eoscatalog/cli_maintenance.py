@@ -60,26 +60,31 @@ def verify(prefix: str, all_namespaces: bool, repair_from: str | None, no_quaran
 @click.option("--grace", default="24h", show_default=True,
               help="Spare blobs written or reused more recently than this.")
 @click.option("--dry-run", is_flag=True, help="Report what would go; delete nothing.")
+@click.option("--prune", is_flag=True,
+              help="First purge old versions the retention rules do not keep.")
 @_json_option
-def gc(grace: str, dry_run: bool, as_json: bool) -> None:
+def gc(grace: str, dry_run: bool, prune: bool, as_json: bool) -> None:
     """Delete blobs that no live version or tag references and that are older than the grace
     period; clean up what interrupted uploads left. Needs admin rights (EOS_ADMIN=1).
 
     Example: eos gc --dry-run
     """
     with _catalog() as cat:
-        report = cat.gc(grace=grace, dry_run=dry_run)
+        report = cat.gc(grace=grace, dry_run=dry_run, prune=prune)
     reasons = sorted(report.deleted)
     if as_json:
         _echo_json({
             "dry_run": report.dry_run, "grace_seconds": report.grace_seconds,
             "live": report.live, "kept_young": report.kept_young,
-            "kept_rechecked": report.kept_rechecked,
+            "kept_rechecked": report.kept_rechecked, "pruned": report.pruned,
             "deleted": {r: {"count": len(report.deleted[r]), "bytes": report.bytes(r)}
                         for r in reasons},
         })
         return
     verb = "would delete" if dry_run else "deleted"
+    for uri, versions in sorted(report.pruned.items()):
+        click.echo(f"{'would purge' if dry_run else 'purged'} {uri} versions "
+                   + ",".join(map(str, versions)))
     for reason in reasons:
         click.echo(f"{verb} {len(report.deleted[reason])} {reason} "
                    f"({format_size(report.bytes(reason))})")

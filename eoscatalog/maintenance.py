@@ -13,20 +13,33 @@ blob's last use just before deleting it, so a write in flight keeps its blob.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import NotFoundError, PermissionDeniedError
+from .errors import (
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    PreconditionFailedError,
+)
 from .hashcache import HashCache
 from .hashing import StreamHasher
 from .index import Index
-from .log import list_namespaces
+from .log import Changeset, Entry, list_namespaces
 from .names import Location, format_time, parse_duration
 from .records import VersionRecord
+from .retention import (
+    POLICY_KEY,
+    RetentionRule,
+    dump_rules,
+    load_rules,
+    rule_for,
+    versions_to_prune,
+)
 from .store import Store, blob_key
 from .store.base import TOUCHED
 
@@ -79,6 +92,7 @@ class GcReport:
     dry_run: bool
     grace_seconds: float
     deleted: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    pruned: dict[str, list[int]] = field(default_factory=dict)  # uri -> versions purged
     kept_young: int = 0  # unreferenced, but inside the grace period
     kept_rechecked: int = 0  # referenced or used again by the time gc came to delete it
     live: int = 0
@@ -106,6 +120,8 @@ class CatalogMaintenance:
         def _now(self) -> datetime: ...
         def _prefix(self, uri: str | Location) -> Location: ...
         def refresh(self, namespace: str) -> int: ...
+        def _commit(self, namespace: str, plan: Callable[[], list[Entry]],
+                    message: str) -> Changeset | None: ...
 
     def _refresh_all(self) -> list[str]:
         namespaces = list_namespaces(self.store)
@@ -187,8 +203,75 @@ class CatalogMaintenance:
 
     # -- gc -----------------------------------------------------------------------------------
 
+    # -- retention --------------------------------------------------------------------------
+
+    def retention_rules(self) -> list[RetentionRule]:
+        """The store's retention rules (``eos admin retention list``)."""
+        try:
+            return load_rules(self.store.get(POLICY_KEY))
+        except NotFoundError:
+            return []
+
+    def set_retention(self, prefix: str | Location, *, keep_last: int | None = None,
+                      keep_tagged: bool = True, keep_days: float | None = None,
+                      remove: bool = False) -> list[RetentionRule]:
+        """Add, replace or (``remove``) the retention rule of a prefix; admins only.
+
+        Returns the rules now in force. The policy file changes by compare-and-swap, so two
+        admins changing rules at once both succeed or one retries.
+        """
+        if not self.admin:
+            raise PermissionDeniedError("retention rules are the admins' to set: EOS_ADMIN=1")
+        if keep_last is not None and keep_last < 1:
+            raise ValueError("--keep-last must be at least 1 (the latest version is always kept)")
+        if keep_days is not None and keep_days < 0:
+            raise ValueError("--keep-days cannot be negative")
+        loc = self._prefix(prefix)
+        for _ in range(10):
+            try:
+                info = self.store.head(POLICY_KEY)
+                rules = load_rules(self.store.get(POLICY_KEY))
+            except NotFoundError:
+                info, rules = None, []
+            rules = [r for r in rules if (r.namespace, r.prefix) != (loc.namespace, loc.name)]
+            if remove and len(rules) == len(self.retention_rules()):
+                raise NotFoundError(f"no retention rule for {loc.uri}")
+            if not remove:
+                rules.append(RetentionRule(loc.namespace, loc.name, keep_last, keep_tagged,
+                                           keep_days))
+            try:
+                if info is None:
+                    self.store.put(POLICY_KEY, dump_rules(rules), if_absent=True)
+                else:
+                    self.store.put(POLICY_KEY, dump_rules(rules), if_match=info.etag)
+                return sorted(rules, key=lambda r: (r.namespace, r.prefix))
+            except PreconditionFailedError:
+                continue  # another admin changed the rules: read them again
+        raise ConflictError("the retention rules kept changing under this update; retry")
+
+    def _prune(self, report: GcReport, dry_run: bool) -> None:
+        """Purge the versions retention rules do not keep (one changeset per namespace)."""
+        rules = self.retention_rules()
+        now = self._now()
+        for namespace in sorted({r.namespace for r in rules}):
+            names = {rec.name for rec in self.index.versions_under(namespace, "")}
+            entries = []
+            for name in sorted(names):
+                rule = rule_for(rules, namespace, name)
+                if rule is None:
+                    continue
+                doomed = versions_to_prune(self.index.versions(namespace, name), rule, now)
+                if doomed:
+                    report.pruned[f"eos://{namespace}/{name}"] = doomed
+                    entries.append(Entry(op="purge", name=name, versions=tuple(doomed)))
+            if entries and not dry_run:
+                self._commit(namespace, lambda es=entries: es,
+                             "gc --prune: versions no retention rule keeps")
+
+    # -- gc -----------------------------------------------------------------------------------
+
     def gc(self, *, grace: str | float = "24h", dry_run: bool = False,
-           recheck: bool = True) -> GcReport:
+           recheck: bool = True, prune: bool = False) -> GcReport:
         """Delete blobs that nothing live references and that are older than ``grace``;
         abort or remove what interrupted uploads left behind. Needs admin rights.
 
@@ -196,6 +279,8 @@ class CatalogMaintenance:
         scratch versions past their expiry plus the grace period), ``unreferenced`` (no
         version ever named it: an upload whose changeset never came), ``partial``
         (temporary files, unfinished multipart uploads), ``markers`` (stale reuse markers).
+        ``prune`` first purges the old versions that the store's retention rules do not
+        keep (``report.pruned``), so their blobs go in the same run if old enough.
         ``recheck=False`` skips the re-reads just before each delete: only for tests that
         prove the re-check is needed.
         """
@@ -208,6 +293,8 @@ class CatalogMaintenance:
         cutoff = self._now() - timedelta(seconds=seconds)
         report = GcReport(dry_run=dry_run, grace_seconds=seconds)
         self._refresh_all()
+        if prune:
+            self._prune(report, dry_run)
         states = self.index.blob_states(format_time(cutoff))
         candidates = []
         for info in self.store.list(BLOBS):
