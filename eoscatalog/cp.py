@@ -28,7 +28,7 @@ from .names import Location, kind_of, split_reference
 from .records import VersionRecord
 from .sources import download_s3, download_url
 from .sync import download_tree
-from .syncing import PathFilter, safe_target, scan_local
+from .syncing import PathFilter, check_targets, scan_local
 
 __all__ = ["Transfer", "run_cp"]
 
@@ -150,10 +150,12 @@ def _download(catalog: Catalog, source: str, dest: Path, recursive: bool, dest_t
     folder = catalog.folder(source)
     records = _under(catalog, folder, keep)
     items = [(r, r.name[len(folder.name):]) for r in records]
-    if dry_run:
-        targets = [safe_target(dest, relative) for _, relative in items]
+    where = dest_text.rstrip("/") or dest_text
+    if dry_run:  # the same checks as a download, before anything is written
+        targets = check_targets(dest, [(Location(r.namespace, r.name).uri, relative)
+                                       for r, relative in items], where)
     else:
-        targets = download_tree(catalog, items, dest, on_bytes=on_bytes)
+        targets = download_tree(catalog, items, dest, where=where, on_bytes=on_bytes)
     return [Transfer("download", r.uri, str(t)) for r, t in zip(records, targets, strict=True)]
 
 

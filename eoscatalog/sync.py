@@ -26,10 +26,10 @@ from .syncing import (
     Action,
     LocalFile,
     PathFilter,
+    check_targets,
     plan_copy,
     plan_download,
     plan_upload,
-    safe_target,
     scan_local,
 )
 
@@ -186,7 +186,8 @@ def _download(catalog: Catalog, folder: Location, root: Path, *, delete: bool, d
     remote = _remote_map(catalog, folder, keep)
     files = list(scan_local(root, keep.exclude, keep.include)) if root.exists() else []
     hash_of, hashed = _counting_hasher(catalog)
-    actions = plan_download(remote, files, hash_of, prefix=folder.name, delete=delete)
+    actions = plan_download(remote, files, hash_of, prefix=folder.name, delete=delete,
+                            where=shown)
     if all(r.is_delete_marker for r in remote.values()):
         _refuse_deleting_everything(actions, folder.uri, shown,
                                     f"prefix with `eos ls {folder.uri}`", bool(keep.exclude))
@@ -202,7 +203,7 @@ def _download(catalog: Catalog, folder: Location, root: Path, *, delete: bool, d
                 on_action(action)
     downloads = [(remote[folder.name + a.relative], a.relative) for a in actions
                  if a.kind == "download"]
-    download_tree(catalog, downloads, root, on_bytes=on_bytes)
+    download_tree(catalog, downloads, root, where=shown, on_bytes=on_bytes)
     if on_action:
         for action in actions:
             if action.kind == "download":
@@ -249,16 +250,19 @@ def download_tree(
     items: Sequence[tuple[VersionRecord, str]],
     root: Path,
     *,
+    where: str | None = None,
     on_bytes: Callable[[int], None] | None = None,
 ) -> list[Path]:
     """Download versions to ``root/<relative>`` in parallel, every target checked first.
 
-    Nothing is written if any target would land outside ``root`` or clash with a file where a
-    folder must be. Each file gets its version's time as its mtime (as ``aws s3 sync`` does),
-    and its hash is remembered, so the next sync reads no byte of it.
+    Nothing is written if any target would land outside ``root``, clash with a file where a
+    folder must be, or clash with another name (``p`` and ``p/a.txt``; ``where`` names
+    ``root`` in that message as the user wrote it). Each file gets its version's time as its
+    mtime (as ``aws s3 sync`` does), and its hash is remembered, so the next sync reads no byte
+    of it.
     """
+    targets = check_targets(root, _files(items), where or str(root))
     root.mkdir(parents=True, exist_ok=True)
-    targets = [safe_target(root, relative) for _, relative in items]
 
     def fetch(pair: tuple[tuple[VersionRecord, str], Path]) -> Path:
         (record, _), target = pair
@@ -271,3 +275,8 @@ def download_tree(
 
     with ThreadPoolExecutor(DOWNLOAD_THREADS) as pool:
         return list(pool.map(fetch, zip(items, targets, strict=True)))
+
+
+def _files(items: Sequence[tuple[VersionRecord, str]]) -> list[tuple[str, str]]:
+    """``(uri without version, path under the folder)`` for :func:`check_targets`."""
+    return [(Location(r.namespace, r.name).uri, relative) for r, relative in items]

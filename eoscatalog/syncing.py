@@ -15,13 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InvalidNameError
-from .names import validate_name
+from .names import Location, validate_name
 from .records import VersionRecord
 
 __all__ = [
     "Action",
     "LocalFile",
     "PathFilter",
+    "check_clashes",
+    "check_targets",
     "excluded",
     "plan_copy",
     "plan_download",
@@ -195,21 +197,15 @@ def plan_download(
     *,
     prefix: str,
     delete: bool = False,
+    where: str = "one folder",
 ) -> list[Action]:
     """Actions that make the folder hold the latest versions of the names under ``prefix``.
 
-    Names that cannot all be files (``a`` and ``a/b``) are refused before anything moves.
+    Names that cannot all be files (``a`` and ``a/b``) are refused before anything moves;
+    ``where`` names the folder in that message, as the user wrote it.
     """
-    live = {name for name, r in remote.items() if not r.is_delete_marker}
-    for name in sorted(live):
-        parts = name[len(prefix):].split("/")
-        for depth in range(1, len(parts)):
-            clash = prefix + "/".join(parts[:depth])
-            if clash in live:
-                raise InvalidNameError(
-                    f"eos://.../{clash} and {name} cannot both be files in a folder; leave one "
-                    "out with --exclude"
-                )
+    check_clashes([(Location(r.namespace, name).uri, name[len(prefix):])
+                   for name, r in remote.items() if not r.is_delete_marker], where)
     local = {f.relative: f for f in files}
     actions = []
     for name, record in sorted(remote.items()):
@@ -271,6 +267,37 @@ def plan_copy(
             if relative not in live and not record.is_delete_marker:
                 actions.append(Action("delete-remote", relative, record.size, "gone"))
     return actions
+
+
+def check_clashes(files: Iterable[tuple[str, str]], where: str) -> None:
+    """Refuse names that cannot all be files in one folder (``p`` and ``p/a.txt``), before
+    anything is written. ``files`` are ``(uri, path under the folder)`` pairs.
+
+    >>> check_clashes([("eos://org/p", "p"), ("eos://org/p/a.txt", "p/a.txt")], "./dir")
+    Traceback (most recent call last):
+    ...
+    eoscatalog.errors.InvalidNameError: eos://org/p and eos://org/p/a.txt cannot both be files in ./dir: copy one of them on its own (eos cp eos://org/p ./p.file), or leave it out with --exclude 'p'
+    """  # noqa: E501 - a doctest's expected line
+    by_path = {relative: uri for uri, relative in files}
+    for relative, uri in sorted(by_path.items()):
+        parts = relative.split("/")
+        for depth in range(1, len(parts)):
+            head = "/".join(parts[:depth])
+            if head in by_path:
+                clash = by_path[head]
+                raise InvalidNameError(
+                    f"{clash} and {uri} cannot both be files in {where}: copy one of them on "
+                    f"its own (eos cp {clash} ./{parts[depth - 1]}.file), or leave it out with "
+                    f"--exclude '{head}'"
+                )
+
+
+def check_targets(root: Path, files: Sequence[tuple[str, str]], where: str) -> list[Path]:
+    """Where each ``(uri, path under root)`` goes, every one checked before anything is
+    written: no two clash (:func:`check_clashes`), none lands outside ``root`` or where a file
+    stands in the way (:func:`safe_target`)."""
+    check_clashes(files, where)
+    return [safe_target(root, relative) for _, relative in files]
 
 
 def safe_target(root: Path, relative: str) -> Path:

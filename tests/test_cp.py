@@ -254,3 +254,28 @@ def test_familiar_flag_spellings_and_filters(tmp_path: Path) -> None:
     assert "add -r" in eos(env, "cp", str(src / "a.csv"), "eos://users/me/",
                            "--exclude", "*.tmp", code=2)
     assert "3 names deleted" in eos(env, "rm", "-R", "eos://users/me/s/")
+
+
+def test_cp_r_refuses_a_name_and_a_folder_before_writing(tmp_path: Path) -> None:
+    env = {"EOS_HOME": str(tmp_path / "home"), "EOS_USER": "ada", "PYTHONPATH": str(ROOT)}
+    f = tmp_path / "f"
+    f.write_bytes(b"x")
+    for name in ("a.txt", "p", "p/a.txt", "z.txt"):
+        eos(env, "cp", str(f), f"eos://users/me/{name}")
+    dest = tmp_path / "dir"
+    for dry in ([], ["--dry-run"]):
+        err = eos(env, "cp", "-r", "eos://users/me/", f"{dest}/", *dry, code=1)
+        assert err.strip() == (
+            f"eos: error: eos://users/ada/p and eos://users/ada/p/a.txt cannot both be files in "
+            f"{dest}: copy one of them on its own (eos cp eos://users/ada/p ./p.file), or leave "
+            "it out with --exclude 'p'"
+        )
+        assert not dest.exists()  # checked before anything was written
+    eos(env, "cp", "-r", "eos://users/me/", f"{dest}/", "--exclude", "p")
+    assert sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()) == [
+        "a.txt", "p/a.txt", "z.txt"]
+    eos(env, "cp", "eos://users/me/p", str(tmp_path / "p.file"))
+    assert (tmp_path / "p.file").read_bytes() == b"x"
+    # sync's download check says the same
+    err = eos(env, "sync", "eos://users/me/", str(tmp_path / "s"), code=1)
+    assert f"cannot both be files in {tmp_path / 's'}: copy one" in err
