@@ -32,6 +32,7 @@ from botocore.exceptions import (
 
 from ..errors import NotFoundError, PreconditionFailedError, StoreError
 from ..hashing import StreamHasher, hash_bytes
+from ..redaction import install_redaction
 from .base import QUARANTINE, TOUCHED, ObjectInfo, Progress, Store, check_key
 
 __all__ = ["S3Store", "endpoint_from_env"]
@@ -45,6 +46,8 @@ READ_CHUNK = 1024 * 1024
 _NOT_FOUND = {"NoSuchKey", "404", "NotFound"}
 _PRECONDITION = {"PreconditionFailed", "412", "ConditionalRequestConflict"}
 _CREDENTIALS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken"}
+
+install_redaction()  # botocore logs signed requests at DEBUG: mask credentials
 
 
 def _reporter(on_bytes: Progress, size: int) -> Callable[[Future[Any]], None]:
