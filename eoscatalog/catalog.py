@@ -40,6 +40,7 @@ from .names import (
     parse_location,
     parse_reference,
     validate_name,
+    validate_namespace,
 )
 from .records import Event, Usage, VersionRecord
 from .replay import Replay
@@ -141,14 +142,17 @@ class Catalog(CatalogWrites, CatalogExports, CatalogMaintenance):
 
     def reference(self, ref: str | Reference) -> Reference:
         """Parse a reference with this catalog's user and default namespace."""
-        if isinstance(ref, Reference):
-            return ref
+        if isinstance(ref, Reference):  # built by callers: check it as a parsed one would be
+            return Reference(validate_namespace(ref.namespace, user=self.user),
+                             validate_name(ref.name), ref.kind, ref.value)
         return parse_reference(ref, user=self.user, default_namespace=self.default_namespace)
 
     def location(self, name: str | Location) -> Location:
         """Parse a name or URI (no ``@`` selector allowed)."""
         if isinstance(name, Location):
-            return Location(name.namespace, validate_name(name.name))  # built by callers: check
+            # Built by callers: check both parts, as parsing would.
+            return Location(validate_namespace(name.namespace, user=self.user),
+                            validate_name(name.name))
         if "@" in name:
             raise InvalidNameError(
                 f"{name!r} has an '@' selector, but this operation takes a name: drop the "
@@ -283,7 +287,9 @@ class Catalog(CatalogWrites, CatalogExports, CatalogMaintenance):
         >>> Catalog(MemoryStore(), ":memory:", user="ada").prefix("eos://org/tables/t")
         Location(namespace='org', name='tables/t')
         """
-        return uri if isinstance(uri, Location) else parse_location(
+        if isinstance(uri, Location):
+            return Location(validate_namespace(uri.namespace, user=self.user), uri.name)
+        return parse_location(
             uri, user=self.user, default_namespace=self.default_namespace, allow_prefix=True
         )
 

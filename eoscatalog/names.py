@@ -129,6 +129,12 @@ def validate_name(name: str) -> str:
     if not name:
         raise InvalidNameError("invalid name '': a name may not be empty")
     name = unicodedata.normalize("NFC", name)
+    for ch in name:
+        if "\ud800" <= ch <= "\udfff":  # what Python makes of bytes that are not UTF-8
+            raise InvalidNameError(
+                f"invalid name {name!r}: it is not valid UTF-8 (lone surrogate "
+                f"U+{ord(ch):04X}); check the encoding of the name you typed"
+            )
     size = len(name.encode("utf-8"))
     if size > MAX_NAME_BYTES:
         raise InvalidNameError(

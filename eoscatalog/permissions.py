@@ -21,9 +21,10 @@ def check_write(namespace: str, *, user: str, admin: bool = False) -> None:
     eoscatalog.errors.PermissionDeniedError: user 'ada' cannot write to users/bob: ...
     """
     kind, _, owner = namespace.partition("/")
-    if kind == "org" or (kind == "public" and admin):
+    # Exact shapes only: "org/sub" or "users/ada/x" are no namespaces, whoever built them.
+    if namespace == "org" or (namespace == "public" and admin):
         return
-    if kind in ("users", "scratch") and owner == user:
+    if kind in ("users", "scratch") and owner == user and "/" not in owner:
         return
     allowed = f"users/{user} (users/me), scratch/{user} and org"
     if kind == "public":

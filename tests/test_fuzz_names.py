@@ -334,12 +334,6 @@ def test_hypothesis_strategy_names_are_accepted_whole_or_rejected(names: list[st
     COUNTS["hypothesis-strategy"] = COUNTS.get("hypothesis-strategy", 0) + len(names)
 
 
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError,
-    reason="product gap: validate_name encodes before checking, so a lone surrogate (what "
-    "Python makes of a non-UTF-8 byte in a shell argument) raises UnicodeEncodeError, not "
-    "InvalidNameError, and `eos cp f $'eos://org/a\\xff'` prints a traceback",
-)
 def test_names_with_lone_surrogates_are_rejected_with_invalid_name_error() -> None:
     rng = random.Random(6)
     for _ in range(100):

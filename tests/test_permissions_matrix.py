@@ -195,8 +195,8 @@ EDGES: list[tuple[str, str | Location, str]] = [
     ("1", "eos://users/1%2F..%2F2/edge.txt", "invalid"),
     ("1", "eos://Users/1/edge.txt", "invalid"),
     ("2", "eos://users/1/..%2F2/edge.txt", "denied"),  # a name in users/1, percent not decoded
-    ("1", Location("users/1/../2", "edge.txt"), "denied"),  # built by a caller, not parsed
-    ("2", Location("users/1/../2", "edge.txt"), "denied"),
+    ("1", Location("users/1/../2", "edge.txt"), "invalid"),  # built by a caller: checked
+    ("2", Location("users/1/../2", "edge.txt"), "invalid"),
     ("1", Location("users/10", "edge.txt"), "denied"),
     ("10", Location("users/1", "edge.txt"), "denied"),
     ("1", Location("users/1", "../2/edge.txt"), "invalid"),
@@ -230,11 +230,6 @@ def test_prefixes_and_traversal_never_reach_another_namespace(
 
 @pytest.mark.parametrize(("user", "target", "expected"), GAPS,
                          ids=["org-dotdot-users-2", "org-sub"])
-@pytest.mark.xfail(strict=True, raises=(AssertionError, pytest.fail.Exception),
-                   reason="product gap: Catalog.location() validates a Location's name but "
-                   "not its namespace: Location('org/sub', ...) passes check_write (kind 'org') "
-                   "and commits to catalog/org/sub/; Location('org/../users/2', ...) stores "
-                   "the blob before the store's key check refuses the changeset")
 def test_a_location_with_an_invalid_namespace_is_refused_before_any_write(
     world: World, user: str, target: Location, expected: str
 ) -> None:
