@@ -19,7 +19,8 @@ import click
 from . import __version__
 from .catalog import Catalog
 from .config import Config
-from .errors import EosError
+from .errors import DeletedError, EosError, InvalidNameError, NotFoundError
+from .names import split_reference
 from .output import format_size, format_table, versions_table
 from .progress import Progress
 
@@ -154,6 +155,30 @@ def put(local: Path, name: str, meta: tuple[str, ...], message: str, as_json: bo
         click.echo(f"{record.uri}  {format_size(record.size)} already stored, no bytes sent")
 
 
+@contextmanager
+def _one_name(cat: Catalog, ref: str, instead: str) -> Iterator[None]:
+    """Refuse a REF that names a folder, saying which command takes one: a trailing ``/`` or a
+    namespace's root at once, and a name that does not exist but has names under it when the
+    command fails. ``instead`` is the advice, with ``{uri}`` for the folder's URI.
+    """
+    name, selector = split_reference(ref)
+    if name.endswith("/") or not cat.prefix(name).name:
+        folder = cat.folder(name)
+        raise InvalidNameError(f"{folder.uri} is a folder: {instead.format(uri=folder.uri)}")
+    try:
+        yield
+    except DeletedError:
+        raise
+    except NotFoundError:
+        folder = cat.folder(name)
+        if selector is None and cat.ls(folder, recursive=True).files:
+            raise NotFoundError(
+                f"{cat.location(name).uri} is a folder, not a name: "
+                f"{instead.format(uri=folder.uri)}"
+            ) from None
+        raise
+
+
 @cli.command()
 @click.argument("ref")
 @click.argument("local", required=False)
@@ -166,7 +191,8 @@ def get(ref: str, local: str | None) -> None:
     Example: eos get project-1/reads.fq.gz@2 ./reads.fq.gz
     """
     progress = Progress(None, label="get")
-    with _catalog() as cat:
+    into = local or "./"
+    with _catalog() as cat, _one_name(cat, ref, f"use eos cp -r {{uri}} {into}"):
         record = cat.resolve(ref)  # once: the download is of exactly this version
         progress.total = record.size
         path = cat.get(record.uri, local, on_bytes=progress.advance)
@@ -183,7 +209,7 @@ def versions(name: str, as_json: bool) -> None:
 
     Example: eos versions project-1/reads.fq.gz
     """
-    with _catalog() as cat:
+    with _catalog() as cat, _one_name(cat, name, "use eos ls --versions {uri}"):
         records = cat.versions(name)
     if as_json:
         _echo_json([r.to_dict() for r in records])
@@ -199,7 +225,7 @@ def info(ref: str, as_json: bool) -> None:
 
     Example: eos info project-1/reads.fq.gz@prod --json
     """
-    with _catalog() as cat:
+    with _catalog() as cat, _one_name(cat, ref, "use eos ls {uri}"):
         data = cat.info(ref)
     if as_json:
         _echo_json(data)
@@ -248,10 +274,12 @@ def rm(ref: str, recursive: bool, purge: bool, yes: bool, message: str) -> None:
         if purge:
             if not yes:
                 raise click.UsageError("--purge cannot be undone: add --yes to confirm")
-            purged = cat.purge(ref, message=message)
+            with _one_name(cat, ref, "--purge takes one name at a time (eos ls -r {uri})"):
+                purged = cat.purge(ref, message=message)
             click.echo(f"purged versions {', '.join(map(str, purged)) or 'none (already)'}")
             return
-        record = cat.rm(ref, message=message)
+        with _one_name(cat, ref, "use eos rm -r {uri}"):
+            record = cat.rm(ref, message=message)
     click.echo(f"deleted: {record.uri} is a delete marker; `eos undelete {ref}` restores it")
 
 

@@ -15,7 +15,7 @@ import click
 
 from .cache import BlobCache
 from .catalog import Catalog
-from .cli import _catalog, _echo_json, _json_option, cli
+from .cli import _catalog, _echo_json, _json_option, _one_name, cli
 from .cp import run_cp
 from .lockfile import LockFile
 from .locking import use_lock
@@ -239,7 +239,7 @@ def url(ref: str, expires: str) -> None:
 
     Example: eos url project-1/report.pdf --expires 7d
     """
-    with _catalog() as catalog:
+    with _catalog() as catalog, _one_name(catalog, ref, "links are to one file (eos ls {uri})"):
         click.echo(catalog.url(ref, expires=expires))
 
 

@@ -214,6 +214,41 @@ def test_errors_are_one_line_with_exit_code_1(local_eos: Runner, tmp_path: Path)
     assert not store.exists() or not [p for p in store.rglob("*") if p.is_file()]
 
 
+def test_a_folder_is_not_a_name(local_eos: Runner, tmp_path: Path) -> None:
+    f = _file(tmp_path, "f", b"x")
+    for name in ("p4/a.txt", "p4/b/c.txt", "gone.txt"):
+        local_eos("put", str(f), name)
+    local_eos("rm", "gone.txt")
+    cases = [
+        (("rm", "eos://users/me/p4/"),
+         "eos://users/ada/p4/ is a folder: use eos rm -r eos://users/ada/p4/"),
+        (("rm", "eos://users/me/p4"),
+         "eos://users/ada/p4 is a folder, not a name: use eos rm -r eos://users/ada/p4/"),
+        (("get", "p4/"), "eos://users/ada/p4/ is a folder: use eos cp -r eos://users/ada/p4/ ./"),
+        (("get", "p4", "out"), "eos://users/ada/p4 is a folder, not a name: use eos cp -r "
+                               "eos://users/ada/p4/ out"),
+        (("versions", "p4/"), "eos://users/ada/p4/ is a folder: use eos ls --versions "
+                              "eos://users/ada/p4/"),
+        (("info", "eos://users/me/p4/b/"), "eos://users/ada/p4/b/ is a folder: use eos ls "
+                                           "eos://users/ada/p4/b/"),
+        (("info", "p4"), "eos://users/ada/p4 is a folder, not a name: use eos ls "
+                         "eos://users/ada/p4/"),
+        (("url", "p4/"), "eos://users/ada/p4/ is a folder: links are to one file"),
+        (("rm", "--purge", "p4/", "--yes"), "eos://users/ada/p4/ is a folder: --purge takes one"),
+        (("rm", "eos://users/me"), "eos://users/ada/ is a folder: use eos rm -r"),
+        (("rm", "nope"), "no name 'nope'"),  # neither a name nor a folder
+        (("rm", "gone.txt"), "eos://users/ada/gone.txt is already deleted"),
+    ]
+    for args, expected in cases:
+        result = local_eos(*args, check=False)
+        assert result.code == 1, (args, result)
+        lines = result.err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"eos: error: {expected}"), (args, lines)
+    listed = json.loads(local_eos("ls", "-r", "--json").out)["files"]
+    assert [r["name"] for r in listed] == ["p4/a.txt", "p4/b/c.txt"]  # nothing written
+    assert "p4/a.txt" in local_eos("rm", "-R", "eos://users/me/p4/").out
+
+
 def test_get_into_a_new_folder_with_a_trailing_slash(local_eos: Runner, tmp_path: Path) -> None:
     local_eos("put", str(_file(tmp_path, "x.csv", b"1,2\n")), "p/x.csv")
     got = local_eos("get", "p/x.csv", str(tmp_path / "newdir") + "/").out.strip()
