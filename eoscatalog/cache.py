@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import logging
 import os
 import secrets
 import stat
@@ -50,18 +51,22 @@ from .cache_prune import (
     CachePruning,
     _check_size,
     _entry_stat,
+    _open_nofollow,
+    _real_folders,
     _same_file,
     _unlink_quietly,
 )
 from .errors import EosError, StoreError
 from .faults import crash_point
-from .hashing import digest_of, parse_hash
+from .hashing import digest_of, hash_stream, parse_hash
 from .store.base import TEMP_PREFIX, Store, fsync_folder
 
 if TYPE_CHECKING:
     from .config import Config
 
 __all__ = ["BlobCache"]
+
+logger = logging.getLogger("eoscatalog")
 
 ENTRY_MODE = 0o444
 DIR_MODE = 0o700
@@ -86,7 +91,6 @@ class BlobCache(CachePruning):
         self.root = Path(os.path.abspath(os.path.expanduser(os.fspath(root))))
         self.max_size = None if max_size is None else _check_size(max_size)
         self._folders: set[Path] = set()  # folders made or checked by this instance
-        self._ready: set[Path] = set()  # shard folders whose whole path is in place
         self._folders_lock = threading.Lock()
         self._clock = threading.Lock()
         self._last_touch = 0
@@ -141,7 +145,8 @@ class BlobCache(CachePruning):
         """
         path = self.path(hash_string)
         self._check_root()
-        if _entry_stat(path) is None:
+        # A folder on the way that is a symlink (or no folder) holds no entry of ours.
+        if not _real_folders(self.root, path.parent) or _entry_stat(path) is None:
             return None
         try:
             self._touch(path)
@@ -149,8 +154,26 @@ class BlobCache(CachePruning):
             return None  # evicted by another process just now
         return path
 
+    def check_entry(self, path: Path, hash_string: str) -> bool:
+        """Hash a cache entry; remove it and return False when its bytes do not match.
+
+        Entries are verified when they are written and are read-only, but a user (or a stray
+        script) can still chmod and edit one, or rename another file over it.
+        """
+        try:
+            with open(path, "rb", opener=_open_nofollow) as f:
+                actual = hash_stream(f)
+        except FileNotFoundError:
+            return False
+        if actual == hash_string:
+            return True
+        logger.warning("cache entry %s was changed after it was verified (its bytes hash to "
+                       "%s); downloading it again", path, actual)
+        _unlink_quietly(path)
+        return False
+
     def fetch(self, hash_string: str, store: Store, *,
-              on_bytes: Callable[[int], None] | None = None) -> Path:
+              on_bytes: Callable[[int], None] | None = None, verify: bool = False) -> Path:
         """Make sure the blob is cached, downloading it from ``store`` if needed; return its path.
 
         Concurrent fetches of the same blob (threads or processes) download it once: the
@@ -160,7 +183,9 @@ class BlobCache(CachePruning):
         it returns (which is kept even if it alone exceeds the cap).
 
         Another process may prune the entry at any time: callers that link or copy it should
-        fetch again if it vanished.
+        fetch again if it vanished. ``verify`` hashes an entry that was already cached before
+        returning it; one that no longer matches (edited, truncated, replaced) is removed and
+        downloaded again.
 
         >>> import tempfile
         >>> from eoscatalog.store import MemoryStore
@@ -171,7 +196,7 @@ class BlobCache(CachePruning):
         """
         hash_string = parse_hash(hash_string)
         found = self.lookup(hash_string)
-        if found is not None:
+        if found is not None and (not verify or self.check_entry(found, hash_string)):
             return found
         path = self.path(hash_string)
         self._ensure_folders(path.parent)
@@ -265,16 +290,17 @@ class BlobCache(CachePruning):
     # -- folders and times ---------------------------------------------------------------------
 
     def _ensure_folders(self, shard: Path) -> None:
-        """Create (0o700) or check the root, ``blobs/blake3``, the shard folder and ``locks``."""
-        if shard in self._ready:
-            return
+        """Create (0o700) or check the root, ``blobs/blake3``, the shard folder and ``locks``.
+
+        Checked on every fetch (a few ``lstat`` calls), not once: a folder swapped for a
+        symlink after this instance looked must still be refused.
+        """
         with self._folders_lock:
             if self.root not in self._folders:
                 self._ensure_root()
             blobs = self.root / BLOBS_DIR[0]
             for folder in (blobs, blobs / BLOBS_DIR[1], shard, self.root / LOCKS_DIR):
                 self._make_folder(folder)
-            self._ready.add(shard)
 
     def _ensure_root(self) -> None:
         try:
@@ -293,8 +319,6 @@ class BlobCache(CachePruning):
         self._folders.add(self.root)
 
     def _make_folder(self, folder: Path) -> None:
-        if folder in self._folders:
-            return
         try:
             os.mkdir(folder, DIR_MODE)
             os.chmod(folder, DIR_MODE)
@@ -307,7 +331,6 @@ class BlobCache(CachePruning):
                 ) from None
         except OSError as e:
             raise StoreError(f"cannot create the cache folder {folder}: {e.strerror}") from None
-        self._folders.add(folder)
 
     def _check_root(self) -> None:
         """Refuse an unsafe root (once per instance, after it exists)."""

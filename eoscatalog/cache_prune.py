@@ -183,6 +183,8 @@ class CachePruning:
 
     def _shard_folders(self) -> Iterator[Path]:
         base = self.root.joinpath(*BLOBS_DIR)
+        if not _real_folders(self.root, base):
+            return  # a symlink on the way: nothing below it is ours
         try:
             items = list(os.scandir(base))
         except (FileNotFoundError, NotADirectoryError):
@@ -194,6 +196,8 @@ class CachePruning:
     def _clean_locks(self) -> None:
         """Remove lock files nobody holds (left by killed processes), under their own lock."""
         folder = self.root / LOCKS_DIR
+        if not _real_folders(self.root, folder):
+            return
         try:
             items = list(os.scandir(folder))
         except (FileNotFoundError, NotADirectoryError):
@@ -251,6 +255,29 @@ def _entry_stat(path: Path) -> os.stat_result | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     return st if _is_entry(st) else None
+
+
+def _real_folders(root: Path, deepest: Path) -> bool:
+    """Whether every folder from below ``root`` down to ``deepest`` is a real folder: no
+    symlink on the way (the root itself may be a link, the user's choice of disk)."""
+    try:
+        parts = deepest.relative_to(root).parts
+    except ValueError:
+        return False
+    folder = root
+    for part in parts:
+        folder = folder / part
+        try:
+            if not stat.S_ISDIR(os.lstat(folder).st_mode):
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def _open_nofollow(path: str, flags: int) -> int:
+    """An ``opener`` for ``open()`` that refuses to follow a symlink at the path."""
+    return os.open(path, flags | _NOFOLLOW | _CLOEXEC)
 
 
 def _same_file(fd: int, path: Path) -> bool:

@@ -331,7 +331,8 @@ class Catalog(CatalogWrites, CatalogExports, CatalogMaintenance):
         if self.cache is None:
             raise StoreError("this catalog has no cache: use get() or read_bytes()")
         cache = self.cache
-        return record, self._with_blob(ref, record, lambda h: cache.fetch(h, self.store))
+        return record, self._with_blob(ref, record,
+                                       lambda h: cache.fetch(h, self.store, verify=True))
 
     def info(self, ref: str | Reference) -> dict[str, Any]:
         """The resolved version as a dict, with where its bytes live."""
@@ -377,7 +378,8 @@ class Catalog(CatalogWrites, CatalogExports, CatalogMaintenance):
                             resolve)
         else:
             entry = self._with_blob(ref, record,
-                                    lambda h: cache.fetch(h, self.store, on_bytes=on_bytes),
+                                    lambda h: cache.fetch(h, self.store, on_bytes=on_bytes,
+                                                          verify=True),
                                     resolve)
             try:
                 materialize(entry, target)

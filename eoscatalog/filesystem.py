@@ -178,8 +178,9 @@ class EosFileSystem(AbstractFileSystem):
             cache = self.catalog.cache
             assert record.hash is not None
             cached = cache.lookup(record.hash) if cache is not None else None
-            if cached is not None:
-                return open(cached, "rb")  # verified when it was cached
+            if cached is not None and cache is not None and cache.check_entry(cached,
+                                                                               record.hash):
+                return open(cached, "rb")  # checked again just now: entries can be edited
             return BlobFile(self, path, record, block_size=block_size or "default",
                             cache_options=cache_options)
         if mode not in ("wb", "xb"):

@@ -136,21 +136,8 @@ PLANTS = ["entry", "shard", "blobs/blake3", "blobs", "lock", "locks", "staging-t
           "download-temp", "stale-temp"]
 TARGETS = ["file", "empty-folder", "decoy-folder"]
 CACHE_OPS = ["fetch", "lookup", "info", "prune-all", "prune-none"]
-FOLLOWED = "product gap: the cache follows a symlinked folder above the entry (lstat, utime, " \
-    "scandir and unlink act through it): {}"
-GAPS = {
-    **{(p, op): "serves and touches the decoy entry, unverified" for p in
-       ("shard", "blobs/blake3", "blobs") for op in ("fetch", "lookup")},
-    **{(p, "info"): "counts the decoy entry" for p in ("blobs/blake3", "blobs")},
-    **{(p, op): "deletes files outside the cache" for p in ("blobs/blake3", "blobs", "locks")
-       for op in ("prune-all", "prune-none")},
-}
-CELLS = [
-    pytest.param(p, t, op, id=f"{p}->{t}-{op}", marks=pytest.mark.xfail(
-        strict=True, raises=AssertionError, reason=FOLLOWED.format(GAPS[p, op])
-    ) if t == "decoy-folder" and (p, op) in GAPS else ())
-    for p in PLANTS for t in TARGETS for op in CACHE_OPS
-]
+CELLS = [pytest.param(p, t, op, id=f"{p}->{t}-{op}")
+         for p in PLANTS for t in TARGETS for op in CACHE_OPS]
 
 
 @pytest.mark.parametrize(("where", "target", "op"), CELLS)
@@ -228,15 +215,11 @@ def replace_file(path: Path) -> None:
     os.replace(other, path)
 
 
-UNDETECTED = pytest.mark.xfail(strict=True, raises=AssertionError, reason="product gap: lookup "
-                               "trusts any read-only regular file at the entry path (no size, "
-                               "hash or fingerprint check): the tampered bytes are served")
 TAMPERS: list[Any] = [
     pytest.param(lambda p: rewrite_in_place(p, mode=0o644), id="edited-left-writable"),
-    pytest.param(rewrite_in_place, id="edited-same-size-mode-put-back", marks=UNDETECTED),
-    pytest.param(lambda p: rewrite_in_place(p, keep_size=False), id="truncated-mode-put-back",
-                 marks=UNDETECTED),
-    pytest.param(replace_file, id="replaced-same-size", marks=UNDETECTED),
+    pytest.param(rewrite_in_place, id="edited-same-size-mode-put-back"),
+    pytest.param(lambda p: rewrite_in_place(p, keep_size=False), id="truncated-mode-put-back"),
+    pytest.param(replace_file, id="replaced-same-size"),
 ]
 
 
