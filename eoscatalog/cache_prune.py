@@ -231,7 +231,7 @@ def _check_size(value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InvalidNameError(
             f"invalid cache size {value!r}: give a whole number of bytes, zero or more "
-            "(eoscatalog.names.parse_size reads '20GiB')"
+            "(eoscatalog.units.parse_size reads '20GiB')"
         )
     return value
 

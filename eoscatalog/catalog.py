@@ -35,8 +35,6 @@ from .materialize import materialize
 from .names import (
     Location,
     Reference,
-    format_time,
-    parse_duration,
     parse_location,
     parse_reference,
     validate_name,
@@ -46,6 +44,7 @@ from .records import Event, Usage, VersionRecord
 from .replay import Replay
 from .resolution import resolve_in_index
 from .store import Store, blob_key, open_store
+from .units import format_time, parse_duration
 from .writes import CatalogWrites, PutResult
 
 __all__ = ["Catalog", "PutResult"]

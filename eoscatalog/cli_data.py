@@ -19,10 +19,11 @@ from .cli import _catalog, _echo_json, _json_option, _one_name, cli
 from .cp import run_cp
 from .lockfile import LockFile
 from .locking import use_lock
-from .names import is_uri, parse_size
+from .names import is_uri
 from .output import format_size, format_table, short_time
 from .progress import Progress
 from .sync import SyncReport, run_sync
+from .units import parse_size
 
 __all__ = ["cache", "cat", "cp", "du", "lock", "log", "ls", "sync", "url"]
 

@@ -25,7 +25,8 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError, InvalidNameError
-from .names import parse_duration, parse_size, validate_namespace, validate_user
+from .names import validate_namespace, validate_user
+from .units import parse_duration, parse_size
 
 __all__ = ["Config", "eos_home"]
 

@@ -29,11 +29,12 @@ from typing import Any
 from .catalog import Catalog
 from .config import Config
 from .errors import InvalidNameError, StoreError
-from .names import Reference, format_time, parse_time, split_reference
+from .names import Reference, split_reference
 from .records import VersionRecord
 from .remotes import CATALOG_REMOTES, EFile, NamedFile, Remote, S3File, URLFile, parse_remote
 from .sources import download_s3, download_url, upload_s3
 from .store import S3Store
+from .units import format_time, parse_time
 
 __all__ = ["File", "default_catalog", "set_default_catalog"]
 

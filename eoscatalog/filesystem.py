@@ -27,9 +27,10 @@ from .errors import EosError, IntegrityError, NotFoundError
 from .file import default_catalog
 from .hashing import StreamHasher
 from .log import list_namespaces
-from .names import Location, parse_time, split_reference
+from .names import Location, split_reference
 from .records import VersionRecord
 from .store import blob_key
+from .units import parse_time
 
 __all__ = ["EosFileSystem"]
 

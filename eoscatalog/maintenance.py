@@ -30,7 +30,7 @@ from .hashcache import HashCache
 from .hashing import StreamHasher
 from .index import Index
 from .log import Changeset, Entry, list_namespaces
-from .names import Location, format_time, parse_duration
+from .names import Location
 from .records import VersionRecord
 from .retention import (
     POLICY_KEY,
@@ -42,6 +42,7 @@ from .retention import (
 )
 from .store import Store, blob_key
 from .store.base import TOUCHED
+from .units import format_time, parse_duration
 
 __all__ = ["BlobProblem", "CatalogMaintenance", "GcReport", "VerifyReport"]
 

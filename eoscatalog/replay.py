@@ -21,8 +21,8 @@ from .errors import ConflictError, EosError, NotFoundError, PreconditionFailedEr
 from .faults import crash_point
 from .index import Index
 from .log import Changeset, Entry, Log, checkpoint_key, list_namespaces
-from .names import format_time, parse_time
 from .store import Store
+from .units import format_time, parse_time
 
 __all__ = ["MAX_COMMIT_ATTEMPTS", "Replay"]
 

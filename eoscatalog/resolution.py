@@ -10,8 +10,9 @@ from datetime import datetime
 
 from .errors import AmbiguousReferenceError, DeletedError, NotFoundError
 from .index import Index
-from .names import Reference, format_time
+from .names import Reference
 from .records import VersionRecord
+from .units import format_time
 
 __all__ = ["lookup", "require_readable", "resolve_in_index", "restorable_before"]
 

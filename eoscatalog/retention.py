@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .errors import ConfigError
-from .names import format_time
 from .records import VersionRecord
+from .units import format_time
 
 __all__ = ["POLICY_KEY", "RetentionRule", "dump_rules", "load_rules", "rule_for",
            "versions_to_prune"]

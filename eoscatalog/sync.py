@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .catalog import Catalog
 from .errors import InvalidNameError, NotFoundError
-from .names import Location, is_uri, kind_of, parse_time
+from .names import Location, is_uri, kind_of
 from .records import VersionRecord
 from .syncing import (
     Action,
@@ -32,6 +32,7 @@ from .syncing import (
     plan_upload,
     scan_local,
 )
+from .units import parse_time
 
 __all__ = ["SyncReport", "download_tree", "run_sync"]
 

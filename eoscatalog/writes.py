@@ -19,7 +19,7 @@ from .index import Index
 from .ingest import Source, StoredBlob, store_sources
 from .listing import Listing
 from .log import VERSION_OPS, Changeset, Entry, no_conditional_writes_error
-from .names import Location, Reference, format_time, split_reference, validate_tag
+from .names import Location, Reference, split_reference, validate_tag
 from .permissions import check_write
 from .planning import (
     PutItem,
@@ -36,6 +36,7 @@ from .planning import (
 from .records import VersionRecord
 from .replay import Replay
 from .store import Store, blob_key
+from .units import format_time
 
 __all__ = ["CatalogWrites", "PutResult"]
 

@@ -22,9 +22,10 @@ from .errors import ConflictError, InvalidCatalogFileError, InvalidNameError
 from .hashing import parse_hash
 from .index import Index
 from .log import VERSION_OPS, Entry
-from .names import format_time, parse_time, validate_name, validate_namespace, validate_tag
+from .names import validate_name, validate_namespace, validate_tag
 from .planning import normalize_meta
 from .records import VersionRecord
+from .units import format_time, parse_time
 
 __all__ = [
     "FORMAT",

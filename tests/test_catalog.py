@@ -34,9 +34,9 @@ from eoscatalog import (
 )
 from eoscatalog.index import Index
 from eoscatalog.log import changeset_key, checkpoint_key
-from eoscatalog.names import format_time
 from eoscatalog.resolution import lookup
 from eoscatalog.store import S3Store, Store, blob_key
+from eoscatalog.units import format_time
 
 NS = "users/ada"
 LOG = f"catalog/{NS}/log/"

@@ -16,18 +16,16 @@ from eoscatalog.names import (
     MAX_NAME_BYTES,
     Location,
     Reference,
-    format_time,
     is_uri,
-    parse_duration,
     parse_location,
     parse_reference,
-    parse_time,
     split_reference,
     validate_name,
     validate_namespace,
     validate_tag,
     validate_user,
 )
+from eoscatalog.units import format_time, parse_duration, parse_time
 
 UTC = timezone.utc
 FORBIDDEN = "@#?*"

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from eoscatalog import Catalog, NotFoundError, StoreError
-from eoscatalog.names import format_time
 from eoscatalog.store import MemoryStore, blob_key
+from eoscatalog.units import format_time
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 
