@@ -4,14 +4,27 @@ Credentials come from boto3's standard chain (environment, profile, instance rol
 from the argument, else ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL``, so MinIO, Ceph and other
 S3-compatible services work. Create-if-absent and compare-and-swap use S3's conditional writes
 (``If-None-Match: *`` and ``If-Match``); whether the service honours them is probed once.
+
+Retries (:class:`RetryPolicy`): every request is tried at most ``max_attempts`` times in all
+(default 4), with exponential backoff and full jitter, when it failed in a way that may pass:
+500, 502, 503, 504, throttling (503 SlowDown), a 409 ConditionalRequestConflict or
+OperationAborted (a conflicting conditional write was in flight), a connection that could not be
+made, was reset or timed out (``read_timeout``). Nothing else is retried: 403, 404, 412 are
+answers. A download whose stream is cut goes on with a ranged GET from the next byte (pinned to
+the first answer's ETag), at most ``max_attempts`` streams per object. What is still failing
+after that is raised as StoreError; blobs are hashed while they stream and renamed into place
+only when complete (``Store.download_blob``), and a failed multipart upload is aborted.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
+import random
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -26,38 +39,123 @@ from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     ConnectionError,
+    HTTPClientError,
+    IncompleteReadError,
     NoCredentialsError,
-    ResponseStreamingError,
 )
+from botocore.retries.standard import (
+    RetryEventAdapter,
+    StandardRetryConditions,
+    ThrottledRetryableChecker,
+)
+from urllib3.exceptions import HTTPError as URLLib3Error
 
 from ..errors import NotFoundError, PreconditionFailedError, StoreError
 from ..hashing import StreamHasher, hash_bytes
 from ..redaction import install_redaction
 from .base import QUARANTINE, TOUCHED, ObjectInfo, Progress, Store, check_key
 
-__all__ = ["S3Store", "endpoint_from_env"]
+__all__ = ["RetryPolicy", "S3Store", "endpoint_from_env"]
+
+logger = logging.getLogger(__name__)
 
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 PART_SIZE = 8 * 1024 * 1024
 MAX_PARTS = 10_000
 MAX_CONCURRENCY = 8
 READ_CHUNK = 1024 * 1024
+STREAM_READ = 64 * 1024  # a cut loses at most this much of what was already received
+MAX_ATTEMPTS = 4
+READ_TIMEOUT = 60.0
+BACKOFF = 0.1  # seconds: the first retry waits up to this, each next one up to twice as long
+MAX_BACKOFF = 20.0
+THROTTLED_BACKOFF = 10  # throttling (SlowDown) backs off this many times longer
 
 _NOT_FOUND = {"NoSuchKey", "404", "NotFound"}
 _PRECONDITION = {"PreconditionFailed", "412", "ConditionalRequestConflict"}
 _CREDENTIALS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken"}
+# 409s that mean "a conflicting write is in flight, try again" (not BucketNotEmpty and the like).
+_RETRYABLE_CONFLICTS = {"ConditionalRequestConflict", "OperationAborted"}
+# How a GetObject stream breaks mid-body: reset, closed early, timed out.
+_STREAM_CUT = (HTTPClientError, IncompleteReadError, URLLib3Error, ConnectionError)
 
 install_redaction()  # botocore logs signed requests at DEBUG: mask credentials
+
+
+class RetryPolicy:
+    """Which failed S3 requests are tried again, how many times, and after how long.
+
+    botocore's "standard" conditions (500, 502, 503, 504, throttling codes such as SlowDown,
+    RequestTimeout, connection errors and timeouts) plus S3's retryable 409s, at most
+    ``max_attempts`` attempts in all, each retry after ``uniform(0, min(MAX_BACKOFF,
+    backoff * 2 ** (attempt - 1)))`` seconds (``THROTTLED_BACKOFF`` times that when throttled).
+    Installed on a client's ``needs-retry`` event in place of botocore's handler.
+
+    >>> policy = RetryPolicy(max_attempts=3, backoff=0.5)
+    >>> all(0 <= policy.delay(n) <= 0.5 * 2 ** (n - 1) for n in (1, 2, 3))
+    True
+    """
+
+    def __init__(self, max_attempts: int = MAX_ATTEMPTS, backoff: float = BACKOFF) -> None:
+        if not isinstance(max_attempts, int) or max_attempts < 1:
+            raise StoreError(f"max_attempts must be a whole number of at least 1, not "
+                             f"{max_attempts!r}")
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self._conditions = StandardRetryConditions(max_attempts=max_attempts)
+        self._throttled = ThrottledRetryableChecker()
+        self._adapter = RetryEventAdapter()
+
+    def install(self, client: Any) -> None:
+        """Replace the client's retry handler with this policy."""
+        service = client.meta.service_model.service_id.hyphenize()
+        client.meta.events.unregister(f"needs-retry.{service}", unique_id=f"retry-config-{service}")
+        client.meta.events.register(f"needs-retry.{service}", self.needs_retry,
+                                    unique_id="eoscatalog-retry-policy")
+
+    def delay(self, attempt: int, *, throttled: bool = False) -> float:
+        """How long to wait after failed attempt ``attempt`` (1-based): full jitter."""
+        scale = self.backoff * (THROTTLED_BACKOFF if throttled else 1)
+        return random.uniform(0, min(MAX_BACKOFF, scale * 2 ** (attempt - 1)))
+
+    def needs_retry(self, **kwargs: Any) -> float | None:
+        """The ``needs-retry`` handler: the seconds to sleep before retrying, or None."""
+        context = self._adapter.create_retry_context(**kwargs)
+        if not (self._conditions.is_retryable(context) or self._is_conflict(context)):
+            return None
+        throttled = self._throttled.is_retryable(context)
+        wait = self.delay(context.attempt_number, throttled=throttled)
+        logger.debug("retrying %s (attempt %d of %d failed: %s) in %.2fs",
+                     context.operation_model.name if context.operation_model else "request",
+                     context.attempt_number, self.max_attempts,
+                     context.get_error_code() or context.caught_exception, wait)
+        return wait
+
+    def _is_conflict(self, context: Any) -> bool:
+        return (context.attempt_number < self.max_attempts
+                and context.http_response is not None
+                and context.http_response.status_code == 409
+                and context.get_error_code() in _RETRYABLE_CONFLICTS)
 
 
 def _reporter(on_bytes: Progress, size: int) -> Callable[[Future[Any]], None]:
     """A done-callback that reports a part's bytes once it was sent."""
 
     def report(future: Future[Any]) -> None:
-        if future.exception() is None:
+        if not future.cancelled() and future.exception() is None:
             on_bytes(size)
 
     return report
+
+
+def _on_failure(failed: threading.Event) -> Callable[[Future[Any]], None]:
+    """A done-callback that sets ``failed`` when a part was not sent."""
+
+    def check(future: Future[Any]) -> None:
+        if future.cancelled() or future.exception() is not None:
+            failed.set()
+
+    return check
 
 
 def endpoint_from_env() -> str | None:
@@ -67,6 +165,10 @@ def endpoint_from_env() -> str | None:
 
 class S3Store(Store):
     """A store root in an S3 bucket.
+
+    ``max_attempts`` bounds the tries of every request and the streams of every download, and
+    ``backoff`` scales the waits between them (:class:`RetryPolicy`); ``read_timeout`` is how
+    many seconds a silent connection is waited on.
 
     >>> S3Store("s3://my-bucket/labs/org", endpoint_url="http://127.0.0.1:9000").prefix
     'labs/org/'
@@ -82,6 +184,9 @@ class S3Store(Store):
         part_size: int = PART_SIZE,
         multipart_threshold: int = MULTIPART_THRESHOLD,
         addressing_style: str | None = None,
+        max_attempts: int = MAX_ATTEMPTS,
+        read_timeout: float = READ_TIMEOUT,
+        backoff: float = BACKOFF,
     ) -> None:
         if not url.startswith("s3://") or not url[5:].split("/", 1)[0]:
             raise StoreError(f"invalid S3 store URL {url!r}: use s3://BUCKET or s3://BUCKET/prefix")
@@ -93,13 +198,15 @@ class S3Store(Store):
         self.max_concurrency = max_concurrency
         self.part_size = part_size
         self.multipart_threshold = multipart_threshold
+        self.max_attempts = max_attempts
+        self.retry = RetryPolicy(max_attempts, backoff)
         config = Config(
-            # A short budget so an unreachable endpoint is reported in seconds; the retry
-            # policy for flaky networks is a separate, measured decision.
-            retries={"max_attempts": 4, "mode": "standard"},
+            # total_max_attempts counts the first try (botocore's max_attempts counts retries);
+            # RetryPolicy replaces the handler, this keeps the same budget if it could not.
+            retries={"total_max_attempts": max_attempts, "mode": "standard"},
             max_pool_connections=max(16, max_concurrency * 2),
             connect_timeout=10,
-            read_timeout=60,
+            read_timeout=read_timeout,
             # We verify every byte with BLAKE3; extra CRCs only break third-party S3 services.
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
@@ -110,6 +217,7 @@ class S3Store(Store):
         self.client: Any = self._session.client(
             "s3", endpoint_url=self.endpoint_url, region_name=region, config=config
         )
+        self.retry.install(self.client)
         self._conditional: bool | None = None
         self._bucket_exists = False
         self._probe_lock = threading.Lock()
@@ -166,18 +274,27 @@ class S3Store(Store):
                     "lack permission for this bucket or prefix"
                 ) from None
             message = error.get("Message", "")
+            tries = e.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) + 1
             raise StoreError(
                 f"S3 request failed for {key!r} in {self._where()}: {code} {message}"
+                + (f" (tried {tries} times)" if tries > 1 else "")
             ) from None
         except NoCredentialsError:
             raise StoreError(
                 f"no AWS credentials found for {self._where()}: set AWS_ACCESS_KEY_ID and "
                 "AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or run on a machine with an instance role"
             ) from None
-        except (ConnectionError, ResponseStreamingError) as e:
+        except ConnectionError as e:
             raise StoreError(
-                f"cannot reach S3 at {self.endpoint_url or 'AWS'} for {self.url}: {e}. Check the "
-                "endpoint (endpoint_url, AWS_ENDPOINT_URL) and your network"
+                f"cannot reach S3 at {self.endpoint_url or 'AWS'} for {self.url}: {e} (tried "
+                f"{self.max_attempts} times). Check the endpoint (endpoint_url, AWS_ENDPOINT_URL) "
+                "and your network"
+            ) from None
+        except (HTTPClientError, IncompleteReadError) as e:
+            raise StoreError(
+                f"S3 at {self.endpoint_url or 'AWS'} did not answer the request for {key!r} in "
+                f"{self.url}: {e} (tried {self.max_attempts} times). Check your network, then "
+                "retry"
             ) from None
         except BotoCoreError as e:
             raise StoreError(f"S3 request for {key!r} in {self._where()} failed: {e}") from None
@@ -188,9 +305,7 @@ class S3Store(Store):
     # -- primitives ----------------------------------------------------------------------------
 
     def get(self, key: str) -> bytes:
-        with self.errors(key):
-            response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
-            return response["Body"].read()
+        return b"".join(self.iter_chunks(key))
 
     def put(
         self, key: str, data: bytes, *, if_absent: bool = False, if_match: str | None = None
@@ -348,23 +463,84 @@ class S3Store(Store):
             self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
 
     def iter_chunks(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-        args: dict[str, Any] = {"Bucket": self.bucket, "Key": self._key(key)}
-        if start or end is not None:
-            if end is not None and end <= start:
-                return
-            args["Range"] = f"bytes={start}-{'' if end is None else end - 1}"
-        with self.errors(key):
+        """Stream ``[start, end)``; a stream cut mid-body goes on with a ranged GET from the
+        next byte, at most ``max_attempts`` streams in all (StoreError after that).
+
+        Every ranged GET after the first carries ``If-Match`` with the first answer's ETag, so
+        the pieces come from one version of the object, never from two.
+        """
+        if end is not None and end <= start:
+            return
+        offset, stop, etag = start, end, None
+        cut: BaseException | None = None
+        for attempt in range(1, self.max_attempts + 1):
+            opened = self._open_range(key, offset, stop, etag)
+            if opened is None:
+                return  # the range starts at or past the end: no bytes
+            response, body = opened
+            cut = None
+            if etag is None:
+                etag = response["ETag"]
+                # What this answer holds: a range asked past the end is served up to the end.
+                stop = offset + response["ContentLength"]
+            pending = bytearray()  # received bytes not yet yielded, kept across a cut
             try:
-                body = self.client.get_object(**args)["Body"]
-            except ClientError as e:
-                if e.response.get("Error", {}).get("Code") == "InvalidRange":
-                    self.head(key)  # the range starts at or past the end: no bytes
-                    return
-                raise
-            try:
-                yield from body.iter_chunks(READ_CHUNK)
+                while True:
+                    try:
+                        data = body.read(STREAM_READ)
+                    except _STREAM_CUT as e:
+                        cut = e
+                        break
+                    if not data:
+                        break
+                    pending += data
+                    offset += len(data)
+                    if len(pending) >= READ_CHUNK:
+                        yield bytes(pending)
+                        pending.clear()
             finally:
                 body.close()
+            if pending:
+                yield bytes(pending)
+            if offset >= stop:
+                return
+            if cut is None:
+                cut = IncompleteReadError(actual_bytes=offset - start, expected_bytes=stop - start)
+            if attempt < self.max_attempts:
+                logger.debug("GET %s cut at byte %d (%s); resuming", key, offset, cut)
+                time.sleep(self.retry.delay(attempt))
+        raise StoreError(
+            f"the download of {key!r} from {self._where()} was cut {self.max_attempts} times "
+            f"(last at byte {offset} of {stop}: {cut}); nothing was kept. Check your network, "
+            "then retry"
+        )
+
+    def _open_range(self, key: str, offset: int, stop: int | None,
+                    etag: str | None) -> tuple[dict[str, Any], Any] | None:
+        """GetObject from ``offset`` (to ``stop``); None when nothing is there to read."""
+        args: dict[str, Any] = {"Bucket": self.bucket, "Key": self._key(key)}
+        if offset or stop is not None:
+            args["Range"] = f"bytes={offset}-{'' if stop is None else stop - 1}"
+        if etag is not None:
+            args["IfMatch"] = etag
+        with self.errors(key):
+            try:
+                response = self.client.get_object(**args)
+            except ClientError as e:
+                code = e.response.get("Error", {}).get("Code")
+                if code == "InvalidRange":
+                    self.head(key)  # NotFoundError if the object is gone
+                    return None
+                if etag is not None and code in _PRECONDITION:
+                    raise StoreError(
+                        f"{key!r} in {self.url} was replaced while it was being read; retry"
+                    ) from None
+                raise
+        if offset and not response.get("ContentRange", "").startswith(f"bytes {offset}-"):
+            response["Body"].close()
+            raise StoreError(f"{self._where()} ignored the Range of a GET of {key!r}: it "
+                             "cannot resume downloads")
+        return response, response["Body"]
 
     @property
     def supports_conditional_writes(self) -> bool:
@@ -435,29 +611,29 @@ class S3Store(Store):
         try:
             hasher = StreamHasher()
             slots = threading.BoundedSemaphore(self.max_concurrency)
+            failed = threading.Event()
             with ThreadPoolExecutor(self.max_concurrency) as pool, open(path, "rb") as f:
                 futures = []
                 number = 1
-                while chunk := f.read(part_size):
+                # A part that failed (after its retries) stops the reading: the upload is lost.
+                while not failed.is_set() and (chunk := f.read(part_size)):
                     hasher.update(chunk)
                     slots.acquire()
                     future = pool.submit(self._upload_part, key, upload_id, number, chunk)
                     future.add_done_callback(lambda _: slots.release())
+                    future.add_done_callback(_on_failure(failed))
                     if on_bytes is not None:
                         future.add_done_callback(_reporter(on_bytes, len(chunk)))
                     futures.append(future)
                     number += 1
-                parts = [future.result() for future in futures]
+                try:
+                    parts = [future.result() for future in futures]
+                except BaseException:
+                    pool.shutdown(cancel_futures=True)
+                    raise
             if hasher.hash != expected:
                 raise self._mismatch(path, expected, hasher.hash)
-            with self.errors(key):
-                self.client.complete_multipart_upload(
-                    Bucket=self.bucket,
-                    Key=full_key,
-                    UploadId=upload_id,
-                    MultipartUpload={"Parts": parts},
-                    IfNoneMatch="*",
-                )
+            self._complete(key, upload_id, parts)
         except PreconditionFailedError:
             self._abort(key, upload_id)
             if not self.exists(key):
@@ -469,6 +645,26 @@ class S3Store(Store):
         except BaseException:
             self._abort(key, upload_id)
             raise
+
+    def _complete(self, key: str, upload_id: str, parts: list[dict[str, Any]]) -> None:
+        """CompleteMultipartUpload with If-None-Match, so an existing blob is never replaced.
+
+        If the answer to a completion that worked was lost, its retry finds no such upload
+        (404): the blob being there then means it was stored.
+        """
+        try:
+            with self.errors(key):
+                self.client.complete_multipart_upload(
+                    Bucket=self.bucket,
+                    Key=self._key(key),
+                    UploadId=upload_id,
+                    MultipartUpload={"Parts": parts},
+                    IfNoneMatch="*",
+                )
+        except NotFoundError:
+            if not self.exists(key):
+                raise StoreError(f"the multipart upload of {key!r} to {self.url} vanished "
+                                 "before it was completed (aborted elsewhere?); retry") from None
 
     def _upload_part(self, key: str, upload_id: str, number: int, data: bytes) -> dict[str, Any]:
         with self.errors(key):
