@@ -16,7 +16,7 @@ import click
 from .cache import BlobCache
 from .catalog import Catalog
 from .cli import _catalog, _echo_json, _json_option, _one_name, cli
-from .cp import run_cp
+from .cp import run_cp, run_mv
 from .lockfile import LockFile
 from .locking import use_lock
 from .names import is_uri
@@ -25,7 +25,7 @@ from .progress import Progress
 from .sync import SyncReport, run_sync
 from .units import parse_size
 
-__all__ = ["cache", "cat", "cp", "du", "lock", "log", "ls", "sync", "url"]
+__all__ = ["cache", "cat", "cp", "du", "lock", "log", "ls", "mv", "sync", "url"]
 
 
 @cli.command()
@@ -108,6 +108,28 @@ def cp(source: str, dest: str, recursive: bool, dry_run: bool, exclude: tuple[st
     if not quiet:
         for transfer in transfers:
             click.echo(("(dry run) " if dry_run else "") + transfer.line())
+
+
+@cli.command()
+@click.argument("source")
+@click.argument("dest")
+@click.option("-r", "-R", "--recursive", is_flag=True,
+              help="Move every name under a folder or prefix.")
+@_dry_run_option
+@_json_option
+def mv(source: str, dest: str, recursive: bool, dry_run: bool, as_json: bool) -> None:
+    """Move names within the catalog: a copy (no byte moves) and a delete marker on SOURCE,
+    in one changeset when both are in one namespace.
+
+    Example: eos mv eos://users/me/draft.csv eos://users/me/final/
+    """
+    with _catalog() as cat:
+        moves = run_mv(cat, source, dest, recursive=recursive, dry_run=dry_run)
+    if as_json:
+        _echo_json([t.to_dict() for t in moves])
+        return
+    for move in moves:
+        click.echo(("(dry run) " if dry_run else "") + move.line())
 
 
 @cli.command()

@@ -30,15 +30,16 @@ from .sources import download_s3, download_url
 from .sync import download_tree
 from .syncing import PathFilter, check_targets, scan_local
 
-__all__ = ["Transfer", "run_cp"]
+__all__ = ["Transfer", "run_cp", "run_mv"]
 
 DOWNLOAD_THREADS = 8
 
 
 @dataclass(frozen=True)
 class Transfer:
-    """One file eos cp handled: ``upload``, ``unchanged``, ``download``, ``copy`` or
-    ``import``, from ``source`` to ``dest`` (a path, or the pinned URI of the new version)."""
+    """One file eos cp (or eos mv) handled: ``upload``, ``unchanged``, ``download``, ``copy``,
+    ``import`` or ``move``, from ``source`` to ``dest`` (a path, or the pinned URI of the new
+    version)."""
 
     action: str
     source: str
@@ -48,7 +49,7 @@ class Transfer:
         """The line people see."""
         if self.action == "unchanged":
             return f"unchanged: {self.source} is already {self.dest}"
-        extra = " (no bytes moved)" if self.action == "copy" else ""
+        extra = " (no bytes moved)" if self.action in ("copy", "move") else ""
         return f"{self.action}: {self.source} to {self.dest}{extra}"
 
     def to_dict(self) -> dict[str, str]:
@@ -211,3 +212,49 @@ def _import(catalog: Catalog, source: str, dest: str, dry_run: bool) -> list[Tra
             download_url(source, local)
         result = catalog.put(local, _into(dest, name), meta={"source": source.split("?", 1)[0]})
     return [Transfer("import", source.split("?", 1)[0], result.record.uri)]
+
+
+def run_mv(catalog: Catalog, source: str, dest: str, *, recursive: bool = False,
+           dry_run: bool = False) -> list[Transfer]:
+    """Move names within the catalog: a copy (no byte moves) and a delete marker on the
+    source, in ONE changeset when both are in one namespace (two otherwise: the copy first).
+
+    The source keeps its history (``eos undelete`` brings it back); the destination gets a new
+    version recording where it came from.
+    """
+    if kind_of(source) != "eos" or kind_of(dest) != "eos":
+        raise InvalidNameError(
+            f"eos mv moves names within the catalog: {source!r} and {dest!r} must both be "
+            "eos:// URIs (use eos cp to copy in or out)"
+        )
+    name, selector = split_reference(source)
+    if selector is not None:
+        raise InvalidNameError(f"eos mv moves a name, not a version: drop '@{selector}' "
+                               f"(eos cp {source} ... copies that version)")
+    if not dest.endswith("/") and not catalog.prefix(dest).name:
+        dest += "/"
+    if recursive:
+        src, dst = catalog.folder(source), catalog.folder(dest)
+        if dst.namespace == src.namespace and dst.name.startswith(src.name):
+            raise InvalidNameError(f"cannot move {src.uri} into itself ({dst.uri})")
+        records = _under(catalog, src, PathFilter())
+        pairs = [(Location(r.namespace, r.name), Location(dst.namespace,
+                                                          dst.name + r.name[len(src.name):]))
+                 for r in records]
+    else:
+        origin = catalog.location(name)
+        target = catalog.location(_into(dest, origin.name))
+        if target == origin:
+            raise InvalidNameError(f"{origin.uri} is already there: nothing to move")
+        catalog.resolve(origin.uri)  # a missing or deleted name is an error before any write
+        pairs = [(origin, target)]
+    if dry_run:
+        for origin, target in pairs:
+            catalog.check_writable(origin.namespace)
+            _writable(catalog, target)
+        return [Transfer("move", o.uri, t.uri) for o, t in pairs]
+    results = catalog.copy_many([(o.uri, t) for o, t in pairs],
+                                deletes=[o for o, _ in pairs],
+                                message=f"mv {source} {dest}")
+    return [Transfer("move", o.uri, r.record.uri) for (o, _), r in zip(pairs, results,
+                                                                      strict=True)]

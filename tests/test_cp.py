@@ -279,3 +279,33 @@ def test_cp_r_refuses_a_name_and_a_folder_before_writing(tmp_path: Path) -> None
     # sync's download check says the same
     err = eos(env, "sync", "eos://users/me/", str(tmp_path / "s"), code=1)
     assert f"cannot both be files in {tmp_path / 's'}: copy one" in err
+
+
+def test_mv_moves_names_in_one_change(tmp_path: Path) -> None:
+    env = {"EOS_HOME": str(tmp_path / "home"), "EOS_USER": "ada", "PYTHONPATH": str(ROOT)}
+    f = tmp_path / "f.txt"
+    f.write_bytes(b"moved bytes")
+    for name in ("d/a.txt", "d/sub/b.txt"):
+        eos(env, "cp", str(f), f"eos://users/me/{name}")
+    out = eos(env, "mv", "eos://users/me/d/a.txt", "eos://users/me/e/")
+    assert out.strip() == ("move: eos://users/ada/d/a.txt to eos://users/ada/e/a.txt@1 "
+                           "(no bytes moved)")
+    history = json.loads(eos(env, "log", "eos://users/me/", "--json", "-n", "2"))
+    assert {(h["name"], h["op"]) for h in history} == {("d/a.txt", "delete"), ("e/a.txt", "copy")}
+    assert len({h["seq"] for h in history}) == 1  # one changeset
+    dry = json.loads(eos(env, "mv", "-r", "eos://users/me/d/", "eos://org/m/", "--dry-run",
+                         "--json"))
+    assert dry == [{"action": "move", "source": "eos://users/ada/d/sub/b.txt",
+                    "dest": "eos://org/m/sub/b.txt"}]
+    assert json.loads(eos(env, "ls", "eos://org/", "-r", "--json"))["files"] == []
+    eos(env, "mv", "-R", "eos://users/me/d/", "eos://org/m/")
+    assert eos(env, "cat", "eos://org/m/sub/b.txt") == "moved bytes"
+    assert [x["name"] for x in json.loads(eos(env, "ls", "-r", "--json"))["files"]] == [
+        "e/a.txt"]
+    eos(env, "undelete", "d/a.txt")  # the source keeps its history
+    assert eos(env, "cat", "d/a.txt") == "moved bytes"
+    assert "drop '@1'" in eos(env, "mv", "eos://users/me/e/a.txt@1", "eos://users/me/x",
+                              code=1)
+    assert "into itself" in eos(env, "mv", "-r", "eos://users/me/e/", "eos://users/me/e/f/",
+                                code=1)
+    assert "no name" in eos(env, "mv", "eos://users/me/nothing", "eos://users/me/x", code=1)
