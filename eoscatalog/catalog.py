@@ -102,7 +102,10 @@ class Catalog(CatalogWrites, CatalogExports, CatalogMaintenance):
         """
         config = config or Config.load(**overrides)
         s3 = config.store_root.startswith("s3://")
-        options = {"endpoint_url": config.endpoint_url, "region": config.region} if s3 else {}
+        options: dict[str, Any] = {}
+        if s3:
+            options = {"endpoint_url": config.endpoint_url, "region": config.region,
+                       "max_attempts": config.max_attempts}
         store = open_store(config.store_root, create=create or config.is_embedded, **options)
         return cls(
             store,

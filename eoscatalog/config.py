@@ -2,7 +2,7 @@
 
 Settings come from, in order of precedence: environment variables (``EOS_USER``, ``EOS_ORG``,
 ``EOS_STORE``, ``EOS_ADMIN``, ``EOS_OFFLINE``, ``EOS_SINGLE_WRITER``, ``EOS_CACHE``,
-``EOS_CACHE_MAX_SIZE``, ``AWS_ENDPOINT_URL_S3`` /
+``EOS_CACHE_MAX_SIZE``, ``EOS_MAX_ATTEMPTS``, ``AWS_ENDPOINT_URL_S3`` /
 ``AWS_ENDPOINT_URL``), then ``$EOS_HOME/config.yaml`` (written by ``eos init``), then defaults.
 ``EOS_HOME`` defaults to ``~/.eoscatalog``; the default store is the embedded one,
 ``file://$EOS_HOME/store``.
@@ -26,6 +26,7 @@ import yaml
 
 from .errors import ConfigError, InvalidNameError
 from .names import validate_namespace, validate_user
+from .store.s3_retries import MAX_ATTEMPTS
 from .units import parse_duration, parse_size
 
 __all__ = ["Config", "eos_home"]
@@ -34,7 +35,8 @@ CONFIG_FILE = "config.yaml"
 DEFAULT_ORG = "default"
 _ORG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 _KEYS = ("user", "org", "store", "endpoint_url", "region", "default_namespace", "admin",
-         "scratch_ttl", "checkpoint_every", "single_writer", "cache", "cache_max_size")
+         "scratch_ttl", "checkpoint_every", "single_writer", "cache", "cache_max_size",
+         "max_attempts")
 
 
 def eos_home(env: Mapping[str, str] | None = None) -> Path:
@@ -70,6 +72,7 @@ class Config:
     single_writer: bool = False
     cache: str = ""
     cache_max_size: str | int | None = None
+    max_attempts: int = MAX_ATTEMPTS  # tries of each S3 request, the first included
 
     def __post_init__(self) -> None:
         for key in ("org", "store", "default_namespace"):
@@ -103,6 +106,13 @@ class Config:
             raise ConfigError(f"setting 'cache' must be a folder path, not {self.cache!r}")
         if int(self.checkpoint_every) < 1:
             raise ConfigError("checkpoint_every must be a positive number of changesets")
+        if (not isinstance(self.max_attempts, int) or isinstance(self.max_attempts, bool)
+                or self.max_attempts < 1):
+            raise ConfigError(
+                f"bad setting max_attempts (EOS_MAX_ATTEMPTS, or in {where}): the tries of each "
+                f"S3 request, the first included, must be a whole number of at least 1, not "
+                f"{self.max_attempts!r}"
+            )
 
     @property
     def store_url(self) -> str:
@@ -170,6 +180,8 @@ class Config:
             settings["cache"] = env["EOS_CACHE"]
         if env.get("EOS_CACHE_MAX_SIZE"):
             settings["cache_max_size"] = env["EOS_CACHE_MAX_SIZE"]
+        if env.get("EOS_MAX_ATTEMPTS"):
+            settings["max_attempts"] = _whole_number(env["EOS_MAX_ATTEMPTS"])
         if env.get("EOS_SINGLE_WRITER"):
             settings["single_writer"] = _truthy(env["EOS_SINGLE_WRITER"])
         if env.get("EOS_OFFLINE"):
@@ -196,7 +208,7 @@ class Config:
         defaults = {"org": DEFAULT_ORG, "store": "", "endpoint_url": None, "region": None,
                     "default_namespace": "users/me", "admin": False, "scratch_ttl": "7d",
                     "checkpoint_every": 100, "single_writer": False, "cache": "",
-                    "cache_max_size": None}
+                    "cache_max_size": None, "max_attempts": MAX_ATTEMPTS}
         data = {k: v for k, v in data.items() if k == "user" or defaults.get(k) != v}
         self.home.mkdir(parents=True, exist_ok=True)
         tmp = self.config_path.with_suffix(".yaml.tmp")
@@ -210,6 +222,18 @@ def _checked(setting: str, check: Callable[[Any], Any], value: Any) -> None:
         check(value)
     except InvalidNameError as e:
         raise ConfigError(f"bad setting {setting}: {e}") from None
+
+
+def _whole_number(text: str) -> int | str:
+    """``text`` as an int; as it is when it is not one, for ``Config`` to refuse by name.
+
+    >>> _whole_number(" 3 "), _whole_number("three")
+    (3, 'three')
+    """
+    try:
+        return int(text)
+    except ValueError:
+        return text
 
 
 def _default_user() -> str:

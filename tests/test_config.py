@@ -239,6 +239,31 @@ def test_index_path_ignores_a_trailing_slash_on_the_store(home: Path) -> None:
     assert a.index_path == b.index_path
 
 
+def test_max_attempts(home: Path) -> None:
+    assert Config.load(env_for(home, EOS_USER="ada")).max_attempts == 4
+    assert Config.load(env_for(home, EOS_USER="ada", EOS_MAX_ATTEMPTS="2")).max_attempts == 2
+    assert Config.load(env_for(home, EOS_USER="ada", EOS_MAX_ATTEMPTS=" 7 ")).max_attempts == 7
+    write_config(home, {"max_attempts": 10})
+    assert Config.load(env_for(home, EOS_USER="ada")).max_attempts == 10
+    assert Config.load(env_for(home, EOS_USER="ada", EOS_MAX_ATTEMPTS="1")).max_attempts == 1
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "three", "2.5", "1e3", "4 attempts"])
+def test_bad_eos_max_attempts_is_refused(home: Path, value: str) -> None:
+    with pytest.raises(ConfigError, match="max_attempts") as info:
+        Config.load(env_for(home, EOS_USER="ada", EOS_MAX_ATTEMPTS=value))
+    message = str(info.value)
+    assert "EOS_MAX_ATTEMPTS" in message and "at least 1" in message and value in message
+
+
+@pytest.mark.parametrize("value", [0, -3, "3", 2.5, True, [4], None])
+def test_bad_max_attempts_in_the_config_file_is_refused(home: Path, value: object) -> None:
+    path = write_config(home, {"max_attempts": value})
+    with pytest.raises(ConfigError, match="max_attempts") as info:
+        Config.load(env_for(home, EOS_USER="ada"))
+    assert str(path) in str(info.value) and "at least 1" in str(info.value)
+
+
 # --------------------------------------------------------------------------------------------
 # save / load
 
@@ -252,6 +277,12 @@ def test_save_then_load_round_trips(home: Path) -> None:
     path = original.save()
     assert path == home / "config.yaml"
     assert Config.load({"EOS_HOME": str(home)}) == original
+
+
+def test_save_then_load_keeps_max_attempts(home: Path) -> None:
+    Config(home=home, user="bob", max_attempts=6).save()
+    assert yaml.safe_load((home / "config.yaml").read_text()) == {"user": "bob", "max_attempts": 6}
+    assert Config.load({"EOS_HOME": str(home)}).max_attempts == 6
 
 
 def test_save_writes_only_what_differs_from_the_defaults(home: Path) -> None:

@@ -412,6 +412,19 @@ def test_budget_is_the_total_attempts(make_rig: Callable[..., Rig], proxy: Fault
                     "stored; default 4")
 
 
+def test_eos_max_attempts_is_the_budget_of_the_opened_store(
+    s3_server: S3TestServer, s3_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``EOS_MAX_ATTEMPTS`` reaches the S3 store ``Catalog.open`` makes, and its retry policy."""
+    monkeypatch.setenv("EOS_STORE", f"s3://{make_bucket(s3_client)}/eos")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server.endpoint_url)
+    monkeypatch.setenv("EOS_MAX_ATTEMPTS", "2")
+    with Catalog.open() as catalog:
+        assert isinstance(catalog.store, S3Store)
+        assert catalog.store.max_attempts == 2
+        assert catalog.store.retry.max_attempts == 2
+
+
 # -- scheduled faults through botocore's event hooks ---------------------------------------------
 
 

@@ -5,31 +5,18 @@ from the argument, else ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL``, so MinIO
 S3-compatible services work. Create-if-absent and compare-and-swap use S3's conditional writes
 (``If-None-Match: *`` and ``If-Match``); whether the service honours them is probed once.
 
-Retries (:class:`RetryPolicy`): every request is tried at most ``max_attempts`` times in all
-(default 4), with exponential backoff and full jitter, when it failed in a way that may pass:
-500, 502, 503, 504, throttling (503 SlowDown), a 409 ConditionalRequestConflict or
-OperationAborted (a conflicting conditional write was in flight), a connection that could not be
-made, was reset or timed out (``read_timeout``). Nothing else is retried: 403, 404, 412 are
-answers. A download whose stream is cut goes on with a ranged GET from the next byte (pinned to
-the first answer's ETag), at most ``max_attempts`` streams per object. What is still failing
-after that is raised as StoreError; blobs are hashed while they stream and renamed into place
-only when complete (``Store.download_blob``), and a failed multipart upload is aborted.
+Retries within an attempts budget: :mod:`~eoscatalog.store.s3_retries`; resumed downloads and
+multipart uploads: :mod:`~eoscatalog.store.s3_transfer`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
-import math
 import os
-import random
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -43,119 +30,25 @@ from botocore.exceptions import (
     IncompleteReadError,
     NoCredentialsError,
 )
-from botocore.retries.standard import (
-    RetryEventAdapter,
-    StandardRetryConditions,
-    ThrottledRetryableChecker,
-)
-from urllib3.exceptions import HTTPError as URLLib3Error
 
 from ..errors import NotFoundError, PreconditionFailedError, StoreError
-from ..hashing import StreamHasher, hash_bytes
 from ..redaction import install_redaction
-from .base import QUARANTINE, TOUCHED, ObjectInfo, Progress, Store, check_key
+from .base import QUARANTINE, TOUCHED, ObjectInfo, Store, check_key
+from .s3_retries import BACKOFF, MAX_ATTEMPTS, READ_TIMEOUT, RetryPolicy
+from .s3_transfer import (
+    MAX_CONCURRENCY,
+    MULTIPART_THRESHOLD,
+    PART_SIZE,
+    PRECONDITION,
+    S3Transfers,
+)
 
-__all__ = ["RetryPolicy", "S3Store", "endpoint_from_env"]
-
-logger = logging.getLogger(__name__)
-
-MULTIPART_THRESHOLD = 16 * 1024 * 1024
-PART_SIZE = 8 * 1024 * 1024
-MAX_PARTS = 10_000
-MAX_CONCURRENCY = 8
-READ_CHUNK = 1024 * 1024
-STREAM_READ = 64 * 1024  # a cut loses at most this much of what was already received
-MAX_ATTEMPTS = 4
-READ_TIMEOUT = 60.0
-BACKOFF = 0.1  # seconds: the first retry waits up to this, each next one up to twice as long
-MAX_BACKOFF = 20.0
-THROTTLED_BACKOFF = 10  # throttling (SlowDown) backs off this many times longer
+__all__ = ["S3Store", "endpoint_from_env"]
 
 _NOT_FOUND = {"NoSuchKey", "404", "NotFound"}
-_PRECONDITION = {"PreconditionFailed", "412", "ConditionalRequestConflict"}
 _CREDENTIALS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken"}
-# 409s that mean "a conflicting write is in flight, try again" (not BucketNotEmpty and the like).
-_RETRYABLE_CONFLICTS = {"ConditionalRequestConflict", "OperationAborted"}
-# How a GetObject stream breaks mid-body: reset, closed early, timed out.
-_STREAM_CUT = (HTTPClientError, IncompleteReadError, URLLib3Error, ConnectionError)
 
 install_redaction()  # botocore logs signed requests at DEBUG: mask credentials
-
-
-class RetryPolicy:
-    """Which failed S3 requests are tried again, how many times, and after how long.
-
-    botocore's "standard" conditions (500, 502, 503, 504, throttling codes such as SlowDown,
-    RequestTimeout, connection errors and timeouts) plus S3's retryable 409s, at most
-    ``max_attempts`` attempts in all, each retry after ``uniform(0, min(MAX_BACKOFF,
-    backoff * 2 ** (attempt - 1)))`` seconds (``THROTTLED_BACKOFF`` times that when throttled).
-    Installed on a client's ``needs-retry`` event in place of botocore's handler.
-
-    >>> policy = RetryPolicy(max_attempts=3, backoff=0.5)
-    >>> all(0 <= policy.delay(n) <= 0.5 * 2 ** (n - 1) for n in (1, 2, 3))
-    True
-    """
-
-    def __init__(self, max_attempts: int = MAX_ATTEMPTS, backoff: float = BACKOFF) -> None:
-        if not isinstance(max_attempts, int) or max_attempts < 1:
-            raise StoreError(f"max_attempts must be a whole number of at least 1, not "
-                             f"{max_attempts!r}")
-        self.max_attempts = max_attempts
-        self.backoff = backoff
-        self._conditions = StandardRetryConditions(max_attempts=max_attempts)
-        self._throttled = ThrottledRetryableChecker()
-        self._adapter = RetryEventAdapter()
-
-    def install(self, client: Any) -> None:
-        """Replace the client's retry handler with this policy."""
-        service = client.meta.service_model.service_id.hyphenize()
-        client.meta.events.unregister(f"needs-retry.{service}", unique_id=f"retry-config-{service}")
-        client.meta.events.register(f"needs-retry.{service}", self.needs_retry,
-                                    unique_id="eoscatalog-retry-policy")
-
-    def delay(self, attempt: int, *, throttled: bool = False) -> float:
-        """How long to wait after failed attempt ``attempt`` (1-based): full jitter."""
-        scale = self.backoff * (THROTTLED_BACKOFF if throttled else 1)
-        return random.uniform(0, min(MAX_BACKOFF, scale * 2 ** (attempt - 1)))
-
-    def needs_retry(self, **kwargs: Any) -> float | None:
-        """The ``needs-retry`` handler: the seconds to sleep before retrying, or None."""
-        context = self._adapter.create_retry_context(**kwargs)
-        if not (self._conditions.is_retryable(context) or self._is_conflict(context)):
-            return None
-        throttled = self._throttled.is_retryable(context)
-        wait = self.delay(context.attempt_number, throttled=throttled)
-        logger.debug("retrying %s (attempt %d of %d failed: %s) in %.2fs",
-                     context.operation_model.name if context.operation_model else "request",
-                     context.attempt_number, self.max_attempts,
-                     context.get_error_code() or context.caught_exception, wait)
-        return wait
-
-    def _is_conflict(self, context: Any) -> bool:
-        return (context.attempt_number < self.max_attempts
-                and context.http_response is not None
-                and context.http_response.status_code == 409
-                and context.get_error_code() in _RETRYABLE_CONFLICTS)
-
-
-def _reporter(on_bytes: Progress, size: int) -> Callable[[Future[Any]], None]:
-    """A done-callback that reports a part's bytes once it was sent."""
-
-    def report(future: Future[Any]) -> None:
-        if not future.cancelled() and future.exception() is None:
-            on_bytes(size)
-
-    return report
-
-
-def _on_failure(failed: threading.Event) -> Callable[[Future[Any]], None]:
-    """A done-callback that sets ``failed`` when a part was not sent."""
-
-    def check(future: Future[Any]) -> None:
-        if future.cancelled() or future.exception() is not None:
-            failed.set()
-
-    return check
 
 
 def endpoint_from_env() -> str | None:
@@ -163,7 +56,7 @@ def endpoint_from_env() -> str | None:
     return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
 
 
-class S3Store(Store):
+class S3Store(S3Transfers, Store):
     """A store root in an S3 bucket.
 
     ``max_attempts`` bounds the tries of every request and the streams of every download, and
@@ -259,7 +152,7 @@ class S3Store(Store):
                 ) from None
             if code in _NOT_FOUND or status == 404:
                 raise NotFoundError(f"no object {key!r} in {self.url}") from None
-            if code in _PRECONDITION or status in (409, 412):
+            if code in PRECONDITION or status in (409, 412):
                 raise PreconditionFailedError(
                     f"object {key!r} in {self.url} already exists or changed ({code})"
                 ) from None
@@ -462,86 +355,6 @@ class S3Store(Store):
         with self.errors(key):
             self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
 
-    def iter_chunks(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-        """Stream ``[start, end)``; a stream cut mid-body goes on with a ranged GET from the
-        next byte, at most ``max_attempts`` streams in all (StoreError after that).
-
-        Every ranged GET after the first carries ``If-Match`` with the first answer's ETag, so
-        the pieces come from one version of the object, never from two.
-        """
-        if end is not None and end <= start:
-            return
-        offset, stop, etag = start, end, None
-        cut: BaseException | None = None
-        for attempt in range(1, self.max_attempts + 1):
-            opened = self._open_range(key, offset, stop, etag)
-            if opened is None:
-                return  # the range starts at or past the end: no bytes
-            response, body = opened
-            cut = None
-            if etag is None:
-                etag = response["ETag"]
-                # What this answer holds: a range asked past the end is served up to the end.
-                stop = offset + response["ContentLength"]
-            pending = bytearray()  # received bytes not yet yielded, kept across a cut
-            try:
-                while True:
-                    try:
-                        data = body.read(STREAM_READ)
-                    except _STREAM_CUT as e:
-                        cut = e
-                        break
-                    if not data:
-                        break
-                    pending += data
-                    offset += len(data)
-                    if len(pending) >= READ_CHUNK:
-                        yield bytes(pending)
-                        pending.clear()
-            finally:
-                body.close()
-            if pending:
-                yield bytes(pending)
-            if offset >= stop:
-                return
-            if cut is None:
-                cut = IncompleteReadError(actual_bytes=offset - start, expected_bytes=stop - start)
-            if attempt < self.max_attempts:
-                logger.debug("GET %s cut at byte %d (%s); resuming", key, offset, cut)
-                time.sleep(self.retry.delay(attempt))
-        raise StoreError(
-            f"the download of {key!r} from {self._where()} was cut {self.max_attempts} times "
-            f"(last at byte {offset} of {stop}: {cut}); nothing was kept. Check your network, "
-            "then retry"
-        )
-
-    def _open_range(self, key: str, offset: int, stop: int | None,
-                    etag: str | None) -> tuple[dict[str, Any], Any] | None:
-        """GetObject from ``offset`` (to ``stop``); None when nothing is there to read."""
-        args: dict[str, Any] = {"Bucket": self.bucket, "Key": self._key(key)}
-        if offset or stop is not None:
-            args["Range"] = f"bytes={offset}-{'' if stop is None else stop - 1}"
-        if etag is not None:
-            args["IfMatch"] = etag
-        with self.errors(key):
-            try:
-                response = self.client.get_object(**args)
-            except ClientError as e:
-                code = e.response.get("Error", {}).get("Code")
-                if code == "InvalidRange":
-                    self.head(key)  # NotFoundError if the object is gone
-                    return None
-                if etag is not None and code in _PRECONDITION:
-                    raise StoreError(
-                        f"{key!r} in {self.url} was replaced while it was being read; retry"
-                    ) from None
-                raise
-        if offset and not response.get("ContentRange", "").startswith(f"bytes {offset}-"):
-            response["Body"].close()
-            raise StoreError(f"{self._where()} ignored the Range of a GET of {key!r}: it "
-                             "cannot resume downloads")
-        return response, response["Body"]
-
     @property
     def supports_conditional_writes(self) -> bool:
         """Probe once whether the service refuses a second ``If-None-Match: *`` write."""
@@ -577,111 +390,6 @@ class S3Store(Store):
         finally:
             with contextlib.suppress(StoreError):
                 self.delete(key)
-
-    # -- blobs ---------------------------------------------------------------------------------
-
-    def _upload_blob(self, key: str, path: Path, expected: str,
-                     on_bytes: Progress | None = None) -> None:
-        size = path.stat().st_size
-        if size <= self.multipart_threshold:
-            data = path.read_bytes()
-            actual = hash_bytes(data)
-            if actual != expected:
-                raise self._mismatch(path, expected, actual)
-            self._put_if_absent_ok(key, data)
-            if on_bytes is not None:
-                on_bytes(len(data))
-            return
-        self._upload_multipart(key, path, expected, size, on_bytes)
-
-    def _upload_multipart(self, key: str, path: Path, expected: str, size: int,
-                          on_bytes: Progress | None = None) -> None:
-        """Read the file once: hash each part as it is read, upload parts in parallel.
-
-        At most ``max_concurrency`` parts are in flight, which bounds memory. The upload is
-        completed only if the bytes hashed to ``expected`` (and with If-None-Match, so an
-        existing blob is never replaced); otherwise it is aborted and nothing is stored.
-        """
-        part_size = max(self.part_size, math.ceil(size / MAX_PARTS))
-        full_key = self._key(key)
-        with self.errors(key):
-            upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=full_key)[
-                "UploadId"
-            ]
-        try:
-            hasher = StreamHasher()
-            slots = threading.BoundedSemaphore(self.max_concurrency)
-            failed = threading.Event()
-            with ThreadPoolExecutor(self.max_concurrency) as pool, open(path, "rb") as f:
-                futures = []
-                number = 1
-                # A part that failed (after its retries) stops the reading: the upload is lost.
-                while not failed.is_set() and (chunk := f.read(part_size)):
-                    hasher.update(chunk)
-                    slots.acquire()
-                    future = pool.submit(self._upload_part, key, upload_id, number, chunk)
-                    future.add_done_callback(lambda _: slots.release())
-                    future.add_done_callback(_on_failure(failed))
-                    if on_bytes is not None:
-                        future.add_done_callback(_reporter(on_bytes, len(chunk)))
-                    futures.append(future)
-                    number += 1
-                try:
-                    parts = [future.result() for future in futures]
-                except BaseException:
-                    pool.shutdown(cancel_futures=True)
-                    raise
-            if hasher.hash != expected:
-                raise self._mismatch(path, expected, hasher.hash)
-            self._complete(key, upload_id, parts)
-        except PreconditionFailedError:
-            self._abort(key, upload_id)
-            if not self.exists(key):
-                # 409: a concurrent upload of this blob was in flight and may yet fail.
-                raise StoreError(
-                    f"a concurrent upload of {key!r} to {self.url} conflicted with this one; "
-                    "nothing was recorded, retry"
-                ) from None
-        except BaseException:
-            self._abort(key, upload_id)
-            raise
-
-    def _complete(self, key: str, upload_id: str, parts: list[dict[str, Any]]) -> None:
-        """CompleteMultipartUpload with If-None-Match, so an existing blob is never replaced.
-
-        If the answer to a completion that worked was lost, its retry finds no such upload
-        (404): the blob being there then means it was stored.
-        """
-        try:
-            with self.errors(key):
-                self.client.complete_multipart_upload(
-                    Bucket=self.bucket,
-                    Key=self._key(key),
-                    UploadId=upload_id,
-                    MultipartUpload={"Parts": parts},
-                    IfNoneMatch="*",
-                )
-        except NotFoundError:
-            if not self.exists(key):
-                raise StoreError(f"the multipart upload of {key!r} to {self.url} vanished "
-                                 "before it was completed (aborted elsewhere?); retry") from None
-
-    def _upload_part(self, key: str, upload_id: str, number: int, data: bytes) -> dict[str, Any]:
-        with self.errors(key):
-            r = self.client.upload_part(
-                Bucket=self.bucket,
-                Key=self._key(key),
-                UploadId=upload_id,
-                PartNumber=number,
-                Body=data,
-            )
-        return {"PartNumber": number, "ETag": r["ETag"]}
-
-    def _abort(self, key: str, upload_id: str) -> None:
-        with contextlib.suppress(StoreError, NotFoundError), self.errors(key):
-            self.client.abort_multipart_upload(
-                Bucket=self.bucket, Key=self._key(key), UploadId=upload_id
-            )
 
     def close(self) -> None:
         self.client.close()

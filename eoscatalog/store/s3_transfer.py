@@ -1,0 +1,274 @@
+"""The byte-moving half of :class:`~eoscatalog.store.s3.S3Store` (a mixin), in its own module so
+each stays readable: downloads that resume with a ranged GET after a cut, and uploads of blobs,
+in one request or as a parallel multipart upload.
+
+A download's stream cut mid-body goes on from the first byte not received, with ``If-Match`` on
+the first answer's ETag, at most ``max_attempts`` streams in all. A multipart upload reads the
+file once, hashing each part as it is read, stops at the first failed part and is aborted; it
+is completed (with ``If-None-Match: *``) only if the bytes hashed to the blob's key.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError, IncompleteReadError
+
+from ..errors import IntegrityError, NotFoundError, PreconditionFailedError, StoreError
+from ..hashing import StreamHasher, hash_bytes
+from .base import ObjectInfo, Progress
+from .s3_retries import STREAM_CUT, STREAM_READ, RetryPolicy
+
+__all__ = ["S3Transfers"]
+
+logger = logging.getLogger(__name__)
+
+MULTIPART_THRESHOLD = 16 * 1024 * 1024
+PART_SIZE = 8 * 1024 * 1024
+MAX_PARTS = 10_000
+MAX_CONCURRENCY = 8
+READ_CHUNK = 1024 * 1024
+
+# S3's "already exists or changed" codes (412, and 409 while a conditional write is in flight):
+# here for ranged reads pinned by If-Match, and for S3Store.errors.
+PRECONDITION = {"PreconditionFailed", "412", "ConditionalRequestConflict"}
+
+
+def _reporter(on_bytes: Progress, size: int) -> Callable[[Future[Any]], None]:
+    """A done-callback that reports a part's bytes once it was sent."""
+
+    def report(future: Future[Any]) -> None:
+        if not future.cancelled() and future.exception() is None:
+            on_bytes(size)
+
+    return report
+
+
+def _on_failure(failed: threading.Event) -> Callable[[Future[Any]], None]:
+    """A done-callback that sets ``failed`` when a part was not sent."""
+
+    def check(future: Future[Any]) -> None:
+        if future.cancelled() or future.exception() is not None:
+            failed.set()
+
+    return check
+
+
+class S3Transfers:
+    """iter_chunks and blob uploads (used through S3Store)."""
+
+    bucket: str
+    url: str
+    client: Any
+    retry: RetryPolicy
+    max_attempts: int
+    max_concurrency: int
+    part_size: int
+    multipart_threshold: int
+
+    if TYPE_CHECKING:  # provided by S3Store and Store
+
+        def errors(self, key: str = "") -> AbstractContextManager[None]: ...
+        def _where(self) -> str: ...
+        def _key(self, key: str) -> str: ...
+        def head(self, key: str) -> ObjectInfo: ...
+        def exists(self, key: str) -> bool: ...
+        def _put_if_absent_ok(self, key: str, data: bytes) -> None: ...
+        @staticmethod
+        def _mismatch(path: Path, expected: str, actual: str) -> IntegrityError: ...
+
+    # -- downloads -----------------------------------------------------------------------------
+
+    def iter_chunks(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """Stream ``[start, end)``; a stream cut mid-body goes on with a ranged GET from the
+        next byte, at most ``max_attempts`` streams in all (StoreError after that).
+
+        Every ranged GET after the first carries ``If-Match`` with the first answer's ETag, so
+        the pieces come from one version of the object, never from two.
+        """
+        if end is not None and end <= start:
+            return
+        offset, stop, etag = start, end, None
+        cut: BaseException | None = None
+        for attempt in range(1, self.max_attempts + 1):
+            opened = self._open_range(key, offset, stop, etag)
+            if opened is None:
+                return  # the range starts at or past the end: no bytes
+            response, body = opened
+            cut = None
+            if etag is None:
+                etag = response["ETag"]
+                # What this answer holds: a range asked past the end is served up to the end.
+                stop = offset + response["ContentLength"]
+            pending = bytearray()  # received bytes not yet yielded, kept across a cut
+            try:
+                while True:
+                    try:
+                        data = body.read(STREAM_READ)
+                    except STREAM_CUT as e:
+                        cut = e
+                        break
+                    if not data:
+                        break
+                    pending += data
+                    offset += len(data)
+                    if len(pending) >= READ_CHUNK:
+                        yield bytes(pending)
+                        pending.clear()
+            finally:
+                body.close()
+            if pending:
+                yield bytes(pending)
+            if offset >= stop:
+                return
+            if cut is None:
+                cut = IncompleteReadError(actual_bytes=offset - start, expected_bytes=stop - start)
+            if attempt < self.max_attempts:
+                logger.debug("GET %s cut at byte %d (%s); resuming", key, offset, cut)
+                time.sleep(self.retry.delay(attempt))
+        raise StoreError(
+            f"the download of {key!r} from {self._where()} was cut {self.max_attempts} times "
+            f"(last at byte {offset} of {stop}: {cut}); nothing was kept. Check your network, "
+            "then retry"
+        )
+
+    def _open_range(self, key: str, offset: int, stop: int | None,
+                    etag: str | None) -> tuple[dict[str, Any], Any] | None:
+        """GetObject from ``offset`` (to ``stop``); None when nothing is there to read."""
+        args: dict[str, Any] = {"Bucket": self.bucket, "Key": self._key(key)}
+        if offset or stop is not None:
+            args["Range"] = f"bytes={offset}-{'' if stop is None else stop - 1}"
+        if etag is not None:
+            args["IfMatch"] = etag
+        with self.errors(key):
+            try:
+                response = self.client.get_object(**args)
+            except ClientError as e:
+                code = e.response.get("Error", {}).get("Code")
+                if code == "InvalidRange":
+                    self.head(key)  # NotFoundError if the object is gone
+                    return None
+                if etag is not None and code in PRECONDITION:
+                    raise StoreError(
+                        f"{key!r} in {self.url} was replaced while it was being read; retry"
+                    ) from None
+                raise
+        if offset and not response.get("ContentRange", "").startswith(f"bytes {offset}-"):
+            response["Body"].close()
+            raise StoreError(f"{self._where()} ignored the Range of a GET of {key!r}: it "
+                             "cannot resume downloads")
+        return response, response["Body"]
+
+    # -- blobs ---------------------------------------------------------------------------------
+
+    def _upload_blob(self, key: str, path: Path, expected: str,
+                     on_bytes: Progress | None = None) -> None:
+        size = path.stat().st_size
+        if size <= self.multipart_threshold:
+            data = path.read_bytes()
+            actual = hash_bytes(data)
+            if actual != expected:
+                raise self._mismatch(path, expected, actual)
+            self._put_if_absent_ok(key, data)
+            if on_bytes is not None:
+                on_bytes(len(data))
+            return
+        self._upload_multipart(key, path, expected, size, on_bytes)
+
+    def _upload_multipart(self, key: str, path: Path, expected: str, size: int,
+                          on_bytes: Progress | None = None) -> None:
+        """Read the file once: hash each part as it is read, upload parts in parallel.
+
+        At most ``max_concurrency`` parts are in flight, which bounds memory. The upload is
+        completed only if the bytes hashed to ``expected`` (and with If-None-Match, so an
+        existing blob is never replaced); otherwise it is aborted and nothing is stored.
+        """
+        part_size = max(self.part_size, math.ceil(size / MAX_PARTS))
+        full_key = self._key(key)
+        with self.errors(key):
+            upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=full_key)[
+                "UploadId"
+            ]
+        try:
+            hasher = StreamHasher()
+            slots = threading.BoundedSemaphore(self.max_concurrency)
+            failed = threading.Event()
+            with ThreadPoolExecutor(self.max_concurrency) as pool, open(path, "rb") as f:
+                futures = []
+                number = 1
+                # A part that failed (after its retries) stops the reading: the upload is lost.
+                while not failed.is_set() and (chunk := f.read(part_size)):
+                    hasher.update(chunk)
+                    slots.acquire()
+                    future = pool.submit(self._upload_part, key, upload_id, number, chunk)
+                    future.add_done_callback(lambda _: slots.release())
+                    future.add_done_callback(_on_failure(failed))
+                    if on_bytes is not None:
+                        future.add_done_callback(_reporter(on_bytes, len(chunk)))
+                    futures.append(future)
+                    number += 1
+                try:
+                    parts = [future.result() for future in futures]
+                except BaseException:
+                    pool.shutdown(cancel_futures=True)
+                    raise
+            if hasher.hash != expected:
+                raise self._mismatch(path, expected, hasher.hash)
+            self._complete(key, upload_id, parts)
+        except PreconditionFailedError:
+            self._abort(key, upload_id)
+            if not self.exists(key):
+                # 409: a concurrent upload of this blob was in flight and may yet fail.
+                raise StoreError(
+                    f"a concurrent upload of {key!r} to {self.url} conflicted with this one; "
+                    "nothing was recorded, retry"
+                ) from None
+        except BaseException:
+            self._abort(key, upload_id)
+            raise
+
+    def _complete(self, key: str, upload_id: str, parts: list[dict[str, Any]]) -> None:
+        """CompleteMultipartUpload with If-None-Match, so an existing blob is never replaced.
+
+        If the answer to a completion that worked was lost, its retry finds no such upload
+        (404): the blob being there then means it was stored.
+        """
+        try:
+            with self.errors(key):
+                self.client.complete_multipart_upload(
+                    Bucket=self.bucket,
+                    Key=self._key(key),
+                    UploadId=upload_id,
+                    MultipartUpload={"Parts": parts},
+                    IfNoneMatch="*",
+                )
+        except NotFoundError:
+            if not self.exists(key):
+                raise StoreError(f"the multipart upload of {key!r} to {self.url} vanished "
+                                 "before it was completed (aborted elsewhere?); retry") from None
+
+    def _upload_part(self, key: str, upload_id: str, number: int, data: bytes) -> dict[str, Any]:
+        with self.errors(key):
+            r = self.client.upload_part(
+                Bucket=self.bucket,
+                Key=self._key(key),
+                UploadId=upload_id,
+                PartNumber=number,
+                Body=data,
+            )
+        return {"PartNumber": number, "ETag": r["ETag"]}
+
+    def _abort(self, key: str, upload_id: str) -> None:
+        with contextlib.suppress(StoreError, NotFoundError), self.errors(key):
+            self.client.abort_multipart_upload(
+                Bucket=self.bucket, Key=self._key(key), UploadId=upload_id
+            )
