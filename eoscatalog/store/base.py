@@ -327,6 +327,17 @@ class Store(ABC):
                 "store lost it; upload the file again to restore it"
             ) from None
 
+    def _upload_in_one(self, key: str, path: Path, expected: str,
+                       on_bytes: Progress | None = None) -> None:
+        """Upload a small file in one request, its bytes hashed first (``_upload_blob``)."""
+        data = path.read_bytes()
+        actual = hash_bytes(data)
+        if actual != expected:
+            raise self._mismatch(path, expected, actual)
+        self._put_if_absent_ok(key, data)
+        if on_bytes is not None:
+            on_bytes(len(data))
+
     def _put_if_absent_ok(self, key: str, data: bytes) -> None:
         """Create-if-absent where losing the race is fine (the winner wrote the same bytes).
 

@@ -9,7 +9,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import NotFoundError, PreconditionFailedError
-from ..hashing import hash_bytes
 from .base import QUARANTINE, ObjectInfo, Progress, Store, check_key
 
 __all__ = ["MemoryStore"]
@@ -114,10 +113,4 @@ class MemoryStore(Store):
 
     def _upload_blob(self, key: str, path: Path, expected: str,
                      on_bytes: Progress | None = None) -> None:
-        data = path.read_bytes()
-        actual = hash_bytes(data)
-        if actual != expected:
-            raise self._mismatch(path, expected, actual)
-        self._put_if_absent_ok(key, data)
-        if on_bytes is not None:
-            on_bytes(len(data))
+        self._upload_in_one(key, path, expected, on_bytes)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError, IncompleteReadError
 
 from ..errors import IntegrityError, NotFoundError, PreconditionFailedError, StoreError
-from ..hashing import StreamHasher, hash_bytes
+from ..hashing import StreamHasher
 from .base import ObjectInfo, Progress
 from .s3_retries import STREAM_CUT, STREAM_READ, RetryPolicy
 
@@ -83,6 +83,8 @@ class S3Transfers:
         def head(self, key: str) -> ObjectInfo: ...
         def exists(self, key: str) -> bool: ...
         def _put_if_absent_ok(self, key: str, data: bytes) -> None: ...
+        def _upload_in_one(self, key: str, path: Path, expected: str,
+                           on_bytes: Progress | None = None) -> None: ...
         @staticmethod
         def _mismatch(path: Path, expected: str, actual: str) -> IntegrityError: ...
 
@@ -174,13 +176,7 @@ class S3Transfers:
                      on_bytes: Progress | None = None) -> None:
         size = path.stat().st_size
         if size <= self.multipart_threshold:
-            data = path.read_bytes()
-            actual = hash_bytes(data)
-            if actual != expected:
-                raise self._mismatch(path, expected, actual)
-            self._put_if_absent_ok(key, data)
-            if on_bytes is not None:
-                on_bytes(len(data))
+            self._upload_in_one(key, path, expected, on_bytes)
             return
         self._upload_multipart(key, path, expected, size, on_bytes)
 
