@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from . import sqlite as _sqlite  # noqa: F401 - first: imports sqlite-utils lean (see there)
 from .cache import BlobCache
 from .catalog import Catalog, PutResult
 from .config import Config
