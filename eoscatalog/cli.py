@@ -254,7 +254,9 @@ def info(ref: str, as_json: bool) -> None:
 @click.option("--purge", is_flag=True, help="Remove REF (name, or name@N) for good instead.")
 @click.option("--yes", is_flag=True, help="Confirm --purge, or -r of a whole namespace.")
 @click.option("-m", "--message", default="", help="A note kept with the change.")
-def rm(ref: str, recursive: bool, purge: bool, yes: bool, message: str) -> None:
+@click.option("--dry-run", "--dryrun", "dry_run", is_flag=True,
+              help="Print what would be deleted or purged; change nothing.")
+def rm(ref: str, recursive: bool, purge: bool, yes: bool, message: str, dry_run: bool) -> None:
     """Delete NAME by adding a delete marker; older versions stay readable.
 
     With -r, every name under a folder, in one change. With --purge --yes, make REF (every
@@ -263,6 +265,9 @@ def rm(ref: str, recursive: bool, purge: bool, yes: bool, message: str) -> None:
     Example: eos rm project-1/old.csv
     """
     with _catalog() as cat:
+        if dry_run:
+            _rm_dry_run(cat, ref, recursive=recursive, purge=purge)
+            return
         if recursive:
             if purge:
                 raise click.UsageError("--purge takes one name (or name@N), not -r")
@@ -281,6 +286,32 @@ def rm(ref: str, recursive: bool, purge: bool, yes: bool, message: str) -> None:
         with _one_name(cat, ref, "use eos rm -r {uri}"):
             record = cat.rm(ref, message=message)
     click.echo(f"deleted: {record.uri} is a delete marker; `eos undelete {ref}` restores it")
+
+
+def _rm_dry_run(cat: Catalog, ref: str, *, recursive: bool, purge: bool) -> None:
+    """What ``eos rm`` would do, checked as the real run checks it; nothing is written."""
+    if recursive:
+        if purge:
+            raise click.UsageError("--purge takes one name (or name@N), not -r")
+        folder = cat.folder(ref)
+        cat.check_writable(folder.namespace)
+        names = [r.uri for r in cat.ls(folder, recursive=True).files]
+        if not names:
+            raise NotFoundError(f"nothing to delete under {folder.uri}")
+        for uri in names:
+            click.echo(f"(dry run) delete: {uri}")
+        click.echo(f"(dry run) {len(names)} names would be deleted")
+        return
+    reference = cat.reference(ref)
+    cat.check_writable(reference.namespace)
+    if purge:
+        chosen = ([cat.resolve(ref)] if reference.is_pinned
+                  else [v for v in cat.versions(reference.location) if not v.purged])
+        versions = ", ".join(str(v.version) for v in chosen) or "none (already)"
+        click.echo(f"(dry run) purge: {reference.location.uri} versions {versions}")
+        return
+    record = cat.resolve(reference.location.uri)
+    click.echo(f"(dry run) delete: {record.uri} would get a delete marker")
 
 
 @cli.command()

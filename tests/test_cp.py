@@ -309,3 +309,19 @@ def test_mv_moves_names_in_one_change(tmp_path: Path) -> None:
     assert "into itself" in eos(env, "mv", "-r", "eos://users/me/e/", "eos://users/me/e/f/",
                                 code=1)
     assert "no name" in eos(env, "mv", "eos://users/me/nothing", "eos://users/me/x", code=1)
+
+
+def test_rm_dry_run_changes_nothing(tmp_path: Path) -> None:
+    env = {"EOS_HOME": str(tmp_path / "home"), "EOS_USER": "ada", "PYTHONPATH": str(ROOT)}
+    f = tmp_path / "f.txt"
+    for content in (b"one", b"two"):
+        f.write_bytes(content)
+        eos(env, "cp", str(f), "eos://users/me/d/a.txt")
+    before = eos(env, "ls", "-r", "--versions", "--json")
+    assert "a.txt@2 would get a delete marker" in eos(env, "rm", "d/a.txt", "--dryrun")
+    assert "1 names would be deleted" in eos(env, "rm", "-r", "eos://users/me/d/", "--dry-run")
+    assert "versions 1, 2" in eos(env, "rm", "--purge", "d/a.txt", "--dry-run")
+    assert "versions 1\n" in eos(env, "rm", "--purge", "d/a.txt@1", "--dry-run")
+    assert "nothing to delete" in eos(env, "rm", "-r", "eos://users/me/zz/", "--dry-run", code=1)
+    assert "cannot write" in eos(env, "rm", "eos://users/bob/x", "--dry-run", code=1)
+    assert eos(env, "ls", "-r", "--versions", "--json") == before
