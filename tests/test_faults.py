@@ -47,7 +47,9 @@ from eoscatalog.hashing import hash_bytes
 from eoscatalog.store import S3Store, blob_key
 
 BUDGET = 3  # attempts per request (and streams per download) for every store here
-READ_TIMEOUT = 0.5
+# Long enough for the test server to complete a 12 MiB multipart upload on a busy 2-core machine
+# (it took more than 0.5 s under pytest-xdist), short enough that stalls cost little.
+READ_TIMEOUT = 2.0
 STALL = READ_TIMEOUT + 1.5
 SMALL = 300_000
 MiB = 1024 * 1024
