@@ -119,26 +119,11 @@ class CatalogWrites:
         for loc in removals:
             doomed.setdefault(loc.namespace, []).append(loc.name)
             by_namespace.setdefault(loc.namespace, [])
-        results: list[PutResult | None] = [None] * len(pairs)
-        for namespace, indexed in by_namespace.items():
-            put_items = [item for _, item in indexed]
-            expires = self._expiry(namespace)
-            gone = doomed.get(namespace, [])
-            changeset = self._commit(
-                namespace,
-                lambda ns=namespace, its=put_items, ex=expires, dl=gone: plan_put(
-                    self.index, ns, its, expires=ex
-                ) + plan_deletes(self.index, ns, dl),
-                message,
-            )
-            for i, (record, created) in zip(
-                (i for i, _ in indexed), self._read_back(namespace, changeset, put_items),
-                strict=True,
-            ):
-                results[i] = PutResult(record, created, stored[i].uploaded)
+        results = [PutResult(record, created, stored[i].uploaded)
+                   for i, (record, created) in self._publish(by_namespace, doomed, message)]
         self._restore_reused([(pairs[i][0], stored[i].hash) for i, r in enumerate(results)
-                              if r is not None and r.created and not r.uploaded])
-        return [r for r in results if r is not None]
+                              if r.created and not r.uploaded])
+        return results
 
     def _mark_reused(self, pairs: list[tuple[Source, Location]],
                      stored: list[StoredBlob]) -> None:
@@ -238,7 +223,15 @@ class CatalogWrites:
             taken.add(loc)
             doomed.setdefault(loc.namespace, []).append(loc.name)
             by_namespace.setdefault(loc.namespace, [])
-        results: list[PutResult | None] = [None] * len(planned)
+        return [PutResult(record, created, uploaded=False)
+                for _, (record, created) in self._publish(by_namespace, doomed, message)]
+
+    def _publish(self, by_namespace: dict[str, list[tuple[int, PutItem]]],
+                 doomed: dict[str, list[str]], message: str
+                 ) -> list[tuple[int, tuple[VersionRecord, bool]]]:
+        """One changeset per namespace: new versions for the items, delete markers for the
+        doomed names; return, in the items' order, each one's version and whether it is new."""
+        results: dict[int, tuple[VersionRecord, bool]] = {}
         for namespace, indexed in by_namespace.items():
             items = [item for _, item in indexed]
             expires = self._expiry(namespace)
@@ -250,12 +243,9 @@ class CatalogWrites:
                 ) + plan_deletes(self.index, ns, dl),
                 message,
             )
-            for i, (record, created) in zip(
-                (i for i, _ in indexed), self._read_back(namespace, changeset, items),
-                strict=True,
-            ):
-                results[i] = PutResult(record, created, uploaded=False)
-        return [r for r in results if r is not None]
+            read_back = self._read_back(namespace, changeset, items)
+            results.update(zip((i for i, _ in indexed), read_back, strict=True))
+        return sorted(results.items())
 
     def rm_prefix(self, prefix: str | Location, *, message: str = "",
                   whole_namespace: bool = False) -> list[str]:
