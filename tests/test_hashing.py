@@ -427,3 +427,25 @@ def test_cache_hashes_agree_with_hash_file_for_many_files(
     for path in paths + paths:
         assert cache.hash(path) == hash_file(path)
     assert cache.hashed == len(paths)
+
+
+def test_large_files_hash_the_same_mapped_or_read(tmp_path, monkeypatch):
+    """A file above the threshold is memory-mapped by default and read in chunks with
+    EOS_HASH_MMAP=0; both give the hash of the bytes (checked against an in-memory hash)."""
+    import random
+
+    from eoscatalog import hashing
+
+    data = random.Random(5).randbytes(hashing.MULTITHREAD_THRESHOLD + 12345)
+    path = tmp_path / "big"
+    path.write_bytes(data)
+    expected = hashing.hash_bytes(data)
+    mapped = []
+    real_mmap = hashing.mmap.mmap
+    monkeypatch.setattr(hashing.mmap, "mmap",
+                        lambda *a, **k: mapped.append(1) or real_mmap(*a, **k))
+    assert hashing.hash_file(path) == expected
+    assert mapped == [1]
+    monkeypatch.setenv("EOS_HASH_MMAP", "0")
+    assert hashing.hash_file(path) == expected
+    assert mapped == [1]  # the chunked path did not map
