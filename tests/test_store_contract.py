@@ -1079,3 +1079,43 @@ def test_open_store_rejects_unknown_schemes_clearly(url: str, tmp_path: Path) ->
     assert "unknown store URL" in message and repr(url) in message
     assert "file://" in message and "s3://" in message
     assert tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("works", ["copy_file_range", "sendfile", "read/write"])
+def test_local_copy_falls_back_until_a_way_works(tmp_path, monkeypatch, works):
+    """The local store's kernel copy falls back from copy_file_range to sendfile to plain reads
+    and writes when the first ways are not supported, and reports every byte once."""
+    import errno
+    import random
+
+    from eoscatalog.store import local
+
+    def unsupported(*_args):
+        raise OSError(errno.ENOSYS, "not here")
+
+    if works != "copy_file_range":
+        monkeypatch.setattr(local, "_copy_range", unsupported)
+    if works == "read/write":
+        monkeypatch.setattr(local, "_sendfile", unsupported)
+    data = random.Random(3).randbytes(local.READ_CHUNK * 3 + 17)
+    (tmp_path / "a").write_bytes(data)
+    seen: list[int] = []
+    with open(tmp_path / "a", "rb") as a, open(tmp_path / "b", "wb") as b:
+        assert local.copy_file(a.fileno(), b.fileno(), seen.append) == len(data)
+    assert (tmp_path / "b").read_bytes() == data
+    assert sum(seen) == len(data)
+
+
+def test_local_copy_raises_what_is_not_about_support(tmp_path, monkeypatch):
+    import errno
+
+    from eoscatalog.store import local
+
+    def full(*_args):
+        raise OSError(errno.ENOSPC, "disk full")
+
+    monkeypatch.setattr(local, "_copy_range", full)
+    (tmp_path / "a").write_bytes(b"x")
+    with (open(tmp_path / "a", "rb") as a, open(tmp_path / "b", "wb") as b,
+          pytest.raises(OSError, match="disk full")):
+        local.copy_file(a.fileno(), b.fileno())
