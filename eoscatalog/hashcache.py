@@ -9,16 +9,19 @@ lookup, after which its entry is trusted.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
+from collections.abc import Iterable, Iterator
 
-from .hashing import hash_file
+from .hashing import hash_bytes, hash_file
 from .sqlite import connect, immediate, lock_of
 
 __all__ = ["HashCache"]
 
 RACY_WINDOW_NS = 2_000_000_000
 SCHEMA_VERSION = 2
+BATCH = 500  # paths per lookup query (SQLite allows 999 parameters on old builds)
 
 
 class HashCache:
@@ -44,26 +47,38 @@ class HashCache:
                 if_not_exists=True,
             )
         self.hashed = 0  # files actually read by this instance, for tests and benchmarks
+        self._pending: list[tuple[str, int, int, int, str, int]] | None = None
 
     def lookup(self, path: str | os.PathLike[str], st: os.stat_result | None = None) -> str | None:
         """The cached hash of ``path`` if the file is unchanged, else None."""
         key = os.path.abspath(path)
-        st = st or os.stat(key)
-        with lock_of(self.db):
-            row = next(iter(self.db.query("SELECT * FROM hashes WHERE path = ?", [key])), None)
-        if (
-            row
-            and (row["size"], row["mtime_ns"], row["inode"])
-            == (st.st_size, st.st_mtime_ns, st.st_ino)
-            and row["hashed_ns"] - row["mtime_ns"] > RACY_WINDOW_NS
-        ):
-            return row["hash"]
-        return None
+        return self.lookup_many([(key, st or os.stat(key))]).get(key)
 
-    def hash(self, path: str | os.PathLike[str]) -> str:
-        """Hash ``path``, reusing the cached value when the file has not changed."""
+    def lookup_many(self, files: Iterable[tuple[str, os.stat_result]]) -> dict[str, str]:
+        """The cached hashes of the unchanged files among ``(absolute path, stat)`` pairs, in
+        a few queries (one per ``BATCH`` files) rather than one per file."""
+        wanted = {os.path.abspath(path): st for path, st in files}
+        keys = list(wanted)
+        found: dict[str, str] = {}
+        for start in range(0, len(keys), BATCH):
+            chunk = keys[start:start + BATCH]
+            with lock_of(self.db):
+                rows = self.db.conn.execute(
+                    "SELECT path, size, mtime_ns, inode, hash, hashed_ns FROM hashes "
+                    f"WHERE path IN ({','.join('?' * len(chunk))})", chunk,
+                ).fetchall()
+            for path, size, mtime_ns, inode, value, hashed_ns in rows:
+                st = wanted[path]
+                if ((size, mtime_ns, inode) == (st.st_size, st.st_mtime_ns, st.st_ino)
+                        and hashed_ns - mtime_ns > RACY_WINDOW_NS):
+                    found[path] = value
+        return found
+
+    def hash(self, path: str | os.PathLike[str], st: os.stat_result | None = None) -> str:
+        """Hash ``path``, reusing the cached value when the file has not changed (``st``: its
+        stat, if just taken)."""
         key = os.path.abspath(path)
-        st = os.stat(key)
+        st = st or os.stat(key)
         cached = self.lookup(key, st)
         if cached is not None:
             return cached
@@ -76,12 +91,63 @@ class HashCache:
             after.st_size, after.st_mtime_ns, after.st_ino
         )
         if unchanged:
-            with immediate(self.db):
-                self.db.execute(
-                    "INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?, ?)",
-                    [key, st.st_size, st.st_mtime_ns, st.st_ino, value, hashed_ns],
-                )
+            self.record(key, st, value, hashed_ns)
         return value
+
+    def hash_read(self, path: str | os.PathLike[str],
+                  st: os.stat_result | None = None) -> tuple[str, bytes]:
+        """Read a (small) file whole and hash those bytes: ``(hash, bytes)``, the hash true
+        of exactly the bytes returned. Remembered only if the file did not change meanwhile.
+        """
+        key = os.path.abspath(path)
+        st = st or os.stat(key)
+        hashed_ns = time.time_ns()  # taken before reading: a write during the read is racy
+        with open(key, "rb") as f:
+            data = f.read()
+        value = hash_bytes(data)
+        with lock_of(self.db):
+            self.hashed += 1
+        after = os.stat(key)
+        if len(data) == st.st_size and (st.st_size, st.st_mtime_ns, st.st_ino) == (
+                after.st_size, after.st_mtime_ns, after.st_ino):
+            self.record(key, st, value, hashed_ns)
+        return value, data
+
+    def record(self, path: str | os.PathLike[str], st: os.stat_result, hash_string: str,
+               hashed_ns: int) -> None:
+        """Remember that the file ``st`` describes hashed to ``hash_string`` when read from
+        ``hashed_ns`` on (a time taken before the read began). Inside :meth:`batch`, the
+        entry is written with the others when the batch ends."""
+        row = (os.path.abspath(path), st.st_size, st.st_mtime_ns, st.st_ino, hash_string,
+               hashed_ns)
+        with lock_of(self.db):
+            if self._pending is not None:
+                self._pending.append(row)
+                return
+        self._write([row])
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Collect the entries :meth:`record` and :meth:`hash` make, and write them in ONE
+        transaction at the end (10,000 files: one commit, not 10,000); also on error, since
+        every entry describes a file that really hashed so."""
+        with lock_of(self.db):
+            outer = self._pending is not None
+            if not outer:
+                self._pending = []
+        try:
+            yield
+        finally:
+            if not outer:
+                with lock_of(self.db):
+                    rows, self._pending = self._pending or [], None
+                if rows:
+                    self._write(rows)
+
+    def _write(self, rows: list[tuple[str, int, int, int, str, int]]) -> None:
+        with immediate(self.db):
+            self.db.conn.executemany("INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?, ?)",
+                                     rows)
 
     def remember(self, path: str | os.PathLike[str], hash_string: str) -> None:
         """Record a hash known without reading the file (one just written from verified bytes).
@@ -90,12 +156,7 @@ class HashCache:
         mtime (a downloaded file gets its version's time as mtime).
         """
         key = os.path.abspath(path)
-        st = os.stat(key)
-        with immediate(self.db):
-            self.db.execute(
-                "INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?, ?)",
-                [key, st.st_size, st.st_mtime_ns, st.st_ino, hash_string, time.time_ns()],
-            )
+        self.record(key, os.stat(key), hash_string, time.time_ns())
 
     def close(self) -> None:
         """Close the database connection."""

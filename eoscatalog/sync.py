@@ -130,13 +130,27 @@ def _refuse_deleting_everything(actions: Sequence[Action], source: str, dest: st
         )
 
 
-def _counting_hasher(catalog: Catalog) -> tuple[Callable[[LocalFile], str], list[int]]:
+def _counting_hasher(catalog: Catalog, files: Sequence[LocalFile],
+                     remote: dict[str, VersionRecord], prefix: str,
+                     ) -> tuple[Callable[[LocalFile], str], list[int]]:
+    """A ``hash_of`` for planning, and the count of files it read.
+
+    The hash cache is asked once, for every file the plan may compare by hash (those whose
+    size matches the remote version's), in a few batched queries; only the files it does not
+    know are read.
+    """
     count = [0]
+    comparable = [f for f in files if (r := remote.get(prefix + f.relative)) is not None
+                  and r.size == f.size]
+    known = catalog.hash_cache.lookup_many(
+        (str(f.path.absolute()), f.stat or f.path.stat()) for f in comparable)
 
     def hash_of(f: LocalFile) -> str:
-        if catalog.hash_cache.lookup(f.path) is None:
-            count[0] += 1
-        return catalog.hash_cache.hash(f.path)
+        path = str(f.path.absolute())
+        if path in known:
+            return known[path]
+        count[0] += 1
+        return catalog.hash_cache.hash(path)
 
     return hash_of, count
 
@@ -154,14 +168,19 @@ def _upload(catalog: Catalog, root: Path, folder: Location, *, delete: bool, dry
             on_action: Callable[[Action], None] | None,
             on_bytes: Callable[[int], None] | None,
             on_plan: Callable[[SyncReport], None] | None, shown: str) -> SyncReport:
-    catalog.check_writable(folder.namespace)  # a dry run refuses what the run would
+    # A dry run refuses what the run would; the store's conditional-write probe (writes, on
+    # S3) waits until there is something to write, so a sync with nothing to do writes nothing.
+    catalog.check_writable(folder.namespace, probe=False)
     files = list(scan_local(root, keep.exclude, keep.include))
     remote = _remote_map(catalog, folder, keep)
-    hash_of, hashed = _counting_hasher(catalog)
-    actions = plan_upload(files, remote, hash_of, prefix=folder.name, delete=delete)
+    hash_of, hashed = _counting_hasher(catalog, files, remote, folder.name)
+    with catalog.hash_cache.batch():
+        actions = plan_upload(files, remote, hash_of, prefix=folder.name, delete=delete)
     if not files:
         _refuse_deleting_everything(actions, shown, folder.uri, f"folder with `ls {shown}`",
                                     bool(keep.exclude))
+    if actions:
+        catalog.check_writable(folder.namespace)
     report = SyncReport("upload", str(root), folder.uri, tuple(actions), dry_run, hashed[0])
     if on_plan:
         on_plan(report)
@@ -186,9 +205,10 @@ def _download(catalog: Catalog, folder: Location, root: Path, *, delete: bool, d
               on_plan: Callable[[SyncReport], None] | None, shown: str) -> SyncReport:
     remote = _remote_map(catalog, folder, keep)
     files = list(scan_local(root, keep.exclude, keep.include)) if root.exists() else []
-    hash_of, hashed = _counting_hasher(catalog)
-    actions = plan_download(remote, files, hash_of, prefix=folder.name, delete=delete,
-                            where=shown)
+    hash_of, hashed = _counting_hasher(catalog, files, remote, folder.name)
+    with catalog.hash_cache.batch():
+        actions = plan_download(remote, files, hash_of, prefix=folder.name, delete=delete,
+                                where=shown)
     if all(r.is_delete_marker for r in remote.values()):
         _refuse_deleting_everything(actions, folder.uri, shown,
                                     f"prefix with `eos ls {folder.uri}`", bool(keep.exclude))

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import stat as stat_module
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InvalidNameError
@@ -40,6 +41,7 @@ class LocalFile:
     relative: str
     path: Path
     size: int
+    stat: os.stat_result | None = field(default=None, compare=False, repr=False)  # as scanned
 
 
 @dataclass(frozen=True)
@@ -136,14 +138,14 @@ def scan_local(root: Path, exclude: Sequence[str] = (),
             relative = unicodedata.normalize("NFC", relative)  # as names are stored
             if excluded(relative, exclude, include):
                 continue
-            path = Path(dirpath) / filename
+            full = os.path.join(dirpath, filename)
             try:
-                st = path.stat()
+                st = os.stat(full)  # one stat per file: symlinks followed, as is_file() would
             except FileNotFoundError:
                 continue  # removed while we walked
-            if not path.is_file():
+            if not stat_module.S_ISREG(st.st_mode):
                 continue  # sockets, fifos, devices
-            found.append(LocalFile(relative, path, st.st_size))
+            found.append(LocalFile(relative, Path(full), st.st_size, st))
     found.sort(key=lambda f: f.relative)
     yield from found
 

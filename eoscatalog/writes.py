@@ -107,7 +107,7 @@ class CatalogWrites:
         meta = normalize_meta(meta)
         stored = store_sources(
             self.store, self.hash_cache, [source for source, _ in pairs],
-            on_bytes=on_bytes,
+            on_bytes=on_bytes, is_live=self.index.hash_is_live,
         )
         self._mark_reused(pairs, stored)
         crash_point("put.blobs-stored")
@@ -343,21 +343,25 @@ class CatalogWrites:
 
     # -- the write path --------------------------------------------------------------------------
 
-    def check_writable(self, namespace: str) -> None:
+    def check_writable(self, namespace: str, *, probe: bool = True) -> None:
         """Raise the error a write to ``namespace`` would raise now (permission, offline, a
-        store without conditional writes), so plans and dry runs refuse what runs would."""
-        self._check_write(namespace)
+        store without conditional writes), so plans and dry runs refuse what runs would.
+
+        ``probe=False`` leaves out the store's conditional-write probe (writes, on S3): a sync
+        checks the rest before planning and probes only once it has something to write.
+        """
+        self._check_write(namespace, probe=probe)
 
     def _writable(self, name: str | Location) -> Location:
         loc = self.location(name)
         self._check_write(loc.namespace)
         return loc
 
-    def _check_write(self, namespace: str) -> None:
+    def _check_write(self, namespace: str, *, probe: bool = True) -> None:
         if self.offline:
             raise ConflictError("cannot write while offline: unset EOS_OFFLINE to publish changes")
         check_write(namespace, user=self.user, admin=self.admin)
-        if not self.single_writer and not self.store.supports_conditional_writes:
+        if probe and not self.single_writer and not self.store.supports_conditional_writes:
             raise no_conditional_writes_error(self.store.url)  # before any byte is stored
 
     def _commit_one(

@@ -834,19 +834,61 @@ def test_s3_stores_under_sibling_prefixes_are_isolated(
         other.close()
 
 
-def test_s3_put_blob_dedup_sends_no_second_upload(
-    s3_store: S3Store, s3_server: S3TestServer, tmp_path: Path
+def blob_versions(s3_client: Any, store: S3Store, h: str) -> int:
+    key = f"acme/{blob_key(h)}"
+    listed = s3_client.list_object_versions(Bucket=store.bucket, Prefix=key)
+    return len([v for v in listed.get("Versions", []) if v["Key"] == key])
+
+
+def test_s3_small_blob_is_one_conditional_put_without_a_head(
+    s3_store: S3Store, s3_server: S3TestServer, s3_client: Any, tmp_path: Path
 ) -> None:
+    """A blob up to blind_put_limit costs ONE request (If-None-Match: *), no HEAD first; when
+    the store has it, the 412 is the dedup: nothing is written (one version in the bucket)."""
     path = write_file(tmp_path / "f", b"content stored once")
     h = hash_file(path)
+    assert s3_store.supports_conditional_writes  # probed now, not counted below
     before = len(s3_server.requests.for_bucket(s3_store.bucket))
     assert s3_store.put_blob(h, path) is True
     first = s3_server.requests.for_bucket(s3_store.bucket)[before:]
-    assert [r.method for r in writes(first)] == ["PUT"]
+    assert [r.method for r in first] == ["PUT"]
+    assert s3_store.put_blob(h, path) is False
+    assert s3_store.put_blob_data(h, path.read_bytes()) is False
+    second = s3_server.requests.for_bucket(s3_store.bucket)[before + len(first):]
+    assert [r.method for r in second] == ["PUT", "PUT"]
+    assert blob_versions(s3_client, s3_store, h) == 1, "an existing blob was written again"
+
+
+def test_s3_large_blob_is_looked_for_first_and_never_sent_again(
+    s3_store: S3Store, s3_server: S3TestServer, s3_client: Any, tmp_path: Path
+) -> None:
+    path = write_file(tmp_path / "f", b"content stored once")
+    h = hash_file(path)
+    s3_store.blind_put_limit = 8  # this file is "large": HEAD first, bytes only if absent
+    assert s3_store.supports_conditional_writes
+    before = len(s3_server.requests.for_bucket(s3_store.bucket))
+    assert s3_store.put_blob(h, path) is True
+    first = s3_server.requests.for_bucket(s3_store.bucket)[before:]  # + HEAD of the bucket
+    assert [r.method for r in first if "/blobs/" in r.path] == ["HEAD", "PUT"]
     assert s3_store.put_blob(h, path) is False
     assert s3_store.put_blob_bytes(b"content stored once") == h
-    second = s3_server.requests.for_bucket(s3_store.bucket)[before + len(first) :]
-    assert second and writes(second) == [], "an existing blob was uploaded again"
+    assert s3_store.put_blob_data(h, b"content stored once", ask_first=True) is False
+    second = s3_server.requests.for_bucket(s3_store.bucket)[before + len(first):]
+    assert [r.method for r in second] == ["HEAD"] * 3, "an existing blob was uploaded again"
+    assert blob_versions(s3_client, s3_store, h) == 1
+
+
+def test_s3_without_conditional_writes_looks_before_every_blob(
+    s3_server: S3TestServer, s3_client: Any, tmp_path: Path
+) -> None:
+    """A store that ignores If-None-Match would overwrite (a new version each time): ask."""
+    store = S3Store(f"s3://{make_bucket(s3_client, conditional=False)}/acme",
+                    endpoint_url=s3_server.endpoint_url)
+    path = write_file(tmp_path / "f", b"small")
+    h = hash_file(path)
+    assert not store.supports_conditional_writes
+    assert store.put_blob(h, path) is True and store.put_blob(h, path) is False
+    assert blob_versions(s3_client, store, h) == 1
 
 
 def test_s3_listing_pages_through_more_than_a_thousand_keys(

@@ -7,17 +7,20 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from s3server import S3TestServer
 from test_cp import env as env  # the local store and S3, for tests through the command
 from test_cp import eos
 
 from eoscatalog import BlobCache, Catalog
 from eoscatalog.hashcache import HashCache
-from eoscatalog.store import LocalStore, Store
+from eoscatalog.store import LocalStore, S3Store, Store
 from eoscatalog.sync import run_sync
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,15 +41,25 @@ def make_tree(root: Path, count: int, *, age: float = 60.0) -> list[Path]:
 
 
 def count_uploads(store: Store) -> list[str]:
-    """Wrap put_blob/put_blob_bytes to record the blob uploads a store receives."""
+    """Record every blob upload a store is asked for: file uploads (``_upload_blob``) and
+    create-if-absent writes of bytes in hand (``_create_blob``, which small blobs on S3 take
+    without a HEAD first), each counted once even when one calls the other."""
     sent: list[str] = []
-    original = store._upload_blob
+    inside = threading.local()
 
-    def upload(key: str, path: Path, expected: str, *rest: Any) -> None:
-        sent.append(key)
-        original(key, path, expected, *rest)
+    def counted(original: Callable[..., Any]) -> Callable[..., Any]:
+        def call(key: str, *rest: Any) -> Any:
+            if getattr(inside, "depth", 0) == 0:
+                sent.append(key)
+            inside.depth = getattr(inside, "depth", 0) + 1
+            try:
+                return original(key, *rest)
+            finally:
+                inside.depth -= 1
+        return call
 
-    store._upload_blob = upload  # type: ignore[method-assign]
+    store._upload_blob = counted(store._upload_blob)  # type: ignore[method-assign]
+    store._create_blob = counted(store._create_blob)  # type: ignore[method-assign]
     return sent
 
 
@@ -470,3 +483,38 @@ def test_delete_from_a_source_holding_nothing_is_refused(tmp_path: Path) -> None
     assert "nothing to do" in eos(env, "sync", "eos://users/me/nothing/", str(keep))
     assert "nothing to do" in eos(env, "sync", "eos://users/me/nothing/", "eos://org/n/",
                                   "--delete")
+
+
+def test_sync_to_s3_sends_one_request_per_new_blob_and_none_when_unchanged(
+    s3_store: S3Store, s3_server: S3TestServer, tmp_path: Path
+) -> None:
+    """Counted at the server: a first sync is one PUT per small blob (no HEAD before it); a
+    re-sync sends only the changed files' blobs; an unchanged sync, from a new process's
+    store (not yet probed), is ONE request, the LIST of the log: no write of any kind."""
+    tree = tmp_path / "tree"
+    paths = make_tree(tree, 60)
+
+    def catalog() -> Catalog:
+        store = S3Store(s3_store.url, endpoint_url=s3_server.endpoint_url)
+        return Catalog(store, tmp_path / "index.sqlite", user="ada",
+                       hash_cache=HashCache(tmp_path / "hashes.sqlite"),
+                       cache=BlobCache(tmp_path / "cache"))
+
+    def requests_of(sync: Callable[[], object]) -> list[tuple[str, str]]:
+        before = len(s3_server.requests.for_bucket(s3_store.bucket))
+        sync()
+        return [(r.method, next(k for k in ("blobs", "catalog", "_eos", "")
+                                if k in r.path + "?" + r.query))
+                for r in s3_server.requests.for_bucket(s3_store.bucket)[before:]]
+
+    first = requests_of(lambda: run_sync(catalog(), str(tree), PREFIX))
+    assert [r for r in first if r[1] == "blobs"] == [("PUT", "blobs")] * 60
+    changed = paths[::20]
+    for path in changed:
+        path.write_bytes(path.read_bytes() + b"changed\n")
+        os.utime(path, (time.time() - 30, time.time() - 30))
+    second = requests_of(lambda: run_sync(catalog(), str(tree), PREFIX))
+    assert [r for r in second if r[1] == "blobs"] == [("PUT", "blobs")] * len(changed)
+    cat = catalog()
+    third = requests_of(lambda: run_sync(cat, str(tree), PREFIX))
+    assert third == [("GET", "catalog")] and cat.hash_cache.hashed == 0

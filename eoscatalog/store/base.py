@@ -123,6 +123,10 @@ class Store(ABC):
     """
 
     url: str
+    #: Blobs up to this many bytes are written with one create-if-absent request, without a
+    #: ``head`` first: a refusal means the store had them (dedup still works, it only costs
+    #: the bytes). 0: always ask first (stores where asking costs nothing).
+    blind_put_limit: int = 0
 
     # -- primitives every backend implements -------------------------------------------------
 
@@ -251,14 +255,46 @@ class Store(ABC):
         """Store a file's bytes under their hash; return False when the blob was already there.
 
         The bytes are hashed again while they are written, so a file that changed after it was
-        hashed raises IntegrityError instead of storing wrong bytes under the key.
+        hashed raises IntegrityError instead of storing wrong bytes under the key. A file no
+        larger than :attr:`blind_put_limit` is sent in one create-if-absent request without
+        asking first (:meth:`asks_first`); a larger one only after a ``head`` found no blob.
         """
         hash_string = parse_hash(hash_string)
         key = blob_key(hash_string)
+        path = Path(path)
+        if not self.asks_first(path.stat().st_size):
+            data = path.read_bytes()
+            actual = hash_bytes(data)
+            if actual != hash_string:
+                raise self._mismatch(path, hash_string, actual)
+            written = self._create_blob(key, data)
+            if written and on_bytes is not None:
+                on_bytes(len(data))
+            return written
         if self.exists(key):
             return False
-        self._upload_blob(key, Path(path), hash_string, on_bytes)
+        self._upload_blob(key, path, hash_string, on_bytes)
         return True
+
+    def asks_first(self, size: int) -> bool:
+        """Whether a blob of ``size`` bytes is looked for before it is sent (see
+        :attr:`blind_put_limit`; never on a store that ignores create-if-absent)."""
+        return size > self.blind_put_limit or not self.supports_conditional_writes
+
+    def put_blob_data(self, hash_string: str, data: bytes, *, ask_first: bool = False) -> bool:
+        """Store bytes the caller has just hashed to ``hash_string`` (from this very buffer);
+        return False when the blob was already there.
+
+        With ``ask_first`` (or when :meth:`asks_first` says so) the store is asked before the
+        bytes are sent; otherwise one create-if-absent write is the whole exchange.
+        """
+        key = blob_key(parse_hash(hash_string))
+        if ask_first or self.asks_first(len(data)):
+            if self.exists(key):
+                return False
+            self._write_blob_bytes(key, data)
+            return True
+        return self._create_blob(key, data)
 
     def put_blob_bytes(self, data: bytes, *, known_absent: bool = False) -> str:
         """Store an in-memory buffer as a blob and return its hash.
@@ -345,13 +381,18 @@ class Store(ABC):
         409 ConditionalRequestConflict while a concurrent write is in flight, and that
         write may still fail.
         """
+        self._create_blob(key, data)
+
+    def _create_blob(self, key: str, data: bytes) -> bool:
+        """Create-if-absent (``_put_if_absent_ok``); True when these bytes were written,
+        False when the object was already there."""
         for _ in range(3):
             try:
                 self.put(key, data, if_absent=True)
-                return
+                return True
             except PreconditionFailedError:
                 if self.exists(key):
-                    return
+                    return False
         raise StoreError(f"could not store {key!r} in {self.url}: concurrent writes kept "
                          "conflicting; retry")
 
