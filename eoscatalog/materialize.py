@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import fcntl
 import os
-import shutil
 from pathlib import Path
 
 from .faults import crash_point
 from .store.base import open_temp
+from .store.local import copy_file
 
 __all__ = ["materialize"]
 
@@ -38,7 +38,7 @@ def materialize(source: Path, dest: Path, *, allow_hardlink: bool = False) -> st
             if how is None and allow_hardlink:
                 how = _hardlink(source, dest, tmp)
             if how is None:
-                shutil.copyfileobj(src, dst, 8 * 1024 * 1024)  # into our O_EXCL temp file
+                copy_file(src.fileno(), dst.fileno())  # in the kernel, into our O_EXCL temp
                 how = "copy"
         crash_point("get.materialize-temp")
         if how != "hardlink":

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,8 +25,9 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError, IncompleteReadError
 
 from ..errors import IntegrityError, NotFoundError, PreconditionFailedError, StoreError
-from ..hashing import StreamHasher
-from .base import ObjectInfo, Progress
+from ..faults import crash_point
+from ..hashing import StreamHasher, hash_file, parse_hash, verify_hash
+from .base import ObjectInfo, Progress, blob_key, open_temp
 from .s3_retries import STREAM_CUT, STREAM_READ, RetryPolicy
 
 __all__ = ["S3Transfers"]
@@ -90,25 +92,31 @@ class S3Transfers:
 
     # -- downloads -----------------------------------------------------------------------------
 
-    def iter_chunks(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+    def iter_chunks(self, key: str, start: int = 0, end: int | None = None, *,
+                    if_match: str | None = None, cuts: int = 0) -> Iterator[bytes]:
         """Stream ``[start, end)``; a stream cut mid-body goes on with a ranged GET from the
         next byte, at most ``max_attempts`` streams in all (StoreError after that).
 
-        Every ranged GET after the first carries ``If-Match`` with the first answer's ETag, so
-        the pieces come from one version of the object, never from two.
+        Every ranged GET after the first carries ``If-Match`` with the first answer's ETag (or
+        with ``if_match`` from the start), so the pieces come from one version of the object.
+        ``cuts`` counts streams of this range already cut (they use up the attempts).
         """
         if end is not None and end <= start:
             return
-        offset, stop, etag = start, end, None
+        offset, stop, etag = start, end, if_match
+        sized = False
+        if cuts:
+            time.sleep(self.retry.delay(cuts))
         cut: BaseException | None = None
-        for attempt in range(1, self.max_attempts + 1):
+        for attempt in range(cuts + 1, self.max_attempts + 1):
             opened = self._open_range(key, offset, stop, etag)
             if opened is None:
                 return  # the range starts at or past the end: no bytes
             response, body = opened
             cut = None
-            if etag is None:
-                etag = response["ETag"]
+            if not sized:
+                sized = True
+                etag = etag or response["ETag"]
                 # What this answer holds: a range asked past the end is served up to the end.
                 stop = offset + response["ContentLength"]
             pending = bytearray()  # received bytes not yet yielded, kept across a cut
@@ -169,6 +177,85 @@ class S3Transfers:
             raise StoreError(f"{self._where()} ignored the Range of a GET of {key!r}: it "
                              "cannot resume downloads")
         return response, response["Body"]
+
+    def download_blob(self, hash_string: str, dest: str | os.PathLike[str], *,
+                      on_bytes: Progress | None = None) -> Path:
+        """Download a blob to ``dest`` as ranged GETs of ``part_size`` bytes, in parallel and
+        all pinned to the first answer's ETag, each written at its offset; the file is then
+        hashed as a whole (memory-mapped, on every core) and renamed into place only if it
+        matches. A blob of one part costs one GET, as a plain download would."""
+        hash_string = parse_hash(hash_string)
+        key = blob_key(hash_string)
+        dest = Path(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = open_temp(dest.parent)
+        try:
+            try:
+                self._download_parts(fd, key, on_bytes)
+            finally:
+                os.close(fd)
+            crash_point("get.temp-written")
+            verify_hash(hash_string, hash_file(tmp), f"blob {hash_string} in {self.url}")
+            os.replace(tmp, dest)
+        except BaseException as e:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            if isinstance(e, NotFoundError):
+                raise NotFoundError(
+                    f"blob {hash_string} is missing from {self.url}: the catalog names it but "
+                    "the store lost it; run `eos verify` and upload it again"
+                ) from None
+            raise
+        return dest
+
+    def _download_parts(self, fd: int, key: str, on_bytes: Progress | None) -> None:
+        opened = self._open_range(key, 0, self.part_size, None)
+        if opened is None:
+            return  # an empty blob
+        response, body = opened
+        etag = response["ETag"]
+        end = response["ContentLength"]
+        content_range = response.get("ContentRange", "")
+        size = int(content_range.rsplit("/", 1)[-1]) if "/" in content_range else end
+        os.ftruncate(fd, size)
+        written, cuts = 0, 0
+        try:
+            while data := body.read(STREAM_READ):
+                os.pwrite(fd, data, written)
+                written += len(data)
+                if on_bytes is not None:
+                    on_bytes(len(data))
+        except STREAM_CUT:
+            cuts = 1  # the rest of the first part is fetched below, with one attempt used
+        finally:
+            body.close()
+        ranges = [(written, end, cuts)] if written < end else []
+        ranges += [(s, min(s + self.part_size, size), 0)
+                   for s in range(end, size, self.part_size)]
+
+        def fetch(start: int, stop: int, cuts: int) -> None:
+            offset = start
+            for chunk in self.iter_chunks(key, start, stop, if_match=etag, cuts=cuts):
+                os.pwrite(fd, chunk, offset)
+                offset += len(chunk)
+                if on_bytes is not None:
+                    on_bytes(len(chunk))
+            if offset != stop:
+                raise StoreError(f"{key!r} in {self.url} ended at byte {offset}, not {stop}; "
+                                 "retry")
+
+        if len(ranges) <= 1:
+            for r in ranges:
+                fetch(*r)
+            return
+        with ThreadPoolExecutor(self.max_concurrency) as pool:
+            futures = [pool.submit(fetch, *r) for r in ranges]
+            try:
+                for future in futures:
+                    future.result()
+            except BaseException:
+                pool.shutdown(cancel_futures=True)
+                raise
 
     # -- blobs ---------------------------------------------------------------------------------
 
