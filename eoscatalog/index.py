@@ -67,7 +67,8 @@ SCHEMA = {
         ["namespace", "name"],
     ),
 }
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+CACHE_KIB = 64 * 1024  # the index connection's page cache, at most
 COPIED_TABLES = ("versions", "tags", "changesets", "events")
 
 
@@ -106,6 +107,7 @@ class Index(IndexQueries):
         try:
             self.db = connect(path)
             self._create_schema(self.db)
+            self._tune()
         except sqlite3.DatabaseError as e:
             if os.fspath(path) == ":memory:":
                 raise
@@ -114,13 +116,18 @@ class Index(IndexQueries):
             logger.warning("the index %s was unreadable (%s); moved it to %s", path, e, aside)
             self.db = connect(path)
             self._create_schema(self.db)
+            self._tune()
+
+    def _tune(self) -> None:
+        # A changeset of 10,000 versions dirties thousands of pages of the hash index (its keys
+        # are random); the default 2 MB page cache would spill them before the commit.
+        self.db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
 
     @staticmethod
     def _create_schema(db: sqlite_utils.Database) -> None:
         with immediate(db):
             for table, (columns, pk) in SCHEMA.items():
                 db[table].create(columns, pk=pk, if_not_exists=True)
-            db["versions"].create_index(["namespace", "hash"], if_not_exists=True)
             db["versions"].create_index(["hash"], if_not_exists=True)
             db["versions"].create_index(["namespace", "name", "created"], if_not_exists=True)
             db["events"].create_index(["namespace", "name"], if_not_exists=True)
@@ -133,6 +140,10 @@ class Index(IndexQueries):
                 # ... or before the events table: derive what the versions and tags still show.
                 db.execute(_EVENTS_FROM_VERSIONS.format(into="", source=""))
                 db.execute(_EVENTS_FROM_TAGS.format(into="", source=""))
+            if found < 4:
+                # (namespace, hash) served no query but led hash-prefix lookups into a scan of
+                # the namespace, and every insert paid for it (random keys: a page per row).
+                db.execute("DROP INDEX IF EXISTS idx_versions_namespace_hash")
             if found < SCHEMA_VERSION:
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
@@ -261,7 +272,13 @@ class Index(IndexQueries):
         )
 
     def _insert_versions(self, rows: list[dict[str, Any]]) -> None:
-        self.db["versions"].insert_all(rows, batch_size=500)
+        # One executemany: sqlite-utils' insert_all costs more in Python than SQLite does.
+        columns = list(SCHEMA["versions"][0])
+        self.db.conn.executemany(
+            f"INSERT INTO versions ({_columns('versions')}) "
+            f"VALUES ({', '.join('?' * len(columns))})",
+            [tuple(r[c] for c in columns) for r in rows],
+        )
         latest = {(r["namespace"], r["name"]): r["version"] for r in rows}
         self.db.conn.executemany(
             "INSERT OR REPLACE INTO names (namespace, name, latest) VALUES (?, ?, ?)",
@@ -279,11 +296,12 @@ class Index(IndexQueries):
         Run by writers before a changeset is published, and by every reader before applying.
         """
         ns = changeset.namespace
-        next_version: dict[str, int] = {}
+        named = [e.name for e in changeset.entries if e.op in VERSION_OPS]
+        next_version = self.next_versions(ns, named)  # one query per 500 names, not per entry
         for entry in changeset.entries:
             if entry.op not in VERSION_OPS:
                 continue
-            expected = next_version.get(entry.name) or self.next_version(ns, entry.name)
+            expected = next_version[entry.name]
             if entry.version != expected:
                 raise StoreError(
                     f"changeset {ns}#{changeset.seq} gives {entry.name!r} version "
