@@ -33,8 +33,11 @@ ALGORITHM = "blake3"
 CHUNK_SIZE = 1024 * 1024
 LARGE_CHUNK_SIZE = 4 * 1024 * 1024
 # Below this size one thread is faster than starting the pool; above it BLAKE3's tree
-# parallelism pays off (measured in docs/performance.md once issue 7 lands).
+# parallelism pays off (docs/performance.md).
 MULTITHREAD_THRESHOLD = 4 * 1024 * 1024
+# Large files are hashed through memory maps of this many bytes at a time (a multiple of every
+# platform's mapping granularity), so at most this much of a file is resident at once.
+MAP_WINDOW = 32 * 1024 * 1024
 
 _HASH_RE = re.compile(r"^blake3:[0-9a-f]{64}$")
 
@@ -99,11 +102,12 @@ def hash_stream(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> str:
 def hash_file(path: str | os.PathLike[str]) -> str:
     """Hash a file; large files are memory-mapped and hashed on every core.
 
-    Like ``b3sum``, a large file is hashed through a memory map (BLAKE3's tree hashing splits
-    it across all cores, and no byte is copied into Python): on 2 cores that is 1.6x faster
-    than reading chunks. A file cut short by another program while it is being mapped can make
-    the operating system stop the process (SIGBUS); nothing is lost then (every write of
-    eoscatalog is crash-safe), and ``EOS_HASH_MMAP=0`` reads in chunks instead.
+    Like ``b3sum``, a large file is hashed through memory maps (BLAKE3's tree hashing splits
+    them across all cores, and no byte is copied into Python): on 2 cores that is 1.6x faster
+    than reading chunks. The file is mapped 32 MiB at a time, so memory stays flat. A file cut
+    short by another program while it is mapped can make the operating system stop the
+    process (SIGBUS); nothing is lost then (every write of eoscatalog is crash-safe), and
+    ``EOS_HASH_MMAP=0`` reads in chunks instead.
 
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "x"; _ = p.write_bytes(b"hello")
@@ -116,8 +120,12 @@ def hash_file(path: str | os.PathLike[str]) -> str:
             return hash_stream(f)
         hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
         if size and os.environ.get("EOS_HASH_MMAP", "1") != "0":  # an empty file has no map
-            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-                hasher.update(mapped)
+            # Window by window: a mapped page counts as resident memory while it is mapped.
+            for offset in range(0, size, MAP_WINDOW):
+                length = min(MAP_WINDOW, size - offset)
+                with mmap.mmap(f.fileno(), length, access=mmap.ACCESS_READ,
+                               offset=offset) as mapped:
+                    hasher.update(mapped)
             return f"{ALGORITHM}:{hasher.hexdigest()}"
         # Large reads into one reused buffer, each hashed on every core.
         buffer = bytearray(LARGE_CHUNK_SIZE)

@@ -449,3 +449,29 @@ def test_large_files_hash_the_same_mapped_or_read(tmp_path, monkeypatch):
     monkeypatch.setenv("EOS_HASH_MMAP", "0")
     assert hashing.hash_file(path) == expected
     assert mapped == [1]  # the chunked path did not map
+
+
+def test_large_files_are_mapped_window_by_window(tmp_path, monkeypatch):
+    """Each window is mapped and unmapped in turn (so memory stays flat); the last one is
+    short; together they hash to the file's hash."""
+    import mmap
+    import random
+
+    from eoscatalog import hashing
+
+    monkeypatch.setattr(hashing, "MAP_WINDOW", 2 * mmap.ALLOCATIONGRANULARITY * 64)
+    data = random.Random(6).randbytes(hashing.MULTITHREAD_THRESHOLD + 999)
+    path = tmp_path / "big"
+    path.write_bytes(data)
+    lengths = []
+    real_mmap = hashing.mmap.mmap
+
+    def spy(fd, length, **kwargs):
+        lengths.append(length)
+        return real_mmap(fd, length, **kwargs)
+
+    monkeypatch.setattr(hashing.mmap, "mmap", spy)
+    assert hashing.hash_file(path) == hashing.hash_bytes(data)
+    window = hashing.MAP_WINDOW
+    assert sum(lengths) == len(data) and lengths[:-1] == [window] * (len(lengths) - 1)
+    assert 0 < lengths[-1] <= window and len(lengths) > 2
