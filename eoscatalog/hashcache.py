@@ -55,9 +55,10 @@ class HashCache:
         return self.lookup_many([(key, st or os.stat(key))]).get(key)
 
     def lookup_many(self, files: Iterable[tuple[str, os.stat_result]]) -> dict[str, str]:
-        """The cached hashes of the unchanged files among ``(absolute path, stat)`` pairs, in
-        a few queries (one per ``BATCH`` files) rather than one per file."""
-        wanted = {os.path.abspath(path): st for path, st in files}
+        """The cached hashes of the unchanged files among ``(absolute path, stat)`` pairs
+        (paths as ``os.path.abspath`` gives them), in a few queries (one per ``BATCH`` files)
+        rather than one per file."""
+        wanted = dict(files)
         keys = list(wanted)
         found: dict[str, str] = {}
         for start in range(0, len(keys), BATCH):

@@ -143,16 +143,20 @@ def _counting_hasher(catalog: Catalog, files: Sequence[LocalFile],
     comparable = [f for f in files if (r := remote.get(prefix + f.relative)) is not None
                   and r.size == f.size]
     known = catalog.hash_cache.lookup_many(
-        (str(f.path.absolute()), f.stat or f.path.stat()) for f in comparable)
+        (_absolute(f), f.stat or os.stat(_absolute(f))) for f in comparable)
 
     def hash_of(f: LocalFile) -> str:
-        path = str(f.path.absolute())
+        path = _absolute(f)
         if path in known:
             return known[path]
         count[0] += 1
         return catalog.hash_cache.hash(path)
 
     return hash_of, count
+
+
+def _absolute(f: LocalFile) -> str:
+    return f.absolute or os.path.abspath(f.where)
 
 
 def _remote_map(catalog: Catalog, folder: Location,

@@ -36,12 +36,19 @@ __all__ = [
 
 @dataclass(frozen=True)
 class LocalFile:
-    """A file under the synced folder: its path relative to it (with ``/``) and its size."""
+    """A file under the synced folder: its path relative to it (with ``/``), its path as the
+    folder was given (``where``; ``path`` as a Path) and absolute, its size and stat."""
 
     relative: str
-    path: Path
+    where: str
     size: int
     stat: os.stat_result | None = field(default=None, compare=False, repr=False)  # as scanned
+    absolute: str = field(default="", compare=False, repr=False)
+
+    @property
+    def path(self) -> Path:
+        """The file's path (under the folder as it was given)."""
+        return Path(self.where)
 
 
 @dataclass(frozen=True)
@@ -123,9 +130,10 @@ def scan_local(root: Path, exclude: Sequence[str] = (),
         # A folder that cannot be read must not look empty: --delete would delete its names.
         raise error
 
-    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable):
+    given, top = str(root), os.path.abspath(root)
+    for dirpath, dirnames, filenames in os.walk(top, onerror=unreadable):
         dirnames.sort()
-        rel_dir = os.path.relpath(dirpath, root)
+        rel_dir = os.path.relpath(dirpath, top)
         for filename in filenames:
             relative = filename if rel_dir == "." else f"{rel_dir}/{filename}".replace(os.sep, "/")
             try:
@@ -145,13 +153,17 @@ def scan_local(root: Path, exclude: Sequence[str] = (),
                 continue  # removed while we walked
             if not stat_module.S_ISREG(st.st_mode):
                 continue  # sockets, fifos, devices
-            found.append(LocalFile(relative, Path(full), st.st_size, st))
+            found.append(LocalFile(relative, given + full[len(top):], st.st_size, st, full))
     found.sort(key=lambda f: f.relative)
     yield from found
 
 
-def _check_names(prefix: str, files: Iterable[LocalFile]) -> None:
+def _check_names(prefix: str, files: Iterable[LocalFile],
+                 known: Mapping[str, object] | None = None) -> None:
+    """Refuse files whose names could not be stored (names in ``known`` already are)."""
     for f in files:
+        if known is not None and prefix + f.relative in known:
+            continue
         try:
             validate_name(prefix + f.relative)
         except InvalidNameError as e:
@@ -174,7 +186,7 @@ def plan_upload(
     local file's hash (through the hash cache, so unchanged files are not read). A file whose
     size differs from the remote version is new without hashing at all.
     """
-    _check_names(prefix, files)
+    _check_names(prefix, files, remote)
     actions = []
     seen = set()
     for f in files:
