@@ -1,0 +1,209 @@
+"""What every workload shares: the run's settings, timing in alternation, and result rows.
+
+A workload is a function ``run(bench: Bench) -> list[Row]``. It builds its data under
+``bench.work`` (deterministic: :func:`random_bytes` with a fixed seed), times eoscatalog and each
+peer with :func:`alternate` (peer, eoscatalog, peer, eoscatalog, ...: a slow spell of the machine
+hits both), and returns one :class:`Row` per figure in docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from server import BenchServer
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+
+# Fake credentials for the local server; never real ones.
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How big each workload is in one mode (full, quick, tiny)."""
+
+    big_file: int  # hash, local put, S3 put and get
+    sync_files: int  # small files in the sync tree
+    catalog_versions: int  # versions in the resolve catalog
+    catalog_names: int
+    ls_names: int  # names under one prefix for ls
+    memory_file: int  # the peak-memory upload and download
+    runs: int  # timed runs per contender (medians are reported)
+
+
+FULL = Sizes(GiB, 10_000, 1_000_000, 100_000, 10_000, 4 * GiB, 3)
+QUICK = Sizes(256 * MiB, 1_000, 100_000, 10_000, 10_000, 512 * MiB, 3)
+TINY = Sizes(4 * MiB, 40, 2_000, 200, 100, 24 * MiB, 1)
+
+
+@dataclass
+class Bench:
+    """One benchmark run: its sizes, folders, server and peers."""
+
+    sizes: Sizes
+    mode: str  # "full", "quick" or "tiny"
+    work: Path  # scratch space, removed at the end
+    server: BenchServer
+    aws: str  # the aws CLI executable
+    quiet: bool = False
+    notes: list[str] = field(default_factory=list)  # facts worth printing under the table
+
+    def say(self, text: str) -> None:
+        """A progress line on stderr."""
+        if not self.quiet:
+            print(f"[bench] {text}", file=sys.stderr, flush=True)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """The environment for a peer's or eoscatalog's process, pointed at the server."""
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("EOS_", "AWS_"))}
+        env.update(AWS_ENV)
+        env.update(extra)
+        return env
+
+    def bucket(self, name: str) -> str:
+        """Create a bucket (once) on the server and return its name."""
+        import boto3
+
+        client = boto3.client("s3", endpoint_url=self.server.endpoint_url, **_creds())
+        try:
+            client.create_bucket(Bucket=name)
+        except client.exceptions.BucketAlreadyOwnedByYou:
+            pass
+        return name
+
+
+def _creds() -> dict[str, str]:
+    return {"aws_access_key_id": AWS_ENV["AWS_ACCESS_KEY_ID"],
+            "aws_secret_access_key": AWS_ENV["AWS_SECRET_ACCESS_KEY"],
+            "region_name": AWS_ENV["AWS_DEFAULT_REGION"]}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the results table.
+
+    ``peer_value`` and ``eos_value`` are in ``unit`` (seconds unless said); ``ratio`` is
+    eoscatalog's over the peer's when both exist. ``met`` says whether the target held.
+    """
+
+    workload: str
+    peer: str
+    peer_value: float | None
+    eos_value: float
+    unit: str
+    target: str
+    met: bool
+    detail: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.peer_value in (None, 0):
+            return None
+        return self.eos_value / self.peer_value
+
+
+@dataclass
+class Contender:
+    """Something to time: ``run(i)`` for run number ``i``; ``setup(i)`` before it, untimed."""
+
+    name: str
+    run: Callable[[int], object]
+    setup: Callable[[int], object] | None = None
+
+
+def alternate(runs: int, contenders: Sequence[Contender],
+              settle: Callable[[], None] | None = None) -> dict[str, list[float]]:
+    """Time each contender ``runs`` times, taking turns; ``settle()`` runs before each timing.
+
+    >>> t = alternate(2, [Contender("a", lambda i: None), Contender("b", lambda i: None)])
+    >>> sorted(t), [len(v) for v in t.values()]
+    (['a', 'b'], [2, 2])
+    """
+    times: dict[str, list[float]] = {c.name: [] for c in contenders}
+    for i in range(runs):
+        for c in contenders:
+            if c.setup is not None:
+                c.setup(i)
+            if settle is not None:
+                settle()
+            start = time.perf_counter()
+            c.run(i)
+            times[c.name].append(time.perf_counter() - start)
+    return times
+
+
+def median(values: Sequence[float]) -> float:
+    """The median (the middle run of 3)."""
+    return statistics.median(values)
+
+
+def ratio_row(workload: str, peer: str, times: dict[str, list[float]], peer_key: str,
+              eos_key: str, limit: float, target: str, detail: str = "") -> Row:
+    """A row whose target is ``eos time / peer time <= limit``."""
+    p, e = median(times[peer_key]), median(times[eos_key])
+    return Row(workload, peer, p, e, "s", target, e / p <= limit, detail)
+
+
+def flush_disk() -> None:
+    """Write dirty pages out, so one contender's writes are not paid by the next one."""
+    os.sync()
+
+
+def random_bytes(size: int, seed: int) -> bytes:
+    """Deterministic bytes (the same on every machine for the same seed)."""
+    return random.Random(seed).randbytes(size)
+
+
+def write_file(path: Path, size: int, seed: int) -> Path:
+    """A file of ``size`` deterministic bytes, written once (kept if already right)."""
+    if path.exists() and path.stat().st_size == size:
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    block = random_bytes(min(size, 64 * MiB), seed)
+    tmp = path.with_suffix(".part")
+    with open(tmp, "wb") as f:
+        written, n = 0, 0
+        while written < size:
+            # Each block is rotated, so no two blocks of a large file are equal.
+            piece = (block[n % len(block):] + block[: n % len(block)])[: size - written]
+            f.write(piece)
+            written += len(piece)
+            n += 4099
+    tmp.rename(path)
+    return path
+
+
+def read_into_page_cache(path: Path) -> None:
+    """Read a file once so the timed runs find it in the page cache."""
+    with open(path, "rb", buffering=0) as f:
+        while f.read(8 * MiB):
+            pass
+
+
+def run_cli(argv: Sequence[str], env: dict[str, str], cwd: Path | None = None) -> str:
+    """Run a command; raise with its output if it fails; return its stdout."""
+    done = subprocess.run(list(argv), env=env, cwd=cwd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed ({done.returncode}):\n"
+                           f"{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
+    return done.stdout
+
+
+def eos_cli() -> list[str]:
+    """How to run ``eos`` with this interpreter."""
+    return [sys.executable, "-m", "eoscatalog"]

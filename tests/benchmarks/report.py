@@ -1,0 +1,141 @@
+"""docs/performance.md: machine facts, the results table, request accounting, design notes.
+
+Everything in the file is written by :func:`render` from one run, so the figures, the machine
+they came from and the command that made them never drift apart.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+from harness import Row
+from peers import aws_version, versions
+
+DESIGN = """\
+## What makes it fast
+
+- **Hashing reads no byte into Python.** A large file is hashed through memory maps, 32 MiB at
+  a time, with BLAKE3's tree hashing on every core (`eoscatalog.hashing.hash_file`); reading
+  chunks into a buffer costs a copy that, on 2 cores, competes with the hashing threads. Like
+  `b3sum`, a file cut short by another program while it is mapped can stop the process;
+  `EOS_HASH_MMAP=0` reads in chunks instead. Each file is hashed once: the hash cache keys on
+  (size, mtime, inode), so an unchanged file costs one `stat`.
+- **The local store copies in the kernel.** `copy_file_range` (then `sendfile`) moves the bytes,
+  and the copy itself is hashed, from the page cache, while `fsync` writes it out: what is
+  checked is what is stored, and the check overlaps the disk.
+- **S3 transfers are parallel both ways.** Uploads above 16 MiB go as multipart uploads of
+  8 MiB parts, 8 at a time, hashed as they are read; downloads above one part go as ranged GETs,
+  8 at a time, all pinned to the first answer's ETag and written at their offsets, then hashed as
+  a whole (mapped) before the rename. In-flight memory is bounded by 8 parts.
+- **Dedup costs no upload.** An existing blob is never sent again; the request accounting shows
+  it.
+"""
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _memory() -> str:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return f"{int(line.split()[1]) / 2**20:.1f} GiB"
+    except OSError:
+        pass
+    return "?"
+
+
+def _filesystem(path: Path) -> str:
+    done = subprocess.run(["stat", "-f", "-c", "%T", str(path)], capture_output=True, text=True)
+    return done.stdout.strip() or "?"
+
+
+def facts(work: Path, aws: str) -> dict[str, str]:
+    """What the figures depend on: the machine, the file system, the software."""
+    v = versions()
+    return {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "CPU": f"{_cpu()}, {os.cpu_count()} cores",
+        "memory": _memory(),
+        "system": f"{platform.system()} {platform.release()}",
+        "scratch file system": _filesystem(work),
+        "Python": v.pop("python"),
+        "packages": ", ".join(f"{k} {val}" for k, val in v.items()),
+        "aws CLI": aws_version(aws),
+        "S3 server": "moto's server (tests/benchmarks/server.py), its own process, 127.0.0.1",
+    }
+
+
+def _num(value: float | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    if unit == "s":
+        return f"{value:.3f} s" if value < 10 else f"{value:.1f} s"
+    if unit == "ms":
+        return f"{value:.3f} ms"
+    return f"{value:.4g} {unit}"
+
+
+def render(rows: Sequence[Row], machine: dict[str, str], *, mode: str,
+           durations: dict[str, float], total: float, notes: Sequence[str],
+           command: str) -> str:
+    """The whole of docs/performance.md."""
+    met = sum(r.met for r in rows)
+    out = [
+        "# Performance",
+        "",
+        "eoscatalog against the tools users would pick instead (the aws CLI, boto3, the BLAKE3",
+        "library, hashlib, `cp` + `sync`), side by side in one run on one machine and one",
+        "S3-compatible server. Each figure is the median of the runs, taken in alternation",
+        "(peer, eoscatalog, peer, ...). Ratios are eoscatalog's time over the peer's: below 1 is",
+        "faster. No timing is asserted in the test suite; this file is where the figures live.",
+        "",
+        f"**{met} of {len(rows)} targets met** in this run ({mode} mode, {total:.0f} s).",
+        "",
+        "## Rerun it",
+        "",
+        "```bash",
+        'pip install ".[test]"',
+        "python tests/benchmarks/run.py            # the sizes below; rewrites this file",
+        "python tests/benchmarks/run.py --quick    # smaller sizes, under 3 minutes",
+        "```",
+        "",
+        "`--only local,s3,sync,catalog,memory` runs some workloads; `--out FILE` writes",
+        "elsewhere. The aws CLI is installed once into `~/.cache/eoscatalog-bench/awscli`.",
+        "",
+        f"This file was written by `{command}`.",
+        "",
+        "## Machine",
+        "",
+        *[f"- **{k}**: {v}" for k, v in machine.items()],
+        "",
+        "## Results",
+        "",
+        "| workload | peer | peer | eoscatalog | ratio | target | met |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        ratio = "—" if r.ratio is None else f"{r.ratio:.2f}x"
+        out.append(f"| {r.workload} | {r.peer} | {_num(r.peer_value, r.unit)} | "
+                   f"{_num(r.eos_value, r.unit)} | {ratio} | {r.target} | "
+                   f"{'yes' if r.met else '**no**'} |")
+    out += ["", "## Requests, bytes and details", ""]
+    out += [f"- **{r.workload}** — {r.detail}" for r in rows if r.detail]
+    if notes:
+        out += ["", "## Notes from this run", "", *[f"- {n}" for n in notes]]
+    out += ["", "## Time per workload", "",
+            *[f"- {name}: {seconds:.0f} s" for name, seconds in durations.items()], ""]
+    out += [DESIGN]
+    return "\n".join(out)

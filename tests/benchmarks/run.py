@@ -1,0 +1,104 @@
+"""The benchmark's one entry point: ``python tests/benchmarks/run.py [--quick]``.
+
+It starts the S3-compatible server on 127.0.0.1 (in its own process), makes deterministic data,
+runs every workload for eoscatalog and its peers in alternation (medians of 3 runs or more) and
+writes docs/performance.md. ``--quick`` uses smaller sizes and finishes in under 3 minutes;
+``--tiny`` is for the test suite (seconds; the figures mean nothing). Nothing here is collected
+by pytest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from harness import FULL, QUICK, TINY, Bench, Row  # noqa: E402
+from peers import aws_cli  # noqa: E402
+from report import facts, render  # noqa: E402
+from server import BenchServer  # noqa: E402
+
+ROOT = HERE.parent.parent
+# (name, module, what it measures), in the order of the report
+WORKLOADS = [
+    ("local", "w_local", "hashing and the local store"),
+    ("s3", "w_s3", "put and get through S3"),
+    ("sync", "w_sync", "syncing many small files"),
+    ("catalog", "w_catalog", "lookups in a large catalog"),
+    ("memory", "w_memory", "peak memory"),
+]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="smaller sizes: under 3 minutes")
+    size.add_argument("--tiny", action="store_true", help="tiny sizes, for the test suite")
+    parser.add_argument("--only", default="",
+                        help="comma-separated workloads: " + ",".join(w[0] for w in WORKLOADS))
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md",
+                        help="where to write the report (default: docs/performance.md)")
+    parser.add_argument("--work", type=Path, default=None,
+                        help="scratch folder (default: a new temporary folder, removed after)")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the chosen workloads, write the report, print the table; 0 even if a target is
+    missed (the report says which), 2 on bad arguments."""
+    args = parse_args(argv)
+    mode = "quick" if args.quick else "tiny" if args.tiny else "full"
+    sizes = {"full": FULL, "quick": QUICK, "tiny": TINY}[mode]
+    chosen = [w for w in WORKLOADS if not args.only or w[0] in args.only.split(",")]
+    unknown = set(filter(None, args.only.split(","))) - {w[0] for w in WORKLOADS}
+    if unknown:
+        print(f"unknown workloads {sorted(unknown)}; known: "
+              f"{', '.join(w[0] for w in WORKLOADS)}", file=sys.stderr)
+        return 2
+    work = args.work or Path(tempfile.mkdtemp(prefix="eos-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    os.environ["EOS_HOME"] = str(work / "homes" / "default")
+    os.environ["EOS_USER"] = "bench"
+    started = time.monotonic()
+    rows: list[Row] = []
+    durations: dict[str, float] = {}
+    try:
+        aws = aws_cli(say=lambda text: print(f"[bench] {text}", file=sys.stderr))
+        with BenchServer() as server:
+            bench = Bench(sizes, mode, work, server, aws, quiet=args.quiet)
+            for name, module, what in chosen:
+                bench.say(f"{name}: {what}")
+                t0 = time.monotonic()
+                rows += importlib.import_module(module).run(bench)
+                durations[name] = time.monotonic() - t0
+        text = render(rows, facts(work, aws), mode=mode, durations=durations,
+                      total=time.monotonic() - started, notes=bench.notes,
+                      command=" ".join(["python tests/benchmarks/run.py",
+                                        *(["--quick"] if args.quick else []),
+                                        *(["--tiny"] if args.tiny else [])]))
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    for row in rows:
+        mark = "met" if row.met else "NOT MET"
+        peer = "" if row.peer_value is None else f" vs {row.peer} {row.peer_value:.4g}"
+        print(f"{mark:8} {row.workload}: eoscatalog {row.eos_value:.4g} {row.unit}{peer} "
+              f"({row.target})")
+    print(f"wrote {args.out} in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
