@@ -1198,3 +1198,20 @@ def test_s3_parallel_download_of_a_corrupt_blob_keeps_nothing(
     with pytest.raises(IntegrityError):
         multipart_store.download_blob(h, tmp_path / "out" / "big")
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_s3_parallel_download_writes_out_as_it_goes(
+    multipart_store: S3Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bytes are written out to disk in the background while parts arrive (so the fsync that
+    makes a cache entry durable finds little left), one fdatasync at a time."""
+    from eoscatalog.store import s3_transfer
+
+    synced: list[int] = []
+    real = os.fdatasync
+    monkeypatch.setattr(s3_transfer, "WRITEBACK_EVERY", 2 * MiB)
+    monkeypatch.setattr(s3_transfer.os, "fdatasync", lambda fd: synced.append(fd) or real(fd))
+    data = random.Random(13).randbytes(12 * MiB)
+    h = multipart_store.put_blob_bytes(data)
+    assert multipart_store.download_blob(h, tmp_path / "big").read_bytes() == data
+    assert 1 <= len(synced) <= 6 and len(set(synced)) == 1

@@ -39,10 +39,35 @@ PART_SIZE = 8 * 1024 * 1024
 MAX_PARTS = 10_000
 MAX_CONCURRENCY = 8
 READ_CHUNK = 1024 * 1024
+WRITEBACK_EVERY = 64 * 1024 * 1024
 
 # S3's "already exists or changed" codes (412, and 409 while a conditional write is in flight):
 # here for ranged reads pinned by If-Match, and for S3Store.errors.
 PRECONDITION = {"PreconditionFailed", "412", "ConditionalRequestConflict"}
+
+
+class _Writeback:
+    """Write a download's bytes out to disk in the background (``fdatasync`` every ``every``
+    bytes, one at a time), so the fsync that makes it durable at the end finds little left."""
+
+    def __init__(self, fd: int, every: int | None = None) -> None:
+        self.fd, self.every, self.pending = fd, every or WRITEBACK_EVERY, 0
+        self.lock = threading.Lock()
+        self.pool = ThreadPoolExecutor(1)
+        self.running: Future[None] | None = None
+
+    def wrote(self, count: int) -> None:
+        with self.lock:
+            self.pending += count
+            if self.pending < self.every or (self.running and not self.running.done()):
+                return
+            self.pending = 0
+            self.running = self.pool.submit(os.fdatasync, self.fd)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+        if self.running is not None:
+            self.running.result()  # an I/O error surfaces here
 
 
 def _reporter(on_bytes: Progress, size: int) -> Callable[[Future[Any]], None]:
@@ -218,11 +243,21 @@ class S3Transfers:
         content_range = response.get("ContentRange", "")
         size = int(content_range.rsplit("/", 1)[-1]) if "/" in content_range else end
         os.ftruncate(fd, size)
+        writeback = _Writeback(fd)
+        try:
+            self._fetch_parts(fd, key, body, etag, end, size, writeback, on_bytes)
+        finally:
+            writeback.close()
+
+    def _fetch_parts(self, fd: int, key: str, body: Any, etag: str, end: int, size: int,
+                     writeback: _Writeback, on_bytes: Progress | None) -> None:
+        """Write the open first part, then fetch the other parts in parallel."""
         written, cuts = 0, 0
         try:
             while data := body.read(STREAM_READ):
                 os.pwrite(fd, data, written)
                 written += len(data)
+                writeback.wrote(len(data))
                 if on_bytes is not None:
                     on_bytes(len(data))
         except STREAM_CUT:
@@ -238,6 +273,7 @@ class S3Transfers:
             for chunk in self.iter_chunks(key, start, stop, if_match=etag, cuts=cuts):
                 os.pwrite(fd, chunk, offset)
                 offset += len(chunk)
+                writeback.wrote(len(chunk))
                 if on_bytes is not None:
                     on_bytes(len(chunk))
             if offset != stop:
