@@ -175,8 +175,12 @@ def _upload(catalog: Catalog, root: Path, folder: Location, *, delete: bool, dry
     # A dry run refuses what the run would; the store's conditional-write probe (writes, on
     # S3) waits until there is something to write, so a sync with nothing to do writes nothing.
     catalog.check_writable(folder.namespace, probe=False)
-    files = list(scan_local(root, keep.exclude, keep.include))
-    remote = _remote_map(catalog, folder, keep)
+    with ThreadPoolExecutor(1) as pool:  # the folder is scanned while the catalog refreshes
+        scanning = pool.submit(lambda: list(scan_local(root, keep.exclude, keep.include)))
+        if not root.is_dir():
+            scanning.result()  # its error first: nothing to sync before any request
+        remote = _remote_map(catalog, folder, keep)
+        files = scanning.result()
     hash_of, hashed = _counting_hasher(catalog, files, remote, folder.name)
     with catalog.hash_cache.batch():
         actions = plan_upload(files, remote, hash_of, prefix=folder.name, delete=delete)

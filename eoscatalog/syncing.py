@@ -134,8 +134,9 @@ def scan_local(root: Path, exclude: Sequence[str] = (),
     for dirpath, dirnames, filenames in os.walk(top, onerror=unreadable):
         dirnames.sort()
         rel_dir = os.path.relpath(dirpath, top)
+        under = "" if rel_dir == "." else rel_dir.replace(os.sep, "/") + "/"
         for filename in filenames:
-            relative = filename if rel_dir == "." else f"{rel_dir}/{filename}".replace(os.sep, "/")
+            relative = under + filename
             try:
                 relative.encode("utf-8")
             except UnicodeEncodeError:
@@ -144,7 +145,7 @@ def scan_local(root: Path, exclude: Sequence[str] = (),
                     "rename it or leave it out with --exclude"
                 ) from None
             relative = unicodedata.normalize("NFC", relative)  # as names are stored
-            if excluded(relative, exclude, include):
+            if exclude and excluded(relative, exclude, include):
                 continue
             full = os.path.join(dirpath, filename)
             try:

@@ -20,7 +20,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-import botocore.session
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
@@ -115,7 +114,7 @@ class S3Store(S3Transfers, Store):
         # botocore, not boto3: boto3 adds nothing used here but a fifth of a second of imports
         # (s3transfer). The client (the S3 model loaded, ~0.1 s) is built on a thread of its
         # own, while the caller goes on (a sync scans its folder meanwhile); ``client`` waits.
-        self._session = botocore.session.get_session()
+        self._session: Any = None
         self._client: Any = None
         self._client_failed: BaseException | None = None
         self._client_ready = threading.Event()
@@ -127,6 +126,9 @@ class S3Store(S3Transfers, Store):
 
     def _build_client(self, region: str | None, config: Config) -> None:
         try:
+            import botocore.session  # here: its 0.05 s of imports overlap the caller's work
+
+            self._session = botocore.session.get_session()
             client = self._session.create_client(
                 "s3", endpoint_url=self.endpoint_url, region_name=region, config=config
             )
@@ -362,7 +364,8 @@ class S3Store(S3Transfers, Store):
 
     def credentials_expire_at(self) -> datetime | None:
         """When temporary credentials (a role, SSO, a session token) expire, if known."""
-        credentials = self._session.get_credentials()
+        self._client_ready.wait()
+        credentials = self._session.get_credentials() if self._session else None
         expiry = getattr(credentials, "_expiry_time", None)
         return expiry if isinstance(expiry, datetime) else None
 
