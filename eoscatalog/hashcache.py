@@ -54,22 +54,29 @@ class HashCache:
         key = os.path.abspath(path)
         return self.lookup_many([(key, st or os.stat(key))]).get(key)
 
-    def lookup_many(self, files: Iterable[tuple[str, os.stat_result]]) -> dict[str, str]:
+    def lookup_many(self, files: Iterable[tuple[str, os.stat_result]], *,
+                    under: str | None = None) -> dict[str, str]:
         """The cached hashes of the unchanged files among ``(absolute path, stat)`` pairs
         (paths as ``os.path.abspath`` gives them), in a few queries (one per ``BATCH`` files)
-        rather than one per file."""
+        rather than one per file; with ``under``, a folder holding them all, in ONE query."""
         wanted = dict(files)
         keys = list(wanted)
+        columns = "SELECT path, size, mtime_ns, inode, hash, hashed_ns FROM hashes"
+        if under is not None:
+            top = os.path.join(under, "")
+            queries = [(f"{columns} WHERE path >= ? AND path < ?",
+                        [top, top[:-1] + chr(ord(top[-1]) + 1)])]
+        else:
+            queries = [(f"{columns} WHERE path IN ({','.join('?' * len(chunk))})", chunk)
+                       for chunk in (keys[i:i + BATCH] for i in range(0, len(keys), BATCH))]
         found: dict[str, str] = {}
-        for start in range(0, len(keys), BATCH):
-            chunk = keys[start:start + BATCH]
+        for sql, params in queries:
             with lock_of(self.db):
-                rows = self.db.conn.execute(
-                    "SELECT path, size, mtime_ns, inode, hash, hashed_ns FROM hashes "
-                    f"WHERE path IN ({','.join('?' * len(chunk))})", chunk,
-                ).fetchall()
+                rows = self.db.conn.execute(sql, params).fetchall()
             for path, size, mtime_ns, inode, value, hashed_ns in rows:
-                st = wanted[path]
+                st = wanted.get(path)
+                if st is None:
+                    continue
                 if ((size, mtime_ns, inode) == (st.st_size, st.st_mtime_ns, st.st_ino)
                         and hashed_ns - mtime_ns > RACY_WINDOW_NS):
                     found[path] = value

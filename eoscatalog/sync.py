@@ -130,7 +130,7 @@ def _refuse_deleting_everything(actions: Sequence[Action], source: str, dest: st
         )
 
 
-def _counting_hasher(catalog: Catalog, files: Sequence[LocalFile],
+def _counting_hasher(catalog: Catalog, root: Path, files: Sequence[LocalFile],
                      remote: dict[str, VersionRecord], prefix: str,
                      ) -> tuple[Callable[[LocalFile], str], list[int]]:
     """A ``hash_of`` for planning, and the count of files it read.
@@ -143,7 +143,8 @@ def _counting_hasher(catalog: Catalog, files: Sequence[LocalFile],
     comparable = [f for f in files if (r := remote.get(prefix + f.relative)) is not None
                   and r.size == f.size]
     known = catalog.hash_cache.lookup_many(
-        (_absolute(f), f.stat or os.stat(_absolute(f))) for f in comparable)
+        ((_absolute(f), f.stat or os.stat(_absolute(f))) for f in comparable),
+        under=os.path.abspath(root))
 
     def hash_of(f: LocalFile) -> str:
         path = _absolute(f)
@@ -181,7 +182,7 @@ def _upload(catalog: Catalog, root: Path, folder: Location, *, delete: bool, dry
             scanning.result()  # its error first: nothing to sync before any request
         remote = _remote_map(catalog, folder, keep)
         files = scanning.result()
-    hash_of, hashed = _counting_hasher(catalog, files, remote, folder.name)
+    hash_of, hashed = _counting_hasher(catalog, root, files, remote, folder.name)
     with catalog.hash_cache.batch():
         actions = plan_upload(files, remote, hash_of, prefix=folder.name, delete=delete)
     if not files:
@@ -213,7 +214,7 @@ def _download(catalog: Catalog, folder: Location, root: Path, *, delete: bool, d
               on_plan: Callable[[SyncReport], None] | None, shown: str) -> SyncReport:
     remote = _remote_map(catalog, folder, keep)
     files = list(scan_local(root, keep.exclude, keep.include)) if root.exists() else []
-    hash_of, hashed = _counting_hasher(catalog, files, remote, folder.name)
+    hash_of, hashed = _counting_hasher(catalog, root, files, remote, folder.name)
     with catalog.hash_cache.batch():
         actions = plan_download(remote, files, hash_of, prefix=folder.name, delete=delete,
                                 where=shown)

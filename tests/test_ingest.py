@@ -74,3 +74,36 @@ def test_downloads_follow_the_umask(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_hash_cache_lookup_many_finds_only_unchanged_files(tmp_path: Path) -> None:
+    """Batched lookups (IN lists, or one range query under a folder) answer as lookup does:
+    a file whose size or mtime changed, or one never hashed, is not found."""
+    cache = HashCache(tmp_path / "hashes.sqlite")
+    folder, next_door = tmp_path / "tree", tmp_path / "tree2"
+    folder.mkdir()
+    next_door.mkdir()
+    paths = _old_files(folder, 1200)  # more than one IN batch
+    outside = _old_files(next_door, 1)[0]  # "tree2" sorts right after "tree/"
+    with cache.batch():
+        hashes = {str(p): cache.hash(p) for p in [*paths, outside]}
+    paths[0].write_bytes(b"changed")
+    os.utime(paths[1], ns=(paths[1].stat().st_mtime_ns + 10**9,) * 2)
+    never = folder / "never.txt"
+    never.write_bytes(b"never hashed")
+    files = [(str(p), p.stat()) for p in [*paths, never]]
+    expected = {str(p): hashes[str(p)] for p in paths[2:]}
+    assert cache.lookup_many(files) == expected
+    assert cache.lookup_many(files, under=str(folder)) == expected
+    assert cache.lookup_many([(str(outside), outside.stat())], under=str(folder)) == {}
+    assert cache.lookup(outside) == hashes[str(outside)]
+
+
+def test_hash_cache_batch_writes_its_entries_at_the_end(tmp_path: Path) -> None:
+    cache = HashCache(tmp_path / "hashes.sqlite")
+    other = HashCache(tmp_path / "hashes.sqlite")  # another process's view of the file
+    path = _old_files(tmp_path, 1)[0]
+    with cache.batch():
+        value = cache.hash(path)
+        assert other.lookup(path) is None  # not written yet
+    assert other.lookup(path) == value and cache.hashed == 1
