@@ -94,11 +94,12 @@ def store_sources(
         key = os.path.abspath(source)
         st = stats[key]
         known = cached.get(key)
-        if store.asks_first(st.st_size) or (known is not None and is_live(known)):
+        live = known is not None and is_live(known)
+        if live or store.asks_first(st.st_size):
             hash_string = known or hash_cache.hash(key, st)
             crash_point("put.hashed")
-            return StoredBlob(hash_string, st.st_size,
-                              store.put_blob(hash_string, key, on_bytes=on_bytes))
+            return StoredBlob(hash_string, st.st_size, store.put_blob(
+                hash_string, key, on_bytes=on_bytes, ask_first=live))
         hash_string, data = hash_cache.hash_read(key, st)  # small: read once, hashed as sent
         crash_point("put.hashed")
         uploaded = store.put_blob_data(hash_string, data, ask_first=is_live(hash_string))

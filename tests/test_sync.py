@@ -518,3 +518,23 @@ def test_sync_to_s3_sends_one_request_per_new_blob_and_none_when_unchanged(
     cat = catalog()
     third = requests_of(lambda: run_sync(cat, str(tree), PREFIX))
     assert third == [("GET", "catalog")] and cat.hash_cache.hashed == 0
+
+
+def test_a_blob_the_catalog_names_is_looked_for_not_sent_again(
+    s3_store: S3Store, s3_server: S3TestServer, tmp_path: Path
+) -> None:
+    """Bytes some live version already names are asked about (HEAD), never re-sent."""
+    cat = Catalog(s3_store, tmp_path / "index.sqlite", user="ada",
+                  hash_cache=HashCache(tmp_path / "hashes.sqlite"))
+    path = make_tree(tmp_path / "tree", 1)[0]
+
+    def blob_requests(action: Callable[[], object]) -> list[str]:
+        before = len(s3_server.requests.for_bucket(s3_store.bucket))
+        action()
+        return [r.method for r in s3_server.requests.for_bucket(s3_store.bucket)[before:]
+                if "/blobs/" in r.path]
+
+    assert blob_requests(lambda: cat.put(path, "a.txt")) == ["PUT"]
+    again = blob_requests(lambda: cat.put(path, "b.txt"))
+    assert "PUT" not in again and again[0] == "HEAD"
+    assert cat.resolve("b.txt").hash == cat.resolve("a.txt").hash

@@ -251,18 +251,19 @@ class Store(ABC):
         return self.exists(blob_key(hash_string))
 
     def put_blob(self, hash_string: str, path: str | os.PathLike[str], *,
-                 on_bytes: Progress | None = None) -> bool:
+                 on_bytes: Progress | None = None, ask_first: bool = False) -> bool:
         """Store a file's bytes under their hash; return False when the blob was already there.
 
         The bytes are hashed again while they are written, so a file that changed after it was
         hashed raises IntegrityError instead of storing wrong bytes under the key. A file no
         larger than :attr:`blind_put_limit` is sent in one create-if-absent request without
-        asking first (:meth:`asks_first`); a larger one only after a ``head`` found no blob.
+        asking first (:meth:`asks_first`); a larger one (or any, with ``ask_first``) only
+        after a ``head`` found no blob.
         """
         hash_string = parse_hash(hash_string)
         key = blob_key(hash_string)
         path = Path(path)
-        if not self.asks_first(path.stat().st_size):
+        if not ask_first and not self.asks_first(path.stat().st_size):
             data = path.read_bytes()
             actual = hash_bytes(data)
             if actual != hash_string:
