@@ -8,6 +8,7 @@ then commits a changeset planned on the freshest state (:meth:`Replay.commit`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,7 @@ from .errors import ConflictError, InvalidNameError, NotFoundError
 from .faults import crash_point
 from .hashcache import HashCache
 from .index import Index
-from .ingest import Source, StoredBlob, store_sources
+from .ingest import UPLOAD_THREADS, Source, StoredBlob, store_sources
 from .listing import Listing
 from .log import VERSION_OPS, Changeset, Entry, no_conditional_writes_error
 from .names import Location, Reference, split_reference, validate_tag
@@ -50,6 +51,16 @@ class PutResult:
     record: VersionRecord
     created: bool  # a new version was recorded
     uploaded: bool  # the blob's bytes were sent to the store (False: deduplicated)
+
+
+def _in_parallel(call: Callable[[Source, Any], None], items: list[tuple[Source, Any]]) -> None:
+    """``call(*item)`` for each item, on the upload threads when there are several."""
+    if len(items) <= 1:
+        for item in items:
+            call(*item)
+        return
+    with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
+        list(pool.map(lambda item: call(*item), items))
 
 
 class CatalogWrites:
@@ -129,13 +140,14 @@ class CatalogWrites:
                      stored: list[StoredBlob]) -> None:
         """Touch reused blobs that no live version names (orphans gc may be about to take), so
         its grace period covers them until the changeset names them."""
-        for (source, _), blob in zip(pairs, stored, strict=True):
-            if blob.uploaded or self.index.hash_is_live(blob.hash):
-                continue
+        def mark(source: Source, blob: StoredBlob) -> None:
             try:
                 self.store.touch(blob_key(blob.hash))
             except NotFoundError:  # collected a moment ago: store the bytes again
-                self._restore_reused([(source, blob.hash)])
+                self._restore_one(source, blob.hash)
+
+        _in_parallel(mark, [(source, blob) for (source, _), blob in zip(pairs, stored, strict=True)
+                            if not blob.uploaded and not self.index.hash_is_live(blob.hash)])
 
     def _restore_reused(self, reused: list[tuple[Source, str]]) -> None:
         """Store again any reused blob that vanished before the changeset naming it landed.
@@ -144,13 +156,15 @@ class CatalogWrites:
         this closes the rest of the race: gc checked the blob's last use just before the
         touch and deletes it just after. The bytes are still at hand, so nothing is lost.
         """
-        for source, hash_string in reused:
-            if self.store.has_blob(hash_string):
-                continue
-            if isinstance(source, (bytes, bytearray, memoryview)):
-                self.store.put_blob_bytes(bytes(source), known_absent=True)
-            else:
-                self.store.put_blob(hash_string, source)
+        _in_parallel(self._restore_one, reused)  # one HEAD each: many at a time
+
+    def _restore_one(self, source: Source, hash_string: str) -> None:
+        if self.store.has_blob(hash_string):
+            return
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            self.store.put_blob_bytes(bytes(source), known_absent=True)
+        else:
+            self.store.put_blob(hash_string, source, ask_first=True)
 
     def _read_back(
         self, namespace: str, changeset: Changeset | None, items: list[PutItem]
