@@ -145,11 +145,13 @@ def _s3_chunks(store: S3Store, bucket: str, key: str, etag: str) -> Iterator[byt
 def upload_s3(path: str | os.PathLike[str], url: str, *, endpoint_url: str | None = None,
               region: str | None = None) -> None:
     """Upload a local file to an S3 URL as a plain object (no catalog entry)."""
+    from boto3.s3.transfer import S3Transfer
+
     bucket, key = split_s3_url(url)
     store = S3Store(f"s3://{bucket}", endpoint_url=endpoint_url, region=region)
     try:
         with store.errors(key):
-            store.client.upload_file(os.fspath(path), bucket, key)
+            S3Transfer(store.client).upload_file(os.fspath(path), bucket, key)
     finally:
         store.close()
 
