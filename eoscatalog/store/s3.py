@@ -44,8 +44,7 @@ from .s3_transfer import (
 
 __all__ = ["BLIND_PUT_LIMIT", "S3Store", "endpoint_from_env"]
 
-# Blobs up to 1 MiB are sent without a HEAD first: on S3 a request's round trip costs about as
-# much as sending that many bytes, and halving the requests is what makes many small files fast.
+# Blobs up to 1 MiB go without a HEAD first: a round trip costs about as much as that many bytes.
 BLIND_PUT_LIMIT = 1024 * 1024
 
 _NOT_FOUND = {"NoSuchKey", "404", "NotFound"}
@@ -111,9 +110,8 @@ class S3Store(S3Transfers, Store):
             s3={"addressing_style": addressing_style or ("path" if self.endpoint_url else "auto")},
             signature_version="s3v4",  # presigned links too: SigV2 is deprecated
         )
-        # botocore, not boto3: boto3 adds nothing used here but a fifth of a second of imports
-        # (s3transfer). The client (the S3 model loaded, ~0.1 s) is built on a thread of its
-        # own, while the caller goes on (a sync scans its folder meanwhile); ``client`` waits.
+        # botocore, not boto3 (0.2 s of imports, s3transfer's); the client (~0.1 s: the S3
+        # model) is built on a thread while the caller goes on; ``client`` waits for it.
         self._session: Any = None
         self._client: Any = None
         self._client_failed: BaseException | None = None
@@ -142,10 +140,8 @@ class S3Store(S3Transfers, Store):
     @property
     def client(self) -> Any:
         """The botocore S3 client (waits for it to be built)."""
-        if self._client is None:
-            self._client_ready.wait()
-            if self._client_failed is not None:
-                raise self._client_failed
+        if self._client is None and self._client_ready.wait() and self._client_failed:
+            raise self._client_failed
         return self._client
 
     @client.setter
@@ -256,9 +252,8 @@ class S3Store(S3Transfers, Store):
             ) from None
 
     def _create_blob(self, key: str, data: bytes) -> bool:
-        """One ``If-None-Match: *`` PUT: True when written, False when S3 answered 412 (the
-        blob is there). A 409 (a concurrent write in flight, which may yet fail) is settled
-        as ``_put_if_absent_ok`` settles it."""
+        """One ``If-None-Match: *`` PUT: True when written, False on 412 (the blob is there);
+        a 409 (a concurrent write in flight, which may yet fail) is settled as base does."""
         with self.errors(key):
             try:
                 self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data,
