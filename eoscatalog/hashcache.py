@@ -14,7 +14,7 @@ import os
 import time
 from collections.abc import Iterable, Iterator
 
-from .hashing import hash_bytes, hash_file
+from .hashing import FileState, hash_bytes, hash_file
 from .sqlite import connect, immediate, lock_of
 
 __all__ = ["HashCache"]
@@ -47,6 +47,7 @@ class HashCache:
                 if_not_exists=True,
             )
         self.hashed = 0  # files actually read by this instance, for tests and benchmarks
+        self._quiet: dict[str, tuple[str, FileState]] = {}  # see quiet_state
         self._pending: list[tuple[str, int, int, int, str, int]] | None = None
 
     def lookup(self, path: str | os.PathLike[str], st: os.stat_result | None = None) -> str | None:
@@ -100,7 +101,20 @@ class HashCache:
         )
         if unchanged:
             self.record(key, st, value, hashed_ns)
+            if hashed_ns - max(st.st_mtime_ns, st.st_ctime_ns) > RACY_WINDOW_NS:
+                with lock_of(self.db):
+                    self._quiet[key] = (value, FileState.of(st))
         return value
+
+    def quiet_state(self, path: str | os.PathLike[str], hash_string: str) -> FileState | None:
+        """The state of ``path`` when this cache hashed it to ``hash_string`` just now, if the
+        file had been quiet (unchanged for over two seconds) and stayed so while it was read;
+        else None. An upload that finds the file still in that state after reading it sent
+        the hashed bytes and need not hash them again (:class:`~eoscatalog.hashing.FileState`).
+        """
+        with lock_of(self.db):
+            found = self._quiet.get(os.path.abspath(path))
+        return found[1] if found and found[0] == hash_string else None
 
     def hash_read(self, path: str | os.PathLike[str],
                   st: os.stat_result | None = None) -> tuple[str, bytes]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import mmap
 import os
 import re
+from dataclasses import dataclass
 from typing import BinaryIO
 
 import blake3
@@ -20,6 +21,7 @@ from .errors import IntegrityError, InvalidNameError
 __all__ = [
     "ALGORITHM",
     "CHUNK_SIZE",
+    "FileState",
     "StreamHasher",
     "digest_of",
     "hash_bytes",
@@ -82,6 +84,36 @@ class StreamHasher:
     @property
     def hash(self) -> str:
         return f"{ALGORITHM}:{self._hasher.hexdigest()}"
+
+
+@dataclass(frozen=True)
+class FileState:
+    """What the kernel changes whenever a file's bytes change: its identity, size, mtime and
+    ctime (which no program can set back). A file hashed while it was quiet (see
+    :meth:`HashCache.quiet_state`) and found in the same state after its bytes were read again
+    gave those reads the bytes it was hashed from, so they need no second hash.
+
+    >>> import os, tempfile
+    >>> fd, path = tempfile.mkstemp(); os.close(fd)
+    >>> state = FileState.of(os.stat(path))
+    >>> state.holds(os.stat(path))
+    True
+    """
+
+    device: int
+    inode: int
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> FileState:
+        """The state a ``stat`` shows."""
+        return cls(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+    def holds(self, st: os.stat_result) -> bool:
+        """Whether ``st`` shows the file still in this state."""
+        return FileState.of(st) == self
 
 
 def hash_bytes(data: bytes | bytearray | memoryview) -> str:

@@ -99,7 +99,8 @@ def store_sources(
             hash_string = known or hash_cache.hash(key, st)
             crash_point("put.hashed")
             return StoredBlob(hash_string, st.st_size, store.put_blob(
-                hash_string, key, on_bytes=on_bytes, ask_first=live))
+                hash_string, key, on_bytes=on_bytes, ask_first=live,
+                unchanged=hash_cache.quiet_state(key, hash_string)))
         hash_string, data = hash_cache.hash_read(key, st)  # small: read once, hashed as sent
         crash_point("put.hashed")
         uploaded = store.put_blob_data(hash_string, data, ask_first=is_live(hash_string))

@@ -334,9 +334,12 @@ def test_lost_answer_is_recovered(rig: Rig, op: str, request: pytest.FixtureRequ
     assert [v.version for v in rig.catalog.versions("p/data.bin")] == [1]
     assert rig.blob(record.hash or "") == data
     assert len(rig.changesets()) == 1 and rig.uploads(record.hash) == []
-    assert fault.hits == 1 and rig.proxy.seen(method, path) == 2
+    # A blob PUT whose answer was lost looks, on retry, like a blob already stored: the
+    # client then marks it used (a PUT of its touched/ marker) as it does any reused blob.
+    sent = rig.proxy.seen(method, path) - rig.proxy.seen(method, "/touched/" + path.lstrip("/"))
+    assert fault.hits == 1 and sent == 2
     figure(request, "1/1 object correct, 1 version, 1 changeset after 1 lost answer "
-                    f"({rig.proxy.seen(method, path)} {method} requests)")
+                    f"({sent} {method} requests)")
 
 
 def test_lost_answers_exhaust_on_a_changeset(rig: Rig, request: pytest.FixtureRequest) -> None:

@@ -25,7 +25,7 @@ from ..errors import (
     StoreError,
 )
 from ..faults import crash_point
-from ..hashing import StreamHasher, digest_of, hash_bytes, parse_hash, verify_hash
+from ..hashing import FileState, StreamHasher, digest_of, hash_bytes, parse_hash, verify_hash
 
 __all__ = ["ObjectInfo", "Progress", "Store", "blob_key", "check_key", "fsync_folder", "open_temp"]
 
@@ -166,11 +166,14 @@ class Store(ABC):
 
     @abstractmethod
     def _upload_blob(self, key: str, path: Path, expected: str,
-                     on_bytes: Progress | None = None) -> None:
+                     on_bytes: Progress | None = None,
+                     unchanged: FileState | None = None) -> None:
         """Store the file at ``path`` under ``key`` if absent, checking it hashes to ``expected``.
 
         Raises IntegrityError (and stores nothing) if the file's bytes do not match, e.g.
         because it changed after it was hashed. ``on_bytes`` is told of bytes as they go.
+        With ``unchanged`` (the state the file was hashed in, quiet), a backend may instead
+        check that the file it read is still in that state, and not hash the bytes again.
         """
 
     @abstractmethod
@@ -251,11 +254,14 @@ class Store(ABC):
         return self.exists(blob_key(hash_string))
 
     def put_blob(self, hash_string: str, path: str | os.PathLike[str], *,
-                 on_bytes: Progress | None = None, ask_first: bool = False) -> bool:
+                 on_bytes: Progress | None = None, ask_first: bool = False,
+                 unchanged: FileState | None = None) -> bool:
         """Store a file's bytes under their hash; return False when the blob was already there.
 
         The bytes are hashed again while they are written, so a file that changed after it was
-        hashed raises IntegrityError instead of storing wrong bytes under the key. A file no
+        hashed raises IntegrityError instead of storing wrong bytes under the key (with
+        ``unchanged``, the state the file was hashed in: a file read in that same state needs
+        no second hash; see :class:`~eoscatalog.hashing.FileState`). A file no
         larger than :attr:`blind_put_limit` is sent in one create-if-absent request without
         asking first (:meth:`asks_first`); a larger one (or any, with ``ask_first``) only
         after a ``head`` found no blob.
@@ -274,7 +280,7 @@ class Store(ABC):
             return written
         if self.exists(key):
             return False
-        self._upload_blob(key, path, hash_string, on_bytes)
+        self._upload_blob(key, path, hash_string, on_bytes, unchanged)
         return True
 
     def asks_first(self, size: int) -> bool:
@@ -396,6 +402,17 @@ class Store(ABC):
                     return False
         raise StoreError(f"could not store {key!r} in {self.url}: concurrent writes kept "
                          "conflicting; retry")
+
+    @staticmethod
+    def _changed(path: Path, expected: str) -> IntegrityError:
+        """The error for a file that changed after it was hashed (seen by its state)."""
+        return IntegrityError(
+            f"{path} changed while it was being stored (its size, times or identity are not "
+            f"those it had when it hashed to {expected}); nothing was stored. Retry once the "
+            "file is complete.",
+            expected=expected,
+            actual="(not hashed again: the file changed)",
+        )
 
     @staticmethod
     def _mismatch(path: Path, expected: str, actual: str) -> IntegrityError:

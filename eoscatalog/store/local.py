@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlparse
 
 from ..errors import NotFoundError, PreconditionFailedError, StoreError
 from ..faults import crash_point
-from ..hashing import hash_file
+from ..hashing import FileState, hash_file
 from .base import (
     QUARANTINE,
     TEMP_PREFIX,
@@ -337,20 +337,27 @@ class LocalStore(Store):
                 pass  # another writer stored the same bytes first
 
     def _upload_blob(self, key: str, path: Path, expected: str,
-                     on_bytes: Progress | None = None) -> None:
+                     on_bytes: Progress | None = None,
+                     unchanged: FileState | None = None) -> None:
         """Copy in the kernel, then hash the copy itself (from the page cache, on every core)
         while the disk takes it: what is stored is what is checked, and no byte passes through
-        Python."""
+        Python. A file just hashed while quiet (``unchanged``) and still in that state after
+        the copy is not hashed again."""
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)
         try:
             with open(path, "rb") as src, os.fdopen(fd, "wb") as dst:
-                copy_file(src.fileno(), dst.fileno(), on_bytes)
-                with ThreadPoolExecutor(1) as pool:
-                    synced = pool.submit(os.fsync, dst.fileno())
-                    actual = hash_file(tmp)
-                    synced.result()
+                copied = copy_file(src.fileno(), dst.fileno(), on_bytes)
+                if unchanged is not None and copied == unchanged.size \
+                        and unchanged.holds(os.fstat(src.fileno())):
+                    os.fsync(dst.fileno())
+                    actual = expected  # the bytes it was hashed from (FileState)
+                else:
+                    with ThreadPoolExecutor(1) as pool:
+                        synced = pool.submit(os.fsync, dst.fileno())
+                        actual = hash_file(tmp)
+                        synced.result()
             if actual != expected:
                 raise self._mismatch(path, expected, actual)
             os.chmod(tmp, 0o444)

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import NotFoundError, PreconditionFailedError
+from ..hashing import FileState
 from .base import QUARANTINE, ObjectInfo, Progress, Store, check_key
 
 __all__ = ["MemoryStore"]
@@ -112,5 +113,6 @@ class MemoryStore(Store):
         yield data[start:end]
 
     def _upload_blob(self, key: str, path: Path, expected: str,
-                     on_bytes: Progress | None = None) -> None:
+                     on_bytes: Progress | None = None,
+                     unchanged: FileState | None = None) -> None:
         self._upload_in_one(key, path, expected, on_bytes)

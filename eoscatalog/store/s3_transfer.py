@@ -26,7 +26,7 @@ from botocore.exceptions import ClientError, IncompleteReadError
 
 from ..errors import IntegrityError, NotFoundError, PreconditionFailedError, StoreError
 from ..faults import crash_point
-from ..hashing import StreamHasher, hash_file, parse_hash, verify_hash
+from ..hashing import FileState, StreamHasher, hash_file, parse_hash, verify_hash
 from .base import ObjectInfo, Progress, blob_key, open_temp
 from .s3_retries import STREAM_CUT, STREAM_READ, RetryPolicy
 
@@ -114,6 +114,8 @@ class S3Transfers:
                            on_bytes: Progress | None = None) -> None: ...
         @staticmethod
         def _mismatch(path: Path, expected: str, actual: str) -> IntegrityError: ...
+        @staticmethod
+        def _changed(path: Path, expected: str) -> IntegrityError: ...
 
     # -- downloads -----------------------------------------------------------------------------
 
@@ -296,20 +298,24 @@ class S3Transfers:
     # -- blobs ---------------------------------------------------------------------------------
 
     def _upload_blob(self, key: str, path: Path, expected: str,
-                     on_bytes: Progress | None = None) -> None:
+                     on_bytes: Progress | None = None,
+                     unchanged: FileState | None = None) -> None:
         size = path.stat().st_size
         if size <= self.multipart_threshold:
             self._upload_in_one(key, path, expected, on_bytes)
             return
-        self._upload_multipart(key, path, expected, size, on_bytes)
+        self._upload_multipart(key, path, expected, size, on_bytes, unchanged)
 
     def _upload_multipart(self, key: str, path: Path, expected: str, size: int,
-                          on_bytes: Progress | None = None) -> None:
+                          on_bytes: Progress | None = None,
+                          unchanged: FileState | None = None) -> None:
         """Read the file once: hash each part as it is read, upload parts in parallel.
 
         At most ``max_concurrency`` parts are in flight, which bounds memory. The upload is
         completed only if the bytes hashed to ``expected`` (and with If-None-Match, so an
-        existing blob is never replaced); otherwise it is aborted and nothing is stored.
+        existing blob is never replaced); otherwise it is aborted and nothing is stored. A
+        file just hashed while quiet (``unchanged``) is not hashed again: it must still be in
+        that state once every part was read (:class:`~eoscatalog.hashing.FileState`).
         """
         part_size = max(self.part_size, math.ceil(size / MAX_PARTS))
         full_key = self._key(key)
@@ -319,6 +325,8 @@ class S3Transfers:
             ]
         try:
             hasher = StreamHasher()
+            hashing = unchanged is None
+            sent = 0
             slots = threading.BoundedSemaphore(self.max_concurrency)
             failed = threading.Event()
             with ThreadPoolExecutor(self.max_concurrency) as pool, open(path, "rb") as f:
@@ -326,7 +334,9 @@ class S3Transfers:
                 number = 1
                 # A part that failed (after its retries) stops the reading: the upload is lost.
                 while not failed.is_set() and (chunk := f.read(part_size)):
-                    hasher.update(chunk)
+                    if hashing:
+                        hasher.update(chunk)
+                    sent += len(chunk)
                     slots.acquire()
                     future = pool.submit(self._upload_part, key, upload_id, number, chunk)
                     future.add_done_callback(lambda _: slots.release())
@@ -340,7 +350,11 @@ class S3Transfers:
                 except BaseException:
                     pool.shutdown(cancel_futures=True)
                     raise
-            if hasher.hash != expected:
+                still = unchanged is not None and sent == unchanged.size \
+                    and unchanged.holds(os.fstat(f.fileno()))
+            if unchanged is not None and not still:
+                raise self._changed(path, expected)
+            if hashing and hasher.hash != expected:
                 raise self._mismatch(path, expected, hasher.hash)
             self._complete(key, upload_id, parts)
         except PreconditionFailedError:
