@@ -20,6 +20,7 @@ from pathlib import Path
 
 from server import BenchServer
 
+ROOT = Path(__file__).resolve().parent.parent.parent  # the working tree
 MiB = 1024 * 1024
 GiB = 1024 * MiB
 
@@ -68,10 +69,17 @@ class Bench:
             print(f"[bench] {text}", file=sys.stderr, flush=True)
 
     def env(self, **extra: str) -> dict[str, str]:
-        """The environment for a peer's or eoscatalog's process, pointed at the server."""
+        """The environment for a peer's or eoscatalog's process, pointed at the server.
+
+        eoscatalog runs from this working tree, and every process keeps its bytecode (under
+        ``work/pycache``) even where ``PYTHONDONTWRITEBYTECODE`` is set: a command compiling
+        its modules on every start is not what users run.
+        """
         env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("EOS_", "AWS_"))}
+               if not k.startswith(("EOS_", "AWS_")) and k != "PYTHONDONTWRITEBYTECODE"}
         env.update(AWS_ENV)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+        env["PYTHONPYCACHEPREFIX"] = str(self.work / "pycache")
         env.update(extra)
         return env
 

@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path[:0] = [str(HERE), str(HERE.parent.parent)]  # the workloads; eoscatalog from this tree
 
-from harness import FULL, QUICK, TINY, Bench, Row  # noqa: E402
+from harness import FULL, QUICK, TINY, Bench, Row, eos_cli, run_cli  # noqa: E402
 from peers import aws_cli  # noqa: E402
 from report import facts, render  # noqa: E402
 from server import BenchServer  # noqa: E402
@@ -76,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         aws = aws_cli(say=lambda text: print(f"[bench] {text}", file=sys.stderr))
         with BenchServer() as server:
             bench = Bench(sizes, mode, work, server, aws, quiet=args.quiet)
+            run_cli([*eos_cli(), "--version"], bench.env())  # compile the bytecode once
+            run_cli([aws, "--version"], bench.env())
             for name, module, what in chosen:
                 bench.say(f"{name}: {what}")
                 t0 = time.monotonic()

@@ -90,6 +90,12 @@ class S3Runs:
         self.close()
         self.catalog = self._catalog(i, "api-down")
 
+    def open_down_uncached(self, i: int) -> None:
+        """As open_down, for a catalog with no cache: the bytes go straight to the path."""
+        self.open_down(i)
+        assert self.catalog is not None
+        self.catalog.cache = None
+
     def close(self) -> None:
         if self.catalog is not None:
             self.catalog.close()
@@ -145,7 +151,8 @@ def run(bench: Bench) -> list[Row]:
     up = alternate(runs, [Contender("boto3", s3.boto3_up),
                           Contender("eos", s3.eos_up, setup=s3.open_up)])
     down = alternate(runs, [Contender("boto3", s3.boto3_down, setup=s3._fresh_out),
-                            Contender("eos", s3.eos_down, setup=s3.open_down)],
+                            Contender("eos", s3.eos_down, setup=s3.open_down),
+                            Contender("eos, no cache", s3.eos_down, setup=s3.open_down_uncached)],
                      settle=flush_disk)
     s3.close()
     cli_up = alternate(runs, [Contender("aws", s3.aws_up), Contender("eos", s3.cli_up)])
@@ -167,7 +174,10 @@ def run(bench: Bench) -> list[Row]:
         ratio_row(f"get a {what} file from S3", "boto3 `download_file`, tuned", down, "boto3",
                   "eos", 1.1, "<= 1.1x",
                   f"eoscatalog {mib_s(down, 'eos')}: {c['eos down']}; boto3 "
-                  f"{mib_s(down, 'boto3')}: {c['boto3 down']}"),
+                  f"{mib_s(down, 'boto3')}: {c['boto3 down']}. A catalog without a cache, "
+                  f"whose get writes the bytes once (straight to the path, not into the cache "
+                  f"and then to the path): {median(down['eos, no cache']):.3f} s, "
+                  f"{median(down['eos, no cache']) / median(down['boto3']):.2f}x"),
         ratio_row(f"`eos put` a {what} file (command)", "`aws s3 cp` up", cli_up, "aws", "eos",
                   0.999, "faster (< 1.0x)", f"eos put: {c['eos put']}; aws: {c['aws up']}"),
         ratio_row(f"`eos get` a {what} file (command)", "`aws s3 cp` down", cli_down, "aws",
