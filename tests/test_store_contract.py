@@ -1215,3 +1215,19 @@ def test_s3_parallel_download_writes_out_as_it_goes(
     h = multipart_store.put_blob_bytes(data)
     assert multipart_store.download_blob(h, tmp_path / "big").read_bytes() == data
     assert 1 <= len(synced) <= 6 and len(set(synced)) == 1
+
+
+def test_s3_multipart_parts_carry_crc32(multipart_store: S3Store, s3_client: Any,
+                                        tmp_path: Path) -> None:
+    """Each part is sent with its CRC32, which the server checks as it lands, and the object
+    carries the composite CRC32 of its parts (with no algorithm named, S3 would compute a
+    CRC64 of the whole object at completion)."""
+    data = random.Random(14).randbytes(11 * MiB)
+    path = tmp_path / "big"
+    path.write_bytes(data)
+    h = hash_file(path)
+    assert multipart_store.put_blob(h, path) is True
+    head = s3_client.head_object(Bucket=multipart_store.bucket,
+                                 Key=multipart_store._key(blob_key(h)), ChecksumMode="ENABLED")
+    assert head.get("ChecksumCRC32")  # the composite CRC32 of the three parts
+    assert head.get("ChecksumType", "COMPOSITE") == "COMPOSITE"
