@@ -48,7 +48,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md",
                         help="where to write the report (default: docs/performance.md)")
     parser.add_argument("--work", type=Path, default=None,
-                        help="scratch folder (default: a new temporary folder, removed after)")
+                        help="scratch folder, kept (its generated data/ is reused); default: a "
+                             "new temporary folder, removed after")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     return parser.parse_args(argv)
 
@@ -67,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     work = args.work or Path(tempfile.mkdtemp(prefix="eos-bench-"))
     work.mkdir(parents=True, exist_ok=True)
+    for old in work.iterdir():  # a kept --work: reuse its data, start everything else anew
+        if old.name != "data":
+            shutil.rmtree(old) if old.is_dir() else old.unlink()
     os.environ["EOS_HOME"] = str(work / "homes" / "default")
     os.environ["EOS_USER"] = "bench"
     started = time.monotonic()
