@@ -55,18 +55,17 @@ DESIGN = """\
 # machine this file was last written on (2 cores). Shown only for rows that say "no".
 LIMITS = {
     "get a ": (
-        "eoscatalog's parallel ranged GETs move the bytes as fast as boto3's (1.48-1.54 s for "
-        "1 GiB, against 1.51-1.56 s for boto3's whole download, stage timers). Then it does "
-        "two things boto3 does not: it hashes the whole file before the rename (0.13-0.15 s "
-        "for 1 GiB) and, since the shared cache keeps the verified blob for every later read "
-        "on the machine, it copies the entry out to the path (0.43 s for 1 GiB here, where "
-        "ext4 has no reflinks; on XFS or btrfs the copy is a clone and costs nothing). The "
-        "figure without a cache is in the details."
+        "The shared cache. eoscatalog's parallel ranged GETs move the bytes as fast as "
+        "boto3's, and the whole file is hashed before it is renamed into place; with no cache "
+        "that is all a get does, and its figure (in the details) is within about a tenth of "
+        "boto3's. With the cache, which keeps the verified blob for every later read on the "
+        "machine, the bytes are written twice: into the cache, then copied out to the path "
+        "(this file system has no reflinks; on XFS or btrfs the copy is a clone). The "
+        "difference between the two eoscatalog figures is that second write."
     ),
     "`eos get`": (
-        "As for the in-process get: the verification hash and the copy out of the shared "
-        "cache (no reflinks on this file system), less the interpreter start, which both "
-        "commands pay."
+        "As for the in-process get: the copy out of the shared cache (no reflinks on this "
+        "file system) is the difference; both commands pay an interpreter's start."
     ),
     "put a ": (
         "The server is the bottleneck: moto needs about 2.6-4 s of the total to complete a "
@@ -141,7 +140,9 @@ def facts(work: Path, aws: str) -> dict[str, str]:
         "Python": v.pop("python"),
         "packages": ", ".join(f"{k} {val}" for k, val in v.items()),
         "aws CLI": aws_version(aws),
-        "S3 server": "moto's server (tests/benchmarks/server.py), its own process, 127.0.0.1",
+        "S3 server": ("moto's server in its own process on 127.0.0.1 "
+                      "(tests/benchmarks/server.py: GETs of large objects stream just the range "
+                      "asked for, as S3 does; moto copies the whole object for each)"),
     }
 
 
