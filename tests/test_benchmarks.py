@@ -78,7 +78,8 @@ def test_committed_report_covers_every_target() -> None:
     assert "This file was written by `python tests/benchmarks/run.py`." in text
     table = [line for line in text.splitlines() if line.startswith("| ")][1:]
     for want in ("hash a 1.0 GiB file", "into the local store", "into S3", "from S3",
-                 "small files to S3", "resolve", "latest", "ls", "peak memory"):
+                 "small files to S3", "again under a new name", "resolve", "latest", "ls",
+                 "peak memory"):
         assert any(want in line for line in table), want
     for line in table:
         assert line.rstrip().endswith(("| yes |", "| **no** |")), line

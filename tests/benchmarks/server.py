@@ -90,11 +90,13 @@ class BenchServer:
         """Forget the requests counted so far."""
         self._control("reset")
 
-    def counts(self, bucket: str | None = None) -> Counts:
-        """What was counted since the last reset (only ``bucket``'s requests if given)."""
+    def counts(self, bucket: str | None = None, within: str = "") -> Counts:
+        """What was counted since the last reset (only ``bucket``'s requests if given, only
+        those whose path holds ``within`` if given, e.g. ``"/blobs/"``)."""
         records = self._control("requests")
         if bucket is not None:
             records = [r for r in records if r["path"].split("/")[1:2] == [bucket]]
+        records = [r for r in records if within in r["path"]]
         by_method: dict[str, int] = {}
         for r in records:
             by_method[r["method"]] = by_method.get(r["method"], 0) + 1

@@ -112,6 +112,19 @@ class S3Runs:
         self._counted("eos down", self.eos_bucket,
                       lambda: cat.get("big.bin", self.out / "big.bin"))
 
+    def dedup(self) -> Row:
+        """Put the same file again under another name, from another machine (a fresh home):
+        the server shows that no blob byte moves, only a look and a changeset."""
+        with self._catalog(0, "dedup") as cat:
+            self.bench.server.reset()
+            cat.put(self.source, "same-bytes-again.bin")
+            blobs = self.bench.server.counts(self.eos_bucket, within="/blobs/")
+            whole = self.bench.server.counts(self.eos_bucket)
+        return Row(f"put the same {format_size(self.source.stat().st_size)} again under a new "
+                   "name (S3)", "", None, blobs.received, "bytes",
+                   "0 blob bytes sent (dedup)", blobs.received == 0,
+                   f"blob requests: {blobs.describe()}; all requests: {whole.describe()}")
+
     # -- commands --------------------------------------------------------------------------
 
     def aws_cp(self, args: list[str], name: str) -> None:
@@ -155,6 +168,7 @@ def run(bench: Bench) -> list[Row]:
                             Contender("eos, no cache", s3.eos_down, setup=s3.open_down_uncached)],
                      settle=flush_disk)
     s3.close()
+    dedup = s3.dedup()
     cli_up = alternate(runs, [Contender("aws", s3.aws_up), Contender("eos", s3.cli_up)])
     cli_down = alternate(runs, [Contender("aws", s3.aws_down, setup=s3._fresh_out),
                                 Contender("eos", s3.cli_down, setup=s3._fresh_out)],
@@ -167,6 +181,7 @@ def run(bench: Bench) -> list[Row]:
         return f"{size / 2**20 / median(times[key]):.0f} MiB/s"
 
     return [
+        dedup,
         ratio_row(f"put a {what} file into S3", "boto3 `upload_file`, tuned", up, "boto3",
                   "eos", 1.1, "<= 1.1x",
                   f"eoscatalog {mib_s(up, 'eos')}: {c['eos up']}; boto3 {mib_s(up, 'boto3')}: "
