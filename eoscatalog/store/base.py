@@ -285,7 +285,7 @@ class Store(ABC):
 
     def asks_first(self, size: int) -> bool:
         """Whether a blob of ``size`` bytes is looked for before it is sent (see
-        :attr:`blind_put_limit`; never on a store that ignores create-if-absent)."""
+        :attr:`blind_put_limit`; always on a store that ignores create-if-absent)."""
         return size > self.blind_put_limit or not self.supports_conditional_writes
 
     def put_blob_data(self, hash_string: str, data: bytes, *, ask_first: bool = False) -> bool:

@@ -87,7 +87,7 @@ class Bench:
         """Create a bucket (once) on the server and return its name."""
         import boto3
 
-        client = boto3.client("s3", endpoint_url=self.server.endpoint_url, **_creds())
+        client = boto3.client("s3", endpoint_url=self.server.endpoint_url, **credentials())
         try:
             client.create_bucket(Bucket=name)
         except client.exceptions.BucketAlreadyOwnedByYou:
@@ -95,7 +95,8 @@ class Bench:
         return name
 
 
-def _creds() -> dict[str, str]:
+def credentials() -> dict[str, str]:
+    """boto3 client arguments with the fake credentials."""
     return {"aws_access_key_id": AWS_ENV["AWS_ACCESS_KEY_ID"],
             "aws_secret_access_key": AWS_ENV["AWS_SECRET_ACCESS_KEY"],
             "region_name": AWS_ENV["AWS_DEFAULT_REGION"]}

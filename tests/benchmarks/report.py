@@ -33,7 +33,8 @@ DESIGN = """\
 - **The local store copies in the kernel.** `copy_file_range` (then `sendfile`) moves the bytes;
   a copy that still needs checking is hashed from the page cache while `fsync` writes it out.
 - **S3 transfers are parallel both ways.** Uploads above 16 MiB go as multipart uploads of
-  8 MiB parts, 8 at a time; downloads above one part go as ranged GETs, 8 at a time, all pinned
+  8 MiB parts, 8 at a time, each with its CRC32 (checked by the server as it lands, and cheap
+  to combine at completion); downloads above one part go as ranged GETs, 8 at a time, all pinned
   to the first answer's ETag and written at their offsets, written out to disk in the
   background (so the cache's fsync finds little left), then hashed as a whole before the
   rename. In-flight memory is bounded by 8 parts.

@@ -19,8 +19,8 @@ from harness import (
     Bench,
     Contender,
     Row,
-    _creds,
     alternate,
+    credentials,
     eos_cli,
     flush_disk,
     median,
@@ -42,7 +42,7 @@ class S3Runs:
         self.bench, self.source = bench, source
         self.endpoint = bench.server.endpoint_url
         self.peer_bucket, self.eos_bucket = bench.bucket("peer"), bench.bucket("eos")
-        self.client = boto3.client("s3", endpoint_url=self.endpoint, **_creds())
+        self.client = boto3.client("s3", endpoint_url=self.endpoint, **credentials())
         self.config = tuned_transfer_config()
         self.out = bench.work / "s3-out"
         self.counts: dict[str, str] = {}
@@ -53,7 +53,7 @@ class S3Runs:
         action()  # type: ignore[operator]
         self.counts[name] = self.bench.server.counts(bucket).describe()
 
-    def _fresh_out(self, i: int) -> None:
+    def fresh_out(self, i: int) -> None:
         shutil.rmtree(self.out, ignore_errors=True)
         self.out.mkdir(parents=True)
 
@@ -86,7 +86,7 @@ class S3Runs:
 
     def open_down(self, i: int) -> None:
         """A new machine: an empty cache and index (the get brings the index up to date)."""
-        self._fresh_out(i)
+        self.fresh_out(i)
         self.close()
         self.catalog = self._catalog(i, "api-down")
 
@@ -163,15 +163,15 @@ def run(bench: Bench) -> list[Row]:
     runs = bench.sizes.runs
     up = alternate(runs, [Contender("boto3", s3.boto3_up),
                           Contender("eos", s3.eos_up, setup=s3.open_up)])
-    down = alternate(runs, [Contender("boto3", s3.boto3_down, setup=s3._fresh_out),
+    down = alternate(runs, [Contender("boto3", s3.boto3_down, setup=s3.fresh_out),
                             Contender("eos", s3.eos_down, setup=s3.open_down),
                             Contender("eos, no cache", s3.eos_down, setup=s3.open_down_uncached)],
                      settle=flush_disk)
     s3.close()
     dedup = s3.dedup()
     cli_up = alternate(runs, [Contender("aws", s3.aws_up), Contender("eos", s3.cli_up)])
-    cli_down = alternate(runs, [Contender("aws", s3.aws_down, setup=s3._fresh_out),
-                                Contender("eos", s3.cli_down, setup=s3._fresh_out)],
+    cli_down = alternate(runs, [Contender("aws", s3.aws_down, setup=s3.fresh_out),
+                                Contender("eos", s3.cli_down, setup=s3.fresh_out)],
                          settle=flush_disk)
     shutil.rmtree(s3.out, ignore_errors=True)
     what = format_size(size)
