@@ -21,15 +21,14 @@ import shlex
 import subprocess
 import threading
 import uuid
-import warnings
-from collections.abc import Callable
 from datetime import date, datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .catalog import Catalog
 from .config import Config
-from .errors import EosWarning, InvalidNameError, StoreError
+from .errors import InvalidNameError, StoreError
+from .links import DEFAULT_EXPIRY, Link
 from .names import Reference, split_reference
 from .records import VersionRecord
 from .remotes import CATALOG_REMOTES, EFile, NamedFile, Remote, S3File, URLFile, parse_remote
@@ -38,7 +37,7 @@ from .store import S3Store
 from .temp_paths import ensure_temp_folder, new_temp_folder
 from .units import format_time, parse_time
 
-__all__ = ["File", "Link", "default_catalog", "set_default_catalog"]
+__all__ = ["File", "default_catalog", "set_default_catalog"]
 
 TEMP_FOLDER = "tmp"
 _default: Catalog | None = None
@@ -271,8 +270,7 @@ class File:
         is printed or formatted (a link asked for with ``expires=`` warns at once).
         """
         if isinstance(self.remote, URLFile):
-            url = self.remote.url
-            return Link(url, lambda expires: Link(url, None))
+            return Link(self.remote.url, None)  # a web file's link is its URL, whatever expiry
         self._require_catalog("make a link to")
         # One resolution: the call form signs the very version the property resolved.
         pinned = self.catalog.resolve(self.reference()).uri
@@ -333,55 +331,6 @@ class File:
             for k, v in rows
         )
         return f"<table><caption>eoscatalog File</caption>{cells}</table>"
-
-
-DEFAULT_EXPIRY = "48h"
-
-
-class Link(str):
-    """A link (a ``str``) that makes another when called: ``f.url`` and ``f.url(expires=...)``.
-
-    >>> link = Link("https://example.org/x", lambda expires: Link(f"x?{expires}", None))
-    >>> link.startswith("https://"), link(expires="1h")
-    (True, 'x?1h')
-    """
-
-    _make: Callable[[str | float], Link] | None
-    _pending: list[str]
-
-    def __new__(cls, url: str, make: Callable[[str | float], Link] | None,
-                pending: list[str] | None = None) -> Link:
-        self = super().__new__(cls, url)
-        self._make = make
-        self._pending = list(pending or [])
-        return self
-
-    def __call__(self, expires: str | float = DEFAULT_EXPIRY) -> Link:
-        """A link to the same version that expires after ``expires`` (``30m``, ``48h``, ``7d``,
-        or seconds; at most 7 days)."""
-        self._pending.clear()  # this link is not the one used: its warning does not apply
-        return self._make(expires) if self._make is not None else self
-
-    def _warn(self) -> None:
-        # Deferred from the property to first display: `f.url(expires="30m")` reads the
-        # property first, and must not warn about a 48-hour link nobody asked for.
-        while self._pending:
-            warnings.warn(self._pending.pop(0), EosWarning, stacklevel=3)
-
-    def __str__(self) -> str:
-        self._warn()
-        return str.__str__(self)
-
-    def __format__(self, spec: str) -> str:
-        self._warn()
-        return str.__format__(str.__str__(self), spec)
-
-    def __repr__(self) -> str:
-        self._warn()
-        return str.__repr__(self)
-
-    def __reduce__(self) -> tuple[type[str], tuple[str]]:
-        return (str, (str.__str__(self),))  # pickles as the plain link
 
 
 def _one_of(new: str, new_value: Any, old: str, old_value: Any) -> Any:

@@ -224,3 +224,20 @@ def test_the_older_name_and_path_local_keywords(cat: Catalog, tmp_path: Path) ->
         File(remote="a", name="b")
     with pytest.raises(TypeError, match="both local= and path_local="):
         File(local="a", path_local="b")
+
+
+def test_a_links_pending_warning_is_given_once_when_shown_and_dropped_when_called() -> None:
+    from eoscatalog.links import Link
+
+    for show in (str, repr, "{}".format, lambda link: f"{link:>5}"):
+        link = Link("https://x", lambda expires: Link(f"https://x?{expires}", None), ["ends early"])
+        with pytest.warns(EosWarning, match="ends early"):
+            show(link)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            show(link)
+    called = Link("https://x", lambda expires: Link(f"https://x?{expires}", None), ["ends early"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert str(called(expires="1h")) == "https://x?1h"
+        assert str(called) == "https://x"  # its warning was for the link not used
