@@ -414,13 +414,15 @@ class Catalog(CatalogWrites, CatalogExports, CatalogMaintenance):
             assert again.hash is not None
             return use(again.hash)
 
-    def url(self, ref: str | Reference, *, expires: str | float = "48h") -> str:
+    def url(self, ref: str | Reference, *, expires: str | float = "48h",
+            on_warning: Callable[[str], None] | None = None) -> str:
         """A link to the bytes ``ref`` means that works without credentials until it expires.
 
         On S3 a presigned GET of the one blob (at most 7 days, the SigV4 limit) that tells
         browsers, ``wget`` and ``curl -OJ`` to save it under the name's last segment; on a
         local store a ``file://`` URL. ``expires`` is a duration (``30m``, ``48h``, ``7d``) or
-        seconds. Warns when the signing credentials expire before the link.
+        seconds. Warns when the signing credentials expire before the link (or passes the
+        message to ``on_warning``, for a caller that warns later or not at all).
         """
         seconds = parse_duration(expires)
         if seconds > MAX_LINK_SECONDS:
@@ -433,10 +435,10 @@ class Catalog(CatalogWrites, CatalogExports, CatalogMaintenance):
                                         filename=record.name.rsplit("/", 1)[-1])
         ends = self.store.credentials_expire_at()
         if ends is not None and ends < self._now() + timedelta(seconds=seconds):
-            warnings.warn(
-                f"the link to {record.uri} stops working at {format_time(ends)}, when the "
-                "credentials that signed it expire, before its requested expiry",
-                EosWarning,
-                stacklevel=2,
-            )
+            message = (f"the link to {record.uri} stops working at {format_time(ends)}, when "
+                       "the credentials that signed it expire, before its requested expiry")
+            if on_warning is not None:
+                on_warning(message)
+            else:
+                warnings.warn(message, EosWarning, stacklevel=2)
         return link

@@ -19,7 +19,6 @@ import html
 import os
 import shlex
 import subprocess
-import tempfile
 import threading
 import uuid
 from datetime import date, datetime, timezone
@@ -29,11 +28,13 @@ from typing import Any
 from .catalog import Catalog
 from .config import Config
 from .errors import InvalidNameError, StoreError
+from .links import DEFAULT_EXPIRY, Link
 from .names import Reference, split_reference
 from .records import VersionRecord
 from .remotes import CATALOG_REMOTES, EFile, NamedFile, Remote, S3File, URLFile, parse_remote
 from .sources import download_s3, download_url, upload_s3
 from .store import S3Store
+from .temp_paths import ensure_temp_folder, new_temp_folder
 from .units import format_time, parse_time
 
 __all__ = ["File", "default_catalog", "set_default_catalog"]
@@ -65,8 +66,10 @@ class File:
     ``remote``: a bare catalog name (NamedFile), ``eos://`` or ``e://`` (EFile), ``s3://``
     (S3File), ``https://`` (URLFile), or one of those objects; omitted, a unique temporary name
     under ``scratch/<you>/`` that expires after the scratch TTL. ``local``: where the bytes are
-    (or go); omitted, a unique temporary path. ``as_of``: resolve the version current at that
-    time or date. ``catalog``: the catalog to use (default: :func:`default_catalog`).
+    (or go); omitted, a unique temporary path whose folder exists once ``local`` is read
+    (see :mod:`eoscatalog.temp_paths`). ``as_of``: resolve the version current at that time or
+    date. ``catalog``: the catalog to use (default: :func:`default_catalog`). ``name`` and
+    ``path_local`` are the older Gencove SDK's spellings of ``remote`` and ``local``.
     """
 
     def __init__(
@@ -76,12 +79,16 @@ class File:
         local: str | os.PathLike[str] | None = None,
         as_of: str | date | datetime | None = None,
         catalog: Catalog | None = None,
+        name: str | Remote | None = None,
+        path_local: str | os.PathLike[str] | None = None,
     ) -> None:
         if args:
             raise TypeError(
                 "File() takes keyword arguments only: pass remote=... and/or local=..., "
                 "e.g. File(remote='project-1/table.csv')"
             )
+        remote = _one_of("remote", remote, "name", name)
+        local = _one_of("local", local, "path_local", path_local)
         self._catalog = catalog
         self.temporary = remote is None
         local_name = _safe_segment(Path(local).name) if local is not None else ""
@@ -98,11 +105,26 @@ class File:
             raise InvalidNameError(
                 f"{self._remote_text()} already pins a version; drop as_of= or the '@...' part"
             )
+        # A temporary local path's folder is made when the path is first read, not here:
+        # making a File does no I/O.
+        self._temp_local = local is None
         if local is None:
-            folder = Path(tempfile.gettempdir()) / f"eos-{uuid.uuid4().hex[:12]}"
-            local = folder / (self._basename() or "file")
-        self.local = Path(local).expanduser()
+            local = new_temp_folder() / (self._basename() or "file")
+        self._local = Path(local).expanduser()
         self._record: VersionRecord | None = None
+
+    @property
+    def local(self) -> Path:
+        """Where the bytes are (or go). A temporary path can be written as given: its folder
+        (private, under the per-user temp folder) exists once this is read."""
+        if self._temp_local:
+            ensure_temp_folder(self._local.parent)
+        return self._local
+
+    @local.setter
+    def local(self, value: str | os.PathLike[str]) -> None:
+        self._local = Path(value).expanduser()
+        self._temp_local = False
 
     # -- what it is ------------------------------------------------------------------------------
 
@@ -178,6 +200,11 @@ class File:
         ref = self.reference()
         return ref.uri
 
+    @property
+    def path_e_shareable(self) -> str:
+        """Gencove's name for :attr:`shareable_uri`."""
+        return self.shareable_uri
+
     # -- moving bytes ----------------------------------------------------------------------------
 
     def download(self, path: str | os.PathLike[str] | None = None) -> Path:
@@ -195,6 +222,10 @@ class File:
             return download_url(self.remote.url, target)
         self._record = self.catalog.fetch_to(self.reference(), target)
         return target
+
+    def as_local(self) -> Path:
+        """The older Gencove SDK's spelling of :meth:`download`: fetch to ``local``, return it."""
+        return self.download()
 
     def upload(self) -> VersionRecord | None:
         """Record ``local`` as a new version of the remote; return that version.
@@ -230,12 +261,26 @@ class File:
         self._record = record
         return record
 
-    def url(self, expires: str | float = "48h") -> str:
-        """A link anyone can GET until it expires (default 48 hours, at most 7 days)."""
+    @property
+    def url(self) -> Link:
+        """A link anyone can GET for 48 hours: a str, as Gencove's ``f.url`` is.
+
+        Call it for another expiry (at most 7 days): ``f.url(expires="1h")``. On S3 the
+        warning that the signing credentials end before the 48 hours is given when the link
+        is printed or formatted (a link asked for with ``expires=`` warns at once).
+        """
         if isinstance(self.remote, URLFile):
-            return self.remote.url
+            return Link(self.remote.url, None)  # a web file's link is its URL, whatever expiry
         self._require_catalog("make a link to")
-        return self.catalog.url(self.reference(), expires=expires)
+        # One resolution: the call form signs the very version the property resolved.
+        pinned = self.catalog.resolve(self.reference()).uri
+        pending: list[str] = []
+        link = self.catalog.url(pinned, expires=DEFAULT_EXPIRY, on_warning=pending.append)
+
+        def make(expires: str | float) -> Link:
+            return Link(self.catalog.url(pinned, expires=expires), None)
+
+        return Link(link, make, pending)
 
     def execute(self, *args: str, capture_output: bool = False) -> subprocess.CompletedProcess[str]:
         """Run the file as a script: its ``#!`` interpreter, else ``/bin/sh``.
@@ -273,10 +318,10 @@ class File:
             )
 
     def __repr__(self) -> str:
-        return f"File(remote={self.remote!r}, local={self.local!r})"
+        return f"File(remote={self.remote!r}, local={self._local!r})"
 
     def _repr_html_(self) -> str:
-        rows = [("remote", repr(self.remote)), ("local", str(self.local))]
+        rows = [("remote", repr(self.remote)), ("local", str(self._local))]
         if self._record is not None:  # only what is already known: a repr does no I/O
             r = self._record
             rows += [("version", r.uri), ("hash", r.hash or "-"), ("size", str(r.size))]
@@ -286,6 +331,15 @@ class File:
             for k, v in rows
         )
         return f"<table><caption>eoscatalog File</caption>{cells}</table>"
+
+
+def _one_of(new: str, new_value: Any, old: str, old_value: Any) -> Any:
+    """The value of a keyword given under its current or its older Gencove name, not both."""
+    if old_value is None:
+        return new_value
+    if new_value is not None:
+        raise TypeError(f"File() got both {new}= and {old}= (its older spelling): pass one")
+    return old_value
 
 
 def _safe_segment(name: str) -> str:

@@ -64,6 +64,56 @@ def test_tiny_run_counts_requests_at_the_server(tiny_report: tuple[str, str]) ->
     assert "1 request (1 GET)" in latest
 
 
+BUILDER = """
+import os, sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from cached_build import build_once
+
+folder, go = Path(sys.argv[2]), Path(sys.argv[3])
+while not go.exists():  # both builders start together
+    time.sleep(0.01)
+
+def build(target: Path) -> None:
+    with open(folder.parent / "builds.log", "a") as log:
+        log.write(f"{os.getpid()}\\n")
+    (target / "bin").mkdir(parents=True, exist_ok=True)
+    (target / "bin" / "tool").write_text("half")
+    time.sleep(0.5)  # a slow step (pip install): the other builder looks meanwhile
+    (target / "bin" / "tool").write_text("complete")
+
+def check(target: Path) -> bool:
+    return (target / "bin" / "tool").read_text() == "complete"
+
+print((build_once(folder, build, check, stamp="v1") / "bin" / "tool").read_text())
+"""
+
+
+def test_two_runs_building_the_cached_venv_at_once_build_it_once(tmp_path: Path) -> None:
+    """The aws CLI's cached venv is shared by every run (tests/benchmarks/peers.py): two builders
+    that find it missing at once make one build, and both get the complete result."""
+    folder, go = tmp_path / "cache" / "tool", tmp_path / "go"
+    builders = [
+        subprocess.Popen([sys.executable, "-c", BUILDER, str(RUN.parent), str(folder), str(go)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    go.touch()
+    results = [b.communicate(timeout=120) for b in builders]
+    assert [b.returncode for b in builders] == [0, 0], results
+    assert [out.strip() for out, _ in results] == ["complete", "complete"]
+    assert len((tmp_path / "cache" / "builds.log").read_text().split()) == 1
+
+    # a build killed half way (no completion marker) is built again, never used
+    (folder / ".build-complete").unlink()
+    (folder / "bin" / "tool").write_text("half")
+    go.touch()
+    again = subprocess.run([sys.executable, "-c", BUILDER, str(RUN.parent), str(folder), str(go)],
+                           capture_output=True, text=True, timeout=120)
+    assert again.stdout.strip() == "complete", again.stderr
+    assert len((tmp_path / "cache" / "builds.log").read_text().split()) == 2
+
+
 def test_unknown_workload_is_refused(tmp_path: Path) -> None:
     done = bench("--tiny", "--only", "hash,nope", "--out", str(tmp_path / "p.md"), cwd=tmp_path)
     assert done.returncode == 2

@@ -4,6 +4,10 @@ Intake 2 is installed beside the tests and reads in this process. Intake 0.7 liv
 environment the tests build once (cached under ``~/.cache/eoscatalog-tests``) on top of this
 interpreter's packages, and reads in a subprocess that prints what it read as JSON. Both read
 the same exported files, from the local store and from the S3 server on 127.0.0.1.
+
+Building that environment needs a package index (PyPI, or ``PIP_INDEX_URL``) once. When it
+cannot be built the tests that need it FAIL, saying why, in every run (CI or not): a skip would
+let a run pass that never read an export with intake 0.7. Offline, deselect them explicitly.
 """
 
 from __future__ import annotations
@@ -88,11 +92,11 @@ def _parent_site_packages() -> list[str]:
     return [p for i, p in enumerate(paths) if p not in paths[:i] and os.path.isdir(p)]
 
 
-def _venv_env() -> dict[str, str]:
+def _venv_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment for the venv's interpreter: nothing that would reorder its path."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PIP_REQUIRE"))}
     env["PYTHONNOUSERSITE"] = "1"
-    return env
+    return {**env, **(extra or {})}
 
 
 def _venv_works(python: Path) -> bool:
@@ -104,7 +108,7 @@ def _venv_works(python: Path) -> bool:
                           timeout=120).returncode == 0
 
 
-def _build_venv(folder: Path) -> str | None:
+def _build_venv(folder: Path, extra_env: dict[str, str] | None = None) -> str | None:
     """Build the venv in ``folder``; return why it could not be built, or None."""
     shutil.rmtree(folder, ignore_errors=True)
     made = subprocess.run([sys.executable, "-m", "venv", str(folder)], capture_output=True,
@@ -121,7 +125,7 @@ def _build_venv(folder: Path) -> str | None:
     pip = subprocess.run(
         [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q",
          *INTAKE07_REQUIREMENTS],
-        capture_output=True, text=True, env=_venv_env(), timeout=600,
+        capture_output=True, text=True, env=_venv_env(extra_env), timeout=600,
     )
     if pip.returncode != 0:
         return f"pip install {' '.join(INTAKE07_REQUIREMENTS)} failed: " \
@@ -129,26 +133,55 @@ def _build_venv(folder: Path) -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def intake07() -> Path:
-    """The interpreter of a venv holding intake 0.7 (built once, reused across sessions)."""
+def intake07_python(cache: Path, extra_env: dict[str, str] | None = None) -> Path:
+    """The interpreter of a venv holding intake 0.7 under ``cache``, built if missing.
+
+    Fails the calling test (never skips) when the venv cannot be built. ``extra_env`` reaches
+    pip (the test of this failure points it at an unreachable index).
+    """
     key = hashlib.sha256(json.dumps(
         [INTAKE07_REQUIREMENTS, sys.version, sys.executable, _parent_site_packages()]
     ).encode()).hexdigest()[:16]
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     folder = cache / "eoscatalog-tests" / f"intake07-{key}"
     python = folder / "bin" / "python"
     folder.parent.mkdir(parents=True, exist_ok=True)
     with open(folder.parent / f"intake07-{key}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one builder at a time (pytest-xdist, parallel runs)
         if not _venv_works(python):
-            problem = _build_venv(folder)
+            problem = _build_venv(folder, extra_env)
             if problem is not None:
                 shutil.rmtree(folder, ignore_errors=True)
-                pytest.skip(f"cannot build the intake 0.7 environment (no package index?): "
-                            f"{problem}")
-            assert _venv_works(python), f"intake 0.7 installed in {folder} but not importable"
+                pytest.fail(
+                    f"cannot build the intake 0.7 environment in {folder}: {problem}\n"
+                    "These tests need a package index once (PyPI, or PIP_INDEX_URL) to install "
+                    f"{', '.join(INTAKE07_REQUIREMENTS)}; the venv is cached after that. "
+                    "Offline, deselect them: -k 'not intake07 and not intake_0_7'",
+                    pytrace=False,
+                )
+            if not _venv_works(python):
+                pytest.fail(f"intake 0.7 installed in {folder} but not importable", pytrace=False)
     return python
+
+
+@pytest.fixture(scope="session")
+def intake07() -> Path:
+    """The interpreter of a venv holding intake 0.7 (built once, reused across sessions)."""
+    return intake07_python(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"))
+
+
+def test_an_unreachable_package_index_fails_the_intake07_tests_loudly(tmp_path: Path) -> None:
+    """No silent skip: without an index the intake 0.7 tests fail, saying what is missing."""
+    unreachable = {
+        "PIP_INDEX_URL": "http://127.0.0.1:9/simple",  # the discard port: refused at once
+        "PIP_EXTRA_INDEX_URL": "", "PIP_FIND_LINKS": "", "PIP_CONFIG_FILE": os.devnull,
+        "PIP_RETRIES": "0", "PIP_TIMEOUT": "5", "PIP_NO_CACHE_DIR": "1",
+    }
+    with pytest.raises(BaseException) as outcome:  # a skip is a BaseException too: caught
+        intake07_python(tmp_path / "cache", extra_env=unreachable)
+    assert isinstance(outcome.value, pytest.fail.Exception), repr(outcome.value)
+    assert "need a package index" in str(outcome.value) and "intake==0.7.0" in str(outcome.value)
+    left = [p for p in (tmp_path / "cache" / "eoscatalog-tests").iterdir() if p.is_dir()]
+    assert left == []  # no half-built venv
 
 
 def read_with_intake07(python: Path, *catalogs: Path) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 The aws CLI goes into a virtual environment of its own, cached in
 ``~/.cache/eoscatalog-bench/awscli`` (it pins its own botocore, which must not disturb the one
-eoscatalog runs on). boto3's transfer manager is tuned as a careful user would tune it:
+eoscatalog runs on), built once even when several runs start at the same time
+(``cached_build.build_once``). boto3's transfer manager is tuned as a careful user would tune it:
 multipart from 8 MiB, 8 MiB parts, 8 threads, the same as eoscatalog's defaults.
 """
 
@@ -14,6 +15,8 @@ import sys
 import venv
 from pathlib import Path
 
+from cached_build import build_once
+
 CACHE = Path(os.environ.get("EOS_BENCH_CACHE", Path.home() / ".cache" / "eoscatalog-bench"))
 AWSCLI_SPEC = "awscli>=1.36,<2"
 
@@ -21,15 +24,24 @@ AWSCLI_SPEC = "awscli>=1.36,<2"
 def aws_cli(say: object = print) -> str:
     """The path of an ``aws`` executable from the cached venv, installed on first use."""
     folder = CACHE / "awscli"
-    exe = folder / "bin" / "aws"
-    if exe.exists():
-        return str(exe)
-    if callable(say):
-        say(f"installing the aws CLI ({AWSCLI_SPEC}) into {folder} (once)")
-    venv.EnvBuilder(with_pip=True, clear=True).create(folder)
-    subprocess.run([str(folder / "bin" / "python"), "-m", "pip", "install", "-q",
-                    "--disable-pip-version-check", AWSCLI_SPEC], check=True)
-    return str(exe)
+
+    def build(target: Path) -> None:
+        if callable(say):
+            say(f"installing the aws CLI ({AWSCLI_SPEC}) into {target} (once)")
+        venv.EnvBuilder(with_pip=True, clear=True).create(target)
+        subprocess.run([str(target / "bin" / "python"), "-m", "pip", "install", "-q",
+                        "--disable-pip-version-check", AWSCLI_SPEC], check=True)
+
+    def works(target: Path) -> bool:
+        try:
+            done = subprocess.run([str(target / "bin" / "aws"), "--version"],
+                                  capture_output=True)
+        except OSError:
+            return False
+        return done.returncode == 0
+
+    stamp = f"{AWSCLI_SPEC}\n{sys.version}\n{sys.executable}\n"
+    return str(build_once(folder, build, works, stamp=stamp) / "bin" / "aws")
 
 
 def aws_version(aws: str) -> str:
