@@ -185,7 +185,8 @@ class EosFileSystem(AbstractFileSystem):
             return BlobFile(self, path, record, block_size=block_size or "default",
                             cache_options=cache_options)
         if mode not in ("wb", "xb"):
-            raise ValueError(f"eos:// files open as 'rb', 'wb' or 'xb', not {mode!r}")
+            raise ValueError(f"eos:// files open as 'rb' or 'wb' ('xb': a new name only), "
+                             f"not {mode!r}")
         stripped = self._strip_protocol(path)
         _, selector = split_reference(stripped)
         if selector is not None:
