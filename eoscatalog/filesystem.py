@@ -269,6 +269,8 @@ class EosFileSystem(AbstractFileSystem):
                 raise ValueError(f"{p}: mv moves names, not versions; copy a version with cp")
         pairs = self._collect_copies(path1, path2, recursive=recursive, maxdepth=maxdepth,
                                      on_error="raise", **kwargs)
+        if not pairs and not recursive and isinstance(path1, str) and self.isdir(path1):
+            raise IsADirectoryError(f"{path1} is a folder: pass recursive=True to move it")
         sources = list(dict.fromkeys(src.rsplit("@", 1)[0] for src, _ in pairs))
         moved = [(src, dest) for src, dest in pairs if src.rsplit("@", 1)[0] != dest]
         if moved:

@@ -215,6 +215,8 @@ def test_mv_moves_in_one_changeset_and_keeps_history(cat: Catalog) -> None:
         cat.put_bytes(name.encode(), f"eos://org/{name}")
     fs = EosFileSystem()
     stored, seq = blobs(cat), cat.index.applied_seq("org")
+    with pytest.raises(IsADirectoryError, match="recursive=True"):
+        fs.mv("eos://org/p", "eos://org/moved")
     fs.mv("eos://org/p", "eos://org/moved", recursive=True)
     assert cat.index.applied_seq("org") == seq + 1  # copies and deletes: one changeset
     assert sorted(fs.find("eos://org/")) == ["org/moved/a.txt", "org/moved/q/b.txt"]
