@@ -13,7 +13,8 @@ built-in exception they mean, so ``except KeyError`` and ``except ValueError`` k
     ├── IntegrityError                   bytes do not hash to what they should
     ├── PermissionDeniedError(PermissionError)  a write outside the user's namespaces
     ├── ConflictError                    a concurrent writer won, or the state forbids the change
-    │   └── PreconditionFailedError      a create-if-absent or compare-and-swap write lost
+    │   ├── PreconditionFailedError      a create-if-absent or compare-and-swap write lost
+    │   └── NameExistsError(FileExistsError)  a create-only write found the name holding a version
     ├── StoreError(OSError)              the store cannot be reached, or refused a request
     └── ConfigError                      the configuration is missing or malformed
 
@@ -36,6 +37,7 @@ __all__ = [
     "InvalidCatalogFileError",
     "InvalidMetadataError",
     "InvalidNameError",
+    "NameExistsError",
     "NotFoundError",
     "PermissionDeniedError",
     "PreconditionFailedError",
@@ -130,3 +132,8 @@ class EosWarning(UserWarning):
 
 class ConfigError(EosError):
     """The configuration file or environment is missing a setting or holds a bad one."""
+
+
+class NameExistsError(ConflictError, FileExistsError):
+    """A create-only write (``Catalog.put_if_absent``, fsspec's ``open(path, "xb")``) found the
+    name already holding a readable version."""

@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from typing import Any
 
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
 from .catalog import Catalog
-from .errors import EosError, IntegrityError, NotFoundError
+from .errors import EosError, IntegrityError, NameExistsError, NotFoundError
 from .file import default_catalog
+from .fs_options import catalog_settings
 from .hashing import StreamHasher
 from .log import list_namespaces
 from .names import Location, split_reference
@@ -55,12 +57,10 @@ class EosFileSystem(AbstractFileSystem):
     root_marker = ""
 
     def __init__(self, catalog: Catalog | None = None, **options: Any) -> None:
+        settings = catalog_settings(options)  # an unknown option is refused before anything
         super().__init__(catalog=catalog, **options)
-        settings = {k: v for k, v in options.items() if k not in ("skip_instance_cache",
-                                                                  "use_listings_cache",
-                                                                  "listings_expiry_time",
-                                                                  "max_paths")}
         self._catalog = catalog or (Catalog.open(**settings) if settings else None)
+        self._copying = threading.local()  # pairs a copy or mv collects from cp_file
 
     @property
     def catalog(self) -> Catalog:
@@ -185,19 +185,107 @@ class EosFileSystem(AbstractFileSystem):
             return BlobFile(self, path, record, block_size=block_size or "default",
                             cache_options=cache_options)
         if mode not in ("wb", "xb"):
-            raise ValueError(f"eos:// files open as 'rb' or 'wb', not {mode!r}")
+            raise ValueError(f"eos:// files open as 'rb' or 'wb' ('xb': a new name only), "
+                             f"not {mode!r}")
         stripped = self._strip_protocol(path)
         _, selector = split_reference(stripped)
         if selector is not None:
             raise ValueError(f"{path}: a write makes a new version; drop the '@{selector}' part")
-        return NewVersionFile(self, stripped, mode="wb", block_size=block_size or "default",
+        if mode == "xb" and self._exists_as_name(stripped):
+            raise NameExistsError(f"eos://{stripped} exists: 'xb' creates only new names; "
+                                  "open it 'wb' to add a version")
+        # "xb" is checked again as the version is committed (Catalog.put_if_absent), so a name
+        # created by someone else while this file was open is not overwritten.
+        return NewVersionFile(self, stripped, mode=mode, block_size=block_size or "default",
                               autocommit=autocommit)
+
+    def _exists_as_name(self, stripped: str) -> bool:
+        try:
+            self._record(stripped)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def pipe_file(self, path: str, value: bytes, mode: str = "overwrite", **kwargs: Any) -> None:
+        """Write ``value`` as a new version; ``mode="create"`` only if the name does not exist
+        (FileExistsError otherwise, checked when the version is committed)."""
+        with self.open(path, "xb" if mode == "create" else "wb", **kwargs) as f:
+            f.write(value)
 
     # -- changing -----------------------------------------------------------------------------
 
     def rm_file(self, path: str) -> None:
-        """Delete a name (a delete marker: earlier versions stay readable)."""
-        self.catalog.rm("eos://" + self._strip_protocol(path))
+        """Delete a name (a delete marker: earlier versions stay readable);
+        FileNotFoundError if it has no readable version."""
+        try:
+            self.catalog.rm("eos://" + self._strip_protocol(path))
+        except NotFoundError as e:
+            raise FileNotFoundError(str(e)) from None
+        self.invalidate_cache()
+
+    def cp_file(self, path1: str, path2: str, **kwargs: Any) -> None:
+        """Make ``path2`` a new version holding the bytes ``path1`` means (any reference, such
+        as ``name@3``): a catalog copy, no byte moves. A folder has nothing to copy: folders
+        exist while names are under them."""
+        source = self._copy_source(path1)
+        if source is None:
+            return
+        pair = (source, "eos://" + self._strip_protocol(path2))
+        collected = getattr(self._copying, "pairs", None)
+        if collected is not None:
+            collected.append(pair)  # copy() and mv() commit them together
+        else:
+            self.catalog.copy(*pair)
+            self.invalidate_cache()
+
+    def _copy_source(self, path: str) -> str | None:
+        """The pinned URI a copy of ``path`` takes its bytes from; None for a folder."""
+        try:
+            return self._record(path).uri
+        except FileNotFoundError:
+            if self.info(path)["type"] == "directory":  # or FileNotFoundError
+                return None
+            raise
+
+    def copy(self, path1: Any, path2: Any, recursive: bool = False,
+             maxdepth: int | None = None, on_error: str | None = None, **kwargs: Any) -> None:
+        """Copy names (``recursive``: folders) as fsspec does, but as ONE changeset per
+        destination namespace, in which no byte moves (``Catalog.copy_many``)."""
+        pairs = self._collect_copies(path1, path2, recursive=recursive, maxdepth=maxdepth,
+                                     on_error=on_error, **kwargs)
+        if pairs:
+            self.catalog.copy_many(pairs)
+        self.invalidate_cache()
+
+    def mv(self, path1: Any, path2: Any, recursive: bool = False,
+           maxdepth: int | None = None, **kwargs: Any) -> None:
+        """Move names: copies and delete markers for the sources, in ONE changeset when source
+        and destination share a namespace (else the copies are committed first, so nothing is
+        lost if the move stops half-way). Earlier versions of the sources stay readable."""
+        if path1 == path2:
+            return
+        for p in path1 if isinstance(path1, list) else [path1]:
+            if "@" in self._strip_protocol(p):
+                raise ValueError(f"{p}: mv moves names, not versions; copy a version with cp")
+        pairs = self._collect_copies(path1, path2, recursive=recursive, maxdepth=maxdepth,
+                                     on_error="raise", **kwargs)
+        if not pairs and not recursive and isinstance(path1, str) and self.isdir(path1):
+            raise IsADirectoryError(f"{path1} is a folder: pass recursive=True to move it")
+        sources = list(dict.fromkeys(src.rsplit("@", 1)[0] for src, _ in pairs))
+        moved = [(src, dest) for src, dest in pairs if src.rsplit("@", 1)[0] != dest]
+        if moved:
+            self.catalog.copy_many(moved, deletes=[s for s in sources
+                                                   if s not in {d for _, d in moved}])
+        self.invalidate_cache()
+
+    def _collect_copies(self, path1: Any, path2: Any, **kwargs: Any) -> list[tuple[str, str]]:
+        """The (pinned source, destination) pairs fsspec's copy would make, one cp_file each."""
+        self._copying.pairs = []
+        try:
+            super().copy(path1, path2, **kwargs)
+            return list(self._copying.pairs)
+        finally:
+            self._copying.pairs = None
 
     def rm(self, path: Any, recursive: bool = False, maxdepth: int | None = None) -> None:
         """Delete names; ``recursive`` deletes every name under a folder in one change."""
@@ -272,7 +360,10 @@ class NewVersionFile(AbstractBufferedFile):  # type: ignore[misc]
     def commit(self) -> None:
         """Publish the written bytes as the name's new version (once; the temp file goes)."""
         try:
-            self.fs.catalog.put(self._temp, "eos://" + self.path)
+            if self.mode == "xb":
+                self.fs.catalog.put_if_absent(self._temp, "eos://" + self.path)
+            else:
+                self.fs.catalog.put(self._temp, "eos://" + self.path)
         finally:
             os.unlink(self._temp)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConflictError, InvalidNameError, NotFoundError
+from .errors import ConflictError, InvalidNameError, NameExistsError, NotFoundError
 from .faults import crash_point
 from .hashcache import HashCache
 from .index import Index
@@ -194,6 +194,43 @@ class CatalogWrites:
         if not namespace.startswith("scratch/"):
             return None
         return format_time(self._now() + timedelta(seconds=self.scratch_ttl))
+
+    def put_if_absent(self, source: Source, name: str | Location, *, meta: Meta = None,
+                      message: str = "") -> PutResult:
+        """Store a file (a path or bytes) under ``name`` only if the name holds no readable
+        version (a deleted name counts as absent); otherwise raise :class:`NameExistsError`.
+
+        The check is part of the plan, which runs again on the freshest state at every commit
+        attempt: of two writers creating the same name at once, exactly one succeeds.
+        """
+        loc = self._writable(name)
+        meta = normalize_meta(meta)
+
+        def refuse_existing() -> None:
+            latest = self.index.latest(loc.namespace, loc.name)
+            if latest is not None and not latest.is_delete_marker:
+                raise NameExistsError(
+                    f"{loc.uri} already exists (version {latest.version}): a create-only write "
+                    "makes only the first version; write without it to add a version"
+                )
+
+        self.replay.refresh(loc.namespace)
+        refuse_existing()  # before any byte is stored, when it can be told already
+        stored = store_sources(self.store, self.hash_cache, [source],
+                               is_live=self.index.hash_is_live)
+        self._mark_reused([(source, loc)], stored)
+        item = PutItem(loc.name, stored[0].hash, stored[0].size, dict(meta))
+        expires = self._expiry(loc.namespace)
+
+        def plan() -> list[Entry]:
+            refuse_existing()
+            return plan_put(self.index, loc.namespace, [item], expires=expires)
+
+        changeset = self._commit(loc.namespace, plan, message)
+        record, created = self._read_back(loc.namespace, changeset, [item])[0]
+        if created and not stored[0].uploaded:
+            self._restore_reused([(source, stored[0].hash)])
+        return PutResult(record, created, stored[0].uploaded)
 
     def copy(
         self, source: str | Reference, name: str | Location, *, message: str = ""

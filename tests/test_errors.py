@@ -20,6 +20,7 @@ from eoscatalog.errors import (
     InvalidCatalogFileError,
     InvalidMetadataError,
     InvalidNameError,
+    NameExistsError,
     NotFoundError,
     PermissionDeniedError,
     PreconditionFailedError,
@@ -39,11 +40,12 @@ EXPECTED_BASES: dict[type[BaseException], tuple[type[BaseException], ...]] = {
     PermissionDeniedError: (EosError, PermissionError),
     ConflictError: (EosError,),
     PreconditionFailedError: (ConflictError,),
+    NameExistsError: (ConflictError, FileExistsError),
     StoreError: (EosError, OSError),
     ConfigError: (EosError,),
 }
 ALL_ERRORS = list(EXPECTED_BASES)
-BUILTINS = (KeyError, LookupError, ValueError, PermissionError, OSError)
+BUILTINS = (KeyError, LookupError, ValueError, PermissionError, OSError, FileExistsError)
 
 
 def make(cls: type[EosError], message: str = "something went wrong") -> EosError:

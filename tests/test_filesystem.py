@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +12,14 @@ import fsspec
 import pandas as pd
 import pytest
 
-from eoscatalog import BlobCache, Catalog, IntegrityError, set_default_catalog
+from eoscatalog import (
+    BlobCache,
+    Catalog,
+    ConfigError,
+    IntegrityError,
+    NameExistsError,
+    set_default_catalog,
+)
 from eoscatalog.filesystem import EosFileSystem
 from eoscatalog.store import LocalStore, S3Store, Store, blob_key
 
@@ -143,3 +151,140 @@ def test_whole_reads_are_verified(tmp_path: Path) -> None:
     cat.cached("eos://org/t.csv")
     with fs.open("eos://org/t.csv") as f:
         assert isinstance(f, io.BufferedReader) and f.read() == b"a,b\n1,2\n"
+
+
+# -- fsspec's own options, copies and moves, create-only writes ----------------------------------
+
+
+def test_fsspecs_own_options_are_accepted_and_an_unknown_one_is_named(cat: Catalog) -> None:
+    cat.put_bytes(b"abc", "eos://org/o.txt")
+    # What zarr 3 passes (asynchronous=True) and what fsspec's instance and listing caches take.
+    fs, path = fsspec.url_to_fs("eos://org/o.txt", asynchronous=True, loop=None,
+                                use_listings_cache=False, listings_expiry_time=10,
+                                max_paths=100, skip_instance_cache=True, batch_size=4)
+    assert isinstance(fs, EosFileSystem) and fs.catalog is cat  # the default catalog
+    assert fs.cat(path) == b"abc"
+    with pytest.raises(ConfigError, match="does not take the storage option 'anon'"):
+        fsspec.filesystem("eos", anon=True, asynchronous=True)
+    with pytest.raises(ConfigError, match="options 'colour', 'key'; it takes catalog settings"):
+        EosFileSystem(key="x", colour="blue")
+
+
+def test_storage_options_still_open_another_catalog(tmp_path: Path) -> None:
+    other = Catalog.open(store=f"file://{tmp_path / 'other'}", user="bob", create=True,
+                         home=str(tmp_path / "home"))
+    other.put_bytes(b"bob's", "eos://org/b.txt")
+    other.close()
+    fs = fsspec.filesystem("eos", store=f"file://{tmp_path / 'other'}", user="bob",
+                           home=str(tmp_path / "home"), asynchronous=True,
+                           skip_instance_cache=True)
+    assert fs.cat("eos://org/b.txt") == b"bob's"
+    assert fs.catalog.user == "bob"
+
+
+def blobs(cat: Catalog) -> int:
+    return len(list(cat.store.list("blobs/")))
+
+
+def test_cp_copies_names_and_folders_as_one_changeset_moving_no_byte(cat: Catalog) -> None:
+    for name in ("src/a.csv", "src/sub/b.csv", "src/sub/deep/c.csv"):
+        cat.put_bytes(name.encode(), f"eos://org/{name}")
+    cat.put_bytes(b"second", "eos://org/src/a.csv")
+    fs = EosFileSystem()
+    stored, seq = blobs(cat), cat.index.applied_seq("org")
+    fs.cp("eos://org/src/a.csv@1", "eos://org/one.csv")  # a pinned version
+    assert fs.cat("eos://org/one.csv") == b"src/a.csv"
+    assert cat.resolve("eos://org/one.csv").source == "eos://org/src/a.csv@1"
+    fs.copy("eos://org/src", "eos://org/dst", recursive=True)
+    assert sorted(fs.find("eos://org/dst")) == ["org/dst/a.csv", "org/dst/sub/b.csv",
+                                                "org/dst/sub/deep/c.csv"]
+    assert fs.cat("eos://org/dst/a.csv") == b"second"
+    assert fs.cat("eos://org/dst/sub/deep/c.csv") == b"src/sub/deep/c.csv"
+    assert cat.index.applied_seq("org") == seq + 2  # the recursive copy: one changeset
+    fs.cp("eos://org/src/sub/b.csv", "eos://users/ada/b.csv")  # across namespaces
+    assert cat.read_bytes("eos://users/ada/b.csv") == b"src/sub/b.csv"
+    assert blobs(cat) == stored  # no byte moved
+    with pytest.raises(FileNotFoundError):
+        fs.cp("eos://org/src/missing.csv", "eos://org/x.csv")
+    with pytest.raises(FileNotFoundError):
+        fs.cp_file("eos://org/src/missing.csv", "eos://org/x.csv")
+
+
+def test_mv_moves_in_one_changeset_and_keeps_history(cat: Catalog) -> None:
+    for name in ("p/a.txt", "p/q/b.txt"):
+        cat.put_bytes(name.encode(), f"eos://org/{name}")
+    fs = EosFileSystem()
+    stored, seq = blobs(cat), cat.index.applied_seq("org")
+    with pytest.raises(IsADirectoryError, match="recursive=True"):
+        fs.mv("eos://org/p", "eos://org/moved")
+    fs.mv("eos://org/p", "eos://org/moved", recursive=True)
+    assert cat.index.applied_seq("org") == seq + 1  # copies and deletes: one changeset
+    assert sorted(fs.find("eos://org/")) == ["org/moved/a.txt", "org/moved/q/b.txt"]
+    assert fs.cat("eos://org/moved/q/b.txt") == b"p/q/b.txt"
+    assert cat.read_bytes("eos://org/p/a.txt@1") == b"p/a.txt"  # a delete marker, not erasure
+    fs.mv("eos://org/moved/a.txt", "eos://users/ada/a.txt")  # across namespaces
+    assert cat.read_bytes("eos://users/ada/a.txt") == b"p/a.txt"
+    assert not fs.exists("eos://org/moved/a.txt")
+    assert blobs(cat) == stored
+    with pytest.raises(FileNotFoundError):
+        fs.mv("eos://org/nothing.txt", "eos://org/else.txt")
+    with pytest.raises(ValueError, match="mv moves names, not versions"):
+        fs.mv("eos://org/moved/q/b.txt@1", "eos://org/b.txt")
+    assert sorted(fs.find("eos://org/")) == ["org/moved/q/b.txt"]
+
+
+def test_rm_file_of_a_missing_name_is_file_not_found(cat: Catalog) -> None:
+    fs = EosFileSystem()
+    with pytest.raises(FileNotFoundError, match="nothing to delete"):
+        fs.rm_file("eos://org/never.txt")
+
+
+def test_xb_refuses_an_existing_name_at_open_and_at_commit(cat: Catalog, tmp_path: Path) -> None:
+    fs = EosFileSystem()
+    with fs.open("eos://org/x.bin", "xb") as f:  # a new name: created
+        f.write(b"first")
+    with pytest.raises(FileExistsError, match="'xb' creates only new names"):
+        fs.open("eos://org/x.bin", "xb")
+    with pytest.raises(FileExistsError):
+        fs.pipe_file("eos://org/x.bin", b"other", mode="create")
+    # Created by another client while this one had the file open: refused as it is committed.
+    other = Catalog(cat.store, tmp_path / "other.sqlite", user="bob")
+    f = fs.open("eos://org/y.bin", "xb")
+    f.write(b"mine")
+    other.put_bytes(b"theirs", "eos://org/y.bin")
+    with pytest.raises(FileExistsError, match="already exists"):
+        f.close()
+    other.close()
+    assert [v.version for v in cat.versions("eos://org/y.bin")] == [1]
+    assert cat.read_bytes("eos://org/y.bin") == b"theirs"
+    assert [v.version for v in cat.versions("eos://org/x.bin")] == [1]
+    cat.rm("eos://org/x.bin")  # a deleted name can be created again
+    fs.pipe_file("eos://org/x.bin", b"again", mode="create")
+    assert cat.read_bytes("eos://org/x.bin") == b"again"
+
+
+def test_put_if_absent_lets_exactly_one_racing_creator_win(local_store: LocalStore,
+                                                          tmp_path: Path) -> None:
+    writers = [Catalog(local_store, tmp_path / f"i{i}.sqlite", user=f"u{i}") for i in range(6)]
+    barrier = threading.Barrier(len(writers))
+    outcomes: dict[int, list[str]] = {i: [] for i in range(len(writers))}
+
+    def create(i: int) -> None:
+        for round_ in range(5):
+            barrier.wait()
+            try:
+                writers[i].put_if_absent(f"{i}".encode(), f"eos://org/r{round_}.txt")
+                outcomes[i].append("won")
+            except NameExistsError:
+                outcomes[i].append("refused")
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(len(writers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for round_ in range(5):
+        assert sorted(o[round_] for o in outcomes.values()) == ["refused"] * 5 + ["won"]
+        assert [v.version for v in writers[0].versions(f"eos://org/r{round_}.txt")] == [1]
+    for w in writers:
+        w.close()
