@@ -36,8 +36,12 @@ TEMP_PREFIX = ".eos-tmp-"
 # Markers of recent use (``touch`` on stores where rewriting the object itself costs too much):
 # ``touched/<key>``, an empty object whose time is when ``key`` was last reused.
 TOUCHED = "touched/"
-# Damaged objects moved aside by ``eos verify`` (``quarantine/<key>``).
+# Damaged objects moved aside by ``eos verify``, or by a write that found wrong bytes under
+# the hash of the file it stores (``quarantine/<key>``).
 QUARANTINE = "quarantine/"
+# Blobs garbage collection has moved aside and deletes once it has read the catalog again
+# (``trash/<key>``): a writer that named one in between gets it back.
+TRASH = "trash/"
 
 
 def blob_key(hash_string: str) -> str:
@@ -185,10 +189,17 @@ class Store(ABC):
         names it.
         """
 
+    def move(self, key: str, new_key: str, *, if_absent: bool = False) -> None:
+        """Move an object to ``new_key`` (NotFoundError if absent), replacing what is there,
+        or with ``if_absent`` refusing to (PreconditionFailedError)."""
+        raise StoreError(f"{self.url} cannot move objects aside")
+
     def quarantine(self, key: str) -> str:
         """Move a damaged object to ``quarantine/<key>`` (kept for inspection, out of the way of
         a repair); return the new key."""
-        raise StoreError(f"{self.url} cannot move objects aside")
+        target = QUARANTINE + key
+        self.move(key, target)
+        return target
 
     def last_used(self, key: str) -> datetime | None:
         """When an object was last written or touched: the later of its own time and its

@@ -32,7 +32,7 @@ from botocore.exceptions import (
 
 from ..errors import NotFoundError, PreconditionFailedError, StoreError
 from ..redaction import install_redaction
-from .base import QUARANTINE, TOUCHED, ObjectInfo, Store, check_key
+from .base import TOUCHED, ObjectInfo, Store, check_key
 from .s3_retries import BACKOFF, MAX_ATTEMPTS, READ_TIMEOUT, RetryPolicy
 from .s3_transfer import (
     MAX_CONCURRENCY,
@@ -280,17 +280,21 @@ class S3Store(S3Transfers, Store):
             key, r["ContentLength"], r["ETag"].strip('"'), r["LastModified"].isoformat()
         )
 
-    def quarantine(self, key: str) -> str:
-        """Copy the object to ``quarantine/<key>`` inside S3 (multipart for large objects),
-        then delete it."""
-        target = QUARANTINE + key
+    def move(self, key: str, new_key: str, *, if_absent: bool = False) -> None:
+        """Copy the object inside S3 (multipart for large objects), then delete it.
+
+        ``if_absent`` looks first (S3's copy takes no create-if-absent): only gc uses it, to
+        put back a blob it set aside, and a writer that restored the blob meanwhile wrote the
+        same verified bytes.
+        """
+        if if_absent and self.exists(new_key):
+            raise PreconditionFailedError(f"object {new_key!r} already exists in {self.url}")
         with self.errors(key):
             from boto3.s3.inject import copy  # managed: multipart when large
 
             copy(self.client, {"Bucket": self.bucket, "Key": self._key(key)}, self.bucket,
-                 self._key(target))
+                 self._key(new_key))
             self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
-        return target
 
     def touch(self, key: str) -> None:
         """Record that an object was just used, in a tiny marker object beside the layout.
