@@ -9,7 +9,8 @@ enforce.
 
 The rules (DESIGN.md): a user writes only ``catalog/users/<self>/`` and ``catalog/scratch/<self>/``,
 every member writes ``catalog/org/``, only admins write ``catalog/public/``, everybody reads
-everything, everybody writes blobs, which are never overwritten or deleted except by admins.
+everything, everybody writes blobs, which are never overwritten or deleted except by admins,
+and only admins write ``policies/`` (retention rules), ``trash/`` and ``quarantine/``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from typing import Any
 
 from .config import _ORG_RE  # the one rule for organization names
 from .errors import ConfigError, InvalidNameError
-from .store.base import BLOB_PREFIX, QUARANTINE, TOUCHED
+from .retention import POLICY_KEY
+from .store.base import BLOB_PREFIX, QUARANTINE, TOUCHED, TRASH
 
 __all__ = [
     "DEFAULT_USER_VARIABLE",
@@ -40,6 +42,12 @@ CATALOG = "catalog/"
 # QUARANTINE: corrupt blobs moved aside by `eos verify` (an admin's job: it deletes the blob).
 # The conditional-write probe writes and deletes one object here.
 PROBE = "_eos/probe/"
+# POLICIES: the store's retention rules, which `gc --prune` obeys (admins set them).
+# TRASH: blobs gc has moved aside and deletes once it has read the catalog again.
+POLICIES = POLICY_KEY.split("/", 1)[0] + "/"  # "policies/"
+# Objects only admins write or delete: whoever rewrites the retention rules decides what the
+# admin's next `gc --prune` purges, and whatever sits in trash/ may be moved back into blobs/.
+ADMIN_ONLY = (POLICIES, TRASH, QUARANTINE)
 
 # S3's rules today (3-63 of [a-z0-9.-]), loosened to what older us-east-1 buckets may be called.
 _BUCKET_RE = re.compile(r"^[A-Za-z0-9._-]{1,255}$")
@@ -178,7 +186,8 @@ def bucket_policy(
     ``create_only`` denies writes of blobs and catalog objects that lack ``If-None-Match``.
 
     Allow statements grant members what eos needs; Deny statements take away from everyone
-    but the admins what no identity policy may grant (deletes, writes to public, overwrites).
+    but the admins what no identity policy may grant (deletes, writes to public, overwrites,
+    writes to the retention rules under ``policies/``, to ``trash/`` and ``quarantine/``).
 
     >>> policy = bucket_policy("s3://lab-bucket/eos/genomics",
     ...                        members=["arn:aws:iam::123456789012:root"],
@@ -238,6 +247,9 @@ def bucket_policy(
                    ["s3:DeleteObjectVersion"], [f"{root}*"], not_admin),
         _statement("EosDenyPublicNamespaceWritesByNonAdmins", "Deny", everyone,
                    ["s3:PutObject"], [f"{root}{CATALOG}public/*"], not_admin),
+        _statement("EosDenyAdminObjectWritesByNonAdmins", "Deny", everyone,
+                   ["s3:PutObject", "s3:DeleteObject"], [f"{root}{top}*" for top in ADMIN_ONLY],
+                   not_admin),
     ]
     if create_only:
         # PutObject and CompleteMultipartUpload must carry If-None-Match, so an existing blob,

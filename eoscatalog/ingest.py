@@ -4,8 +4,10 @@ Each source is hashed once (files through the hash cache, so an unchanged file i
 twice) and stored only if the store lacks its blob. A small file is read once: the bytes hashed
 are the bytes sent, in one create-if-absent request when the store answers "already there" as
 cheaply as it answers a question (S3: no HEAD first); a blob the index knows some version names
-is asked about first, so its bytes are not sent again. Many sources are stored in parallel, and
-the hash cache's new entries are written in one transaction.
+is asked about first, so its bytes are not sent again. A blob found stored is checked before it
+is trusted (read back and hashed up to 1 MiB, its size compared above: see
+``Store.reuse_read_limit``), while the bytes are still at hand to replace it. Many sources are
+stored in parallel, and the hash cache's new entries are written in one transaction.
 """
 
 from __future__ import annotations
@@ -99,7 +101,7 @@ def store_sources(
             hash_string = known or hash_cache.hash(key, st)
             crash_point("put.hashed")
             return StoredBlob(hash_string, st.st_size, store.put_blob(
-                hash_string, key, on_bytes=on_bytes, ask_first=live,
+                hash_string, key, on_bytes=on_bytes, ask_first=live, size=st.st_size,
                 unchanged=hash_cache.quiet_state(key, hash_string)))
         hash_string, data = hash_cache.hash_read(key, st)  # small: read once, hashed as sent
         crash_point("put.hashed")

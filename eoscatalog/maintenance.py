@@ -6,8 +6,10 @@ nothing references), the maintenance half of ``Catalog``.
 Garbage collection keeps DESIGN.md's invariant 5: it deletes only blobs that no live version
 (readable, or hidden by a delete marker but still readable as ``@N``) and no tag references, and
 that are older than a grace period (default 24 h). Writers that reuse an existing blob mark it
-used (``Store.touch``) before their changeset names it, and gc re-reads the catalog and each
-blob's last use just before deleting it, so a write in flight keeps its blob.
+used (``Store.touch``) before their changeset names it, and check after their commit that
+it is still there; gc re-reads the catalog and each blob's last use just before it moves a blob
+aside (``trash/``), and the catalog again before it deletes what it moved, so a write in flight
+keeps its blob (:func:`~eoscatalog.collecting.collect` says why).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .collecting import collect, empty_trash, used_since
 from .errors import (
     ConflictError,
     NotFoundError,
@@ -306,29 +309,27 @@ class CatalogMaintenance:
                 report.kept_young += 1
             else:
                 candidates.append((info.key, hash_string, info.size))
-        if recheck and candidates:
-            # Writers may have named some of them since the listing: read the catalog again.
-            self._refresh_all()
-            states = self.index.blob_states(format_time(cutoff))
-        for key, hash_string, size in candidates:
-            if recheck and (states.get(hash_string) == "live" or self._used_since(key, cutoff)):
-                report.kept_rechecked += 1
-                continue
-            report.add(states.get(hash_string, "unreferenced"), key, size)
-            if not dry_run:
-                self.store.delete(key)
-                self.store.delete(TOUCHED + key)
+        if not dry_run:
+            empty_trash(self.store, self.index, cutoff, report)
+        if recheck and not dry_run:
+            collect(self.store, self.index, self._refresh_all, candidates, cutoff, report)
+        else:
+            if recheck and candidates:
+                self._refresh_all()
+                states = self.index.blob_states(format_time(cutoff))
+            for key, hash_string, size in candidates:
+                if recheck and (states.get(hash_string) == "live"
+                                or used_since(self.store, key, cutoff)):
+                    report.kept_rechecked += 1
+                    continue
+                report.add(states.get(hash_string, "unreferenced"), key, size)
+                if not dry_run:
+                    self.store.delete(key)
+                    self.store.delete(TOUCHED + key)
         for what, size in self.store.clean_partial(cutoff, dry_run=dry_run):
             report.add("partial", what, size)
         self._sweep_markers(cutoff, dry_run, report)
         return report
-
-    def _used_since(self, key: str, cutoff: datetime) -> bool:
-        try:
-            used = self.store.last_used(key)
-        except NotFoundError:
-            return True  # gone already: nothing to delete
-        return used is not None and used >= cutoff
 
     def _sweep_markers(self, cutoff: datetime, dry_run: bool, report: GcReport) -> None:
         """Remove reuse markers whose blob is gone, once they are past the grace period."""

@@ -16,11 +16,16 @@ import sqlite_utils
 from .records import Event, Usage, VersionRecord
 from .sqlite import lock_of
 
-__all__ = ["IndexQueries"]
+__all__ = ["LIVE_AT", "IndexQueries"]
 
 # Above every name starting with a prefix, in SQLite's text order (for range scans).
 _TOP = "\U0010ffff"
 _CHUNK = 500  # names per IN (...) list
+# The one definition of a live version at an instant (the ``?``, fixed-width ISO text): not
+# purged, and not a scratch version expired by then. gc keeps a blob some version names that is
+# live at ``now - grace``; a writer reusing a blob asks at ``now`` whether it must mark the blob
+# used. Both read this, so a blob gc may take is never one the writer trusted as live.
+LIVE_AT = "(purged = 0 AND (expires IS NULL OR expires > ?))"
 
 
 def _keys(cursor: sqlite3.Cursor) -> list[str]:
@@ -204,29 +209,31 @@ class IndexQueries:
     def blob_states(self, expired_before: str) -> dict[str, str]:
         """Why each known blob is kept or may go, across every namespace in the index.
 
-        ``live``: a readable version (or one that is only deleted: ``@N`` still reads it)
-        names it; ``expired``: only scratch versions that expired before ``expired_before``;
-        ``purged``: only purged versions. Blobs the index never saw are absent.
+        ``live``: :data:`LIVE_AT` holds at ``expired_before`` for a version naming it (readable,
+        or only deleted: ``@N`` still reads it); ``expired``: only scratch versions that
+        expired by then; ``purged``: only purged versions. Blobs the index never saw are
+        absent.
         """
         rows = self._all(
-            "SELECT hash, max(CASE WHEN purged = 0 AND (expires IS NULL OR expires > ?) THEN 2 "
+            f"SELECT hash, max(CASE WHEN {LIVE_AT} THEN 2 "
             "WHEN purged = 0 THEN 1 ELSE 0 END) AS state FROM versions "
             "WHERE hash IS NOT NULL GROUP BY hash", [expired_before],
         )
         names = {2: "live", 1: "expired", 0: "purged"}
         return {r["hash"]: names[r["state"]] for r in rows}
 
-    def hash_is_live(self, hash_string: str) -> bool:
-        """Whether some version that is not purged names this blob (in any namespace)."""
-        return self._one("SELECT 1 AS live FROM versions WHERE hash = ? AND purged = 0 LIMIT 1",
-                         [hash_string]) is not None
+    def hash_is_live(self, hash_string: str, at: str) -> bool:
+        """Whether some version names this blob that is live at ``at`` (:data:`LIVE_AT`: not
+        purged, not expired), in any namespace: the same test as :meth:`blob_states`."""
+        return self._one(f"SELECT 1 AS live FROM versions WHERE hash = ? AND {LIVE_AT} LIMIT 1",
+                         [hash_string, at]) is not None
 
     def readable_versions(self, namespace: str, prefix: str, now: str) -> list[VersionRecord]:
         """Versions with bytes under ``prefix`` that are neither purged nor expired at ``now``
         (what ``verify`` checks: gc may have collected an expired scratch version's blob)."""
         rows = self._all(
             "SELECT * FROM versions WHERE namespace = ? AND name >= ? AND name < ? "
-            "AND purged = 0 AND hash IS NOT NULL AND (expires IS NULL OR expires > ?) "
+            f"AND hash IS NOT NULL AND {LIVE_AT} "
             "ORDER BY name, version",
             [namespace, prefix, prefix + _TOP, now],
         )

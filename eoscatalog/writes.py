@@ -118,7 +118,7 @@ class CatalogWrites:
         meta = normalize_meta(meta)
         stored = store_sources(
             self.store, self.hash_cache, [source for source, _ in pairs],
-            on_bytes=on_bytes, is_live=self.index.hash_is_live,
+            on_bytes=on_bytes, is_live=self._is_live_now,
         )
         self._mark_reused(pairs, stored)
         crash_point("put.blobs-stored")
@@ -132,14 +132,16 @@ class CatalogWrites:
             by_namespace.setdefault(loc.namespace, [])
         results = [PutResult(record, created, stored[i].uploaded)
                    for i, (record, created) in self._publish(by_namespace, doomed, message)]
+        # A renewed scratch name (no new version, a new expiry) names its reused blob anew too.
         self._restore_reused([(pairs[i][0], stored[i].hash) for i, r in enumerate(results)
-                              if r.created and not r.uploaded])
+                              if not r.uploaded and (r.created or r.record.expires)])
         return results
 
     def _mark_reused(self, pairs: list[tuple[Source, Location]],
                      stored: list[StoredBlob]) -> None:
-        """Touch reused blobs that no live version names (orphans gc may be about to take), so
-        its grace period covers them until the changeset names them."""
+        """Touch reused blobs that no live version names (orphans, or named only by purged or
+        expired versions: what gc may be about to take), so its grace period covers them until
+        the changeset names them."""
         def mark(source: Source, blob: StoredBlob) -> None:
             try:
                 self.store.touch(blob_key(blob.hash))
@@ -147,7 +149,11 @@ class CatalogWrites:
                 self._restore_one(source, blob.hash)
 
         _in_parallel(mark, [(source, blob) for (source, _), blob in zip(pairs, stored, strict=True)
-                            if not blob.uploaded and not self.index.hash_is_live(blob.hash)])
+                            if not blob.uploaded and not self._is_live_now(blob.hash)])
+
+    def _is_live_now(self, hash_string: str) -> bool:
+        """Whether a version live now names the blob: gc's own test (``LIVE_AT``), at now."""
+        return self.index.hash_is_live(hash_string, format_time(self._now()))
 
     def _restore_reused(self, reused: list[tuple[Source, str]]) -> None:
         """Store again any reused blob that vanished before the changeset naming it landed.

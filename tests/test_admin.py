@@ -446,3 +446,26 @@ def test_cli_a_broken_configuration_is_an_error_not_usage(tmp_path: Path) -> Non
     proc = _eos("admin", "lifecycle", env={"EOS_HOME": str(tmp_path)})
     assert proc.returncode == 1
     assert proc.stderr.startswith("eos: error: ") and len(proc.stderr.splitlines()) == 1
+
+
+def test_only_admins_write_the_retention_rules_trash_and_quarantine() -> None:
+    """policies/retention.json decides what the admin's `gc --prune` purges: a member with
+    bucket-wide PutObject (identity grants, account-root members) must not rewrite it, nor
+    write or delete what gc and verify move aside."""
+    from eoscatalog.retention import POLICY_KEY
+
+    assert POLICY_KEY == "policies/retention.json"
+    blob = "blake3/ab/" + "ab" * 32
+    keys = [POLICY_KEY, "policies/other.json", f"trash/blobs/{blob}",
+            f"quarantine/blobs/{blob}"]
+    for members in ([ACCOUNT_ROOT], [ADA, BOB, ANALYST]):
+        policy = _policy(members=members)
+        for key in keys:
+            for arn, name in [(ADA, "ada"), (BOB, "bob"), (ANALYST, None)]:
+                for action in ("s3:PutObject", "s3:DeleteObject"):
+                    request = Request(arn, action, key, username=name)
+                    assert not decide(policy, request, identity_allows=True), (action, key)
+                assert decide(policy, Request(arn, "s3:GetObject", key, username=name),
+                              identity_allows=True)
+            for action in ("s3:PutObject", "s3:DeleteObject"):
+                assert decide(policy, Request(ADMIN, action, key)), (action, key)

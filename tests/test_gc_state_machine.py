@@ -15,7 +15,7 @@ Times are the model's: the catalog reads the model's clock, and since a MemorySt
 writes with the wall clock, every blob the catalog writes or touches is found by its stamp
 (it differs from the one the model last set) and back-dated to the model's ``now``. Which
 blobs were written or touched is itself checked: new bytes are written, reused bytes that no
-version names (purged ones aside; expired ones count) are touched, and nothing else is.
+version live now names (none, or only purged or expired ones) are touched, and nothing else is.
 
 After every step: the store holds exactly the model's blobs; every name's versions (kind,
 hash, creation time, expiry, purged, tags) are the model's; every readable version reads back
@@ -199,9 +199,9 @@ class GcMachine(RuleBasedStateMachine):
                      if not v.purged), None)
 
     def _named(self, hash_string: str) -> bool:
-        """Whether a version that is not purged names the blob (expired ones count):
-        ``hash_is_live``, which decides whether a reused blob is touched."""
-        return any(v.hash == hash_string and not v.purged
+        """Whether a live version names the blob (not purged, not expired now): gc's own
+        test at ``now`` (``hash_is_live``), which decides whether a reused blob is touched."""
+        return any(v.hash == hash_string and not v.purged and not v.expired(self.now)
                    for history in self.history.values() for v in history)
 
     def _readable_error(self, key: Key, number: int | None) -> type[EosError] | None:

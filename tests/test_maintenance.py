@@ -148,11 +148,13 @@ def test_verify_reports_missing_and_corrupt_quarantines_and_put_repairs(
     assert not store.exists(QUARANTINE + blob_key(h_a))
     with pytest.raises(IntegrityError):
         cat.read_bytes("a.txt@1")
-    # Without quarantine the damaged object holds the key: putting the good bytes finds it
-    # there and stores nothing (the documented reason for quarantine).
-    cat.put_bytes(good_a, "again-a.txt")
-    assert store.get(blob_key(h_a)) == b"rotten"
+    # The damaged object holds the key: a put of the good bytes checks what it finds there
+    # before trusting it, moves it to quarantine/ and stores the good bytes.
+    assert cat.put_bytes(good_a, "again-a.txt").uploaded
+    assert store.get(blob_key(h_a)) == good_a
+    assert store.get(QUARANTINE + blob_key(h_a)) == b"rotten"  # kept for inspection
 
+    overwrite(store, blob_key(h_a), b"rotten")
     report = cat.verify()
     assert by_hash(report.problems) == {
         h_a: problem(h_a, "corrupt", [ADA + "a.txt@1", ADA + "again-a.txt@1", ADA + "d/b.txt@1"],
@@ -160,7 +162,7 @@ def test_verify_reports_missing_and_corrupt_quarantines_and_put_repairs(
         h_b: missing,
     }
     assert not store.exists(blob_key(h_a))
-    assert store.get(QUARANTINE + blob_key(h_a)) == b"rotten"  # kept for inspection
+    assert store.get(QUARANTINE + blob_key(h_a)) == b"rotten"
 
     cat.put_bytes(good_a, "repair-a.txt")
     cat.put_bytes(good_b, "repair-b.txt")

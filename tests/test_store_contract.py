@@ -844,7 +844,8 @@ def test_s3_small_blob_is_one_conditional_put_without_a_head(
     s3_store: S3Store, s3_server: S3TestServer, s3_client: Any, tmp_path: Path
 ) -> None:
     """A blob up to blind_put_limit costs ONE request (If-None-Match: *), no HEAD first; when
-    the store has it, the 412 is the dedup: nothing is written (one version in the bucket)."""
+    the store has it, the 412 is the dedup: nothing is written (one version in the bucket),
+    and the stored blob is read back and hashed (one GET) before it is trusted."""
     path = write_file(tmp_path / "f", b"content stored once")
     h = hash_file(path)
     assert s3_store.supports_conditional_writes  # probed now, not counted below
@@ -855,7 +856,7 @@ def test_s3_small_blob_is_one_conditional_put_without_a_head(
     assert s3_store.put_blob(h, path) is False
     assert s3_store.put_blob_data(h, path.read_bytes()) is False
     second = s3_server.requests.for_bucket(s3_store.bucket)[before + len(first):]
-    assert [r.method for r in second] == ["PUT", "PUT"]
+    assert [r.method for r in second] == ["PUT", "GET", "PUT", "GET"]
     assert blob_versions(s3_client, s3_store, h) == 1, "an existing blob was written again"
 
 
@@ -865,6 +866,7 @@ def test_s3_large_blob_is_looked_for_first_and_never_sent_again(
     path = write_file(tmp_path / "f", b"content stored once")
     h = hash_file(path)
     s3_store.blind_put_limit = 8  # this file is "large": HEAD first, bytes only if absent
+    s3_store.reuse_read_limit = 8  # ...and its size alone is checked when it is found stored
     assert s3_store.supports_conditional_writes
     before = len(s3_server.requests.for_bucket(s3_store.bucket))
     assert s3_store.put_blob(h, path) is True

@@ -36,8 +36,12 @@ TEMP_PREFIX = ".eos-tmp-"
 # Markers of recent use (``touch`` on stores where rewriting the object itself costs too much):
 # ``touched/<key>``, an empty object whose time is when ``key`` was last reused.
 TOUCHED = "touched/"
-# Damaged objects moved aside by ``eos verify`` (``quarantine/<key>``).
+# Damaged objects moved aside by ``eos verify``, or by a write that found wrong bytes under
+# the hash of the file it stores (``quarantine/<key>``).
 QUARANTINE = "quarantine/"
+# Blobs garbage collection has moved aside and deletes once it has read the catalog again
+# (``trash/<key>``): a writer that named one in between gets it back.
+TRASH = "trash/"
 
 
 def blob_key(hash_string: str) -> str:
@@ -127,6 +131,11 @@ class Store(ABC):
     #: ``head`` first: a refusal means the store had them (dedup still works, it only costs
     #: the bytes). 0: always ask first (stores where asking costs nothing).
     blind_put_limit: int = 0
+    #: A blob a write finds already stored (and so does not send) is checked before it is
+    #: trusted, while the writer still has the bytes: read back and hashed up to this many
+    #: bytes, its size compared above. Wrong bytes under the key (a damaged object, or one
+    #: planted under the hash of a file someone will upload) are quarantined and replaced.
+    reuse_read_limit: int = 1024 * 1024
 
     # -- primitives every backend implements -------------------------------------------------
 
@@ -185,10 +194,17 @@ class Store(ABC):
         names it.
         """
 
+    def move(self, key: str, new_key: str, *, if_absent: bool = False) -> None:
+        """Move an object to ``new_key`` (NotFoundError if absent), replacing what is there,
+        or with ``if_absent`` refusing to (PreconditionFailedError)."""
+        raise StoreError(f"{self.url} cannot move objects aside")
+
     def quarantine(self, key: str) -> str:
         """Move a damaged object to ``quarantine/<key>`` (kept for inspection, out of the way of
         a repair); return the new key."""
-        raise StoreError(f"{self.url} cannot move objects aside")
+        target = QUARANTINE + key
+        self.move(key, target)
+        return target
 
     def last_used(self, key: str) -> datetime | None:
         """When an object was last written or touched: the later of its own time and its
@@ -255,7 +271,7 @@ class Store(ABC):
 
     def put_blob(self, hash_string: str, path: str | os.PathLike[str], *,
                  on_bytes: Progress | None = None, ask_first: bool = False,
-                 unchanged: FileState | None = None) -> bool:
+                 unchanged: FileState | None = None, size: int | None = None) -> bool:
         """Store a file's bytes under their hash; return False when the blob was already there.
 
         The bytes are hashed again while they are written, so a file that changed after it was
@@ -264,24 +280,28 @@ class Store(ABC):
         no second hash; see :class:`~eoscatalog.hashing.FileState`). A file no
         larger than :attr:`blind_put_limit` is sent in one create-if-absent request without
         asking first (:meth:`asks_first`); a larger one (or any, with ``ask_first``) only
-        after a ``head`` found no blob.
+        after a ``head`` found no blob. ``size``: the file's size when it was hashed (default:
+        now). A blob found stored is checked first (:attr:`reuse_read_limit`).
         """
         hash_string = parse_hash(hash_string)
         key = blob_key(hash_string)
         path = Path(path)
-        if not ask_first and not self.asks_first(path.stat().st_size):
+        if size is None:
+            size = path.stat().st_size
+        if not ask_first and not self.asks_first(size):
             data = path.read_bytes()
             actual = hash_bytes(data)
             if actual != hash_string:
                 raise self._mismatch(path, hash_string, actual)
-            written = self._create_blob(key, data)
+            written = self._create_blob(key, data) or self._settle_reuse(
+                key, hash_string, len(data), lambda: self._write_blob_bytes(key, data))
             if written and on_bytes is not None:
                 on_bytes(len(data))
             return written
-        if self.exists(key):
-            return False
-        self._upload_blob(key, path, hash_string, on_bytes, unchanged)
-        return True
+        return self._settle_reuse(
+            key, hash_string, size,
+            lambda: self._upload_blob(key, path, hash_string, on_bytes, unchanged),
+            first=True)
 
     def asks_first(self, size: int) -> bool:
         """Whether a blob of ``size`` bytes is looked for before it is sent (see
@@ -296,12 +316,13 @@ class Store(ABC):
         bytes are sent; otherwise one create-if-absent write is the whole exchange.
         """
         key = blob_key(parse_hash(hash_string))
-        if ask_first or self.asks_first(len(data)):
-            if self.exists(key):
-                return False
+        def write() -> None:
             self._write_blob_bytes(key, data)
-            return True
-        return self._create_blob(key, data)
+
+        if ask_first or self.asks_first(len(data)):
+            return self._settle_reuse(key, hash_string, len(data), write, first=True)
+        return self._create_blob(key, data) or self._settle_reuse(
+            key, hash_string, len(data), write)
 
     def put_blob_bytes(self, data: bytes, *, known_absent: bool = False) -> str:
         """Store an in-memory buffer as a blob and return its hash.
@@ -310,9 +331,81 @@ class Store(ABC):
         """
         hash_string = hash_bytes(data)
         key = blob_key(hash_string)
-        if known_absent or not self.exists(key):
+        if known_absent:
             self._write_blob_bytes(key, data)
+        else:
+            self._settle_reuse(key, hash_string, len(data),
+                               lambda: self._write_blob_bytes(key, data), first=True)
         return hash_string
+
+    def _settle_reuse(self, key: str, hash_string: str, size: int, write: Callable[[], None],
+                      *, first: bool = False) -> bool:
+        """Whether ``write`` stored the blob (True) or the object already at ``key`` is the
+        blob (False: reused). ``first``: nothing was tried yet (the object may be absent).
+
+        A found object is trusted only once checked (:meth:`_reuse_problem`); wrong bytes are
+        moved to ``quarantine/`` and the blob is written again, then checked once more.
+        """
+        try:
+            problem = self._reuse_problem(key, hash_string, size)
+        except NotFoundError:  # absent (or collected since a refused create): store it
+            write()
+            return True
+        if problem is None:
+            return False
+        for _ in range(3):
+            self._set_aside(key, hash_string, problem)
+            try:
+                write()
+            except BaseException:
+                self._put_back_aside(key)
+                raise
+            try:
+                problem = self._reuse_problem(key, hash_string, size)
+            except NotFoundError:
+                continue
+            if problem is None:
+                return True
+        raise IntegrityError(
+            f"blob {hash_string} in {self.url} kept holding wrong bytes ({problem}) after it "
+            "was moved to quarantine/ and stored again: someone keeps writing there; nothing "
+            "was recorded. Ask an admin to look at the store.",
+            expected=hash_string, actual=problem,
+        )
+
+    def _reuse_problem(self, key: str, hash_string: str, size: int) -> str | None:
+        """What is wrong with the object at a blob key a write means to reuse (None: it is
+        the blob); NotFoundError when there is none. Up to :attr:`reuse_read_limit` bytes it
+        is read and hashed (one GET, no HEAD first), above that its size is compared."""
+        if size <= self.reuse_read_limit:
+            data = self.get(key)
+            actual = hash_bytes(data)
+            return None if actual == hash_string else f"{len(data)} bytes hashing to {actual}"
+        stored = self.head(key).size
+        return None if stored == size else f"{stored} bytes, not {size}"
+
+    def _set_aside(self, key: str, hash_string: str, problem: str) -> None:
+        """Quarantine the wrong object at a blob key, or say why the write cannot go on."""
+        try:
+            self.quarantine(key)
+        except NotFoundError:
+            pass  # another writer moved it first
+        except StoreError as e:
+            raise IntegrityError(
+                f"blob {hash_string} in {self.url} holds wrong bytes ({problem}): stored "
+                f"damaged, or planted under the hash of this file. It could not be moved to "
+                f"quarantine/ ({e}); nothing was recorded. Ask an admin to put this file (an "
+                "admin's put moves the bad object aside), then put it again.",
+                expected=hash_string, actual=problem,
+            ) from None
+
+    def _put_back_aside(self, key: str) -> None:
+        """Undo :meth:`_set_aside` after the write failed (the file changed, say): the object
+        may have been right after all (a size compared against a file that changed)."""
+        try:
+            self.move(QUARANTINE + key, key, if_absent=True)
+        except (NotFoundError, PreconditionFailedError, StoreError):
+            pass
 
     def _write_blob_bytes(self, key: str, data: bytes) -> None:
         """Store already-hashed bytes at a blob key (backends may make them read-only)."""

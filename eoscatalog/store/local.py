@@ -23,7 +23,6 @@ from ..errors import NotFoundError, PreconditionFailedError, StoreError
 from ..faults import crash_point
 from ..hashing import FileState, hash_file
 from .base import (
-    QUARANTINE,
     TEMP_PREFIX,
     TOUCHED,
     ObjectInfo,
@@ -120,15 +119,23 @@ class LocalStore(Store):
         modified = datetime.fromtimestamp(st.st_mtime, timezone.utc).isoformat()
         return ObjectInfo(key, st.st_size, etag, modified)
 
-    def quarantine(self, key: str) -> str:
-        """Rename the file to ``quarantine/<key>`` (a rename: no byte is copied)."""
-        target_key = QUARANTINE + key
-        source, target = self._path(key), self._path(target_key)
+    def move(self, key: str, new_key: str, *, if_absent: bool = False) -> None:
+        """Rename the file (no byte is copied); ``if_absent`` links it first, which fails on
+        an existing target, then removes the old name."""
+        source, target = self._path(key), self._path(new_key)
         target.parent.mkdir(parents=True, exist_ok=True)
         with self._os_errors(key):
-            os.replace(source, target)
+            if if_absent:
+                try:
+                    os.link(source, target)
+                except FileExistsError:
+                    raise PreconditionFailedError(
+                        f"object {new_key!r} already exists in {self.url}") from None
+                os.unlink(source)
+            else:
+                os.replace(source, target)
         fsync_folder(source.parent)
-        return target_key
+        fsync_folder(target.parent)
 
     def touch(self, key: str) -> None:
         """Set the file's modified time to now; where the file belongs to another user (a

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..errors import NotFoundError, PreconditionFailedError
 from ..hashing import FileState
-from .base import QUARANTINE, ObjectInfo, Progress, Store, check_key
+from .base import ObjectInfo, Progress, Store, check_key
 
 __all__ = ["MemoryStore"]
 
@@ -59,14 +59,17 @@ class MemoryStore(Store):
             self._modified[key] = _now()
         return etag
 
-    def quarantine(self, key: str) -> str:
-        """Move the object to ``quarantine/<key>``."""
+    def move(self, key: str, new_key: str, *, if_absent: bool = False) -> None:
+        """Move the object (and its modified time) to ``new_key``."""
         with self._lock:
+            if if_absent and check_key(new_key) in self._objects:
+                raise PreconditionFailedError(f"object {new_key!r} already exists in {self.url}")
             try:
-                self._objects[QUARANTINE + key] = self._objects.pop(check_key(key))
+                self._objects[check_key(new_key)] = self._objects.pop(check_key(key))
             except KeyError:
                 raise NotFoundError(f"no object {key!r} in {self.url}") from None
-        return QUARANTINE + key
+            if key in self._modified:
+                self._modified[new_key] = self._modified.pop(key)
 
     def touch(self, key: str) -> None:
         """Set the object's modified time to now."""

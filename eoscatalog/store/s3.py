@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -32,7 +34,7 @@ from botocore.exceptions import (
 
 from ..errors import NotFoundError, PreconditionFailedError, StoreError
 from ..redaction import install_redaction
-from .base import QUARANTINE, TOUCHED, ObjectInfo, Store, check_key
+from .base import BLOB_PREFIX, TOUCHED, ObjectInfo, Store, check_key
 from .s3_retries import BACKOFF, MAX_ATTEMPTS, READ_TIMEOUT, RetryPolicy
 from .s3_transfer import (
     MAX_CONCURRENCY,
@@ -280,17 +282,36 @@ class S3Store(S3Transfers, Store):
             key, r["ContentLength"], r["ETag"].strip('"'), r["LastModified"].isoformat()
         )
 
-    def quarantine(self, key: str) -> str:
-        """Copy the object to ``quarantine/<key>`` inside S3 (multipart for large objects),
-        then delete it."""
-        target = QUARANTINE + key
-        with self.errors(key):
-            from boto3.s3.inject import copy  # managed: multipart when large
+    def move(self, key: str, new_key: str, *, if_absent: bool = False) -> None:
+        """Copy the object inside S3 (multipart for large objects), then delete it.
 
-            copy(self.client, {"Bucket": self.bucket, "Key": self._key(key)}, self.bucket,
-                 self._key(target))
+        ``if_absent`` (gc putting back a blob it set aside) cannot copy: S3 takes no
+        create-if-absent on a copy, and the bucket policy refuses copies into ``blobs/``. The
+        bytes are streamed through a temp file and stored as any blob is (hashed, create-if-
+        absent), so only the right bytes go back.
+        """
+        if if_absent:
+            self._move_by_upload(key, new_key)
+        else:
+            with self.errors(key):
+                from boto3.s3.inject import copy  # managed: multipart when large
+
+                copy(self.client, {"Bucket": self.bucket, "Key": self._key(key)}, self.bucket,
+                     self._key(new_key))
+        with self.errors(key):
             self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
-        return target
+
+    def _move_by_upload(self, key: str, new_key: str) -> None:
+        if not new_key.startswith(BLOB_PREFIX):
+            self.put(new_key, self.get(key), if_absent=True)
+            return
+        with tempfile.TemporaryDirectory(prefix="eos-move-") as folder:
+            path = Path(folder) / "blob"
+            with open(path, "wb") as f:
+                for chunk in self.iter_chunks(key):
+                    f.write(chunk)
+            if not self.put_blob("blake3:" + new_key.rsplit("/", 1)[-1], path, ask_first=True):
+                raise PreconditionFailedError(f"object {new_key!r} already exists in {self.url}")
 
     def touch(self, key: str) -> None:
         """Record that an object was just used, in a tiny marker object beside the layout.
