@@ -223,7 +223,7 @@ class CatalogWrites:
         self.replay.refresh(loc.namespace)
         refuse_existing()  # before any byte is stored, when it can be told already
         stored = store_sources(self.store, self.hash_cache, [source],
-                               is_live=self.index.hash_is_live)
+                               is_live=self._is_live_now)
         self._mark_reused([(source, loc)], stored)
         item = PutItem(loc.name, stored[0].hash, stored[0].size, dict(meta))
         expires = self._expiry(loc.namespace)
