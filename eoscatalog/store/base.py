@@ -26,6 +26,7 @@ from ..errors import (
 )
 from ..faults import crash_point
 from ..hashing import FileState, StreamHasher, digest_of, hash_bytes, parse_hash, verify_hash
+from .outboard import Outboard, save_outboard, wants_outboard
 
 __all__ = ["ObjectInfo", "Progress", "Store", "blob_key", "check_key", "fsync_folder", "open_temp"]
 
@@ -167,13 +168,15 @@ class Store(ABC):
     @abstractmethod
     def _upload_blob(self, key: str, path: Path, expected: str,
                      on_bytes: Progress | None = None,
-                     unchanged: FileState | None = None) -> None:
+                     unchanged: FileState | None = None) -> Outboard | None:
         """Store the file at ``path`` under ``key`` if absent, checking it hashes to ``expected``.
 
         Raises IntegrityError (and stores nothing) if the file's bytes do not match, e.g.
         because it changed after it was hashed. ``on_bytes`` is told of bytes as they go.
         With ``unchanged`` (the state the file was hashed in, quiet), a backend may instead
         check that the file it read is still in that state, and not hash the bytes again.
+        Returns the blob's outboard (its chunk hashes, from the bytes stored) when the blob is
+        large enough to have one (:func:`~eoscatalog.store.outboard.wants_outboard`).
         """
 
     @abstractmethod
@@ -277,10 +280,14 @@ class Store(ABC):
             written = self._create_blob(key, data)
             if written and on_bytes is not None:
                 on_bytes(len(data))
+            if written:
+                self._save_outboard_of(data, hash_string)
             return written
         if self.exists(key):
             return False
-        self._upload_blob(key, path, hash_string, on_bytes, unchanged)
+        outboard = self._upload_blob(key, path, hash_string, on_bytes, unchanged)
+        if outboard is not None:
+            save_outboard(self, outboard)  # after the blob: an outboard never precedes it
         return True
 
     def asks_first(self, size: int) -> bool:
@@ -300,8 +307,12 @@ class Store(ABC):
             if self.exists(key):
                 return False
             self._write_blob_bytes(key, data)
-            return True
-        return self._create_blob(key, data)
+            written = True
+        else:
+            written = self._create_blob(key, data)
+        if written:
+            self._save_outboard_of(data, hash_string)
+        return written
 
     def put_blob_bytes(self, data: bytes, *, known_absent: bool = False) -> str:
         """Store an in-memory buffer as a blob and return its hash.
@@ -312,7 +323,13 @@ class Store(ABC):
         key = blob_key(hash_string)
         if known_absent or not self.exists(key):
             self._write_blob_bytes(key, data)
+            self._save_outboard_of(data, hash_string)
         return hash_string
+
+    def _save_outboard_of(self, data: bytes, hash_string: str) -> None:
+        """Store the outboard of a large blob just written from ``data`` (hashed by the caller)."""
+        if wants_outboard(len(data)):
+            save_outboard(self, Outboard.of_bytes(data, hash_string))
 
     def _write_blob_bytes(self, key: str, data: bytes) -> None:
         """Store already-hashed bytes at a blob key (backends may make them read-only)."""
@@ -371,7 +388,7 @@ class Store(ABC):
             ) from None
 
     def _upload_in_one(self, key: str, path: Path, expected: str,
-                       on_bytes: Progress | None = None) -> None:
+                       on_bytes: Progress | None = None) -> Outboard | None:
         """Upload a small file in one request, its bytes hashed first (``_upload_blob``)."""
         data = path.read_bytes()
         actual = hash_bytes(data)
@@ -380,6 +397,7 @@ class Store(ABC):
         self._put_if_absent_ok(key, data)
         if on_bytes is not None:
             on_bytes(len(data))
+        return Outboard.of_bytes(data, expected) if wants_outboard(len(data)) else None
 
     def _put_if_absent_ok(self, key: str, data: bytes) -> None:
         """Create-if-absent where losing the race is fine (the winner wrote the same bytes).
