@@ -42,6 +42,7 @@ from .retention import (
 )
 from .store import Store, blob_key
 from .store.base import TOUCHED
+from .store.outboard import outboard_key, sweep_orphan_outboards
 from .units import format_time, parse_duration
 
 __all__ = ["BlobProblem", "CatalogMaintenance", "GcReport", "VerifyReport"]
@@ -279,7 +280,8 @@ class CatalogMaintenance:
         Reasons reported: ``purged`` (only purged versions named it), ``expired`` (only
         scratch versions past their expiry plus the grace period), ``unreferenced`` (no
         version ever named it: an upload whose changeset never came), ``partial``
-        (temporary files, unfinished multipart uploads), ``markers`` (stale reuse markers).
+        (temporary files, unfinished multipart uploads), ``markers`` (stale reuse markers),
+        ``outboards`` (chunk hashes of blobs that are gone).
         ``prune`` first purges the old versions that the store's retention rules do not
         keep (``report.pruned``), so their blobs go in the same run if old enough.
         ``recheck=False`` skips the re-reads just before each delete: only for tests that
@@ -316,11 +318,14 @@ class CatalogMaintenance:
                 continue
             report.add(states.get(hash_string, "unreferenced"), key, size)
             if not dry_run:
+                self.store.delete(outboard_key(hash_string))  # first: never one without a blob
                 self.store.delete(key)
                 self.store.delete(TOUCHED + key)
         for what, size in self.store.clean_partial(cutoff, dry_run=dry_run):
             report.add("partial", what, size)
         self._sweep_markers(cutoff, dry_run, report)
+        for what, size in sweep_orphan_outboards(self.store, cutoff, dry_run=dry_run):
+            report.add("outboards", what, size)
         return report
 
     def _used_since(self, key: str, cutoff: datetime) -> bool:

@@ -24,9 +24,9 @@ import logging
 import math
 import mmap
 import os
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import blake3
@@ -47,12 +47,14 @@ __all__ = [
     "load_outboard",
     "outboard_key",
     "save_outboard",
+    "sweep_orphan_outboards",
     "wants_outboard",
 ]
 
 logger = logging.getLogger(__name__)
 
 OUTBOARD_PREFIX = "outboards/blake3/"
+BLOB_PREFIX = "blobs/blake3/"  # base.py's (imported from there it would be a cycle)
 OUTBOARD_MIN_SIZE = 4 * 1024 * 1024  # larger blobs get an outboard; smaller are read whole
 MIN_CHUNK = 256 * 1024  # a 64 KiB footer read fetches one 256 KiB chunk
 MAX_CHUNKS = 65536  # so an outboard stays under 2 MiB: chunks double past 16 GiB blobs
@@ -263,7 +265,17 @@ def load_outboard(store: Store, hash_string: str, size: int) -> tuple[Outboard |
         return None, str(e)
 
 
-def iter_outboard_keys(store: Store) -> Iterator[str]:
-    """Keys of every stored outboard (for gc's sweep of outboards whose blob is gone)."""
+def sweep_orphan_outboards(store: Store, older_than: datetime, *,
+                           dry_run: bool = False) -> list[tuple[str, int]]:
+    """Remove outboards, older than ``older_than``, whose blob is gone (gc deletes an
+    outboard before its blob; a reader may have written one for a blob being deleted)."""
+    removed = []
     for info in store.list(OUTBOARD_PREFIX):
-        yield info.key
+        if info.modified_at is not None and info.modified_at >= older_than:
+            continue
+        if store.exists(BLOB_PREFIX + info.key[len(OUTBOARD_PREFIX):]):
+            continue
+        if not dry_run:
+            store.delete(info.key)
+        removed.append((info.key, info.size))
+    return removed
