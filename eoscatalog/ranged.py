@@ -62,6 +62,11 @@ class _OutboardMemo:
                 self._items.move_to_end((store.url, hash_string))
             return found
 
+    def drop(self, store: Store, hash_string: str) -> None:
+        with self._lock:
+            old = self._items.pop((store.url, hash_string), None)
+            self._bytes -= len(old.digests) if old is not None else 0
+
     def put(self, store: Store, outboard: Outboard) -> None:
         with self._lock:
             old = self._items.pop((store.url, outboard.hash), None)
@@ -125,6 +130,7 @@ class VerifiedRanges:
             a, b = outboard.span(index)
             actual = chunk_digest(view[a - lo:b - lo])
             if actual != outboard.digest(index):
+                _MEMO.drop(self.store, self.hash)  # read it again next time: it may be repaired
                 raise IntegrityError(
                     f"{self.uri}: chunk {index} (bytes {a}-{b}) of blob {self.hash} in "
                     f"{self.store.url} hashes to blake3:{actual.hex()}, not "

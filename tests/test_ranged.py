@@ -236,3 +236,19 @@ def test_the_bucket_policy_denies_member_deletes_of_outboards() -> None:
     assert f"{root}outboards/*" in by_sid["EosDenyDeletesOfBlobsAndCatalogByNonAdmins"]["Resource"]
     assert f"{root}outboards/*" in by_sid["EosMembersWriteBlobs"]["Resource"]
     assert f"{root}outboards/*" in by_sid["EosDenyOverwritesOfBlobsAndCatalog"]["Resource"]
+
+
+def test_verify_writes_missing_outboards_and_replaces_bad_ones(cat: Catalog,
+                                                               tmp_path: Path) -> None:
+    store = cat.store
+    a, b = os.urandom(BIG), os.urandom(BIG)
+    h_a, h_b = put_file(cat, tmp_path, "a.bin", a), put_file(cat, tmp_path, "b.bin", b)
+    store.delete(outboard_key(h_a))
+    overwrite(store, outboard_key(h_b), Outboard.of_bytes(a, h_b).encode())  # wrong digests
+    fs = EosFileSystem(catalog=cat)
+    with pytest.raises(IntegrityError, match="chunk 0"):
+        fs.cat_file("eos://org/b.bin", start=0, end=10)
+    assert cat.verify("eos://org/").ok
+    assert load_outboard(store, h_a, BIG)[0] == Outboard.of_bytes(a, h_a)
+    assert load_outboard(store, h_b, BIG)[0] == Outboard.of_bytes(b, h_b)
+    assert fs.cat_file("eos://org/b.bin", start=0, end=10) == b[:10]  # repaired, read again

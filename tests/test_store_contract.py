@@ -966,7 +966,8 @@ def test_s3_multipart_upload_that_loses_the_race_keeps_the_winner(
     store._upload_blob(blob_key(h), path, h)  # the loser's upload, after the exists() check
     assert s3_client.list_multipart_uploads(Bucket=store.bucket).get("Uploads", []) == []
     versions = s3_client.list_object_versions(Bucket=store.bucket)["Versions"]
-    assert len(versions) == 1
+    assert [v["Key"] for v in versions if "/blobs/" in "/" + v["Key"]] == [store.prefix
+                                                                           + blob_key(h)]
     assert store.read_blob(h) == data
 
 
@@ -977,7 +978,8 @@ def test_s3_small_blob_below_the_threshold_is_one_put(
     before = len(s3_server.requests.for_bucket(multipart_store.bucket))
     multipart_store.put_blob(hash_file(path), path)
     sent = writes(s3_server.requests.for_bucket(multipart_store.bucket)[before:])
-    assert [(r.method, "uploadId=" in r.query) for r in sent] == [("PUT", False)]
+    assert [(r.method, "uploadId=" in r.query, r.path.split("/")[3]) for r in sent] == [
+        ("PUT", False, "blobs"), ("PUT", False, "outboards")]  # the blob, then its chunk hashes
 
 
 def test_s3_conditional_write_probe(

@@ -46,6 +46,7 @@ __all__ = [
     "chunk_size_for",
     "load_outboard",
     "outboard_key",
+    "repair_outboard",
     "save_outboard",
     "sweep_orphan_outboards",
     "wants_outboard",
@@ -279,3 +280,21 @@ def sweep_orphan_outboards(store: Store, older_than: datetime, *,
             store.delete(info.key)
         removed.append((info.key, info.size))
     return removed
+
+
+def repair_outboard(store: Store, good: Outboard) -> bool:
+    """Make the stored outboard ``good`` (made from a blob just verified whole): write it if
+    there is none, replace it if it differs; True when something was written."""
+    key = outboard_key(good.hash)
+    try:
+        if store.get(key) == good.encode():
+            return False
+        store.delete(key)  # damaged or planted: needs delete rights (an admin's verify)
+    except NotFoundError:
+        pass
+    except EosError as e:
+        logger.warning("the outboard of %s in %s differs from the blob's chunk hashes but "
+                       "could not be replaced (%s); run `eos verify` as an admin", good.hash,
+                       store.url, e)
+        return False
+    return save_outboard(store, good)
