@@ -125,20 +125,24 @@ class VerifiedRanges:
         first, last = start // outboard.chunk_size, (end - 1) // outboard.chunk_size
         lo, hi = outboard.span(first)[0], outboard.span(last)[1]
         data = self._fetch(lo, hi)
-        view = memoryview(data)
-        for index in range(first, last + 1):
+        bad = _first_bad_chunk(outboard, data, first, last)
+        if bad is not None and self._entry is not None:
+            # The cache entry was changed after it was verified: the store's copy decides.
+            self._entry = None
+            data = self._fetch(lo, hi)
+            bad = _first_bad_chunk(outboard, data, first, last)
+        if bad is not None:
+            index, actual = bad
             a, b = outboard.span(index)
-            actual = chunk_digest(view[a - lo:b - lo])
-            if actual != outboard.digest(index):
-                _MEMO.drop(self.store, self.hash)  # read it again next time: it may be repaired
-                raise IntegrityError(
-                    f"{self.uri}: chunk {index} (bytes {a}-{b}) of blob {self.hash} in "
-                    f"{self.store.url} hashes to blake3:{actual.hex()}, not "
-                    f"blake3:{outboard.digest(index).hex()} as its outboard says: the blob (or "
-                    "its outboard) is damaged. Run `eos verify` and re-put the good bytes",
-                    expected=f"blake3:{outboard.digest(index).hex()}",
-                    actual=f"blake3:{actual.hex()}",
-                )
+            _MEMO.drop(self.store, self.hash)  # read it again next time: it may be repaired
+            raise IntegrityError(
+                f"{self.uri}: chunk {index} (bytes {a}-{b}) of blob {self.hash} in "
+                f"{self.store.url} hashes to blake3:{actual.hex()}, not "
+                f"blake3:{outboard.digest(index).hex()} as its outboard says: the blob (or "
+                "its outboard) is damaged. Run `eos verify` and re-put the good bytes",
+                expected=f"blake3:{outboard.digest(index).hex()}",
+                actual=f"blake3:{actual.hex()}",
+            )
         if len(data) <= WINDOW_BYTES:
             self._window = (lo, data)
         return data[start - lo:end - lo]
@@ -155,6 +159,8 @@ class VerifiedRanges:
                     data = os.pread(f.fileno(), hi - lo, lo)
             except FileNotFoundError:
                 self._entry = None  # evicted by another process: read the store
+            if data is not None and len(data) != hi - lo:
+                data, self._entry = None, None  # an entry cut short: not the store's fault
         if data is None:
             data = b"".join(self._store_chunks(lo, hi))
         if len(data) != hi - lo:
@@ -234,6 +240,19 @@ class VerifiedRanges:
                 chunks.update(piece)
         self._check_whole(hasher)
         return chunks.finish(self.hash)
+
+
+def _first_bad_chunk(outboard: Outboard, data: bytes, first: int,
+                     last: int) -> tuple[int, bytes] | None:
+    """The first of chunks ``first..last`` (``data`` starts at chunk ``first``) whose digest is
+    not the outboard's, with the digest it has; None when all match."""
+    view, lo = memoryview(data), outboard.span(first)[0]
+    for index in range(first, last + 1):
+        a, b = outboard.span(index)
+        actual = chunk_digest(view[a - lo:b - lo])
+        if actual != outboard.digest(index):
+            return index, actual
+    return None
 
 
 class BlobFile(AbstractBufferedFile):  # type: ignore[misc]

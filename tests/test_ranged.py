@@ -252,3 +252,17 @@ def test_verify_writes_missing_outboards_and_replaces_bad_ones(cat: Catalog,
     assert load_outboard(store, h_a, BIG)[0] == Outboard.of_bytes(a, h_a)
     assert load_outboard(store, h_b, BIG)[0] == Outboard.of_bytes(b, h_b)
     assert fs.cat_file("eos://org/b.bin", start=0, end=10) == b[:10]  # repaired, read again
+
+
+def test_a_changed_cache_entry_is_passed_over_for_the_store(cat: Catalog,
+                                                           tmp_path: Path) -> None:
+    data = os.urandom(BIG)
+    put_file(cat, tmp_path, "c.bin", data)
+    _, entry = cat.cached("eos://org/c.bin")
+    entry.chmod(0o644)
+    entry.write_bytes(flipped(data, 12500))  # edited behind the cache's back
+    fs = EosFileSystem(catalog=cat)
+    assert fs.cat_file("eos://org/c.bin", start=12000, end=13000) == data[12000:13000]
+    entry.write_bytes(data[:CHUNK])  # cut short
+    assert fs.cat_file("eos://org/c.bin", start=2 * CHUNK, end=2 * CHUNK + 9) == \
+        data[2 * CHUNK:2 * CHUNK + 9]
