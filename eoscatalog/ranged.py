@@ -19,6 +19,7 @@ import os
 import threading
 import warnings
 from collections import OrderedDict
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from fsspec.spec import AbstractBufferedFile
@@ -167,7 +168,7 @@ class VerifiedRanges:
             raise self._short(lo + len(data))
         return data
 
-    def _store_chunks(self, lo: int | None = None, hi: int | None = None) -> Any:
+    def _store_chunks(self, lo: int | None = None, hi: int | None = None) -> Iterator[bytes]:
         try:
             yield from self.store.iter_chunks(self.key, lo or 0, hi)
         except NotFoundError:
