@@ -23,6 +23,7 @@ from .config import _ORG_RE  # the one rule for organization names
 from .errors import ConfigError, InvalidNameError
 from .retention import POLICY_KEY
 from .store.base import BLOB_PREFIX, QUARANTINE, TOUCHED, TRASH
+from .store.outboard import OUTBOARD_PREFIX
 
 __all__ = [
     "DEFAULT_USER_VARIABLE",
@@ -38,6 +39,7 @@ POLICY_VERSION = "2012-10-17"
 # Top-level prefixes under the store root (see docs/architecture.md, "Object layout").
 BLOBS = BLOB_PREFIX.split("/", 1)[0] + "/"  # "blobs/"
 CATALOG = "catalog/"
+OUTBOARDS = OUTBOARD_PREFIX.split("/", 1)[0] + "/"  # "outboards/": blobs' chunk hashes
 # TOUCHED: markers of recent use, written (unconditionally) when a write reuses a stored blob.
 # QUARANTINE: corrupt blobs moved aside by `eos verify` (an admin's job: it deletes the blob).
 # The conditional-write probe writes and deletes one object here.
@@ -224,7 +226,8 @@ def bucket_policy(
         _statement("EosMembersReadEverythingUnderTheRoot", "Allow", members_,
                    _MEMBER_OBJECT_ACTIONS, [f"{root}*"]),
         _statement("EosMembersWriteBlobs", "Allow", members_,
-                   ["s3:PutObject", "s3:AbortMultipartUpload"], [f"{root}{BLOBS}*"]),
+                   ["s3:PutObject", "s3:AbortMultipartUpload"],
+                   [f"{root}{BLOBS}*", f"{root}{OUTBOARDS}*"]),
         _statement("EosMembersMarkBlobsUsed", "Allow", members_, ["s3:PutObject"],
                    [f"{root}{TOUCHED}*"]),
         _statement("EosMembersProbeConditionalWrites", "Allow", members_,
@@ -241,7 +244,7 @@ def bucket_policy(
                    _ADMIN_OBJECT_ACTIONS, [f"{root}*"]),
         _statement("EosDenyDeletesOfBlobsAndCatalogByNonAdmins", "Deny", everyone,
                    ["s3:DeleteObject"],
-                   [f"{root}{top}*" for top in (BLOBS, CATALOG, TOUCHED, QUARANTINE)],
+                   [f"{root}{top}*" for top in (BLOBS, CATALOG, TOUCHED, QUARANTINE, OUTBOARDS)],
                    not_admin),
         _statement("EosDenyVersionDeletesByNonAdmins", "Deny", everyone,
                    ["s3:DeleteObjectVersion"], [f"{root}*"], not_admin),
@@ -257,7 +260,7 @@ def bucket_policy(
         # (ObjectCreationOperation false) cannot carry it and are left alone.
         statements.append(_statement(
             "EosDenyOverwritesOfBlobsAndCatalog", "Deny", everyone, ["s3:PutObject"],
-            [f"{root}{BLOBS}*", f"{root}{CATALOG}*"],
+            [f"{root}{BLOBS}*", f"{root}{CATALOG}*", f"{root}{OUTBOARDS}*"],
             {"Null": {"s3:if-none-match": "true"},
              "Bool": {"s3:ObjectCreationOperation": "true"}},
         ))

@@ -18,6 +18,7 @@ from .errors import NotFoundError, PreconditionFailedError
 from .index import Index
 from .store import Store
 from .store.base import TOUCHED, TRASH
+from .store.outboard import outboard_key
 from .units import format_time
 
 if TYPE_CHECKING:
@@ -69,6 +70,7 @@ def collect(store: Store, index: Index, refresh: Callable[[], Any],
                 report.kept_rechecked += 1
                 continue
             report.add(reason, key, size)
+            store.delete(outboard_key(hash_string))  # first: never an outboard without a blob
             store.delete(TRASH + key)
             store.delete(TOUCHED + key)
 
@@ -95,5 +97,6 @@ def empty_trash(store: Store, index: Index, cutoff: datetime, report: GcReport) 
             put_back(store, key)
             continue
         report.add(states.get(hash_string, "unreferenced"), key, info.size)
+        store.delete(outboard_key(hash_string))
         store.delete(info.key)
         store.delete(TOUCHED + key)

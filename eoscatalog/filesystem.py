@@ -8,8 +8,9 @@ Registered through the ``fsspec.specs`` entry point, so after ``pip install eosc
 
 Paths are references (``<namespace>/<name>[@selector]``); folders are name prefixes. Reads come
 from the verified cache when the blob is there, otherwise as ranged reads of the immutable blob
-(a 1 KiB read of a 100 MB blob moves about one block, not the blob); reads that run from the
-first byte to the last are checked against the hash, and a mismatch raises IntegrityError.
+(a 1 KiB read of a 100 MB blob moves about one block, not the blob). Every range is verified
+before it is returned (ranged.py: a small blob whole, a large one chunk by chunk against its
+outboard); a mismatch or a blob shorter than the catalog says raises IntegrityError.
 Writes go to a temporary file and become one new version on ``close``; a ``with`` block that
 raises publishes nothing.
 """
@@ -24,14 +25,13 @@ from typing import Any
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
 from .catalog import Catalog
-from .errors import EosError, IntegrityError, NameExistsError, NotFoundError
+from .errors import EosError, NameExistsError, NotFoundError
 from .file import default_catalog
 from .fs_options import catalog_settings
-from .hashing import StreamHasher
 from .log import list_namespaces
 from .names import Location, split_reference
+from .ranged import BlobFile, VerifiedRanges
 from .records import VersionRecord
-from .store import blob_key
 from .units import parse_time
 
 __all__ = ["EosFileSystem"]
@@ -169,8 +169,7 @@ class EosFileSystem(AbstractFileSystem):
         end = size if end is None else max(0, size + end if end < 0 else min(end, size))
         if start >= end:
             return b""
-        assert record.hash is not None
-        return b"".join(self.catalog.store.iter_chunks(blob_key(record.hash), start, end))
+        return VerifiedRanges.of(self.catalog.store, record, self.catalog.cache).read(start, end)
 
     def _open(self, path: str, mode: str = "rb", block_size: Any = None,
               autocommit: bool = True, cache_options: Any = None, **kwargs: Any) -> Any:
@@ -306,38 +305,6 @@ class EosFileSystem(AbstractFileSystem):
 
     def rmdir(self, path: str) -> None:
         """Empty folders do not exist: nothing to remove."""
-
-
-class BlobFile(AbstractBufferedFile):  # type: ignore[misc]
-    """A version's bytes read in ranges from its blob; verified when read from start to end."""
-
-    def __init__(self, fs: EosFileSystem, path: str, record: VersionRecord, **kwargs: Any):
-        assert record.hash is not None
-        self.record = record
-        self.key = blob_key(record.hash)
-        self._hasher: StreamHasher | None = StreamHasher()
-        self._hashed = 0
-        super().__init__(fs, path, mode="rb", size=record.size or 0, **kwargs)
-
-    def _fetch_range(self, start: int, end: int) -> bytes:
-        end = min(end, self.size)
-        if start >= end:
-            return b""
-        data = b"".join(self.fs.catalog.store.iter_chunks(self.key, start, end))
-        if self._hasher is not None:
-            if start == self._hashed:
-                self._hasher.update(data)
-                self._hashed = end
-                actual = self._hasher.hash
-                if end == self.size and actual != self.record.hash:
-                    raise IntegrityError(
-                        f"{self.record.uri}: the blob's bytes hash to {actual}, not "
-                        f"{self.record.hash}; run `eos verify` and re-put the good bytes",
-                        expected=str(self.record.hash), actual=actual,
-                    )
-            elif start > self._hashed:
-                self._hasher = None  # random access: the whole-read check no longer applies
-        return data
 
 
 class NewVersionFile(AbstractBufferedFile):  # type: ignore[misc]

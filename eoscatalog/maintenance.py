@@ -45,6 +45,12 @@ from .retention import (
 )
 from .store import Store, blob_key
 from .store.base import TOUCHED
+from .store.outboard import (
+    ChunkHasher,
+    repair_outboard,
+    sweep_orphan_outboards,
+    wants_outboard,
+)
 from .units import format_time, parse_duration
 
 __all__ = ["BlobProblem", "CatalogMaintenance", "GcReport", "VerifyReport"]
@@ -145,7 +151,8 @@ class CatalogMaintenance:
         A corrupt blob is moved to ``quarantine/`` (unless ``quarantine=False``), so a later
         put of the good bytes stores them again instead of finding the key taken;
         ``repair_from`` (a folder) puts back every missing or corrupt blob whose bytes are in a
-        file there.
+        file there. An intact blob over 4 MiB gets its outboard (chunk hashes for ranged
+        reads) written, or replaced where the stored one differs.
         """
         now = format_time(self._now())
         if all_namespaces:
@@ -160,7 +167,8 @@ class CatalogMaintenance:
             by_hash.setdefault(record.hash, []).append(record)
         report = VerifyReport(versions=len(records), blobs=len(by_hash))
         with ThreadPoolExecutor(CHECK_THREADS) as pool:
-            checked = list(pool.map(self._check_blob, by_hash))
+            checked = list(pool.map(self._check_blob, by_hash,
+                                    [rs[0].size or 0 for rs in by_hash.values()]))
         for hash_string, (actual, size) in zip(by_hash, checked, strict=True):
             report.bytes += size
             if actual == hash_string:
@@ -176,14 +184,20 @@ class CatalogMaintenance:
             report.problems = self._repair(report.problems, Path(repair_from))
         return report
 
-    def _check_blob(self, hash_string: str) -> tuple[str | None, int]:
-        """What the stored blob hashes to (None: missing) and its size."""
+    def _check_blob(self, hash_string: str, size: int = 0) -> tuple[str | None, int]:
+        """What the stored blob hashes to (None: missing) and its size; a large blob found
+        intact gets its outboard written, or replaced if the stored one differs."""
         hasher = StreamHasher()
+        chunks = ChunkHasher(size) if wants_outboard(size) else None
         try:
             for chunk in self.store.iter_chunks(blob_key(hash_string)):
                 hasher.update(chunk)
+                if chunks is not None and hasher.size <= size:
+                    chunks.update(chunk)
         except NotFoundError:
             return None, 0
+        if chunks is not None and hasher.hash == hash_string and hasher.size == size:
+            repair_outboard(self.store, chunks.finish(hash_string))
         return hasher.hash, hasher.size
 
     def _repair(self, problems: list[BlobProblem], folder: Path) -> list[BlobProblem]:
@@ -282,7 +296,8 @@ class CatalogMaintenance:
         Reasons reported: ``purged`` (only purged versions named it), ``expired`` (only
         scratch versions past their expiry plus the grace period), ``unreferenced`` (no
         version ever named it: an upload whose changeset never came), ``partial``
-        (temporary files, unfinished multipart uploads), ``markers`` (stale reuse markers).
+        (temporary files, unfinished multipart uploads), ``markers`` (stale reuse markers),
+        ``outboards`` (chunk hashes of blobs that are gone).
         ``prune`` first purges the old versions that the store's retention rules do not
         keep (``report.pruned``), so their blobs go in the same run if old enough.
         ``recheck=False`` skips the re-reads just before each delete: only for tests that
@@ -329,6 +344,8 @@ class CatalogMaintenance:
         for what, size in self.store.clean_partial(cutoff, dry_run=dry_run):
             report.add("partial", what, size)
         self._sweep_markers(cutoff, dry_run, report)
+        for what, size in sweep_orphan_outboards(self.store, cutoff, dry_run=dry_run):
+            report.add("outboards", what, size)
         return report
 
     def _sweep_markers(self, cutoff: datetime, dry_run: bool, report: GcReport) -> None:

@@ -160,7 +160,8 @@ def test_the_policy_is_valid_json_with_a_statement_per_rule() -> None:
         "arn:aws:s3:::lab-bucket/eos/genomics/catalog/scratch/${aws:username}/*")
     assert by_sid["EosMembersWriteOrgNamespace"]["Resource"] == OBJECTS + "catalog/org/*"
     assert by_sid["EosMembersReadEverythingUnderTheRoot"]["Resource"] == OBJECTS + "*"
-    assert by_sid["EosMembersWriteBlobs"]["Resource"] == OBJECTS + "blobs/*"
+    assert by_sid["EosMembersWriteBlobs"]["Resource"] == [OBJECTS + "blobs/*",
+                                                          OBJECTS + "outboards/*"]
     public = by_sid["EosDenyPublicNamespaceWritesByNonAdmins"]
     assert (public["Effect"], public["Resource"]) == ("Deny", OBJECTS + "catalog/public/*")
     assert public["Condition"] == {"ArnNotLike": {"aws:PrincipalArn": [ADMIN]}}
@@ -196,7 +197,7 @@ def test_the_policy_prefix_matches_the_store_layout() -> None:
     assert changeset_key("org", 1).startswith(admin.CATALOG + "org/")
     assert checkpoint_key("users/ada", 100).startswith(admin.CATALOG + "users/ada/")
     deletes = _by_sid(_policy())["EosDenyDeletesOfBlobsAndCatalogByNonAdmins"]["Resource"]
-    tops = (admin.BLOBS, admin.CATALOG, base.TOUCHED, base.QUARANTINE)
+    tops = (admin.BLOBS, admin.CATALOG, base.TOUCHED, base.QUARANTINE, admin.OUTBOARDS)
     assert sorted(deletes) == sorted(OBJECTS + top + "*" for top in tops)
 
 

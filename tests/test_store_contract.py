@@ -924,7 +924,8 @@ def test_s3_large_blob_is_uploaded_in_parts_and_downloads_verified(
     assert sum(r.received for r in parts) == len(data)
     assert any(r.method == "POST" and "uploads" in r.query for r in sent)  # create
     assert any(r.method == "POST" and "uploadId=" in r.query for r in sent)  # complete
-    assert not [r for r in sent if r.method == "PUT" and "uploadId=" not in r.query]
+    others = [r for r in sent if r.method == "PUT" and "uploadId=" not in r.query]
+    assert [r.path.rsplit("/", 4)[-4] for r in others] == ["outboards"]  # its chunk hashes
     assert s3_client.list_multipart_uploads(Bucket=store.bucket).get("Uploads", []) == []
     assert store.head(blob_key(h)).size == len(data)
     dest = tmp_path / "out" / "big.bin"
@@ -967,7 +968,8 @@ def test_s3_multipart_upload_that_loses_the_race_keeps_the_winner(
     store._upload_blob(blob_key(h), path, h)  # the loser's upload, after the exists() check
     assert s3_client.list_multipart_uploads(Bucket=store.bucket).get("Uploads", []) == []
     versions = s3_client.list_object_versions(Bucket=store.bucket)["Versions"]
-    assert len(versions) == 1
+    assert [v["Key"] for v in versions if "/blobs/" in "/" + v["Key"]] == [store.prefix
+                                                                           + blob_key(h)]
     assert store.read_blob(h) == data
 
 
@@ -978,7 +980,8 @@ def test_s3_small_blob_below_the_threshold_is_one_put(
     before = len(s3_server.requests.for_bucket(multipart_store.bucket))
     multipart_store.put_blob(hash_file(path), path)
     sent = writes(s3_server.requests.for_bucket(multipart_store.bucket)[before:])
-    assert [(r.method, "uploadId=" in r.query) for r in sent] == [("PUT", False)]
+    assert [(r.method, "uploadId=" in r.query, r.path.split("/")[3]) for r in sent] == [
+        ("PUT", False, "blobs"), ("PUT", False, "outboards")]  # the blob, then its chunk hashes
 
 
 def test_s3_conditional_write_probe(

@@ -26,6 +26,7 @@ from ..errors import (
 )
 from ..faults import crash_point
 from ..hashing import FileState, StreamHasher, digest_of, hash_bytes, parse_hash, verify_hash
+from .outboard import Outboard, outboard_key, save_outboard, wants_outboard
 
 __all__ = ["ObjectInfo", "Progress", "Store", "blob_key", "check_key", "fsync_folder", "open_temp"]
 
@@ -176,13 +177,15 @@ class Store(ABC):
     @abstractmethod
     def _upload_blob(self, key: str, path: Path, expected: str,
                      on_bytes: Progress | None = None,
-                     unchanged: FileState | None = None) -> None:
+                     unchanged: FileState | None = None) -> Outboard | None:
         """Store the file at ``path`` under ``key`` if absent, checking it hashes to ``expected``.
 
         Raises IntegrityError (and stores nothing) if the file's bytes do not match, e.g.
         because it changed after it was hashed. ``on_bytes`` is told of bytes as they go.
         With ``unchanged`` (the state the file was hashed in, quiet), a backend may instead
         check that the file it read is still in that state, and not hash the bytes again.
+        Returns the blob's outboard (its chunk hashes, from the bytes stored) when the blob is
+        large enough to have one (:func:`~eoscatalog.store.outboard.wants_outboard`).
         """
 
     @abstractmethod
@@ -297,11 +300,16 @@ class Store(ABC):
                 key, hash_string, len(data), lambda: self._write_blob_bytes(key, data))
             if written and on_bytes is not None:
                 on_bytes(len(data))
+            if written:
+                self._save_outboard_of(data, hash_string)
             return written
-        return self._settle_reuse(
-            key, hash_string, size,
-            lambda: self._upload_blob(key, path, hash_string, on_bytes, unchanged),
-            first=True)
+
+        def upload() -> None:
+            outboard = self._upload_blob(key, path, hash_string, on_bytes, unchanged)
+            if outboard is not None:
+                save_outboard(self, outboard)  # after the blob: an outboard never precedes it
+
+        return self._settle_reuse(key, hash_string, size, upload, first=True)
 
     def asks_first(self, size: int) -> bool:
         """Whether a blob of ``size`` bytes is looked for before it is sent (see
@@ -316,13 +324,18 @@ class Store(ABC):
         bytes are sent; otherwise one create-if-absent write is the whole exchange.
         """
         key = blob_key(parse_hash(hash_string))
+
         def write() -> None:
             self._write_blob_bytes(key, data)
 
         if ask_first or self.asks_first(len(data)):
-            return self._settle_reuse(key, hash_string, len(data), write, first=True)
-        return self._create_blob(key, data) or self._settle_reuse(
-            key, hash_string, len(data), write)
+            written = self._settle_reuse(key, hash_string, len(data), write, first=True)
+        else:
+            written = self._create_blob(key, data) or self._settle_reuse(
+                key, hash_string, len(data), write)
+        if written:
+            self._save_outboard_of(data, hash_string)
+        return written
 
     def put_blob_bytes(self, data: bytes, *, known_absent: bool = False) -> str:
         """Store an in-memory buffer as a blob and return its hash.
@@ -333,10 +346,18 @@ class Store(ABC):
         key = blob_key(hash_string)
         if known_absent:
             self._write_blob_bytes(key, data)
+            written = True
         else:
-            self._settle_reuse(key, hash_string, len(data),
-                               lambda: self._write_blob_bytes(key, data), first=True)
+            written = self._settle_reuse(key, hash_string, len(data),
+                                         lambda: self._write_blob_bytes(key, data), first=True)
+        if written:
+            self._save_outboard_of(data, hash_string)
         return hash_string
+
+    def _save_outboard_of(self, data: bytes, hash_string: str) -> None:
+        """Store the outboard of a large blob just written from ``data`` (hashed by the caller)."""
+        if wants_outboard(len(data)):
+            save_outboard(self, Outboard.of_bytes(data, hash_string))
 
     def _settle_reuse(self, key: str, hash_string: str, size: int, write: Callable[[], None],
                       *, first: bool = False) -> bool:
@@ -398,6 +419,10 @@ class Store(ABC):
                 "admin's put moves the bad object aside), then put it again.",
                 expected=hash_string, actual=problem,
             ) from None
+        try:  # an outboard stored beside wrong bytes describes them, not the blob
+            self.delete(outboard_key(hash_string))
+        except (NotFoundError, StoreError):
+            pass
 
     def _put_back_aside(self, key: str) -> None:
         """Undo :meth:`_set_aside` after the write failed (the file changed, say): the object
@@ -464,7 +489,7 @@ class Store(ABC):
             ) from None
 
     def _upload_in_one(self, key: str, path: Path, expected: str,
-                       on_bytes: Progress | None = None) -> None:
+                       on_bytes: Progress | None = None) -> Outboard | None:
         """Upload a small file in one request, its bytes hashed first (``_upload_blob``)."""
         data = path.read_bytes()
         actual = hash_bytes(data)
@@ -473,6 +498,7 @@ class Store(ABC):
         self._put_if_absent_ok(key, data)
         if on_bytes is not None:
             on_bytes(len(data))
+        return Outboard.of_bytes(data, expected) if wants_outboard(len(data)) else None
 
     def _put_if_absent_ok(self, key: str, data: bytes) -> None:
         """Create-if-absent where losing the race is fine (the winner wrote the same bytes).

@@ -31,6 +31,7 @@ from .base import (
     check_key,
     fsync_folder,
 )
+from .outboard import Outboard, wants_outboard
 
 __all__ = ["LocalStore", "copy_file", "path_from_file_url"]
 
@@ -345,11 +346,11 @@ class LocalStore(Store):
 
     def _upload_blob(self, key: str, path: Path, expected: str,
                      on_bytes: Progress | None = None,
-                     unchanged: FileState | None = None) -> None:
+                     unchanged: FileState | None = None) -> Outboard | None:
         """Copy in the kernel, then hash the copy itself (from the page cache, on every core)
         while the disk takes it: what is stored is what is checked, and no byte passes through
         Python. A file just hashed while quiet (``unchanged``) and still in that state after
-        the copy is not hashed again."""
+        the copy is not hashed again. A large blob's outboard is hashed from the copy too."""
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)
@@ -367,6 +368,7 @@ class LocalStore(Store):
                         synced.result()
             if actual != expected:
                 raise self._mismatch(path, expected, actual)
+            outboard = Outboard.of_file(tmp, expected) if wants_outboard(copied) else None
             os.chmod(tmp, 0o444)
             crash_point("store.blob-temp")
         except BaseException:
@@ -376,6 +378,7 @@ class LocalStore(Store):
             self._link_into_place(tmp, target, key)
         except PreconditionFailedError:
             pass  # another writer stored the same bytes first
+        return outboard
 
 
 def copy_file(src: int, dst: int, on_bytes: Progress | None = None) -> int:

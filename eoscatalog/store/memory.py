@@ -11,6 +11,7 @@ from pathlib import Path
 from ..errors import NotFoundError, PreconditionFailedError
 from ..hashing import FileState
 from .base import ObjectInfo, Progress, Store, check_key
+from .outboard import Outboard
 
 __all__ = ["MemoryStore"]
 
@@ -117,5 +118,5 @@ class MemoryStore(Store):
 
     def _upload_blob(self, key: str, path: Path, expected: str,
                      on_bytes: Progress | None = None,
-                     unchanged: FileState | None = None) -> None:
-        self._upload_in_one(key, path, expected, on_bytes)
+                     unchanged: FileState | None = None) -> Outboard | None:
+        return self._upload_in_one(key, path, expected, on_bytes)

@@ -28,6 +28,7 @@ from ..errors import IntegrityError, NotFoundError, PreconditionFailedError, Sto
 from ..faults import crash_point
 from ..hashing import FileState, StreamHasher, hash_file, parse_hash, verify_hash
 from .base import ObjectInfo, Progress, blob_key, open_temp
+from .outboard import ChunkHasher, Outboard
 from .s3_retries import STREAM_CUT, STREAM_READ, RetryPolicy
 
 __all__ = ["S3Transfers"]
@@ -112,7 +113,7 @@ class S3Transfers:
         def exists(self, key: str) -> bool: ...
         def _put_if_absent_ok(self, key: str, data: bytes) -> None: ...
         def _upload_in_one(self, key: str, path: Path, expected: str,
-                           on_bytes: Progress | None = None) -> None: ...
+                           on_bytes: Progress | None = None) -> Outboard | None: ...
         @staticmethod
         def _mismatch(path: Path, expected: str, actual: str) -> IntegrityError: ...
         @staticmethod
@@ -300,16 +301,15 @@ class S3Transfers:
 
     def _upload_blob(self, key: str, path: Path, expected: str,
                      on_bytes: Progress | None = None,
-                     unchanged: FileState | None = None) -> None:
+                     unchanged: FileState | None = None) -> Outboard | None:
         size = path.stat().st_size
         if size <= self.multipart_threshold:
-            self._upload_in_one(key, path, expected, on_bytes)
-            return
-        self._upload_multipart(key, path, expected, size, on_bytes, unchanged)
+            return self._upload_in_one(key, path, expected, on_bytes)
+        return self._upload_multipart(key, path, expected, size, on_bytes, unchanged)
 
     def _upload_multipart(self, key: str, path: Path, expected: str, size: int,
                           on_bytes: Progress | None = None,
-                          unchanged: FileState | None = None) -> None:
+                          unchanged: FileState | None = None) -> Outboard | None:
         """Read the file once: hash each part as it is read, upload parts in parallel.
 
         At most ``max_concurrency`` parts are in flight, which bounds memory. The upload is
@@ -317,6 +317,7 @@ class S3Transfers:
         existing blob is never replaced); otherwise it is aborted and nothing is stored. A
         file just hashed while quiet (``unchanged``) is not hashed again: it must still be in
         that state once every part was read (:class:`~eoscatalog.hashing.FileState`).
+        Each part is also hashed chunk by chunk as it is read: the blob's outboard, returned.
         """
         part_size = max(self.part_size, math.ceil(size / MAX_PARTS))
         full_key = self._key(key)
@@ -329,6 +330,7 @@ class S3Transfers:
             )["UploadId"]
         try:
             hasher = StreamHasher()
+            chunks = ChunkHasher(size)
             hashing = unchanged is None
             sent = 0
             slots = threading.BoundedSemaphore(self.max_concurrency)
@@ -340,6 +342,8 @@ class S3Transfers:
                 while not failed.is_set() and (chunk := f.read(part_size)):
                     if hashing:
                         hasher.update(chunk)
+                    if sent + len(chunk) <= size:  # a file that grew is refused below
+                        chunks.update(chunk)
                     sent += len(chunk)
                     slots.acquire()
                     future = pool.submit(self._upload_part, key, upload_id, number, chunk)
@@ -369,9 +373,11 @@ class S3Transfers:
                     f"a concurrent upload of {key!r} to {self.url} conflicted with this one; "
                     "nothing was recorded, retry"
                 ) from None
+            return None
         except BaseException:
             self._abort(key, upload_id)
             raise
+        return chunks.finish(expected) if sent == size else None
 
     def _complete(self, key: str, upload_id: str, parts: list[dict[str, Any]]) -> None:
         """CompleteMultipartUpload with If-None-Match, so an existing blob is never replaced.
