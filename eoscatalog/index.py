@@ -40,6 +40,8 @@ SCHEMA = {
             "namespace": str, "name": str, "version": int, "kind": str, "hash": str,
             "size": int, "created": str, "author": str, "message": str, "seq": int,
             "source_version": int, "source": str, "expires": str, "purged": int, "meta": str,
+            # The time `name@<time>` compares against: its changeset's (see Index.apply).
+            "at": str,
         },
         ["namespace", "name", "version"],
     ),
@@ -50,7 +52,7 @@ SCHEMA = {
     ),
     "changesets": (
         {"namespace": str, "seq": int, "created": str, "author": str, "message": str,
-         "writer": str, "entries": int},
+         "writer": str, "entries": int, "at": str},
         ["namespace", "seq"],
     ),
     # Every entry of every changeset, for `eos log` (who tagged, untagged, purged what, when).
@@ -67,7 +69,7 @@ SCHEMA = {
         ["namespace", "name"],
     ),
 }
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 CACHE_KIB = 64 * 1024  # the index connection's page cache, at most
 COPIED_TABLES = ("versions", "tags", "changesets", "events")
 
@@ -128,6 +130,11 @@ class Index(IndexQueries):
         with immediate(db):
             for table, (columns, pk) in SCHEMA.items():
                 db[table].create(columns, pk=pk, if_not_exists=True)
+                for column, kind in columns.items():
+                    # Columns added since the table was made (``at``: schema 5). Rows applied
+                    # before keep NULL there, which reads as their ``created``.
+                    if column not in db[table].columns_dict:
+                        db[table].add_column(column, kind)
             db["versions"].create_index(["hash"], if_not_exists=True)
             db["versions"].create_index(["namespace", "name", "created"], if_not_exists=True)
             db["events"].create_index(["namespace", "name"], if_not_exists=True)
@@ -159,12 +166,14 @@ class Index(IndexQueries):
         return row["applied_seq"] if row else 0
 
     def last_created(self, namespace: str) -> str | None:
-        """The ``created`` time of the last applied changeset (times grow with the seq)."""
+        """The time of the last applied changeset, as time references see it (its ``at``,
+        see :meth:`apply`; times grow with the seq)."""
         row = self._one(
-            "SELECT created FROM changesets WHERE namespace = ? ORDER BY seq DESC LIMIT 1",
+            "SELECT coalesce(at, created) AS t FROM changesets WHERE namespace = ? "
+            "ORDER BY seq DESC LIMIT 1",
             [namespace],
         )
-        return row["created"] if row else None
+        return row["t"] if row else None
 
     def namespaces(self) -> list[str]:
         """Every namespace the index holds rows for."""
@@ -185,8 +194,14 @@ class Index(IndexQueries):
 
     # -- applying the log ------------------------------------------------------------------------
 
-    def apply(self, changeset: Changeset) -> bool:
+    def apply(self, changeset: Changeset, committed: str | None = None) -> bool:
         """Apply one changeset atomically; False if it was already applied (by anyone).
+
+        ``committed`` is the time the store wrote it (``log.store_time``). Its versions' time
+        for ``name@<time>`` (``at``) is the latest of its ``created``, its entries' ``created``
+        (imports), ``committed`` and the previous changeset's ``at``: a client whose clock is
+        slow, or an import of old versions, cannot place a version before the moment it could
+        first be seen, so an answer once given never changes.
 
         Raises StoreError if it does not follow the last applied seq or if its version numbers
         do not continue each name's history: the log would be inconsistent.
@@ -202,6 +217,10 @@ class Index(IndexQueries):
                     "changesets must be applied in order (run `eos reindex`)"
                 )
             self.check(changeset)
+            at = max(filter(None, [
+                changeset.created, committed, self.last_created(ns),
+                *(e.created for e in changeset.entries),
+            ]))
             versions: list[dict[str, Any]] = []
             self._insert_events(changeset)
             for entry in changeset.entries:
@@ -220,6 +239,7 @@ class Index(IndexQueries):
                         "source_version": entry.source_version, "source": entry.source,
                         "expires": entry.expires, "purged": 0,
                         "meta": json.dumps(entry.meta, sort_keys=True) if entry.meta else None,
+                        "at": at,
                     })
                 elif entry.op == "tag":
                     self.db.execute(
@@ -252,9 +272,10 @@ class Index(IndexQueries):
             if versions:
                 self._insert_versions(versions)
             self.db.execute(
-                "INSERT INTO changesets VALUES (?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO changesets ({_columns('changesets')}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [ns, changeset.seq, changeset.created, changeset.author, changeset.message,
-                 changeset.writer, len(changeset.entries)],
+                 changeset.writer, len(changeset.entries), at],
             )
             self._set_namespace(ns, changeset.seq)
         return True
@@ -353,14 +374,19 @@ class Index(IndexQueries):
                             self.db.execute(derive.format(into="main.", source=f"{alias}."))
                         continue
                     self.db.execute(
-                        f"INSERT INTO main.{table} ({cols}) SELECT {cols} FROM {alias}.{table} "
-                        "WHERE namespace = ?", [namespace],
+                        f"INSERT INTO main.{table} ({cols}) SELECT {self._found(alias, table)} "
+                        f"FROM {alias}.{table} WHERE namespace = ?", [namespace],
                     )
                 self.db.execute("DELETE FROM names WHERE namespace = ?", [namespace])
                 self.db.execute(_NAMES_FROM_VERSIONS + " AND namespace = ? GROUP BY name",
                                 [namespace])
                 self._set_namespace(namespace, seq)
         return seq
+
+    def _found(self, alias: str, table: str) -> str:
+        """The checkpoint's columns of ``table`` in our order, NULL for those it predates."""
+        have = {r["name"] for r in self._all(f"PRAGMA {alias}.table_info({table})")}
+        return ", ".join(f'"{c}"' if c in have else "NULL" for c in SCHEMA[table][0])
 
     @contextlib.contextmanager
     def _attached(self, path: str | os.PathLike[str]) -> Iterator[str]:

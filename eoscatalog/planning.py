@@ -17,7 +17,7 @@ from .errors import ConflictError, DeletedError, InvalidMetadataError, NotFoundE
 from .index import Index
 from .log import Entry
 from .names import Reference
-from .resolution import lookup, require_readable, restorable_before
+from .resolution import check_settled, lookup, require_readable, restorable_before
 
 __all__ = [
     "MAX_META_BYTES",
@@ -179,6 +179,7 @@ def plan_rollback(
     Nothing is written when the latest version already holds those bytes and metadata.
     """
     ns, name = target_ref.namespace, target_ref.name
+    check_settled(target_ref, now)
     target = require_readable(index, target_ref, lookup(index, target_ref), now)
     latest = index.latest(ns, name)
     if (
@@ -199,6 +200,7 @@ def plan_tag(
     index: Index, ref: Reference, tag: str, *, force: bool, now: datetime
 ) -> list[Entry]:
     """Point ``tag`` at the version ``ref`` selects; moving an existing tag needs ``force``."""
+    check_settled(ref, now)
     target = require_readable(index, ref, lookup(index, ref), now)
     current = index.tagged(ref.namespace, ref.name, tag)
     if current is not None and current.version == target.version:

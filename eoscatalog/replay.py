@@ -72,13 +72,13 @@ class Replay:
             self.load_checkpoint(log)
             self._cold_checked.add(namespace)  # an empty namespace costs one LIST after this
             applied = self.index.applied_seq(namespace)
-        new = log.seqs_after(applied)
+        new = log.changesets_after(applied)
         if len(new) > 2 * self.checkpoint_every and self.load_checkpoint(log):
             applied = self.index.applied_seq(namespace)
-            new = [s for s in new if s > applied]
+            new = [(s, t) for s, t in new if s > applied]
         count = 0
-        for seq in new:
-            if self.index.apply(log.read(seq)):
+        for seq, committed in new:
+            if self.index.apply(log.read(seq), committed):
                 count += 1
         return count
 
@@ -153,7 +153,17 @@ class Replay:
 
     def _applied(self, changeset: Changeset) -> None:
         """Apply a changeset that is in the store, and checkpoint when it is time."""
-        self.index.apply(changeset)
+        log = Log(self.store, changeset.namespace)
+        try:
+            # The store's write time, exactly as readers take it from their LIST (whole
+            # seconds), so this index and its checkpoints agree with every other client's.
+            committed = log.committed(changeset.seq)
+        except EosError as e:
+            logger.warning("could not read the time of %s#%d (%s); reading the log instead",
+                           changeset.namespace, changeset.seq, e)
+            self.refresh(changeset.namespace)
+            committed = None
+        self.index.apply(changeset, committed)
         crash_point("commit.applied")
         if changeset.seq % self.checkpoint_every == 0:
             try:

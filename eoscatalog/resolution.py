@@ -6,15 +6,44 @@ the catalog's job. Every failure names what was asked, what exists and what to d
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from .errors import AmbiguousReferenceError, DeletedError, NotFoundError
+from .errors import AmbiguousReferenceError, DeletedError, InvalidNameError, NotFoundError
 from .index import Index
 from .names import Reference
 from .records import VersionRecord
 from .units import format_time
 
-__all__ = ["lookup", "require_readable", "resolve_in_index", "restorable_before"]
+__all__ = [
+    "SETTLE_SECONDS",
+    "check_settled",
+    "lookup",
+    "require_readable",
+    "resolve_in_index",
+    "restorable_before",
+]
+
+# A time reference must name a moment at least this far in the past (by this client's clock):
+# a commit already under way (its changeset still being written) or a store time cut to the
+# second could otherwise still land at or before it and change the answer.
+SETTLE_SECONDS = 30
+
+
+def check_settled(ref: Reference, now: datetime) -> None:
+    """Refuse a time reference to a moment less than SETTLE_SECONDS ago or in the future.
+
+    An answer for such a time could still change as commits land; every other time's answer,
+    once given, never changes.
+    """
+    if ref.kind != "time" or not isinstance(ref.value, datetime):
+        return
+    if ref.value > now - timedelta(seconds=SETTLE_SECONDS):
+        raise InvalidNameError(
+            f"{ref.uri} names a time less than {SETTLE_SECONDS} s ago or still to come (this "
+            f"client's clock says {format_time(now)}): changes being committed could still "
+            "land before it, so its answer is not settled. Name an earlier time, or drop the "
+            "'@...' part for the latest version"
+        )
 
 
 def lookup(index: Index, ref: Reference) -> VersionRecord | None:
@@ -78,9 +107,14 @@ def require_readable(
                 f"no version of {where} has a hash starting with {ref.value} "
                 f"(see `eos versions {where}`)"
             )
+        first = index.first_time(ns, name) or history[0].created
+        recorded = "" if first == history[0].created else (
+            f" (it says {history[0].created}; time references count from when the store "
+            "recorded it)"
+        )
         raise NotFoundError(
             f"{where} did not exist at {ref.selector[1:]}: its first version was made at "
-            f"{history[0].created}"
+            f"{first}{recorded}"
         )
     if record.purged:
         raise NotFoundError(
@@ -110,7 +144,8 @@ def require_readable(
 
 
 def resolve_in_index(index: Index, ref: Reference, now: datetime) -> VersionRecord:
-    """``lookup`` then ``require_readable``."""
+    """``check_settled``, ``lookup`` then ``require_readable``."""
+    check_settled(ref, now)
     return require_readable(index, ref, lookup(index, ref), now)
 
 
