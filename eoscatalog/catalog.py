@@ -30,6 +30,7 @@ from .hashcache import HashCache
 from .index import Index
 from .listing import Listing, group_listing
 from .locking import active_lock, note_resolved, pin_for
+from .log import changeset_key, list_namespaces
 from .maintenance import CatalogMaintenance
 from .materialize import materialize
 from .names import (
@@ -193,6 +194,26 @@ class Catalog(CatalogWrites, CatalogExports, CatalogMaintenance):
         Returns the seq each namespace is at afterwards.
         """
         return self.replay.reindex(namespaces)
+
+    def bad_changesets(self, namespaces: Iterable[str] | None = None) -> list[tuple[str, str]]:
+        """The changesets replay skipped as malformed, crafted or inconsistent: (key, reason).
+
+        ``namespaces`` (default: every namespace in the store) are brought up to date first.
+        A skipped changeset's seq stays used and none of its changes happened; redo what it
+        meant with new writes (docs/admin.md).
+        """
+        chosen = (list_namespaces(self.store) if namespaces is None
+                  else [validate_namespace(ns, user=self.user) for ns in namespaces])
+        found = []
+        for namespace in chosen:
+            self._refresh_online(namespace)
+            found += [(changeset_key(namespace, seq), reason)
+                      for seq, reason in self.index.bad_changesets(namespace)]
+        return found
+
+    def stored_changeset(self, namespace: str, seq: int) -> bytes:
+        """The bytes of changeset ``seq`` of ``namespace`` as the store holds them."""
+        return self.store.get(changeset_key(validate_namespace(namespace, user=self.user), seq))
 
     def _refresh_online(self, namespace: str) -> None:
         if not self.offline:

@@ -130,3 +130,8 @@ class EosWarning(UserWarning):
 
 class ConfigError(EosError):
     """The configuration file or environment is missing a setting or holds a bad one."""
+
+
+class InvalidChangesetError(StoreError):
+    """A changeset in the log breaks the rules (malformed, crafted, or inconsistent with the
+    log before it): replay skips it, the same way on every client (``eos admin changesets``)."""

@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlite_utils
 
-from .errors import StoreError
+from .errors import InvalidChangesetError, StoreError
 from .log import VERSION_OPS, Changeset
 from .queries import IndexQueries
 from .sqlite import connect, immediate, set_aside
@@ -62,6 +62,12 @@ SCHEMA = {
          "expires": str, "created": str, "author": str, "message": str},
         ["namespace", "seq", "pos"],
     ),
+    # Changesets replay skipped (malformed, crafted or inconsistent): their seq is used, their
+    # entries never happened (`eos admin changesets`).
+    "bad_changesets": (
+        {"namespace": str, "seq": int, "reason": str},
+        ["namespace", "seq"],
+    ),
     # Derived from versions (newest non-purged version per name), so listings need no GROUP BY
     # over every version; rebuilt after checkpoint imports, not copied into checkpoints.
     "names": (
@@ -71,7 +77,7 @@ SCHEMA = {
 }
 SCHEMA_VERSION = 5
 CACHE_KIB = 64 * 1024  # the index connection's page cache, at most
-COPIED_TABLES = ("versions", "tags", "changesets", "events")
+COPIED_TABLES = ("versions", "tags", "changesets", "events", "bad_changesets")
 
 
 # Events for indexes and checkpoints written before the events table existed: the version
@@ -191,6 +197,30 @@ class Index(IndexQueries):
         with immediate(self.db):
             for table in (*COPIED_TABLES, "names", "namespaces"):
                 self.db.execute(f"DELETE FROM {table} WHERE namespace = ?", [namespace])
+
+    def skip(self, namespace: str, seq: int, reason: str) -> bool:
+        """Record changeset ``seq`` as skipped (its seq is used, nothing it says happened);
+        False if the index is past it already (another process decided first)."""
+        with immediate(self.db):
+            applied = self.applied_seq(namespace)
+            if seq <= applied:
+                return False
+            if seq != applied + 1:
+                raise StoreError(
+                    f"cannot skip {namespace}#{seq}: the index is at #{applied}; changesets "
+                    "must be applied in order (run `eos reindex`)"
+                )
+            self.db.execute("INSERT INTO bad_changesets VALUES (?, ?, ?)",
+                            [namespace, seq, reason])
+            self._set_namespace(namespace, seq)
+        return True
+
+    def bad_changesets(self, namespace: str) -> list[tuple[int, str]]:
+        """The changesets replay skipped in ``namespace``: (seq, reason), by seq."""
+        return [(r["seq"], r["reason"]) for r in self._all(
+            "SELECT seq, reason FROM bad_changesets WHERE namespace = ? ORDER BY seq",
+            [namespace],
+        )]
 
     # -- applying the log ------------------------------------------------------------------------
 
@@ -317,14 +347,22 @@ class Index(IndexQueries):
         Run by writers before a changeset is published, and by every reader before applying.
         """
         ns = changeset.namespace
-        named = [e.name for e in changeset.entries if e.op in VERSION_OPS]
+        named = [e.name for e in changeset.entries]
         next_version = self.next_versions(ns, named)  # one query per 500 names, not per entry
         for entry in changeset.entries:
-            if entry.op not in VERSION_OPS:
-                continue
             expected = next_version[entry.name]
+            if entry.op not in VERSION_OPS:
+                # Tags, expiries and purges act on versions the name has.
+                wanted = [*entry.versions, *([entry.version] if entry.version else [])]
+                if any(v >= expected for v in wanted):
+                    raise InvalidChangesetError(
+                        f"changeset {ns}#{changeset.seq} {entry.op}s version(s) "
+                        f"{', '.join(map(str, wanted))} of {entry.name!r}, which has "
+                        f"{expected - 1}: the log is inconsistent"
+                    )
+                continue
             if entry.version != expected:
-                raise StoreError(
+                raise InvalidChangesetError(
                     f"changeset {ns}#{changeset.seq} gives {entry.name!r} version "
                     f"{entry.version}, but the log's order makes it {expected}: "
                     "the log is inconsistent"
@@ -368,6 +406,10 @@ class Index(IndexQueries):
                 for table in COPIED_TABLES:
                     cols = _columns(table)
                     self.db.execute(f"DELETE FROM main.{table} WHERE namespace = ?", [namespace])
+                    if table == "bad_changesets" and not self._one(
+                        f"SELECT 1 AS found FROM {alias}.sqlite_master WHERE name = ?", [table]
+                    ):
+                        continue  # a checkpoint from before skipped changesets were kept
                     if table == "events" and not has_events:
                         # A checkpoint written before events were kept: derive what it shows.
                         for derive in (_EVENTS_FROM_VERSIONS, _EVENTS_FROM_TAGS):
