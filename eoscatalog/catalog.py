@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 import warnings
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
@@ -43,7 +44,7 @@ from .names import (
 )
 from .records import Event, Usage, VersionRecord
 from .replay import Replay
-from .resolution import resolve_in_index
+from .resolution import check_settled, resolve_in_index
 from .store import Store, blob_key, open_store
 from .units import format_time, parse_duration
 from .writes import CatalogWrites, PutResult
@@ -253,6 +254,9 @@ class Catalog(CatalogWrites, CatalogExports, CatalogMaintenance):
         return record
 
     def _resolve(self, ref: Reference) -> VersionRecord:
+        wait = check_settled(ref, self._now())
+        if wait and not self.offline:
+            time.sleep(wait)  # a time this recent is answered once it is settled (resolution.py)
         if not ref.is_pinned or (ref.kind == "time" and self._stale_for(ref)):
             self._refresh_online(ref.namespace)
             return resolve_in_index(self.index, ref, self._now())

@@ -23,27 +23,25 @@ __all__ = [
     "restorable_before",
 ]
 
-# A time reference must name a moment at least this far in the past (by this client's clock):
-# a commit already under way (its changeset still being written) or a store time cut to the
-# second could otherwise still land at or before it and change the answer.
-SETTLE_SECONDS = 30
+# A changeset still being written when a client reads the log, or a store time cut to the
+# whole second, could still land at or before a time this recent: answering such a time waits
+# until it is this far in the past (by this client's clock) and reads the log again.
+SETTLE_SECONDS = 5.0
 
 
-def check_settled(ref: Reference, now: datetime) -> None:
-    """Refuse a time reference to a moment less than SETTLE_SECONDS ago or in the future.
-
-    An answer for such a time could still change as commits land; every other time's answer,
-    once given, never changes.
+def check_settled(ref: Reference, now: datetime) -> float:
+    """Seconds to wait before a time reference's answer is settled (0 if it is); a time still
+    to come is refused: commits could land before it, so its answer could change.
     """
     if ref.kind != "time" or not isinstance(ref.value, datetime):
-        return
-    if ref.value > now - timedelta(seconds=SETTLE_SECONDS):
+        return 0.0
+    if ref.value > now:
         raise InvalidNameError(
-            f"{ref.uri} names a time less than {SETTLE_SECONDS} s ago or still to come (this "
-            f"client's clock says {format_time(now)}): changes being committed could still "
-            "land before it, so its answer is not settled. Name an earlier time, or drop the "
-            "'@...' part for the latest version"
+            f"{ref.uri} names a time still to come (this client's clock says "
+            f"{format_time(now)}): changes committed before it would change its answer. "
+            "Name a time already past, or drop the '@...' part for the latest version"
         )
+    return max(0.0, (ref.value + timedelta(seconds=SETTLE_SECONDS) - now).total_seconds())
 
 
 def lookup(index: Index, ref: Reference) -> VersionRecord | None:
