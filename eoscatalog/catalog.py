@@ -271,7 +271,7 @@ class Catalog(CatalogWrites, CatalogExports, CatalogMaintenance):
     def _stale_for(self, ref: Reference) -> bool:
         # Changeset times grow with the log's order, so once a changeset made after the
         # instant is applied, nothing still to come can change the answer.
-        last = self.index.last_created(ref.namespace)
+        last = self.index.last_time(ref.namespace)
         assert isinstance(ref.value, datetime)
         return last is None or last <= format_time(ref.value)
 

@@ -172,8 +172,16 @@ class Index(IndexQueries):
         return row["applied_seq"] if row else 0
 
     def last_created(self, namespace: str) -> str | None:
-        """The time of the last applied changeset, as time references see it (its ``at``,
-        see :meth:`apply`; times grow with the seq)."""
+        """The ``created`` time of the last applied changeset (times grow with the seq)."""
+        row = self._one(
+            "SELECT created FROM changesets WHERE namespace = ? ORDER BY seq DESC LIMIT 1",
+            [namespace],
+        )
+        return row["created"] if row else None
+
+    def last_time(self, namespace: str) -> str | None:
+        """The time of the last applied changeset as time references see it (its ``at``, see
+        :meth:`apply`): every changeset still to come has a later one."""
         row = self._one(
             "SELECT coalesce(at, created) AS t FROM changesets WHERE namespace = ? "
             "ORDER BY seq DESC LIMIT 1",
@@ -248,7 +256,7 @@ class Index(IndexQueries):
                 )
             self.check(changeset)
             at = max(filter(None, [
-                changeset.created, committed, self.last_created(ns),
+                changeset.created, committed, self.last_time(ns),
                 *(e.created for e in changeset.entries),
             ]))
             versions: list[dict[str, Any]] = []
