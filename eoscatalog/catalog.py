@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 import warnings
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
@@ -30,6 +31,7 @@ from .hashcache import HashCache
 from .index import Index
 from .listing import Listing, group_listing
 from .locking import active_lock, note_resolved, pin_for
+from .log import changeset_key, list_namespaces
 from .maintenance import CatalogMaintenance
 from .materialize import materialize
 from .names import (
@@ -42,7 +44,7 @@ from .names import (
 )
 from .records import Event, Usage, VersionRecord
 from .replay import Replay
-from .resolution import resolve_in_index
+from .resolution import check_settled, resolve_in_index
 from .store import Store, blob_key, open_store
 from .units import format_time, parse_duration
 from .writes import CatalogWrites, PutResult
@@ -194,6 +196,26 @@ class Catalog(CatalogWrites, CatalogExports, CatalogMaintenance):
         """
         return self.replay.reindex(namespaces)
 
+    def bad_changesets(self, namespaces: Iterable[str] | None = None) -> list[tuple[str, str]]:
+        """The changesets replay skipped as malformed, crafted or inconsistent: (key, reason).
+
+        ``namespaces`` (default: every namespace in the store) are brought up to date first.
+        A skipped changeset's seq stays used and none of its changes happened; redo what it
+        meant with new writes (docs/admin.md).
+        """
+        chosen = (list_namespaces(self.store) if namespaces is None
+                  else [validate_namespace(ns, user=self.user) for ns in namespaces])
+        found = []
+        for namespace in chosen:
+            self._refresh_online(namespace)
+            found += [(changeset_key(namespace, seq), reason)
+                      for seq, reason in self.index.bad_changesets(namespace)]
+        return found
+
+    def stored_changeset(self, namespace: str, seq: int) -> bytes:
+        """The bytes of changeset ``seq`` of ``namespace`` as the store holds them."""
+        return self.store.get(changeset_key(validate_namespace(namespace, user=self.user), seq))
+
     def _refresh_online(self, namespace: str) -> None:
         if not self.offline:
             self.refresh(namespace)
@@ -232,6 +254,9 @@ class Catalog(CatalogWrites, CatalogExports, CatalogMaintenance):
         return record
 
     def _resolve(self, ref: Reference) -> VersionRecord:
+        wait = check_settled(ref, self._now())
+        if wait and not self.offline:
+            time.sleep(wait)  # a time this recent is answered once it is settled (resolution.py)
         if not ref.is_pinned or (ref.kind == "time" and self._stale_for(ref)):
             self._refresh_online(ref.namespace)
             return resolve_in_index(self.index, ref, self._now())
@@ -246,7 +271,7 @@ class Catalog(CatalogWrites, CatalogExports, CatalogMaintenance):
     def _stale_for(self, ref: Reference) -> bool:
         # Changeset times grow with the log's order, so once a changeset made after the
         # instant is applied, nothing still to come can change the answer.
-        last = self.index.last_created(ref.namespace)
+        last = self.index.last_time(ref.namespace)
         assert isinstance(ref.value, datetime)
         return last is None or last <= format_time(ref.value)
 

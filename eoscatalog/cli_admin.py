@@ -17,7 +17,7 @@ from .config import Config
 from .errors import ConfigError, InvalidNameError
 from .retention import RetentionRule
 
-__all__ = ["admin", "lifecycle", "policy", "retention"]
+__all__ = ["admin", "changesets", "lifecycle", "policy", "retention"]
 
 
 class AdminUsageError(click.UsageError):
@@ -187,3 +187,39 @@ def _print_rules(rules: list[RetentionRule]) -> None:
         click.echo("no retention rules: eos gc --prune purges nothing")
     for rule in rules:
         click.echo(f"{rule.uri}: keep {rule.describe()}")
+
+
+@admin.command()
+@click.argument("namespaces", nargs=-1, metavar="[NAMESPACE]...")
+@click.option("--bad", is_flag=True,
+              help="List the changesets replay skipped (malformed, crafted or inconsistent).")
+@click.option("--show", type=click.IntRange(min=1), metavar="SEQ",
+              help="Print changeset SEQ of the one NAMESPACE given, as stored.")
+@_json_option
+def changesets(namespaces: tuple[str, ...], bad: bool, show: int | None, as_json: bool) -> None:
+    """Changesets of the log that replay skipped, and their stored text.
+
+    A changeset that breaks the rules (bad JSON, a name with '..', a bad hash, a version that
+    skips...) is skipped by every client, with a warning naming its key: its seq stays used
+    and none of its changes happened. `--bad` lists them (every namespace by default);
+    `--show SEQ NAMESPACE` prints one. Redo what it meant with new writes (docs/admin.md).
+
+    Example: eos admin changesets --bad; eos admin changesets org --show 7
+    """
+    if show is not None:
+        if len(namespaces) != 1 or bad:
+            raise AdminUsageError("--show SEQ takes exactly one NAMESPACE and no --bad")
+        with _catalog() as cat:
+            click.echo(cat.stored_changeset(namespaces[0], show).decode("utf-8", "replace"))
+        return
+    if not bad:
+        raise AdminUsageError("give --bad to list skipped changesets, or --show SEQ NAMESPACE")
+    with _catalog() as cat:
+        found = cat.bad_changesets(namespaces or None)
+    if as_json:
+        _echo_json([{"key": key, "reason": reason} for key, reason in found])
+        return
+    for key, reason in found:
+        click.echo(f"{key}\t{reason}")
+    if not found:
+        click.echo("no skipped changesets", err=True)

@@ -16,6 +16,7 @@ built-in exception they mean, so ``except KeyError`` and ``except ValueError`` k
     │   ├── PreconditionFailedError      a create-if-absent or compare-and-swap write lost
     │   └── NameExistsError(FileExistsError)  a create-only write found the name holding a version
     ├── StoreError(OSError)              the store cannot be reached, or refused a request
+    │   └── InvalidChangesetError        a changeset in the log breaks the rules: replay skips it
     └── ConfigError                      the configuration is missing or malformed
 
 Warnings are :class:`EosWarning` (a UserWarning). Messages say what happened and what to do next.
@@ -35,6 +36,7 @@ __all__ = [
     "EosWarning",
     "IntegrityError",
     "InvalidCatalogFileError",
+    "InvalidChangesetError",
     "InvalidMetadataError",
     "InvalidNameError",
     "NameExistsError",
@@ -137,3 +139,8 @@ class ConfigError(EosError):
 class NameExistsError(ConflictError, FileExistsError):
     """A create-only write (``Catalog.put_if_absent``, fsspec's ``open(path, "xb")``) found the
     name already holding a readable version."""
+
+
+class InvalidChangesetError(StoreError):
+    """A changeset in the log breaks the rules (malformed, crafted, or inconsistent with the
+    log before it): replay skips it, the same way on every client (``eos admin changesets``)."""

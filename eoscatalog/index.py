@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlite_utils
 
-from .errors import StoreError
+from .errors import InvalidChangesetError, StoreError
 from .log import VERSION_OPS, Changeset
 from .queries import IndexQueries
 from .sqlite import connect, immediate, set_aside
@@ -40,6 +40,8 @@ SCHEMA = {
             "namespace": str, "name": str, "version": int, "kind": str, "hash": str,
             "size": int, "created": str, "author": str, "message": str, "seq": int,
             "source_version": int, "source": str, "expires": str, "purged": int, "meta": str,
+            # The time `name@<time>` compares against: its changeset's (see Index.apply).
+            "at": str,
         },
         ["namespace", "name", "version"],
     ),
@@ -50,7 +52,7 @@ SCHEMA = {
     ),
     "changesets": (
         {"namespace": str, "seq": int, "created": str, "author": str, "message": str,
-         "writer": str, "entries": int},
+         "writer": str, "entries": int, "at": str},
         ["namespace", "seq"],
     ),
     # Every entry of every changeset, for `eos log` (who tagged, untagged, purged what, when).
@@ -60,6 +62,12 @@ SCHEMA = {
          "expires": str, "created": str, "author": str, "message": str},
         ["namespace", "seq", "pos"],
     ),
+    # Changesets replay skipped (malformed, crafted or inconsistent): their seq is used, their
+    # entries never happened (`eos admin changesets`).
+    "bad_changesets": (
+        {"namespace": str, "seq": int, "reason": str},
+        ["namespace", "seq"],
+    ),
     # Derived from versions (newest non-purged version per name), so listings need no GROUP BY
     # over every version; rebuilt after checkpoint imports, not copied into checkpoints.
     "names": (
@@ -67,9 +75,9 @@ SCHEMA = {
         ["namespace", "name"],
     ),
 }
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 CACHE_KIB = 64 * 1024  # the index connection's page cache, at most
-COPIED_TABLES = ("versions", "tags", "changesets", "events")
+COPIED_TABLES = ("versions", "tags", "changesets", "events", "bad_changesets")
 
 
 # Events for indexes and checkpoints written before the events table existed: the version
@@ -128,6 +136,11 @@ class Index(IndexQueries):
         with immediate(db):
             for table, (columns, pk) in SCHEMA.items():
                 db[table].create(columns, pk=pk, if_not_exists=True)
+                for column, kind in columns.items():
+                    # Columns added since the table was made (``at``: schema 5). Rows applied
+                    # before keep NULL there, which reads as their ``created``.
+                    if column not in db[table].columns_dict:
+                        db[table].add_column(column, kind)
             db["versions"].create_index(["hash"], if_not_exists=True)
             db["versions"].create_index(["namespace", "name", "created"], if_not_exists=True)
             db["events"].create_index(["namespace", "name"], if_not_exists=True)
@@ -166,6 +179,16 @@ class Index(IndexQueries):
         )
         return row["created"] if row else None
 
+    def last_time(self, namespace: str) -> str | None:
+        """The time of the last applied changeset as time references see it (its ``at``, see
+        :meth:`apply`): every changeset still to come has a later one."""
+        row = self._one(
+            "SELECT coalesce(at, created) AS t FROM changesets WHERE namespace = ? "
+            "ORDER BY seq DESC LIMIT 1",
+            [namespace],
+        )
+        return row["t"] if row else None
+
     def namespaces(self) -> list[str]:
         """Every namespace the index holds rows for."""
         return [r["namespace"] for r in self._all("SELECT namespace FROM namespaces")]
@@ -183,10 +206,40 @@ class Index(IndexQueries):
             for table in (*COPIED_TABLES, "names", "namespaces"):
                 self.db.execute(f"DELETE FROM {table} WHERE namespace = ?", [namespace])
 
+    def skip(self, namespace: str, seq: int, reason: str) -> bool:
+        """Record changeset ``seq`` as skipped (its seq is used, nothing it says happened);
+        False if the index is past it already (another process decided first)."""
+        with immediate(self.db):
+            applied = self.applied_seq(namespace)
+            if seq <= applied:
+                return False
+            if seq != applied + 1:
+                raise StoreError(
+                    f"cannot skip {namespace}#{seq}: the index is at #{applied}; changesets "
+                    "must be applied in order (run `eos reindex`)"
+                )
+            self.db.execute("INSERT INTO bad_changesets VALUES (?, ?, ?)",
+                            [namespace, seq, reason])
+            self._set_namespace(namespace, seq)
+        return True
+
+    def bad_changesets(self, namespace: str) -> list[tuple[int, str]]:
+        """The changesets replay skipped in ``namespace``: (seq, reason), by seq."""
+        return [(r["seq"], r["reason"]) for r in self._all(
+            "SELECT seq, reason FROM bad_changesets WHERE namespace = ? ORDER BY seq",
+            [namespace],
+        )]
+
     # -- applying the log ------------------------------------------------------------------------
 
-    def apply(self, changeset: Changeset) -> bool:
+    def apply(self, changeset: Changeset, committed: str | None = None) -> bool:
         """Apply one changeset atomically; False if it was already applied (by anyone).
+
+        ``committed`` is the time the store wrote it (``log.store_time``). Its versions' time
+        for ``name@<time>`` (``at``) is the latest of its ``created``, its entries' ``created``
+        (imports), ``committed`` and the previous changeset's ``at``: a client whose clock is
+        slow, or an import of old versions, cannot place a version before the moment it could
+        first be seen, so an answer once given never changes.
 
         Raises StoreError if it does not follow the last applied seq or if its version numbers
         do not continue each name's history: the log would be inconsistent.
@@ -202,6 +255,10 @@ class Index(IndexQueries):
                     "changesets must be applied in order (run `eos reindex`)"
                 )
             self.check(changeset)
+            at = max(filter(None, [
+                changeset.created, committed, self.last_time(ns),
+                *(e.created for e in changeset.entries),
+            ]))
             versions: list[dict[str, Any]] = []
             self._insert_events(changeset)
             for entry in changeset.entries:
@@ -220,6 +277,7 @@ class Index(IndexQueries):
                         "source_version": entry.source_version, "source": entry.source,
                         "expires": entry.expires, "purged": 0,
                         "meta": json.dumps(entry.meta, sort_keys=True) if entry.meta else None,
+                        "at": at,
                     })
                 elif entry.op == "tag":
                     self.db.execute(
@@ -252,9 +310,10 @@ class Index(IndexQueries):
             if versions:
                 self._insert_versions(versions)
             self.db.execute(
-                "INSERT INTO changesets VALUES (?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO changesets ({_columns('changesets')}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [ns, changeset.seq, changeset.created, changeset.author, changeset.message,
-                 changeset.writer, len(changeset.entries)],
+                 changeset.writer, len(changeset.entries), at],
             )
             self._set_namespace(ns, changeset.seq)
         return True
@@ -296,14 +355,22 @@ class Index(IndexQueries):
         Run by writers before a changeset is published, and by every reader before applying.
         """
         ns = changeset.namespace
-        named = [e.name for e in changeset.entries if e.op in VERSION_OPS]
+        named = [e.name for e in changeset.entries]
         next_version = self.next_versions(ns, named)  # one query per 500 names, not per entry
         for entry in changeset.entries:
-            if entry.op not in VERSION_OPS:
-                continue
             expected = next_version[entry.name]
+            if entry.op not in VERSION_OPS:
+                # Tags, expiries and purges act on versions the name has.
+                wanted = [*entry.versions, *([entry.version] if entry.version else [])]
+                if any(v >= expected for v in wanted):
+                    raise InvalidChangesetError(
+                        f"changeset {ns}#{changeset.seq} {entry.op}s version(s) "
+                        f"{', '.join(map(str, wanted))} of {entry.name!r}, which has "
+                        f"{expected - 1}: the log is inconsistent"
+                    )
+                continue
             if entry.version != expected:
-                raise StoreError(
+                raise InvalidChangesetError(
                     f"changeset {ns}#{changeset.seq} gives {entry.name!r} version "
                     f"{entry.version}, but the log's order makes it {expected}: "
                     "the log is inconsistent"
@@ -347,20 +414,29 @@ class Index(IndexQueries):
                 for table in COPIED_TABLES:
                     cols = _columns(table)
                     self.db.execute(f"DELETE FROM main.{table} WHERE namespace = ?", [namespace])
+                    if table == "bad_changesets" and not self._one(
+                        f"SELECT 1 AS found FROM {alias}.sqlite_master WHERE name = ?", [table]
+                    ):
+                        continue  # a checkpoint from before skipped changesets were kept
                     if table == "events" and not has_events:
                         # A checkpoint written before events were kept: derive what it shows.
                         for derive in (_EVENTS_FROM_VERSIONS, _EVENTS_FROM_TAGS):
                             self.db.execute(derive.format(into="main.", source=f"{alias}."))
                         continue
                     self.db.execute(
-                        f"INSERT INTO main.{table} ({cols}) SELECT {cols} FROM {alias}.{table} "
-                        "WHERE namespace = ?", [namespace],
+                        f"INSERT INTO main.{table} ({cols}) SELECT {self._found(alias, table)} "
+                        f"FROM {alias}.{table} WHERE namespace = ?", [namespace],
                     )
                 self.db.execute("DELETE FROM names WHERE namespace = ?", [namespace])
                 self.db.execute(_NAMES_FROM_VERSIONS + " AND namespace = ? GROUP BY name",
                                 [namespace])
                 self._set_namespace(namespace, seq)
         return seq
+
+    def _found(self, alias: str, table: str) -> str:
+        """The checkpoint's columns of ``table`` in our order, NULL for those it predates."""
+        have = {r["name"] for r in self._all(f"PRAGMA {alias}.table_info({table})")}
+        return ", ".join(f'"{c}"' if c in have else "NULL" for c in SCHEMA[table][0])
 
     @contextlib.contextmanager
     def _attached(self, path: str | os.PathLike[str]) -> Iterator[str]:

@@ -16,6 +16,7 @@ import copy
 import json
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from .errors import ConflictError, PreconditionFailedError, StoreError
@@ -32,6 +33,7 @@ __all__ = [
     "checkpoint_key",
     "list_namespaces",
     "no_conditional_writes_error",
+    "store_time",
 ]
 
 FORMAT = 1
@@ -57,6 +59,26 @@ def checkpoint_key(namespace: str, seq: int) -> str:
     'catalog/users/ada/checkpoints/000000000100.sqlite'
     """
     return f"catalog/{namespace}/checkpoints/{seq:0{SEQ_WIDTH}d}.sqlite"
+
+
+def store_time(modified: str | None) -> str | None:
+    """The store's write time of an object (``ObjectInfo.modified``) in the log's time form,
+    cut to whole seconds: S3 reports whole seconds, in a listing and a HEAD alike, so every
+    client derives the same time from either.
+
+    >>> store_time("2026-06-01T12:30:07.123456+02:00")
+    '2026-06-01T10:30:07.000000Z'
+    >>> store_time(None) is None
+    True
+    """
+    if not modified:
+        return None
+    moment = datetime.fromisoformat(modified.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    moment = moment.astimezone(timezone.utc).replace(microsecond=0)
+    return (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:"
+            f"{moment.minute:02d}:{moment.second:02d}.000000Z")
 
 
 def _seq_of(key: str) -> int | None:
@@ -173,10 +195,19 @@ class Log:
 
     def seqs_after(self, seq: int) -> list[int]:
         """Sequence numbers of changesets after ``seq``: one LIST request for a small tail."""
+        return [s for s, _ in self.changesets_after(seq)]
+
+    def changesets_after(self, seq: int) -> list[tuple[int, str | None]]:
+        """Each changeset after ``seq`` with the time the store wrote it (:func:`store_time`):
+        the same one LIST request as :meth:`seqs_after`."""
         prefix = f"catalog/{self.namespace}/log/"
         start = changeset_key(self.namespace, seq) if seq > 0 else None
-        found = (_seq_of(o.key) for o in self.store.list(prefix, start_after=start))
-        return [s for s in found if s is not None and s > seq]
+        found = ((_seq_of(o.key), o.modified) for o in self.store.list(prefix, start_after=start))
+        return [(s, store_time(m)) for s, m in found if s is not None and s > seq]
+
+    def committed(self, seq: int) -> str | None:
+        """The time the store wrote changeset ``seq`` (:func:`store_time`): one HEAD request."""
+        return store_time(self.store.head(changeset_key(self.namespace, seq)).modified)
 
     def read(self, seq: int) -> Changeset:
         """Read changeset ``seq``; StoreError if it is damaged or claims another place."""

@@ -17,9 +17,10 @@ from .errors import ConflictError, DeletedError, InvalidMetadataError, NotFoundE
 from .index import Index
 from .log import Entry
 from .names import Reference
-from .resolution import lookup, require_readable, restorable_before
+from .resolution import check_settled, lookup, require_readable, restorable_before
 
 __all__ = [
+    "MAX_META_BYTES",
     "PutItem",
     "normalize_meta",
     "plan_deletes",
@@ -31,6 +32,11 @@ __all__ = [
     "plan_undelete",
     "plan_untag",
 ]
+
+
+# Metadata travels in the changeset every client downloads: a version's metadata is capped at
+# 64 KiB of JSON (as stored: compact, UTF-8), so one put cannot make the log heavy for everyone.
+MAX_META_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,8 @@ def plan_put(
 def normalize_meta(meta: dict[str, Any] | None) -> dict[str, Any]:
     """Metadata as it will read back from the log (JSON), or InvalidMetadataError.
 
+    Metadata larger than :data:`MAX_META_BYTES` as stored is refused too.
+
     >>> normalize_meta({"shape": (3, 4)})
     {'shape': [3, 4]}
     """
@@ -97,6 +105,13 @@ def normalize_meta(meta: dict[str, Any] | None) -> dict[str, Any]:
         raise InvalidMetadataError(
             f"metadata must be JSON (strings, numbers, booleans, lists, dicts): {e}"
         ) from None
+    size = len(json.dumps(normalized, ensure_ascii=False, separators=(",", ":")).encode())
+    if size > MAX_META_BYTES:
+        raise InvalidMetadataError(
+            f"metadata is {size:,} bytes of JSON, over the limit of {MAX_META_BYTES:,} bytes "
+            "(64 KiB) per version: every client downloads it with the log. Store large "
+            "values as a file of their own and put its name in the metadata"
+        )
     return normalized
 
 
@@ -164,6 +179,7 @@ def plan_rollback(
     Nothing is written when the latest version already holds those bytes and metadata.
     """
     ns, name = target_ref.namespace, target_ref.name
+    check_settled(target_ref, now)
     target = require_readable(index, target_ref, lookup(index, target_ref), now)
     latest = index.latest(ns, name)
     if (
@@ -184,6 +200,7 @@ def plan_tag(
     index: Index, ref: Reference, tag: str, *, force: bool, now: datetime
 ) -> list[Entry]:
     """Point ``tag`` at the version ``ref`` selects; moving an existing tag needs ``force``."""
+    check_settled(ref, now)
     target = require_readable(index, ref, lookup(index, ref), now)
     current = index.tagged(ref.namespace, ref.name, tag)
     if current is not None and current.version == target.version:

@@ -141,11 +141,24 @@ class IndexQueries:
         return [r for r in map(self._record, rows) if r is not None]
 
     def at_time(self, namespace: str, name: str, when: str) -> VersionRecord | None:
-        """The newest version created at or before ``when`` (fixed-width ISO text)."""
+        """The newest version whose time is at or before ``when`` (fixed-width ISO text).
+
+        A version's time is its ``at`` (see ``Index.apply``): never before the store wrote its
+        changeset. Rows applied before ``at`` existed use their ``created``.
+        """
         return self._record(self._one(
-            "SELECT * FROM versions WHERE namespace = ? AND name = ? AND created <= ? "
-            "ORDER BY version DESC LIMIT 1", [namespace, name, when],
+            "SELECT * FROM versions WHERE namespace = ? AND name = ? "
+            "AND coalesce(at, created) <= ? ORDER BY version DESC LIMIT 1",
+            [namespace, name, when],
         ))
+
+    def first_time(self, namespace: str, name: str) -> str | None:
+        """The time (as ``at_time`` compares it) of the name's first version, or None."""
+        row = self._one(
+            "SELECT coalesce(at, created) AS t FROM versions WHERE namespace = ? AND name = ? "
+            "ORDER BY version LIMIT 1", [namespace, name],
+        )
+        return row["t"] if row else None
 
     def latest_under(self, namespace: str, prefix: str) -> list[VersionRecord]:
         """The latest (non-purged) version of every name starting with ``prefix``, by name."""

@@ -17,12 +17,20 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 from pathlib import Path
 
-from .errors import ConflictError, EosError, NotFoundError, PreconditionFailedError, StoreError
+from .errors import (
+    ConflictError,
+    EosError,
+    InvalidChangesetError,
+    NotFoundError,
+    PreconditionFailedError,
+    StoreError,
+)
 from .faults import crash_point
 from .index import Index
-from .log import Changeset, Entry, Log, checkpoint_key, list_namespaces
+from .log import Changeset, Entry, Log, changeset_key, checkpoint_key, list_namespaces
 from .store import Store
 from .units import format_time, parse_time
+from .validation import parse_changeset
 
 __all__ = ["MAX_COMMIT_ATTEMPTS", "Replay"]
 
@@ -72,15 +80,33 @@ class Replay:
             self.load_checkpoint(log)
             self._cold_checked.add(namespace)  # an empty namespace costs one LIST after this
             applied = self.index.applied_seq(namespace)
-        new = log.seqs_after(applied)
+        new = log.changesets_after(applied)
         if len(new) > 2 * self.checkpoint_every and self.load_checkpoint(log):
             applied = self.index.applied_seq(namespace)
-            new = [s for s in new if s > applied]
+            new = [(s, t) for s, t in new if s > applied]
         count = 0
-        for seq in new:
-            if self.index.apply(log.read(seq)):
+        for seq, committed in new:
+            if self._apply_stored(log, seq, committed):
                 count += 1
         return count
+
+    def _apply_stored(self, log: Log, seq: int, committed: str | None) -> bool:
+        """Apply changeset ``seq`` from the store, or skip it if it breaks the rules.
+
+        Every field is checked (validation.py) and its versions must continue the log; a
+        changeset that fails is skipped with a warning naming its key, its seq stays used, and
+        the changesets after it apply on the state before it. Every client decides alike.
+        """
+        key = changeset_key(log.namespace, seq)
+        try:
+            changeset = parse_changeset(self.store.get(key), namespace=log.namespace, seq=seq,
+                                        key=key)
+            return self.index.apply(changeset, committed)
+        except InvalidChangesetError as e:
+            if self.index.skip(log.namespace, seq, str(e)):
+                logger.warning("skipped %s: %s; its changes were not applied (see `eos admin "
+                               "changesets --bad`)", key, e)
+            return False
 
     def commit(
         self,
@@ -141,7 +167,7 @@ class Replay:
     def _is_ours(self, changeset: Changeset) -> bool:
         try:
             stored = Log(self.store, changeset.namespace).read(changeset.seq)
-        except NotFoundError:
+        except (NotFoundError, StoreError):  # gone, or not a changeset we could have written
             return False
         return stored.writer == changeset.writer
 
@@ -153,7 +179,17 @@ class Replay:
 
     def _applied(self, changeset: Changeset) -> None:
         """Apply a changeset that is in the store, and checkpoint when it is time."""
-        self.index.apply(changeset)
+        log = Log(self.store, changeset.namespace)
+        try:
+            # The store's write time, exactly as readers take it from their LIST (whole
+            # seconds), so this index and its checkpoints agree with every other client's.
+            committed = log.committed(changeset.seq)
+        except EosError as e:
+            logger.warning("could not read the time of %s#%d (%s); reading the log instead",
+                           changeset.namespace, changeset.seq, e)
+            self.refresh(changeset.namespace)
+            committed = None
+        self.index.apply(changeset, committed)
         crash_point("commit.applied")
         if changeset.seq % self.checkpoint_every == 0:
             try:

@@ -6,15 +6,42 @@ the catalog's job. Every failure names what was asked, what exists and what to d
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from .errors import AmbiguousReferenceError, DeletedError, NotFoundError
+from .errors import AmbiguousReferenceError, DeletedError, InvalidNameError, NotFoundError
 from .index import Index
 from .names import Reference
 from .records import VersionRecord
 from .units import format_time
 
-__all__ = ["lookup", "require_readable", "resolve_in_index", "restorable_before"]
+__all__ = [
+    "SETTLE_SECONDS",
+    "check_settled",
+    "lookup",
+    "require_readable",
+    "resolve_in_index",
+    "restorable_before",
+]
+
+# A changeset still being written when a client reads the log, or a store time cut to the
+# whole second, could still land at or before a time this recent: answering such a time waits
+# until it is this far in the past (by this client's clock) and reads the log again.
+SETTLE_SECONDS = 5.0
+
+
+def check_settled(ref: Reference, now: datetime) -> float:
+    """Seconds to wait before a time reference's answer is settled (0 if it is); a time still
+    to come is refused: commits could land before it, so its answer could change.
+    """
+    if ref.kind != "time" or not isinstance(ref.value, datetime):
+        return 0.0
+    if ref.value > now:
+        raise InvalidNameError(
+            f"{ref.uri} names a time still to come (this client's clock says "
+            f"{format_time(now)}): changes committed before it would change its answer. "
+            "Name a time already past, or drop the '@...' part for the latest version"
+        )
+    return max(0.0, (ref.value + timedelta(seconds=SETTLE_SECONDS) - now).total_seconds())
 
 
 def lookup(index: Index, ref: Reference) -> VersionRecord | None:
@@ -78,9 +105,14 @@ def require_readable(
                 f"no version of {where} has a hash starting with {ref.value} "
                 f"(see `eos versions {where}`)"
             )
+        first = index.first_time(ns, name) or history[0].created
+        recorded = "" if first == history[0].created else (
+            f" (it says {history[0].created}; time references count from when the store "
+            "recorded it)"
+        )
         raise NotFoundError(
             f"{where} did not exist at {ref.selector[1:]}: its first version was made at "
-            f"{history[0].created}"
+            f"{first}{recorded}"
         )
     if record.purged:
         raise NotFoundError(
@@ -110,7 +142,8 @@ def require_readable(
 
 
 def resolve_in_index(index: Index, ref: Reference, now: datetime) -> VersionRecord:
-    """``lookup`` then ``require_readable``."""
+    """``check_settled``, ``lookup`` then ``require_readable``."""
+    check_settled(ref, now)
     return require_readable(index, ref, lookup(index, ref), now)
 
 

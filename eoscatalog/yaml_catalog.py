@@ -18,7 +18,12 @@ from typing import Any
 
 import yaml
 
-from .errors import ConflictError, InvalidCatalogFileError, InvalidNameError
+from .errors import (
+    ConflictError,
+    InvalidCatalogFileError,
+    InvalidMetadataError,
+    InvalidNameError,
+)
 from .hashing import parse_hash
 from .index import Index
 from .log import VERSION_OPS, Entry
@@ -232,6 +237,8 @@ def _parse_name(check: _Checker, namespace: str, name: Any, body: dict[str, Any]
             meta = normalize_meta(data.get("meta") or {})
         except InvalidCatalogFileError:
             raise
+        except InvalidMetadataError as e:
+            raise InvalidMetadataError(f"{check.source}: {where}: {e}") from None
         except (InvalidNameError, ValueError) as e:
             raise check.fail(where, str(e)) from None
         if kind == "delete" and data.get("hash") is not None:

@@ -40,7 +40,7 @@ from eoscatalog.units import format_time
 
 NS = "users/ada"
 LOG = f"catalog/{NS}/log/"
-T0 = datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc)
+T0 = datetime(2036, 3, 1, 10, 0, tzinfo=timezone.utc)  # ahead of the store's clock
 
 # Two byte strings whose BLAKE3 digests share their first 8 hex digits (found by a birthday
 # search over b"collide-%d"; checked in the test), so an 8-digit prefix is truly ambiguous.
@@ -421,39 +421,40 @@ def test_resolve_by_time(timed: Catalog, clock: Clock) -> None:
         assert record.created == format_time(T0 + timedelta(hours=i))
     clock.set(T0 + timedelta(days=1))
     cases = {
-        "2026-03-01T10:00:00Z": 1,  # exactly the first version's time
-        "2026-03-01T10:30:00Z": 1,
-        "2026-03-01T11:00:00Z": 2,
-        "2026-03-01T11:59:59.999999Z": 2,
-        "2026-03-01T12:30:00+02:00": 1,  # 10:30 UTC
-        "2026-03-01T12:00:00": 3,  # no zone means UTC
-        "2026-03-02": 3,
+        "2036-03-01T10:00:00Z": 1,  # exactly the first version's time
+        "2036-03-01T10:30:00Z": 1,
+        "2036-03-01T11:00:00Z": 2,
+        "2036-03-01T11:59:59.999999Z": 2,
+        "2036-03-01T12:30:00+02:00": 1,  # 10:30 UTC
+        "2036-03-01T12:00:00": 3,  # no zone means UTC
+        "2036-03-02": 3,
     }
     for when, version in cases.items():
         assert timed.resolve(f"t.csv@{when}").version == version, when
-    for when in ("2026-03-01T09:59:59Z", "2026-03-01", "2020-01-01T00:00:00Z"):
+    for when in ("2036-03-01T09:59:59Z", "2036-03-01", "2020-01-01T00:00:00Z"):
         with pytest.raises(NotFoundError, match="did not exist at") as info:
             timed.resolve(f"t.csv@{when}")
-        assert "2026-03-01T10:00:00" in str(info.value), "the message names the first version"
+        assert "2036-03-01T10:00:00" in str(info.value), "the message names the first version"
 
     clock.set(T0 + timedelta(hours=3))
     timed.rm("t.csv")
     clock.set(T0 + timedelta(days=1))
-    assert timed.resolve("t.csv@2026-03-01T12:30:00Z").version == 3
+    assert timed.resolve("t.csv@2036-03-01T12:30:00Z").version == 3
     with pytest.raises(DeletedError, match="deleted"):
-        timed.resolve("t.csv@2026-03-01T13:30:00Z")
+        timed.resolve("t.csv@2036-03-01T13:30:00Z")
 
 
 def test_resolve_by_time_sees_versions_written_by_another_client(
     timed: Catalog, clock: Clock, new_catalog: Callable[..., Catalog]
 ) -> None:
     timed.put_bytes(b"a", "t.csv")
-    assert timed.resolve("t.csv@2026-03-01T10:30:00Z").version == 1
+    clock.set(T0 + timedelta(minutes=31))  # a time reference names a moment already past
+    assert timed.resolve("t.csv@2036-03-01T10:30:00Z").version == 1
     other = new_catalog(clock=clock)
     clock.set(T0 + timedelta(hours=1))
     other.put_bytes(b"b", "t.csv")
     clock.set(T0 + timedelta(hours=2))
-    assert timed.resolve("t.csv@2026-03-01T11:30:00Z").version == 2
+    assert timed.resolve("t.csv@2036-03-01T11:30:00Z").version == 2
 
 
 def test_resolve_errors_name_the_problem(catalog: Catalog) -> None:

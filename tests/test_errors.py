@@ -18,6 +18,7 @@ from eoscatalog.errors import (
     EosError,
     IntegrityError,
     InvalidCatalogFileError,
+    InvalidChangesetError,
     InvalidMetadataError,
     InvalidNameError,
     NameExistsError,
@@ -42,6 +43,7 @@ EXPECTED_BASES: dict[type[BaseException], tuple[type[BaseException], ...]] = {
     PreconditionFailedError: (ConflictError,),
     NameExistsError: (ConflictError, FileExistsError),
     StoreError: (EosError, OSError),
+    InvalidChangesetError: (StoreError,),
     ConfigError: (EosError,),
 }
 ALL_ERRORS = list(EXPECTED_BASES)

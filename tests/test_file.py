@@ -31,7 +31,7 @@ from eoscatalog import (
 )
 from eoscatalog.store import S3Store, Store, blob_key
 
-T0 = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2036, 6, 1, 12, 0, tzinfo=timezone.utc)  # ahead of the store's clock
 
 
 def ticking(start: datetime = T0) -> Any:

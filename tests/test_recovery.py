@@ -14,7 +14,7 @@ from eoscatalog import Catalog, NotFoundError, StoreError
 from eoscatalog.store import MemoryStore, blob_key
 from eoscatalog.units import format_time
 
-T0 = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2036, 6, 1, 12, 0, tzinfo=timezone.utc)  # ahead of the store's clock
 
 
 class HookedStore(MemoryStore):
@@ -139,19 +139,21 @@ def test_changeset_times_grow_with_the_log_even_when_a_clock_lags() -> None:
     ahead.put_bytes(b"v1", "t.csv")  # 12:00:00
     ahead.put_bytes(b"v2", "t.csv")  # 12:00:01
     instant = f"t.csv@{format_time(T0 + timedelta(milliseconds=500))}"
-    reader = Catalog(store, ":memory:", user="ada")
+    later = T0 + timedelta(hours=1)  # readers resolve a time already past by their clock
+    reader = Catalog(store, ":memory:", user="ada", clock=clock(later))
     assert reader.resolve(instant).version == 1
     third = behind.put_bytes(b"v3", "t.csv").record  # its clock says 11:58
     assert third.created > ahead.resolve("t.csv@2").created
     assert reader.resolve("t.csv").version == 3
     assert reader.resolve(instant).version == 1
-    assert Catalog(store, ":memory:", user="ada").resolve(instant).version == 1
+    assert Catalog(store, ":memory:", user="ada", clock=clock(later)).resolve(
+        instant).version == 1
 
 
 def test_a_time_reference_after_the_last_known_change_looks_again() -> None:
     store = MemoryStore()
     writer = Catalog(store, ":memory:", user="ada", clock=clock(T0))
-    reader = Catalog(store, ":memory:", user="ada")
+    reader = Catalog(store, ":memory:", user="ada", clock=clock(T0 + timedelta(hours=2)))
     writer.put_bytes(b"v1", "t.csv")
     assert reader.resolve("t.csv").version == 1
     writer.put_bytes(b"v2", "t.csv")  # T0 + 1 s, after the reader's last known change
