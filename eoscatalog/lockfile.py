@@ -299,7 +299,7 @@ class LockFile:
         >>> lock.merge([new])  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        eoscatalog.errors.ConflictError: the lock (not saved) pins eos://org/x@1; it now ...
+        eoscatalog.errors.ConflictError: the lock (not saved) pins eos://org/x@1 ...; it now ...
         >>> [(c.pin.uri, c.status) for c in lock.merge([new], update=True)]
         [('eos://org/x@2', 'updated'), ('eos://org/y@1', 'kept')]
         """
@@ -312,7 +312,7 @@ class LockFile:
                 pins = "; ".join(f"{old.uri} ({old.hash[:19]}...); it now resolves to "
                                  f"@{new.version} ({new.hash[:19]}...)" for old, new in moved)
                 raise ConflictError(
-                    f"{self._where()} pins {pins}. Nothing was written: pass --update "
+                    f"{self._where()} pins {pins}. Nothing was changed: pass --update "
                     "(merge(..., update=True)) to move the pin"
                     f"{'s' if len(moved) > 1 else ''}, or lock another name"
                 )
