@@ -44,6 +44,7 @@ from .records import Event, Usage, VersionRecord
 from .replay import Replay
 from .resolution import resolve_in_index
 from .store import Store, blob_key, open_store
+from .tempfiles import clean_stale_once
 from .units import format_time, parse_duration
 from .writes import CatalogWrites, PutResult
 
@@ -373,6 +374,7 @@ class Catalog(CatalogWrites, CatalogExports, CatalogMaintenance):
 
         record = resolve(ref)
         target = Path(dest)
+        clean_stale_once(target.parent)  # what a killed download left there
         cache = self.cache
         if cache is None:
             self._with_blob(ref, record,

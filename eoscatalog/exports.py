@@ -21,6 +21,7 @@ from .log import Changeset
 from .names import Location
 from .records import VersionRecord
 from .store import Store, blob_key
+from .tempfiles import temp_prefix
 from .yaml_catalog import dump_document, dump_yaml, parse_document, plan_import
 
 __all__ = ["CatalogExports", "write_text_atomically"]
@@ -36,7 +37,7 @@ def write_text_atomically(path: str | os.PathLike[str], text: str) -> Path:
     """
     target = Path(path).expanduser()
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=temp_prefix())
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)

@@ -50,7 +50,6 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,7 +59,7 @@ import yaml
 
 from .errors import ConfigError, ConflictError, InvalidNameError
 from .pins import LockedInput, Pinnable
-from .store.base import fsync_folder
+from .store.base import fsync_folder, open_temp
 
 __all__ = ["FORMAT", "LockFile", "PinChange"]
 
@@ -231,9 +230,8 @@ class LockFile:
         target = Path(os.path.abspath(path))
         data = self.to_yaml().encode("utf-8")
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
         # 0o666 through the umask, as a plain open() would: a lock file is meant to be shared.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        fd, tmp = open_temp(target.parent)
         try:
             try:
                 view = memoryview(data)

@@ -22,6 +22,7 @@ from urllib.parse import unquote, urlparse
 from ..errors import NotFoundError, PreconditionFailedError, StoreError
 from ..faults import crash_point
 from ..hashing import FileState, hash_file
+from ..tempfiles import temp_prefix
 from .base import (
     QUARANTINE,
     TEMP_PREFIX,
@@ -194,7 +195,7 @@ class LocalStore(Store):
 
     def _write_temp(self, target: Path, data: bytes) -> str:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(), dir=target.parent)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
@@ -345,7 +346,7 @@ class LocalStore(Store):
         the copy is not hashed again."""
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(), dir=target.parent)
         try:
             with open(path, "rb") as src, os.fdopen(fd, "wb") as dst:
                 copied = copy_file(src.fileno(), dst.fileno(), on_bytes)
