@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import sqlite3
 import warnings
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
@@ -29,6 +30,7 @@ from .exports import CatalogExports
 from .hashcache import HashCache
 from .index import Index
 from .listing import Listing, group_listing
+from .localstate import check_database, is_damage
 from .locking import active_lock, note_resolved, pin_for
 from .maintenance import CatalogMaintenance
 from .materialize import materialize
@@ -191,9 +193,19 @@ class Catalog(CatalogWrites, CatalogExports, CatalogMaintenance):
     def reindex(self, namespaces: Iterable[str] | None = None) -> dict[str, int]:
         """Rebuild the index from the store (newest checkpoint plus the log's tail).
 
-        Returns the seq each namespace is at afterwards.
+        Returns the seq each namespace is at afterwards. A damaged index file is set aside
+        (``<file>.damaged-<time>``) and rebuilt whole.
         """
-        return self.replay.reindex(namespaces)
+        on_disk = self.index.path != ":memory:"
+        if on_disk and check_database(self.index.path) is not None:
+            self.index.reset()
+        try:
+            return self.replay.reindex(namespaces)
+        except sqlite3.DatabaseError as e:
+            if not (on_disk and is_damage(e)):
+                raise
+            self.index.reset()
+            return self.replay.reindex(namespaces)
 
     def _refresh_online(self, namespace: str) -> None:
         if not self.offline:

@@ -14,14 +14,19 @@ lookup, after which its entry is trusted.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 
 from .hashing import FileState, hash_bytes, hash_file
-from .sqlite import connect, immediate, lock_of
+from .localstate import is_damage
+from .sqlite import connect, immediate, lock_of, set_aside
 
 __all__ = ["HashCache"]
+
+logger = logging.getLogger("eoscatalog")
 
 RACY_WINDOW_NS = 2_000_000_000
 SCHEMA_VERSION = 3  # 3: ctime_ns and device; older rows, trusted without them, are dropped
@@ -43,7 +48,19 @@ class HashCache:
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.db = connect(path)
+        self.path = os.fspath(path)
+        try:
+            self._open()
+        except sqlite3.DatabaseError as e:
+            if self.path == ":memory:" or not is_damage(e):
+                raise
+            self._set_aside(e)
+        self.hashed = 0  # files actually read by this instance, for tests and benchmarks
+        self._quiet: dict[str, tuple[str, FileState]] = {}  # see quiet_state
+        self._pending: list[_Row] | None = None
+
+    def _open(self) -> None:
+        self.db = connect(self.path)
         with immediate(self.db):
             if self.db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
                 self.db.execute("DROP TABLE IF EXISTS hashes")  # a cache: rebuilt as used
@@ -54,9 +71,15 @@ class HashCache:
                 pk="path",
                 if_not_exists=True,
             )
-        self.hashed = 0  # files actually read by this instance, for tests and benchmarks
-        self._quiet: dict[str, tuple[str, FileState]] = {}  # see quiet_state
-        self._pending: list[_Row] | None = None
+
+    def _set_aside(self, error: sqlite3.DatabaseError) -> None:
+        """A damaged file: move it aside and start an empty cache (files are hashed anew)."""
+        with contextlib.suppress(sqlite3.Error, AttributeError):
+            self.db.close()
+        aside = set_aside(self.path)
+        logger.warning("the hash cache %s was damaged (%s); moved it to %s and starting a new "
+                       "one", self.path, error, aside)
+        self._open()
 
     def lookup(self, path: str | os.PathLike[str], st: os.stat_result | None = None) -> str | None:
         """The cached hash of ``path`` if the file is unchanged, else None."""
@@ -81,8 +104,15 @@ class HashCache:
                        for chunk in (keys[i:i + BATCH] for i in range(0, len(keys), BATCH))]
         found: dict[str, str] = {}
         for sql, params in queries:
-            with lock_of(self.db):
-                rows = self.db.conn.execute(sql, params).fetchall()
+            try:
+                with lock_of(self.db):
+                    rows = self.db.conn.execute(sql, params).fetchall()
+            except sqlite3.DatabaseError as e:
+                if self.path == ":memory:" or not is_damage(e):
+                    raise
+                with lock_of(self.db):
+                    self._set_aside(e)
+                return {}  # the new cache knows no file
             for path, size, mtime_ns, inode, value, hashed_ns, ctime_ns, device in rows:
                 st = wanted.get(path)
                 if st is None:
@@ -170,6 +200,16 @@ class HashCache:
                     self._write(rows)
 
     def _write(self, rows: list[_Row]) -> None:
+        try:
+            self._insert(rows)
+        except sqlite3.DatabaseError as e:
+            if self.path == ":memory:" or not is_damage(e):
+                raise
+            with lock_of(self.db):
+                self._set_aside(e)
+            self._insert(rows)
+
+    def _insert(self, rows: list[_Row]) -> None:
         with immediate(self.db):
             self.db.conn.executemany(
                 "INSERT OR REPLACE INTO hashes (path, size, mtime_ns, inode, hash, hashed_ns, "

@@ -87,7 +87,10 @@ class LocalStore(Store):
             try:
                 root_path.mkdir(parents=True, exist_ok=True)
             except OSError as e:
-                raise StoreError(f"cannot create the store folder {root_path}: {e}") from None
+                raise StoreError(
+                    f"cannot create the store folder {root_path}: {e.strerror or e}; make its "
+                    "parent a writable folder, or choose another (EOS_HOME for the embedded "
+                    "store, `eos init --store` for another)") from None
         if not root_path.is_dir():
             what = "is not a folder" if root_path.exists() else "does not exist"
             raise StoreError(
