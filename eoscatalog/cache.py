@@ -59,7 +59,8 @@ from .cache_prune import (
 from .errors import EosError, StoreError
 from .faults import crash_point
 from .hashing import digest_of, hash_stream, parse_hash
-from .store.base import TEMP_PREFIX, Store, fsync_folder
+from .store.base import Store, fsync_folder
+from .tempfiles import temp_prefix
 
 if TYPE_CHECKING:
     from .config import Config
@@ -223,7 +224,7 @@ class BlobCache(CachePruning):
         staging name only when they match; the staging file is then made 0444 before it is
         renamed onto the entry path, so a writable or unverified file never appears there.
         """
-        staging = path.parent / f"{TEMP_PREFIX}{secrets.token_hex(8)}-{path.name[:8]}"
+        staging = path.parent / f"{temp_prefix()}{secrets.token_hex(8)}-{path.name[:8]}"
         try:
             store.download_blob(hash_string, staging, on_bytes=on_bytes)
             fd = os.open(staging, os.O_RDONLY | _NOFOLLOW | _CLOEXEC)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from .errors import InvalidNameError, StoreError
 from .hashing import ALGORITHM
 from .store.base import TEMP_PREFIX
+from .tempfiles import is_stale_name
 
 __all__ = ["CacheInfo", "CachePruning", "PruneResult"]
 
@@ -170,7 +171,8 @@ class CachePruning:
                 except FileNotFoundError:
                     continue
                 if item.name.startswith(TEMP_PREFIX):
-                    if clean and st.st_mtime_ns < stale_before and not stat.S_ISDIR(st.st_mode):
+                    if (clean and (st.st_mtime_ns < stale_before or is_stale_name(item.name))
+                            and not stat.S_ISDIR(st.st_mode)):
                         _unlink_quietly(item.path)
                     continue
                 if not _is_digest(item.name) or item.name[:2] != folder.name:

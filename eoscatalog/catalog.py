@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import sqlite3
 import time
 import warnings
 from collections.abc import Callable, Iterable
@@ -30,6 +31,7 @@ from .exports import CatalogExports
 from .hashcache import HashCache
 from .index import Index
 from .listing import Listing, group_listing
+from .localstate import check_database, is_damage
 from .locking import active_lock, note_resolved, pin_for
 from .log import changeset_key, list_namespaces
 from .maintenance import CatalogMaintenance
@@ -46,6 +48,7 @@ from .records import Event, Usage, VersionRecord
 from .replay import Replay
 from .resolution import check_settled, resolve_in_index
 from .store import Store, blob_key, open_store
+from .tempfiles import clean_stale_once
 from .units import format_time, parse_duration
 from .writes import CatalogWrites, PutResult
 
@@ -192,9 +195,19 @@ class Catalog(CatalogWrites, CatalogExports, CatalogMaintenance):
     def reindex(self, namespaces: Iterable[str] | None = None) -> dict[str, int]:
         """Rebuild the index from the store (newest checkpoint plus the log's tail).
 
-        Returns the seq each namespace is at afterwards.
+        Returns the seq each namespace is at afterwards. A damaged index file is set aside
+        (``<file>.damaged-<time>``) and rebuilt whole.
         """
-        return self.replay.reindex(namespaces)
+        on_disk = self.index.path != ":memory:"
+        if on_disk and check_database(self.index.path) is not None:
+            self.index.reset()
+        try:
+            return self.replay.reindex(namespaces)
+        except sqlite3.DatabaseError as e:
+            if not (on_disk and is_damage(e)):
+                raise
+            self.index.reset()
+            return self.replay.reindex(namespaces)
 
     def bad_changesets(self, namespaces: Iterable[str] | None = None) -> list[tuple[str, str]]:
         """The changesets replay skipped as malformed, crafted or inconsistent: (key, reason).
@@ -398,6 +411,7 @@ class Catalog(CatalogWrites, CatalogExports, CatalogMaintenance):
 
         record = resolve(ref)
         target = Path(dest)
+        clean_stale_once(target.parent)  # what a killed download left there
         cache = self.cache
         if cache is None:
             self._with_blob(ref, record,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from . import __version__
 from .catalog import Catalog
 from .config import Config
 from .errors import DeletedError, EosError, InvalidNameError, NotFoundError
+from .localstate import is_damage, repair, unwritable_message
 from .names import split_reference
 from .output import format_size, format_table, versions_table
 from .progress import Progress
@@ -33,19 +35,79 @@ class EosGroup(click.Group):
     """Maps library errors to one clean line and exit code 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        saved = _saved_args(ctx)
         try:
+            try:
+                return super().invoke(ctx)
+            except sqlite3.DatabaseError as e:
+                if not is_damage(e) or not _set_aside_damaged():
+                    raise
+            # A damaged index or hash cache was set aside: once more, on fresh ones (the index
+            # replays the store; a put or sync already done is found unchanged).
+            _restore_args(ctx, saved)
             return super().invoke(ctx)
         except BrokenPipeError:
             # The reader went away (`eos versions x | head`): stop quietly.
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             ctx.exit(1)
-        except (EosError, OSError) as e:
+        except (EosError, OSError, sqlite3.Error) as e:
             if ctx.meta.get("eos.debug"):
                 raise
-            message = str(e) if isinstance(e, EosError) else _os_message(e)
+            message = _local_state_message(e)
+            if message is None:
+                if not isinstance(e, (EosError, OSError)):
+                    raise
+                message = str(e) if isinstance(e, EosError) else _os_message(e)
             click.echo(f"eos: error: {message}", err=True)
             ctx.exit(1)
+
+
+def _saved_args(ctx: click.Context) -> list[str]:
+    # click 8.2 renamed protected_args to _protected_args; Group.invoke empties both.
+    protected = getattr(ctx, "_protected_args", None)
+    if protected is None:
+        protected = ctx.protected_args
+    return [*protected, *ctx.args]
+
+
+def _restore_args(ctx: click.Context, args: list[str]) -> None:
+    if hasattr(ctx, "_protected_args"):
+        ctx._protected_args, ctx.args = args[:1], args[1:]
+    else:
+        ctx.protected_args, ctx.args = args[:1], args[1:]  # type: ignore[misc]
+
+
+def _local_paths() -> tuple[Path, list[Path]] | None:
+    """EOS_HOME and the local databases in it, or None when the settings do not load."""
+    try:
+        config = Config.load()
+    except (EosError, OSError):
+        return None
+    return config.home, [config.index_path, config.hashcache_path]
+
+
+def _set_aside_damaged() -> bool:
+    """Set aside the damaged local databases, saying so on stderr; False if none was."""
+    local = _local_paths()
+    moved = repair(local[1]) if local is not None else []
+    for path, aside, problem in moved:
+        click.echo(f"eos: warning: {path} was damaged ({problem}); moved it to {aside} and "
+                   "rebuilding it (it is a cache: nothing is lost)", err=True)
+    return bool(moved)
+
+
+def _local_state_message(e: BaseException) -> str | None:
+    """One line for a local database that is damaged or cannot be written, naming the file
+    or folder and the fix; None for other errors."""
+    local = _local_paths()
+    if local is None:
+        return None
+    home, paths = local
+    if is_damage(e):
+        return (f"a local database in {home} is damaged ({e}); run `eos reindex`, or delete "
+                f"{paths[0]} and {paths[1]} (caches: nothing is lost)")
+    return unwritable_message(e, home)
 
 
 def _os_message(e: OSError) -> str:

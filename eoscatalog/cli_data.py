@@ -270,30 +270,37 @@ def url(ref: str, expires: str) -> None:
 @click.argument("refs", nargs=-1, required=True)
 @click.option("-o", "--output", default="eos.lock", show_default=True,
               type=click.Path(dir_okay=False, path_type=Path), help="The lock file to write.")
-@click.option("--add", is_flag=True, help="Add to the lock file's pins instead of replacing them.")
+@click.option("--add", is_flag=True,
+              help="Keep the file's existing pins (always done now; kept for scripts).")
+@click.option("--update", is_flag=True,
+              help="Move pins the file already holds to the versions REFS resolve to now.")
 @_json_option
-def lock(refs: tuple[str, ...], output: Path, add: bool, as_json: bool) -> None:
+def lock(refs: tuple[str, ...], output: Path, add: bool, update: bool, as_json: bool) -> None:
     """Pin REFS to their exact versions and hashes in a lock file for reproducible reruns.
 
     Run an analysis with EOS_LOCK=eos.lock (or eoscatalog.use_lock("eos.lock")) and every
-    File resolves through the pins; a name missing from the lock is an error.
+    File resolves through the pins; a name missing from the lock is an error. An existing lock
+    file keeps its pins and gains new names; a pin it holds moves to another version only with
+    --update (otherwise an error names it). Prints each pin: added, updated, unchanged, kept.
 
     Example: eos lock project-1/reads.fq.gz eos://org/ref/genome.fa@paper-2026 -o eos.lock
     """
-    lock_file = LockFile.load(output) if add and output.exists() else LockFile()
+    lock_file = LockFile.load(output) if output.exists() else LockFile()
     fresh = LockFile()
     with _catalog() as cat, use_lock(None):  # pin what the store holds now, not an old lock
         for ref in refs:
             fresh.pin(cat.resolve(ref))  # two different pins for one name: ConflictError
-    for pin in fresh:
-        lock_file.pin(pin, replace=True)
+    changes = lock_file.merge(fresh, update=update)
     lock_file.save(output)
     if as_json:
-        _echo_json([pin.to_dict() for pin in lock_file])
+        _echo_json([change.to_dict() for change in changes])
         return
-    for pin in lock_file:
-        click.echo(f"{pin.uri}  {pin.hash}")
-    click.echo(f"wrote {output} ({len(lock_file)} inputs)")
+    for change in changes:
+        was = f" (was @{change.previous.version})" if change.previous is not None else ""
+        click.echo(f"{change.status:<9}  {change.pin.uri}  {change.pin.hash}{was}")
+    counts = ", ".join(f"{sum(c.status == s for c in changes)} {s}"
+                       for s in ("added", "updated", "unchanged", "kept"))
+    click.echo(f"wrote {output} ({len(lock_file)} inputs: {counts})")
 
 
 def _cache_of(cat: Catalog) -> BlobCache:

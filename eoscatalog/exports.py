@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import NotFoundError
+from .errors import InvalidCatalogFileError, NotFoundError
 from .index import Index
 from .intake_export import intake_catalog
 from .listing import Listing
@@ -21,6 +21,7 @@ from .log import Changeset
 from .names import Location
 from .records import VersionRecord
 from .store import Store, blob_key
+from .tempfiles import temp_prefix
 from .yaml_catalog import dump_document, dump_yaml, parse_document, plan_import
 
 __all__ = ["CatalogExports", "write_text_atomically"]
@@ -36,7 +37,7 @@ def write_text_atomically(path: str | os.PathLike[str], text: str) -> Path:
     """
     target = Path(path).expanduser()
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=temp_prefix())
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
@@ -171,6 +172,11 @@ class CatalogExports:
             text = source.read_text(encoding="utf-8")
         except OSError as e:
             raise NotFoundError(f"cannot read {source}: {e.strerror or e}") from None
+        except UnicodeDecodeError as e:
+            raise InvalidCatalogFileError(
+                f"{source} is not a YAML catalog: it is not UTF-8 text (byte {e.start}); import "
+                "takes the file `eos export yaml` writes"
+            ) from None
         document = parse_document(text, source=str(source))
         self._check_blobs(document.namespace, [
             v for h in document.names for v in h.versions if v.hash and not v.purged

@@ -1,6 +1,10 @@
-"""The hash cache: a local file is hashed once until its size, mtime or inode changes.
+"""The hash cache: a local file is hashed once until its size, mtime, ctime or identity changes.
 
-Entries are keyed by the absolute path and checked against (size, mtime_ns, inode). An entry is
+Entries are keyed by the absolute path and checked against the file's
+:class:`~eoscatalog.hashing.FileState`: device, inode, size, mtime_ns and ctime_ns. The ctime
+is what catches a file rewritten in place with the same size and its mtime set back (``cp -p``,
+``rsync -t --inplace``, ``tar -x``): a program can set the mtime, but every write moves the
+ctime, and nothing but the kernel sets it (git compares it for the same reason). An entry is
 trusted only if the hash was taken more than two seconds after the file's mtime: a write in the
 same clock tick as the hash could otherwise leave a stale entry that looks valid (the "racily
 clean" problem git solves the same way). A file hashed too soon is hashed again on its next
@@ -10,22 +14,31 @@ lookup, after which its entry is trusted.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 
 from .hashing import FileState, hash_bytes, hash_file
-from .sqlite import connect, immediate, lock_of
+from .localstate import is_damage
+from .sqlite import connect, immediate, lock_of, set_aside
 
 __all__ = ["HashCache"]
 
+logger = logging.getLogger("eoscatalog")
+
 RACY_WINDOW_NS = 2_000_000_000
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: ctime_ns and device; older rows, trusted without them, are dropped
 BATCH = 500  # paths per lookup query (SQLite allows 999 parameters on old builds)
+
+# (path, size, mtime_ns, inode, hash, hashed_ns, ctime_ns, device), as the table holds them
+_Row = tuple[str, int, int, int, str, int, int, int]
 
 
 class HashCache:
-    """Hashes of local files, remembered by (path, size, mtime_ns, inode).
+    """Hashes of local files, remembered by path and :class:`FileState` (device, inode, size,
+    mtime_ns, ctime_ns).
 
     >>> import tempfile, pathlib
     >>> cache = HashCache(":memory:")
@@ -35,20 +48,38 @@ class HashCache:
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.db = connect(path)
+        self.path = os.fspath(path)
+        try:
+            self._open()
+        except sqlite3.DatabaseError as e:
+            if self.path == ":memory:" or not is_damage(e):
+                raise
+            self._set_aside(e)
+        self.hashed = 0  # files actually read by this instance, for tests and benchmarks
+        self._quiet: dict[str, tuple[str, FileState]] = {}  # see quiet_state
+        self._pending: list[_Row] | None = None
+
+    def _open(self) -> None:
+        self.db = connect(self.path)
         with immediate(self.db):
             if self.db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
                 self.db.execute("DROP TABLE IF EXISTS hashes")  # a cache: rebuilt as used
                 self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self.db["hashes"].create(
                 {"path": str, "size": int, "mtime_ns": int, "inode": int, "hash": str,
-                 "hashed_ns": int},
+                 "hashed_ns": int, "ctime_ns": int, "device": int},
                 pk="path",
                 if_not_exists=True,
             )
-        self.hashed = 0  # files actually read by this instance, for tests and benchmarks
-        self._quiet: dict[str, tuple[str, FileState]] = {}  # see quiet_state
-        self._pending: list[tuple[str, int, int, int, str, int]] | None = None
+
+    def _set_aside(self, error: sqlite3.DatabaseError) -> None:
+        """A damaged file: move it aside and start an empty cache (files are hashed anew)."""
+        with contextlib.suppress(sqlite3.Error, AttributeError):
+            self.db.close()
+        aside = set_aside(self.path)
+        logger.warning("the hash cache %s was damaged (%s); moved it to %s and starting a new "
+                       "one", self.path, error, aside)
+        self._open()
 
     def lookup(self, path: str | os.PathLike[str], st: os.stat_result | None = None) -> str | None:
         """The cached hash of ``path`` if the file is unchanged, else None."""
@@ -62,7 +93,8 @@ class HashCache:
         rather than one per file; with ``under``, a folder holding them all, in ONE query."""
         wanted = dict(files)
         keys = list(wanted)
-        columns = "SELECT path, size, mtime_ns, inode, hash, hashed_ns FROM hashes"
+        columns = ("SELECT path, size, mtime_ns, inode, hash, hashed_ns, ctime_ns, device "
+                   "FROM hashes")
         if under is not None:
             top = os.path.join(under, "")
             queries = [(f"{columns} WHERE path >= ? AND path < ?",
@@ -72,13 +104,20 @@ class HashCache:
                        for chunk in (keys[i:i + BATCH] for i in range(0, len(keys), BATCH))]
         found: dict[str, str] = {}
         for sql, params in queries:
-            with lock_of(self.db):
-                rows = self.db.conn.execute(sql, params).fetchall()
-            for path, size, mtime_ns, inode, value, hashed_ns in rows:
+            try:
+                with lock_of(self.db):
+                    rows = self.db.conn.execute(sql, params).fetchall()
+            except sqlite3.DatabaseError as e:
+                if self.path == ":memory:" or not is_damage(e):
+                    raise
+                with lock_of(self.db):
+                    self._set_aside(e)
+                return {}  # the new cache knows no file
+            for path, size, mtime_ns, inode, value, hashed_ns, ctime_ns, device in rows:
                 st = wanted.get(path)
                 if st is None:
                     continue
-                if ((size, mtime_ns, inode) == (st.st_size, st.st_mtime_ns, st.st_ino)
+                if (FileState(device, inode, size, mtime_ns, ctime_ns) == FileState.of(st)
                         and hashed_ns - mtime_ns > RACY_WINDOW_NS):
                     found[path] = value
         return found
@@ -95,11 +134,7 @@ class HashCache:
         value = hash_file(key)
         with lock_of(self.db):
             self.hashed += 1
-        after = os.stat(key)
-        unchanged = (st.st_size, st.st_mtime_ns, st.st_ino) == (
-            after.st_size, after.st_mtime_ns, after.st_ino
-        )
-        if unchanged:
+        if FileState.of(st).holds(os.stat(key)):
             self.record(key, st, value, hashed_ns)
             if hashed_ns - max(st.st_mtime_ns, st.st_ctime_ns) > RACY_WINDOW_NS:
                 with lock_of(self.db):
@@ -129,9 +164,7 @@ class HashCache:
         value = hash_bytes(data)
         with lock_of(self.db):
             self.hashed += 1
-        after = os.stat(key)
-        if len(data) == st.st_size and (st.st_size, st.st_mtime_ns, st.st_ino) == (
-                after.st_size, after.st_mtime_ns, after.st_ino):
+        if len(data) == st.st_size and FileState.of(st).holds(os.stat(key)):
             self.record(key, st, value, hashed_ns)
         return value, data
 
@@ -141,7 +174,7 @@ class HashCache:
         ``hashed_ns`` on (a time taken before the read began). Inside :meth:`batch`, the
         entry is written with the others when the batch ends."""
         row = (os.path.abspath(path), st.st_size, st.st_mtime_ns, st.st_ino, hash_string,
-               hashed_ns)
+               hashed_ns, st.st_ctime_ns, st.st_dev)
         with lock_of(self.db):
             if self._pending is not None:
                 self._pending.append(row)
@@ -166,10 +199,21 @@ class HashCache:
                 if rows:
                     self._write(rows)
 
-    def _write(self, rows: list[tuple[str, int, int, int, str, int]]) -> None:
+    def _write(self, rows: list[_Row]) -> None:
+        try:
+            self._insert(rows)
+        except sqlite3.DatabaseError as e:
+            if self.path == ":memory:" or not is_damage(e):
+                raise
+            with lock_of(self.db):
+                self._set_aside(e)
+            self._insert(rows)
+
+    def _insert(self, rows: list[_Row]) -> None:
         with immediate(self.db):
-            self.db.conn.executemany("INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?, ?)",
-                                     rows)
+            self.db.conn.executemany(
+                "INSERT OR REPLACE INTO hashes (path, size, mtime_ns, inode, hash, hashed_ns, "
+                "ctime_ns, device) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def remember(self, path: str | os.PathLike[str], hash_string: str) -> None:
         """Record a hash known without reading the file (one just written from verified bytes).

@@ -17,6 +17,7 @@ import logging
 import os
 import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import sqlite_utils
@@ -112,6 +113,7 @@ class Index(IndexQueries):
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
         try:
             self.db = connect(path)
             self._create_schema(self.db)
@@ -125,6 +127,21 @@ class Index(IndexQueries):
             self.db = connect(path)
             self._create_schema(self.db)
             self._tune()
+
+    def reset(self) -> Path:
+        """Set this index's file aside (``<file>.damaged-<time>``) and go on with an empty one,
+        which a refresh or :meth:`~eoscatalog.catalog.Catalog.reindex` fills from the store."""
+        if self.path == ":memory:":
+            raise ValueError("an in-memory index has no file to set aside")
+        with contextlib.suppress(sqlite3.Error):
+            self.db.close()
+        aside = set_aside(self.path)
+        logger.warning("the index %s was damaged; moved it to %s and rebuilding it from the "
+                       "store", self.path, aside)
+        self.db = connect(self.path)
+        self._create_schema(self.db)
+        self._tune()
+        return aside
 
     def _tune(self) -> None:
         # A changeset of 10,000 versions dirties thousands of pages of the hash index (its keys

@@ -50,8 +50,8 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-import uuid
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,15 +59,33 @@ import yaml
 
 from .errors import ConfigError, ConflictError, InvalidNameError
 from .pins import LockedInput, Pinnable
-from .store.base import fsync_folder
+from .store.base import fsync_folder, open_temp
 
-__all__ = ["FORMAT", "LockFile"]
+__all__ = ["FORMAT", "LockFile", "PinChange"]
 
 FORMAT = 1
 HEADER = (
     "# eoscatalog lock file: exact inputs; `eos lock` writes it, EOS_LOCK=<this file> uses it\n"
 )
 _TOP_KEYS = ("format", "inputs")
+
+
+@dataclass(frozen=True)
+class PinChange:
+    """What :meth:`LockFile.merge` did to one pin: ``added`` (a name the lock did not pin),
+    ``updated`` (moved from ``previous``), ``unchanged`` (asked for, already pinned so) or
+    ``kept`` (in the lock, not asked for)."""
+
+    pin: LockedInput
+    status: str
+    previous: LockedInput | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The pin's fields, its ``status`` and, when updated, the ``previous`` pin's URI."""
+        data = {**self.pin.to_dict(), "status": self.status}
+        if self.previous is not None:
+            data["previous"] = self.previous.uri
+        return data
 
 
 class LockFile:
@@ -212,9 +230,8 @@ class LockFile:
         target = Path(os.path.abspath(path))
         data = self.to_yaml().encode("utf-8")
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
         # 0o666 through the umask, as a plain open() would: a lock file is meant to be shared.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        fd, tmp = open_temp(target.parent)
         try:
             try:
                 view = memoryview(data)
@@ -265,6 +282,55 @@ class LockFile:
                 f"cannot pin {_describe(new)}: {self._where()} already pins {_describe(old)}; "
                 "a lock holds one version per name (pin(..., replace=True) changes it)"
             )
+
+    def merge(self, items: Iterable[LockedInput | Pinnable], *,
+              update: bool = False) -> list[PinChange]:
+        """Pin ``items`` on top of the lock's pins, and say what happened to every pin.
+
+        New names are added and pins not named are kept. A name pinned to another version (or
+        other bytes) is moved only with ``update``; otherwise ConflictError names each such
+        pin, its locked version and the new one, and the lock is left as it was.
+
+        >>> old = LockedInput("org", "x", 1, "blake3:" + "0" * 64)
+        >>> lock = LockFile([old, LockedInput("org", "y", 1, "blake3:" + "0" * 64)])
+        >>> new = LockedInput("org", "x", 2, "blake3:" + "1" * 64)
+        >>> lock.merge([new])  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        eoscatalog.errors.ConflictError: the lock (not saved) pins eos://org/x@1 ...; it now ...
+        >>> [(c.pin.uri, c.status) for c in lock.merge([new], update=True)]
+        [('eos://org/x@2', 'updated'), ('eos://org/y@1', 'kept')]
+        """
+        fresh = [LockedInput.from_record(item) for item in items]
+        with self._mutex:
+            moved = [(self._inputs[p.key], p) for p in fresh if p.key in self._inputs
+                     and (self._inputs[p.key].version, self._inputs[p.key].hash)
+                     != (p.version, p.hash)]
+            if moved and not update:
+                pins = "; ".join(f"{old.uri} ({old.hash[:19]}...); it now resolves to "
+                                 f"@{new.version} ({new.hash[:19]}...)" for old, new in moved)
+                raise ConflictError(
+                    f"{self._where()} pins {pins}. Nothing was changed: pass --update "
+                    "(merge(..., update=True)) to move the pin"
+                    f"{'s' if len(moved) > 1 else ''}, or lock another name"
+                )
+            before = dict(self._inputs)
+            for pin in fresh:
+                self.pin(pin, replace=True)
+            asked = {p.key for p in fresh}
+            changes = []
+            for key in sorted(self._inputs):
+                old = before.get(key)
+                pin = self._inputs[key]
+                if key not in asked:
+                    changes.append(PinChange(pin, "kept"))
+                elif old is None:
+                    changes.append(PinChange(pin, "added"))
+                elif (old.version, old.hash) != (pin.version, pin.hash):
+                    changes.append(PinChange(pin, "updated", old))
+                else:
+                    changes.append(PinChange(pin, "unchanged"))
+            return changes
 
     def lookup(self, namespace: str, name: str) -> LockedInput | None:
         """The pin for a name, or None.

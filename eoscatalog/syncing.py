@@ -18,6 +18,7 @@ from pathlib import Path
 from .errors import InvalidNameError
 from .names import Location, validate_name
 from .records import VersionRecord
+from .tempfiles import is_temp_name
 
 __all__ = [
     "Action",
@@ -120,7 +121,8 @@ def _matches(relative: str, patterns: Sequence[str]) -> bool:
 def scan_local(root: Path, exclude: Sequence[str] = (),
                include: Sequence[str] = ()) -> Iterator[LocalFile]:
     """Every regular file under ``root`` (symlinks to files followed, to folders not), sorted,
-    less those ``exclude`` leaves out (and ``include`` does not keep)."""
+    less those ``exclude`` leaves out (and ``include`` does not keep) and eoscatalog's own temp
+    files (``.eos-tmp-*``, whatever ``include`` says)."""
     if not root.is_dir():
         what = "is a file" if root.exists() else "does not exist"
         raise NotADirectoryError(f"cannot sync {root}: it {what}; sync takes a folder")
@@ -136,6 +138,8 @@ def scan_local(root: Path, exclude: Sequence[str] = (),
         rel_dir = os.path.relpath(dirpath, top)
         under = "" if rel_dir == "." else rel_dir.replace(os.sep, "/") + "/"
         for filename in filenames:
+            if is_temp_name(filename):
+                continue  # eoscatalog's own, never a name (see tempfiles)
             relative = under + filename
             try:
                 relative.encode("utf-8")

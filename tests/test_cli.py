@@ -275,7 +275,7 @@ def test_lock_and_cache_commands(local_eos: Runner, tmp_path: Path) -> None:
     assert Path(got).read_bytes() == b"v1"  # the pinned version, not latest
     outside = locked("get", "eos://org/other.csv", check=False)
     assert outside.code == 1 and "not in the active lock" in outside.err
-    pins = json.loads(local_eos("lock", "a.csv", "-o", str(tmp_path / "eos.lock"), "--add",
+    pins = json.loads(local_eos("lock", "a.csv", "-o", str(tmp_path / "eos.lock"), "--update",
                                 "--json").out)
     assert sorted(p["uri"] for p in pins) == ["eos://org/o.csv@1", "eos://users/ada/a.csv@2"]
     info = json.loads(local_eos("cache", "info", "--json").out)

@@ -38,6 +38,7 @@ from eoscatalog.errors import NotFoundError, StoreError
 from eoscatalog.hashing import hash_bytes
 from eoscatalog.store import MemoryStore, S3Store, blob_key
 from eoscatalog.store.base import TEMP_PREFIX
+from eoscatalog.tempfiles import temp_prefix
 
 # -- the cache: planted symlinks -------------------------------------------------------------
 
@@ -96,8 +97,8 @@ def plant(root: Path, where: str, h: str, first: str, target: Path) -> None:
         "blobs": root / "blobs",
         "lock": root / "locks" / f"{digest}.lock",
         "locks": root / "locks",
-        "staging-temp": shard / f"{TEMP_PREFIX}{TOKENS[0]}-{digest[:8]}",
-        "download-temp": shard / f"{TEMP_PREFIX}{TOKENS[1]}",
+        "staging-temp": shard / f"{temp_prefix()}{TOKENS[0]}-{digest[:8]}",
+        "download-temp": shard / f"{temp_prefix()}{TOKENS[1]}",
         "stale-temp": root / "blobs" / "blake3" / first[7:9] / f"{TEMP_PREFIX}stale",
     }[where]
     if where in ("entry", "staging-temp", "download-temp"):

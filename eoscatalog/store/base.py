@@ -26,6 +26,8 @@ from ..errors import (
 )
 from ..faults import crash_point
 from ..hashing import FileState, StreamHasher, digest_of, hash_bytes, parse_hash, verify_hash
+from ..tempfiles import TEMP_PREFIX as TEMP_PREFIX  # one name pattern for every temp file
+from ..tempfiles import temp_prefix
 from .outboard import Outboard, outboard_key, save_outboard, wants_outboard
 
 __all__ = ["ObjectInfo", "Progress", "Store", "blob_key", "check_key", "fsync_folder", "open_temp"]
@@ -33,7 +35,6 @@ __all__ = ["ObjectInfo", "Progress", "Store", "blob_key", "check_key", "fsync_fo
 Progress = Callable[[int], None]  # told how many more bytes moved
 
 BLOB_PREFIX = "blobs/blake3/"
-TEMP_PREFIX = ".eos-tmp-"
 # Markers of recent use (``touch`` on stores where rewriting the object itself costs too much):
 # ``touched/<key>``, an empty object whose time is when ``key`` was last reused.
 TOUCHED = "touched/"
@@ -61,7 +62,7 @@ def open_temp(folder: Path) -> tuple[int, str]:
     ``O_EXCL`` and ``O_NOFOLLOW`` mean an existing file or a planted symlink is never opened.
     """
     for _ in range(100):
-        path = os.path.join(folder, f"{TEMP_PREFIX}{secrets.token_hex(8)}")
+        path = os.path.join(folder, f"{temp_prefix()}{secrets.token_hex(8)}")
         try:
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
             return os.open(path, flags, 0o666), path

@@ -22,6 +22,7 @@ from urllib.parse import unquote, urlparse
 from ..errors import NotFoundError, PreconditionFailedError, StoreError
 from ..faults import crash_point
 from ..hashing import FileState, hash_file
+from ..tempfiles import temp_prefix
 from .base import (
     TEMP_PREFIX,
     TOUCHED,
@@ -86,7 +87,10 @@ class LocalStore(Store):
             try:
                 root_path.mkdir(parents=True, exist_ok=True)
             except OSError as e:
-                raise StoreError(f"cannot create the store folder {root_path}: {e}") from None
+                raise StoreError(
+                    f"cannot create the store folder {root_path}: {e.strerror or e}; make its "
+                    "parent a writable folder, or choose another (EOS_HOME for the embedded "
+                    "store, `eos init --store` for another)") from None
         if not root_path.is_dir():
             what = "is not a folder" if root_path.exists() else "does not exist"
             raise StoreError(
@@ -202,7 +206,7 @@ class LocalStore(Store):
 
     def _write_temp(self, target: Path, data: bytes) -> str:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(), dir=target.parent)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
@@ -353,7 +357,7 @@ class LocalStore(Store):
         the copy is not hashed again. A large blob's outboard is hashed from the copy too."""
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(), dir=target.parent)
         try:
             with open(path, "rb") as src, os.fdopen(fd, "wb") as dst:
                 copied = copy_file(src.fileno(), dst.fileno(), on_bytes)
