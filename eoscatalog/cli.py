@@ -23,6 +23,7 @@ from .errors import DeletedError, EosError, InvalidNameError, NotFoundError
 from .names import split_reference
 from .output import format_size, format_table, versions_table
 from .progress import Progress
+from .records import VersionRecord
 
 __all__ = ["cli", "main"]
 
@@ -48,6 +49,17 @@ class EosGroup(click.Group):
             ctx.exit(1)
 
 
+def _store_in_use() -> str:
+    """The store commands use now, said for a failed ``eos init``."""
+    try:
+        current = Config.load()
+    except EosError:
+        return "the settings in $EOS_HOME/config.yaml and the EOS_* variables, unchanged"
+    if current.is_embedded:
+        return f"no store is configured, so eos uses {current.describe_store()}"
+    return f"eos still uses {current.describe_store()}"
+
+
 def _os_message(e: OSError) -> str:
     if e.filename and e.strerror:
         return f"{e.filename}: {e.strerror}"
@@ -56,7 +68,16 @@ def _os_message(e: OSError) -> str:
 
 @contextmanager
 def _catalog() -> Iterator[Catalog]:
-    with Catalog.open() as cat:
+    config = Config.load()
+    embedded = config.embedded_root
+    fresh = embedded is not None and not embedded.is_dir()
+    with Catalog.open(config) as cat:
+        if fresh:  # said once, when made: nobody should think their names went to S3
+            click.echo(
+                f"eos: created the embedded store in {embedded}: what you write stays on this "
+                "machine; to use S3, run eos init --store s3://BUCKET[/PREFIX] --org ORG (or "
+                "set EOS_STORE)", err=True,
+            )
         yield cat
 
 
@@ -115,10 +136,13 @@ def init(
         store=store, org=org, user=user, endpoint_url=endpoint_url, region=region,
         default_namespace=default_namespace,
     )
-    # Check the store before saving: a missing bucket or a bad endpoint fails here, clearly.
-    with Catalog.open(config, create=True) as cat:
-        cat.check_store()
-        url = cat.store.url
+    # Check the store before saving: a missing bucket or a bad endpoint fails here, clearly,
+    # and leaves nothing behind, so the next command uses what it used before, as it says.
+    try:
+        url = config.check_store()
+    except EosError as e:
+        e.args = (f"{e}. Nothing was written: {_store_in_use()}",)
+        raise
     path = config.save()
     click.echo(f"wrote {path}")
     click.echo(f"user {config.user}, organization {config.org}, store {url}")
@@ -182,15 +206,16 @@ def _one_name(cat: Catalog, ref: str, instead: str) -> Iterator[None]:
 @cli.command()
 @click.argument("ref")
 @click.argument("local", required=False)
-def get(ref: str, local: str | None) -> None:
+@_json_option
+def get(ref: str, local: str | None, as_json: bool) -> None:
     """Download REF (a name, name@N, name@tag, ...) to LOCAL, verified.
 
     LOCAL defaults to the name's last path segment in the current folder; an existing
-    folder receives the file inside it.
+    folder receives the file inside it. --json prints the version got and its "path".
 
     Example: eos get project-1/reads.fq.gz@2 ./reads.fq.gz
     """
-    progress = Progress(None, label="get")
+    progress = Progress(None, label="get", enabled=False if as_json else None)
     into = local or "./"
     with _catalog() as cat, _one_name(cat, ref, f"use eos cp -r {{uri}} {into}"):
         record = cat.resolve(ref)  # once: the download is of exactly this version
@@ -198,6 +223,9 @@ def get(ref: str, local: str | None) -> None:
         path = cat.get(record.uri, local, on_bytes=progress.advance)
     if progress.done:
         progress.close()
+    if as_json:
+        _echo_json({**record.to_dict(), "path": str(path)})
+        return
     click.echo(str(path))
 
 
@@ -256,14 +284,21 @@ def info(ref: str, as_json: bool) -> None:
 @click.option("-m", "--message", default="", help="A note kept with the change.")
 @click.option("--dry-run", "--dryrun", "dry_run", is_flag=True,
               help="Print what would be deleted or purged; change nothing.")
-def rm(ref: str, recursive: bool, purge: bool, yes: bool, message: str, dry_run: bool) -> None:
+@_json_option
+def rm(ref: str, recursive: bool, purge: bool, yes: bool, message: str, dry_run: bool,
+       as_json: bool) -> None:
     """Delete NAME by adding a delete marker; older versions stay readable.
 
     With -r, every name under a folder, in one change. With --purge --yes, make REF (every
     version of a name, or one name@N) unreadable for good, e.g. for data uploaded by mistake.
+    --json prints the delete marker made (a list of them with -r; with --purge, the list of
+    versions purged).
 
     Example: eos rm project-1/old.csv
     """
+    if as_json and dry_run:
+        raise click.UsageError("--json prints the versions a change made; --dry-run makes "
+                               "none: drop one of them")
     with _catalog() as cat:
         if dry_run:
             _rm_dry_run(cat, ref, recursive=recursive, purge=purge)
@@ -272,6 +307,11 @@ def rm(ref: str, recursive: bool, purge: bool, yes: bool, message: str, dry_run:
             if purge:
                 raise click.UsageError("--purge takes one name (or name@N), not -r")
             names = cat.rm_prefix(ref, message=message, whole_namespace=yes)
+            if as_json:
+                folder = cat.folder(ref)
+                _echo_json([_last_marker(cat, f"eos://{folder.namespace}/{name}").to_dict()
+                            for name in names])
+                return
             for name in names:
                 click.echo(f"deleted: {name}")
             click.echo(f"{len(names)} names deleted; `eos undelete NAME` restores one")
@@ -281,11 +321,23 @@ def rm(ref: str, recursive: bool, purge: bool, yes: bool, message: str, dry_run:
                 raise click.UsageError("--purge cannot be undone: add --yes to confirm")
             with _one_name(cat, ref, "--purge takes one name at a time (eos ls -r {uri})"):
                 purged = cat.purge(ref, message=message)
+            if as_json:
+                name = cat.reference(ref).location
+                _echo_json([r.to_dict() for r in cat.versions(name) if r.version in purged])
+                return
             click.echo(f"purged versions {', '.join(map(str, purged)) or 'none (already)'}")
             return
         with _one_name(cat, ref, "use eos rm -r {uri}"):
             record = cat.rm(ref, message=message)
+    if as_json:
+        _echo_json(record.to_dict())
+        return
     click.echo(f"deleted: {record.uri} is a delete marker; `eos undelete {ref}` restores it")
+
+
+def _last_marker(cat: Catalog, name: str) -> VersionRecord:
+    """The newest delete marker of ``name``: the one ``rm -r`` just made."""
+    return [r for r in cat.versions(name) if r.is_delete_marker][-1]
 
 
 def _rm_dry_run(cat: Catalog, ref: str, *, recursive: bool, purge: bool) -> None:
@@ -317,13 +369,17 @@ def _rm_dry_run(cat: Catalog, ref: str, *, recursive: bool, purge: bool) -> None
 @cli.command()
 @click.argument("name")
 @click.option("-m", "--message", default="", help="A note kept with the change.")
-def undelete(name: str, message: str) -> None:
+@_json_option
+def undelete(name: str, message: str, as_json: bool) -> None:
     """Restore a deleted NAME as a new version carrying its last readable bytes.
 
     Example: eos undelete project-1/old.csv
     """
     with _catalog() as cat:
         record = cat.undelete(name, message=message)
+    if as_json:
+        _echo_json(record.to_dict())
+        return
     click.echo(f"restored: {record.uri} holds version {record.source_version}'s bytes")
 
 
@@ -331,14 +387,23 @@ def undelete(name: str, message: str) -> None:
 @click.argument("name")
 @click.option("--to", "to", required=True, help="Version number, tag or blake3: hash prefix.")
 @click.option("-m", "--message", default="", help="A note kept with the change.")
-def rollback(name: str, to: str, message: str) -> None:
+@_json_option
+def rollback(name: str, to: str, message: str, as_json: bool) -> None:
     """Add a new version of NAME carrying the bytes of an older one.
+
+    --json prints the version that holds them, with "new_version" false when the latest
+    already did.
 
     Example: eos rollback project-1/table.csv --to 3
     """
     with _catalog() as cat:
+        before = max((r.version for r in cat.versions(name)), default=0)
         record = cat.rollback(name, to, message=message)
-    if record.kind == "rollback":
+    created = record.version > before
+    if as_json:
+        _echo_json({**record.to_dict(), "new_version": created})
+        return
+    if created:
         click.echo(f"{record.uri} now holds version {record.source_version}'s bytes")
     else:
         click.echo(f"unchanged: {record.uri} already holds those bytes")
@@ -348,26 +413,38 @@ def rollback(name: str, to: str, message: str) -> None:
 @click.argument("ref")
 @click.argument("tag")
 @click.option("--force", is_flag=True, help="Move the tag if it is on another version.")
-def tag(ref: str, tag: str, force: bool) -> None:
+@_json_option
+def tag(ref: str, tag: str, force: bool, as_json: bool) -> None:
     """Put TAG on the version REF means (read it back as name@TAG).
 
     Example: eos tag project-1/table.csv@3 paper-2026
     """
     with _catalog() as cat:
         record = cat.tag(ref, tag, force=force)
+    if as_json:
+        _echo_json(record.to_dict())
+        return
     click.echo(f"{record.uri} tagged {tag}")
 
 
 @cli.command()
 @click.argument("name")
 @click.argument("tag")
-def untag(name: str, tag: str) -> None:
+@_json_option
+def untag(name: str, tag: str, as_json: bool) -> None:
     """Remove TAG from NAME.
+
+    --json prints the version the tag was on, as it is now.
 
     Example: eos untag project-1/table.csv paper-2026
     """
     with _catalog() as cat:
-        cat.untag(name, tag)
+        was = [r.version for r in cat.versions(name) if tag in r.tags] if as_json else []
+        cat.untag(name, tag)  # refuses a tag the name does not have, whatever `was` says
+        if as_json:
+            _echo_json(next((r.to_dict() for r in cat.versions(name) if r.version in was),
+                            None))
+            return
     click.echo(f"removed tag {tag} from {name}")
 
 
