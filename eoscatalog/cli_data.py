@@ -177,11 +177,12 @@ def sync(source: str, dest: str, delete: bool, dry_run: bool, exclude: tuple[str
 
     def planned(plan: SyncReport) -> None:
         progress.total = plan.transferred
+        progress.files = sum(a.kind in ("upload", "download") for a in plan.actions)
 
     with _catalog() as cat:
         report = run_sync(cat, source, dest, delete=delete, dry_run=dry_run, exclude=exclude,
                           include=include, message=message, on_plan=planned,
-                          on_bytes=progress.advance)
+                          on_bytes=progress.advance, on_file=progress.file_done)
     if progress.done:
         progress.close()
     if as_json:

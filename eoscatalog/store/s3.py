@@ -216,9 +216,10 @@ class S3Store(S3Transfers, Store):
             # botocore's own text is the full request URL with its query: it names no more
             # than the endpoint does, and buries it.
             how = "timed out connecting" if isinstance(e, ConnectTimeoutError) else "no answer"
+            tries = "once" if self.max_attempts == 1 else f"{self.max_attempts} times"
             raise StoreError(
                 f"cannot reach S3 at {self.endpoint_url or 'AWS'} for {self.url} ({how}, tried "
-                f"{self.max_attempts} times): check the endpoint (endpoint_url, AWS_ENDPOINT_URL) "
+                f"{tries}): check the endpoint (endpoint_url, AWS_ENDPOINT_URL) "
                 "and your network; EOS_OFFLINE=1 reads pinned versions this machine already has"
             ) from None
         except (HTTPClientError, IncompleteReadError) as e:
