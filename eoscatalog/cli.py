@@ -110,6 +110,17 @@ def _local_state_message(e: BaseException) -> str | None:
     return unwritable_message(e, home)
 
 
+def _store_in_use() -> str:
+    """The store commands use now, said for a failed ``eos init``."""
+    try:
+        current = Config.load()
+    except EosError:
+        return "the settings in $EOS_HOME/config.yaml and the EOS_* variables, unchanged"
+    if current.is_embedded:
+        return f"no store is configured, so eos uses {current.describe_store()}"
+    return f"eos still uses {current.describe_store()}"
+
+
 def _os_message(e: OSError) -> str:
     if e.filename and e.strerror:
         return f"{e.filename}: {e.strerror}"
@@ -118,7 +129,16 @@ def _os_message(e: OSError) -> str:
 
 @contextmanager
 def _catalog() -> Iterator[Catalog]:
-    with Catalog.open() as cat:
+    config = Config.load()
+    embedded = config.embedded_root
+    fresh = embedded is not None and not embedded.is_dir()
+    with Catalog.open(config) as cat:
+        if fresh:  # said once, when made: nobody should think their names went to S3
+            click.echo(
+                f"eos: created the embedded store in {embedded}: what you write stays on this "
+                "machine; to use S3, run eos init --store s3://BUCKET[/PREFIX] --org ORG (or "
+                "set EOS_STORE)", err=True,
+            )
         yield cat
 
 
@@ -177,10 +197,13 @@ def init(
         store=store, org=org, user=user, endpoint_url=endpoint_url, region=region,
         default_namespace=default_namespace,
     )
-    # Check the store before saving: a missing bucket or a bad endpoint fails here, clearly.
-    with Catalog.open(config, create=True) as cat:
-        cat.check_store()
-        url = cat.store.url
+    # Check the store before saving: a missing bucket or a bad endpoint fails here, clearly,
+    # and leaves nothing behind, so the next command uses what it used before, as it says.
+    try:
+        url = config.check_store()
+    except EosError as e:
+        e.args = (f"{e}. Nothing was written: {_store_in_use()}",)
+        raise
     path = config.save()
     click.echo(f"wrote {path}")
     click.echo(f"user {config.user}, organization {config.org}, store {url}")
@@ -244,15 +267,16 @@ def _one_name(cat: Catalog, ref: str, instead: str) -> Iterator[None]:
 @cli.command()
 @click.argument("ref")
 @click.argument("local", required=False)
-def get(ref: str, local: str | None) -> None:
+@_json_option
+def get(ref: str, local: str | None, as_json: bool) -> None:
     """Download REF (a name, name@N, name@tag, ...) to LOCAL, verified.
 
     LOCAL defaults to the name's last path segment in the current folder; an existing
-    folder receives the file inside it.
+    folder receives the file inside it. --json prints the version got and its "path".
 
     Example: eos get project-1/reads.fq.gz@2 ./reads.fq.gz
     """
-    progress = Progress(None, label="get")
+    progress = Progress(None, label="get", enabled=False if as_json else None)
     into = local or "./"
     with _catalog() as cat, _one_name(cat, ref, f"use eos cp -r {{uri}} {into}"):
         record = cat.resolve(ref)  # once: the download is of exactly this version
@@ -260,6 +284,9 @@ def get(ref: str, local: str | None) -> None:
         path = cat.get(record.uri, local, on_bytes=progress.advance)
     if progress.done:
         progress.close()
+    if as_json:
+        _echo_json({**record.to_dict(), "path": str(path)})
+        return
     click.echo(str(path))
 
 
@@ -311,129 +338,6 @@ def info(ref: str, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("ref")
-@click.option("-r", "-R", "--recursive", is_flag=True, help="Delete every name under a folder.")
-@click.option("--purge", is_flag=True, help="Remove REF (name, or name@N) for good instead.")
-@click.option("--yes", is_flag=True, help="Confirm --purge, or -r of a whole namespace.")
-@click.option("-m", "--message", default="", help="A note kept with the change.")
-@click.option("--dry-run", "--dryrun", "dry_run", is_flag=True,
-              help="Print what would be deleted or purged; change nothing.")
-def rm(ref: str, recursive: bool, purge: bool, yes: bool, message: str, dry_run: bool) -> None:
-    """Delete NAME by adding a delete marker; older versions stay readable.
-
-    With -r, every name under a folder, in one change. With --purge --yes, make REF (every
-    version of a name, or one name@N) unreadable for good, e.g. for data uploaded by mistake.
-
-    Example: eos rm project-1/old.csv
-    """
-    with _catalog() as cat:
-        if dry_run:
-            _rm_dry_run(cat, ref, recursive=recursive, purge=purge)
-            return
-        if recursive:
-            if purge:
-                raise click.UsageError("--purge takes one name (or name@N), not -r")
-            names = cat.rm_prefix(ref, message=message, whole_namespace=yes)
-            for name in names:
-                click.echo(f"deleted: {name}")
-            click.echo(f"{len(names)} names deleted; `eos undelete NAME` restores one")
-            return
-        if purge:
-            if not yes:
-                raise click.UsageError("--purge cannot be undone: add --yes to confirm")
-            with _one_name(cat, ref, "--purge takes one name at a time (eos ls -r {uri})"):
-                purged = cat.purge(ref, message=message)
-            click.echo(f"purged versions {', '.join(map(str, purged)) or 'none (already)'}")
-            return
-        with _one_name(cat, ref, "use eos rm -r {uri}"):
-            record = cat.rm(ref, message=message)
-    click.echo(f"deleted: {record.uri} is a delete marker; `eos undelete {ref}` restores it")
-
-
-def _rm_dry_run(cat: Catalog, ref: str, *, recursive: bool, purge: bool) -> None:
-    """What ``eos rm`` would do, checked as the real run checks it; nothing is written."""
-    if recursive:
-        if purge:
-            raise click.UsageError("--purge takes one name (or name@N), not -r")
-        folder = cat.folder(ref)
-        cat.check_writable(folder.namespace)
-        names = [r.uri for r in cat.ls(folder, recursive=True).files]
-        if not names:
-            raise NotFoundError(f"nothing to delete under {folder.uri}")
-        for uri in names:
-            click.echo(f"(dry run) delete: {uri}")
-        click.echo(f"(dry run) {len(names)} names would be deleted")
-        return
-    reference = cat.reference(ref)
-    cat.check_writable(reference.namespace)
-    if purge:
-        chosen = ([cat.resolve(ref)] if reference.is_pinned
-                  else [v for v in cat.versions(reference.location) if not v.purged])
-        versions = ", ".join(str(v.version) for v in chosen) or "none (already)"
-        click.echo(f"(dry run) purge: {reference.location.uri} versions {versions}")
-        return
-    record = cat.resolve(reference.location.uri)
-    click.echo(f"(dry run) delete: {record.uri} would get a delete marker")
-
-
-@cli.command()
-@click.argument("name")
-@click.option("-m", "--message", default="", help="A note kept with the change.")
-def undelete(name: str, message: str) -> None:
-    """Restore a deleted NAME as a new version carrying its last readable bytes.
-
-    Example: eos undelete project-1/old.csv
-    """
-    with _catalog() as cat:
-        record = cat.undelete(name, message=message)
-    click.echo(f"restored: {record.uri} holds version {record.source_version}'s bytes")
-
-
-@cli.command()
-@click.argument("name")
-@click.option("--to", "to", required=True, help="Version number, tag or blake3: hash prefix.")
-@click.option("-m", "--message", default="", help="A note kept with the change.")
-def rollback(name: str, to: str, message: str) -> None:
-    """Add a new version of NAME carrying the bytes of an older one.
-
-    Example: eos rollback project-1/table.csv --to 3
-    """
-    with _catalog() as cat:
-        record = cat.rollback(name, to, message=message)
-    if record.kind == "rollback":
-        click.echo(f"{record.uri} now holds version {record.source_version}'s bytes")
-    else:
-        click.echo(f"unchanged: {record.uri} already holds those bytes")
-
-
-@cli.command()
-@click.argument("ref")
-@click.argument("tag")
-@click.option("--force", is_flag=True, help="Move the tag if it is on another version.")
-def tag(ref: str, tag: str, force: bool) -> None:
-    """Put TAG on the version REF means (read it back as name@TAG).
-
-    Example: eos tag project-1/table.csv@3 paper-2026
-    """
-    with _catalog() as cat:
-        record = cat.tag(ref, tag, force=force)
-    click.echo(f"{record.uri} tagged {tag}")
-
-
-@cli.command()
-@click.argument("name")
-@click.argument("tag")
-def untag(name: str, tag: str) -> None:
-    """Remove TAG from NAME.
-
-    Example: eos untag project-1/table.csv paper-2026
-    """
-    with _catalog() as cat:
-        cat.untag(name, tag)
-    click.echo(f"removed tag {tag} from {name}")
-
-
-@cli.command()
 @_json_option
 def reindex(as_json: bool) -> None:
     """Rebuild the local index from the store (newest checkpoint plus the log's tail).
@@ -464,7 +368,7 @@ def demo(keep: bool) -> None:
 
 
 # The data commands register on `cli` when their module is imported.
-from . import cli_admin, cli_catalogs, cli_data, cli_maintenance  # noqa: E402, F401
+from . import cli_admin, cli_catalogs, cli_data, cli_maintenance, cli_versions  # noqa: E402, F401
 
 
 def main(argv: Sequence[str] | None = None) -> None:

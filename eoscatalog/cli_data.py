@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -17,13 +18,15 @@ from .cache import BlobCache
 from .catalog import Catalog
 from .cli import _catalog, _echo_json, _json_option, _one_name, cli
 from .cp import run_cp, run_mv
+from .errors import NotFoundError
+from .listing import Listing
 from .lockfile import LockFile
 from .locking import use_lock
 from .names import is_uri
-from .output import format_size, format_table, short_time
+from .output import display_name, format_size, format_table, short_time
 from .progress import Progress
 from .sync import SyncReport, run_sync
-from .units import parse_size
+from .units import format_time, parse_duration, parse_size
 
 __all__ = ["cache", "cat", "cp", "du", "lock", "log", "ls", "mv", "sync", "url"]
 
@@ -38,12 +41,16 @@ __all__ = ["cache", "cat", "cp", "du", "lock", "log", "ls", "mv", "sync", "url"]
 def ls(uri: str, recursive: bool, all_versions: bool, deleted: bool, as_json: bool) -> None:
     """List names under URI (default: your namespace) as folders and files.
 
-    Each name shows its latest version's time, size, version number and author.
+    Each name shows its latest version's time, size, version number and author; a name with
+    blank ends or invisible characters is quoted, as ls does. A prefix with nothing under it
+    is an error (exit 1), so a mistyped one is noticed; an empty namespace is not.
 
     Example: eos ls eos://org/shared/ -r
     """
     with _catalog() as cat:
         listing = cat.ls(uri, recursive=recursive, versions=all_versions, deleted=deleted)
+        if listing.prefix and not (listing.folders or listing.files):
+            _nothing_under(cat, listing)
     if as_json:
         _echo_json({
             "namespace": listing.namespace,
@@ -53,14 +60,23 @@ def ls(uri: str, recursive: bool, all_versions: bool, deleted: bool, as_json: bo
         })
         return
     base = listing.prefix.rsplit("/", 1)[0] + "/" if "/" in listing.prefix else ""
-    rows = [["", "", "PRE", "", folder[len(base):]] for folder in listing.folders]
+    rows = [["", "", "PRE", "", display_name(folder[len(base):])] for folder in listing.folders]
     for r in listing.files:
         version = f"@{r.version}" + (" (deleted)" if r.is_delete_marker else "") + (
             " (purged)" if r.purged else "")
         rows.append([short_time(r.created), format_size(r.size), version, r.author,
-                     r.name[len(base):]])
+                     display_name(r.name[len(base):])])
     if rows:
         click.echo(format_table(["MODIFIED", "SIZE", "VERSION", "AUTHOR", "NAME"], rows))
+
+
+def _nothing_under(cat: Catalog, listing: Listing) -> NoReturn:
+    """Refuse an empty listing of a prefix (as ``aws s3 ls`` exits 1): likely a typo."""
+    where = f"eos://{listing.namespace}/{listing.prefix}"
+    deleted = cat.ls(where, recursive=True, deleted=True).files
+    hint = ("only deleted names: add --deleted to see them" if deleted
+            else f"`eos ls eos://{listing.namespace}/` shows what there is")
+    raise NotFoundError(f"nothing under {where}: {hint}")
 
 
 def _dry_run_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -161,11 +177,12 @@ def sync(source: str, dest: str, delete: bool, dry_run: bool, exclude: tuple[str
 
     def planned(plan: SyncReport) -> None:
         progress.total = plan.transferred
+        progress.files = sum(a.kind in ("upload", "download") for a in plan.actions)
 
     with _catalog() as cat:
         report = run_sync(cat, source, dest, delete=delete, dry_run=dry_run, exclude=exclude,
                           include=include, message=message, on_plan=planned,
-                          on_bytes=progress.advance)
+                          on_bytes=progress.advance, on_file=progress.file_done)
     if progress.done:
         progress.close()
     if as_json:
@@ -254,16 +271,24 @@ def cat(ref: str) -> None:
 @click.argument("ref")
 @click.option("--expires", "--expires-in", "expires", default="48h", show_default=True,
               help="How long the link works: 30m, 48h, 7d, or seconds (3600); at most 7 days.")
-def url(ref: str, expires: str) -> None:
+@_json_option
+def url(ref: str, expires: str, as_json: bool) -> None:
     """Print a link that lets anyone holding it download REF until it expires.
 
     On S3 a presigned GET link to the one blob, saved by browsers, wget and curl -OJ under
-    the name's last segment; on a local store a file:// URL.
+    the name's last segment; on a local store a file:// URL. --json prints the version the
+    link serves with its "url" and "url_expires" (UTC).
 
     Example: eos url project-1/report.pdf --expires 7d
     """
     with _catalog() as catalog, _one_name(catalog, ref, "links are to one file (eos ls {uri})"):
-        click.echo(catalog.url(ref, expires=expires))
+        if not as_json:
+            click.echo(catalog.url(ref, expires=expires))
+            return
+        record = catalog.resolve(ref)
+        ends = datetime.now(timezone.utc) + timedelta(seconds=parse_duration(expires))
+        link = catalog.url(record.uri, expires=expires)  # exactly the version reported
+    _echo_json({**record.to_dict(), "url": link, "url_expires": format_time(ends)})
 
 
 @cli.command()

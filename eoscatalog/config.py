@@ -128,6 +128,34 @@ class Config:
         return f"{self.store_url.rstrip('/')}/{self.org}"
 
     @property
+    def embedded_root(self) -> Path | None:
+        """The organization's folder in the embedded store (None when a store is configured)."""
+        return self.home / "store" / self.org if self.is_embedded else None
+
+    def check_store(self) -> str:
+        """Open the store these settings name and make one listing request, writing nothing
+        under ``$EOS_HOME``: a missing bucket or a bad endpoint fails here, clearly. A local
+        store folder is created. Returns the store root's URL."""
+        from .store import open_store  # the store layer is imported only when it is needed
+
+        options: dict[str, Any] = {}
+        if self.store_root.startswith("s3://"):  # the options Catalog.open gives S3 as well
+            options = {"endpoint_url": self.endpoint_url, "region": self.region,
+                       "max_attempts": self.max_attempts}
+        store = open_store(self.store_root, create=True, **options)
+        try:
+            store.list_dirs("catalog/")
+            return store.url
+        finally:
+            store.close()
+
+    def describe_store(self) -> str:
+        """Which store commands use, for messages: the embedded folder or the store URL."""
+        if self.is_embedded:
+            return f"the embedded store in {self.embedded_root} (this machine only)"
+        return self.store_root
+
+    @property
     def cache_dir(self) -> Path:
         """The shared download cache: ``EOS_CACHE`` or ``$EOS_HOME/cache``."""
         return Path(self.cache).expanduser() if self.cache else self.home / "cache"

@@ -28,7 +28,7 @@ from .names import Location, kind_of, split_reference
 from .records import VersionRecord
 from .sources import download_s3, download_url
 from .sync import download_tree
-from .syncing import PathFilter, check_targets, scan_local
+from .syncing import PathFilter, check_one_file_per_name, check_targets, scan_local
 
 __all__ = ["Transfer", "run_cp", "run_mv"]
 
@@ -104,6 +104,7 @@ def _upload(catalog: Catalog, source: Path, dest: str, recursive: bool, keep: Pa
             raise IsADirectoryError(f"{source} is a folder: add -r to copy what it holds")
         folder = catalog.folder(dest)
         files = list(scan_local(source, keep.exclude, keep.include))
+        check_one_file_per_name(files)
         names = [catalog.location(Location(folder.namespace, folder.name + f.relative))
                  for f in files]  # checked here, so a dry run refuses what the run would
         if dry_run:

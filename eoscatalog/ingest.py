@@ -71,12 +71,14 @@ def store_sources(
     *,
     on_bytes: Callable[[int], None] | None = None,
     is_live: Callable[[str], bool] = _never,
+    on_file: Callable[[], None] | None = None,
 ) -> list[StoredBlob]:
     """Store every source's bytes as a blob, in order; refuse missing files and folders.
 
     ``on_bytes`` is told of bytes as they are sent, and of a source's whole size when its blob
     was already stored (so a progress line reaches the total). ``is_live`` says whether some
-    version names a blob (the store is then asked before its bytes are sent).
+    version names a blob (the store is then asked before its bytes are sent). ``on_file`` is
+    told of each source stored (for progress lines that count files).
 
     >>> from eoscatalog.store import MemoryStore
     >>> store, cache = MemoryStore(), HashCache(":memory:")
@@ -115,6 +117,8 @@ def store_sources(
         if on_bytes is not None and (isinstance(source, (bytes, bytearray, memoryview))
                                      or not blob.uploaded):
             on_bytes(blob.size)  # files that were sent reported their bytes as they went
+        if on_file is not None:
+            on_file()
         return blob
 
     with hash_cache.batch():

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 
 from .records import VersionRecord
 
-__all__ = ["format_size", "format_table", "short_hash", "short_time", "versions_table"]
+__all__ = ["display_name", "format_size", "format_table", "short_hash", "short_time",
+           "versions_table"]
 
 
 def format_size(size: int | None) -> str:
@@ -23,6 +25,34 @@ def format_size(size: int | None) -> str:
             return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     raise AssertionError("unreachable")
+
+
+def display_name(name: str) -> str:
+    r"""``name`` as ``ls`` shows it: quoted when its ends are blank or it holds a character
+    that prints as blank or as nothing (a zero-width space, a no-break space), so names that
+    differ only there can be told apart.
+
+    Blank ends get shell quotes; invisible characters get ``$'...'`` with ``\uXXXX`` escapes,
+    as GNU ls and bash write them. A name that itself starts with ``'`` or ``$'`` is quoted
+    too, so no plain name looks like a quoted one.
+
+    >>> print(display_name("a b.csv"), display_name(" a.csv "), display_name("it's"), sep="|")
+    a b.csv|' a.csv '|it's
+    >>> print(display_name("a\u200bb"), display_name("'x'"), sep="|")
+    $'a\u200bb'|''\''x'\'''
+    """
+    if any(_invisible(c) for c in name):
+        escaped = "".join(f"\\u{ord(c):04x}" if _invisible(c) else "\\" + c if c in "'\\" else c
+                          for c in name)
+        return f"$'{escaped}'"
+    if name != name.strip() or name.startswith(("'", "$'")):
+        return "'" + name.replace("'", "'\\''") + "'"
+    return name
+
+
+def _invisible(c: str) -> bool:
+    """A character other than the plain space that shows as blank or not at all."""
+    return c != " " and unicodedata.category(c)[0] in "CZ"
 
 
 def short_hash(hash_string: str | None, digits: int = 12) -> str:

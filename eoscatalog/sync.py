@@ -89,6 +89,7 @@ def run_sync(
     on_action: Callable[[Action], None] | None = None,
     on_bytes: Callable[[int], None] | None = None,
     on_plan: Callable[[SyncReport], None] | None = None,
+    on_file: Callable[[], None] | None = None,
 ) -> SyncReport:
     """Sync a folder to an ``eos://`` prefix, back, or one prefix to another.
 
@@ -97,7 +98,8 @@ def run_sync(
     ``exclude`` globs match whole relative paths or file names; ``include`` globs keep what
     they would leave out (on both sides, so ``delete`` never touches what is left out).
     ``on_action`` is told each action as it completes, ``on_bytes`` of the bytes each transfer
-    moved, ``on_plan`` of the plan before anything moves (progress).
+    moved, ``on_file`` of each file moved, ``on_plan`` of the plan before anything moves
+    (progress).
     """
     kinds = (kind_of(source), kind_of(dest))
     if kinds not in (("local", "eos"), ("eos", "local"), ("eos", "eos")):
@@ -113,10 +115,11 @@ def run_sync(
     if is_uri(dest):
         return _upload(catalog, Path(source).expanduser(), catalog.folder(dest),
                        delete=delete, dry_run=dry_run, keep=keep, message=message,
-                       on_action=on_action, on_bytes=on_bytes, on_plan=on_plan, shown=source)
+                       on_action=on_action, on_bytes=on_bytes, on_plan=on_plan, shown=source,
+                       on_file=on_file)
     return _download(catalog, catalog.folder(source), Path(dest).expanduser(),
                      delete=delete, dry_run=dry_run, keep=keep, on_action=on_action,
-                     on_bytes=on_bytes, on_plan=on_plan, shown=dest)
+                     on_bytes=on_bytes, on_plan=on_plan, shown=dest, on_file=on_file)
 
 
 def _refuse_deleting_everything(actions: Sequence[Action], source: str, dest: str,
@@ -172,7 +175,8 @@ def _upload(catalog: Catalog, root: Path, folder: Location, *, delete: bool, dry
             keep: PathFilter, message: str,
             on_action: Callable[[Action], None] | None,
             on_bytes: Callable[[int], None] | None,
-            on_plan: Callable[[SyncReport], None] | None, shown: str) -> SyncReport:
+            on_plan: Callable[[SyncReport], None] | None, shown: str,
+            on_file: Callable[[], None] | None = None) -> SyncReport:
     # A dry run refuses what the run would; the store's conditional-write probe (writes, on
     # S3) waits until there is something to write, so a sync with nothing to do writes nothing.
     catalog.check_writable(folder.namespace, probe=False)
@@ -201,7 +205,7 @@ def _upload(catalog: Catalog, root: Path, folder: Location, *, delete: bool, dry
     deletes = [Location(folder.namespace, folder.name + a.relative)
                for a in actions if a.kind == "delete-remote"]
     catalog.put_many(uploads, deletes=deletes, message=message or f"sync {root}",
-                     on_bytes=on_bytes)
+                     on_bytes=on_bytes, on_file=on_file)
     if on_action:
         for action in actions:
             on_action(action)
@@ -211,7 +215,8 @@ def _upload(catalog: Catalog, root: Path, folder: Location, *, delete: bool, dry
 def _download(catalog: Catalog, folder: Location, root: Path, *, delete: bool, dry_run: bool,
               keep: PathFilter, on_action: Callable[[Action], None] | None,
               on_bytes: Callable[[int], None] | None,
-              on_plan: Callable[[SyncReport], None] | None, shown: str) -> SyncReport:
+              on_plan: Callable[[SyncReport], None] | None, shown: str,
+              on_file: Callable[[], None] | None = None) -> SyncReport:
     remote = _remote_map(catalog, folder, keep)
     files = list(scan_local(root, keep.exclude, keep.include)) if root.exists() else []
     hash_of, hashed = _counting_hasher(catalog, root, files, remote, folder.name)
@@ -233,7 +238,7 @@ def _download(catalog: Catalog, folder: Location, root: Path, *, delete: bool, d
                 on_action(action)
     downloads = [(remote[folder.name + a.relative], a.relative) for a in actions
                  if a.kind == "download"]
-    download_tree(catalog, downloads, root, where=shown, on_bytes=on_bytes)
+    download_tree(catalog, downloads, root, where=shown, on_bytes=on_bytes, on_file=on_file)
     if on_action:
         for action in actions:
             if action.kind == "download":
@@ -282,6 +287,7 @@ def download_tree(
     *,
     where: str | None = None,
     on_bytes: Callable[[int], None] | None = None,
+    on_file: Callable[[], None] | None = None,
 ) -> list[Path]:
     """Download versions to ``root/<relative>`` in parallel, every target checked first.
 
@@ -301,6 +307,8 @@ def download_tree(
         os.utime(target, (when, when))
         assert record.hash is not None
         catalog.hash_cache.remember(target, record.hash)
+        if on_file is not None:
+            on_file()
         return target
 
     with ThreadPoolExecutor(DOWNLOAD_THREADS) as pool:

@@ -25,6 +25,7 @@ __all__ = [
     "LocalFile",
     "PathFilter",
     "check_clashes",
+    "check_one_file_per_name",
     "check_targets",
     "excluded",
     "plan_copy",
@@ -191,6 +192,7 @@ def plan_upload(
     local file's hash (through the hash cache, so unchanged files are not read). A file whose
     size differs from the remote version is new without hashing at all.
     """
+    check_one_file_per_name(files)
     _check_names(prefix, files, remote)
     actions = []
     seen = set()
@@ -225,6 +227,7 @@ def plan_download(
     """
     check_clashes([(Location(r.namespace, name).uri, name[len(prefix):])
                    for name, r in remote.items() if not r.is_delete_marker], where)
+    check_one_file_per_name(files)
     local = {f.relative: f for f in files}
     actions = []
     for name, record in sorted(remote.items()):
@@ -309,6 +312,28 @@ def check_clashes(files: Iterable[tuple[str, str]], where: str) -> None:
                     f"its own (eos cp {clash} ./{parts[depth - 1]}.file), or leave it out with "
                     f"--exclude '{head}'"
                 )
+
+
+def check_one_file_per_name(files: Iterable[LocalFile]) -> None:
+    r"""Refuse two local files that are one name once normalized (names are NFC, file systems
+    keep what they were given), naming both, before anything is stored.
+
+    >>> a, b = (LocalFile("caf\u00e9.txt", f"d/{n}", 1) for n in ("caf\u00e9.txt", "cafe\u0301.txt"))
+    >>> check_one_file_per_name([a, b])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    eoscatalog.errors.InvalidNameError: d/... ('caf\xe9.txt') and d/... ('cafe\u0301.txt') differ only in Unicode normalization, so both would be the name 'caf\xe9.txt': rename one of them
+    """  # noqa: E501 - a doctest's expected line
+    seen: dict[str, LocalFile] = {}
+    for f in files:
+        first = seen.setdefault(f.relative, f)
+        if first is not f:
+            a, b = first.where, f.where
+            raise InvalidNameError(
+                f"{a} ({os.path.basename(a)!a}) and {b} ({os.path.basename(b)!a}) "
+                f"differ only in Unicode normalization, so both would be the name "
+                f"{f.relative!a}: rename one of them"
+            )
 
 
 def check_targets(root: Path, files: Sequence[tuple[str, str]], where: str) -> list[Path]:

@@ -98,13 +98,14 @@ class CatalogWrites:
 
     def put_many(self, items: Iterable[tuple[Source, str | Location]], *, meta: Meta = None,
                  message: str = "", deletes: Iterable[str | Location] = (),
-                 on_bytes: Callable[[int], None] | None = None) -> list[PutResult]:
+                 on_bytes: Callable[[int], None] | None = None,
+                 on_file: Callable[[], None] | None = None) -> list[PutResult]:
         """Store many files (paths or bytes) in one changeset per namespace.
 
         All blobs are stored before any changeset is written, and each namespace's names appear
         together or not at all. ``deletes`` names get delete markers in the same changeset
         (a sync's ``--delete``); names already deleted are skipped. ``on_bytes`` is told the
-        bytes as they are stored (for progress lines).
+        bytes as they are stored and ``on_file`` of each file stored (for progress lines).
         """
         pairs = [(source, self.location(name)) for source, name in items]
         removals = [self.location(name) for name in deletes]
@@ -118,7 +119,7 @@ class CatalogWrites:
         meta = normalize_meta(meta)
         stored = store_sources(
             self.store, self.hash_cache, [source for source, _ in pairs],
-            on_bytes=on_bytes, is_live=self._is_live_now,
+            on_bytes=on_bytes, is_live=self._is_live_now, on_file=on_file,
         )
         self._mark_reused(pairs, stored)
         crash_point("put.blobs-stored")

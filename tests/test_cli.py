@@ -192,6 +192,7 @@ def test_purge_needs_yes(eos: Runner, tmp_path: Path) -> None:
 
 
 def test_errors_are_one_line_with_exit_code_1(local_eos: Runner, tmp_path: Path) -> None:
+    local_eos("ls")  # makes the embedded store, which the first command announces
     cases = [
         (("get", "nope.txt"), "no name 'nope.txt'"),
         (("put", str(tmp_path / "missing.bin"), "x"), "does not exist"),

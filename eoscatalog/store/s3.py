@@ -27,6 +27,7 @@ from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     ConnectionError,
+    ConnectTimeoutError,
     HTTPClientError,
     IncompleteReadError,
     NoCredentialsError,
@@ -214,10 +215,14 @@ class S3Store(S3Transfers, Store):
                 "AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or run on a machine with an instance role"
             ) from None
         except ConnectionError as e:
+            # botocore's own text is the full request URL with its query: it names no more
+            # than the endpoint does, and buries it.
+            how = "timed out connecting" if isinstance(e, ConnectTimeoutError) else "no answer"
+            tries = "once" if self.max_attempts == 1 else f"{self.max_attempts} times"
             raise StoreError(
-                f"cannot reach S3 at {self.endpoint_url or 'AWS'} for {self.url}: {e} (tried "
-                f"{self.max_attempts} times). Check the endpoint (endpoint_url, AWS_ENDPOINT_URL) "
-                "and your network"
+                f"cannot reach S3 at {self.endpoint_url or 'AWS'} for {self.url} ({how}, tried "
+                f"{tries}): check the endpoint (endpoint_url, AWS_ENDPOINT_URL) "
+                "and your network; EOS_OFFLINE=1 reads pinned versions this machine already has"
             ) from None
         except (HTTPClientError, IncompleteReadError) as e:
             raise StoreError(
