@@ -316,12 +316,18 @@ class CatalogWrites:
         target = self.reference(ref)
         validate_tag(tag)
         self._check_write(target.namespace)
-        self._commit(
+        changeset = self._commit(
             target.namespace,
             lambda: plan_tag(self.index, target, tag, force=force, now=self._now()),
             message,
         )
-        record = self.index.tagged(target.namespace, target.name, tag)
+        # The version this call tagged, not where the tag is now: another thread or process
+        # may have moved or removed it since.
+        record = (
+            self.index.version(target.namespace, target.name, changeset.entries[0].version or 0)
+            if changeset
+            else self.index.tagged(target.namespace, target.name, tag)
+        )
         assert record is not None
         return record
 
