@@ -44,7 +44,7 @@ NS = "users/ada"
 def writes_per_thread(kind: str, face: str) -> int:
     # The S3 test server is slow (and shares the GIL with the test): the headline case,
     # put_bytes, runs in full on both stores, the other faces less of it on S3.
-    return 50 if kind == "local" or face == "put" else 8
+    return 50 if kind == "local" or face == "put" else 12
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -128,7 +128,7 @@ def test_threads_put_bytes_through_one_catalog(shared: Catalog, kind: str,
 
 def test_threads_upload_files_through_the_default_catalog(shared: Catalog, kind: str,
                                                           tmp_path: Path) -> None:
-    names = names_of(kind, "put")
+    names = names_of(kind, "file")
     folder = tmp_path / "files"
 
     def work(t: int) -> None:
@@ -146,7 +146,7 @@ def test_threads_upload_files_through_the_default_catalog(shared: Catalog, kind:
 
 def test_threads_pipe_file_through_one_fsspec_instance(shared: Catalog, kind: str,
                                                        tmp_path: Path) -> None:
-    names = names_of(kind, "put")
+    names = names_of(kind, "fsspec")
     fs = fsspec.filesystem("eos", catalog=shared, skip_instance_cache=True)
     assert isinstance(fs, EosFileSystem)
 
