@@ -297,7 +297,8 @@ def lock(refs: tuple[str, ...], output: Path, add: bool, as_json: bool) -> None:
 
 
 def _cache_of(cat: Catalog) -> BlobCache:
-    assert cat.cache is not None  # Catalog.open always gives one
+    if cat.cache is None:  # Catalog.open always gives one
+        raise RuntimeError("internal error: this catalog has no download cache; please report it")
     return cat.cache
 
 

@@ -169,7 +169,11 @@ class EosFileSystem(AbstractFileSystem):
         end = size if end is None else max(0, size + end if end < 0 else min(end, size))
         if start >= end:
             return b""
-        assert record.hash is not None
+        if record.hash is None:
+            raise RuntimeError(
+                f"internal error: {record.uri} has no hash (a delete marker where bytes were "
+                "expected); please report it"
+            )
         return b"".join(self.catalog.store.iter_chunks(blob_key(record.hash), start, end))
 
     def _open(self, path: str, mode: str = "rb", block_size: Any = None,
@@ -177,7 +181,11 @@ class EosFileSystem(AbstractFileSystem):
         if "r" in mode:
             record = self._record(path)
             cache = self.catalog.cache
-            assert record.hash is not None
+            if record.hash is None:
+                raise RuntimeError(
+                    f"internal error: {record.uri} has no hash (a delete marker where bytes were "
+                    "expected); please report it"
+                )
             cached = cache.lookup(record.hash) if cache is not None else None
             if cached is not None and cache is not None and cache.check_entry(cached,
                                                                                record.hash):
@@ -224,7 +232,11 @@ class BlobFile(AbstractBufferedFile):  # type: ignore[misc]
     """A version's bytes read in ranges from its blob; verified when read from start to end."""
 
     def __init__(self, fs: EosFileSystem, path: str, record: VersionRecord, **kwargs: Any):
-        assert record.hash is not None
+        if record.hash is None:
+            raise RuntimeError(
+                f"internal error: {record.uri} has no hash (a delete marker where bytes were "
+                "expected); please report it"
+            )
         self.record = record
         self.key = blob_key(record.hash)
         self._hasher: StreamHasher | None = StreamHasher()

@@ -186,7 +186,12 @@ class CatalogWrites:
                 if version is not None
                 else self.index.latest(namespace, item.name)
             )
-            assert record is not None
+            if record is None:
+                raise ConflictError(
+                    f"eos://{namespace}/{item.name} was written, but this client's index no "
+                    "longer shows it (rebuilt or purged by another thread or process at the "
+                    "same moment); see `eos versions` for what the log holds"
+                )
             out.append((record, version is not None))
         return out
 
@@ -328,7 +333,9 @@ class CatalogWrites:
             if changeset
             else self.index.tagged(target.namespace, target.name, tag)
         )
-        assert record is not None
+        if record is None:
+            raise ConflictError(f"tag {tag!r} of {target.uri} was changed by another writer at "
+                                "the same moment; see `eos versions` for where it is now")
         return record
 
     def untag(self, name: str | Location, tag: str, *, message: str = "") -> None:
@@ -353,7 +360,8 @@ class CatalogWrites:
             )
         self._check_write(target.namespace)
         version = target.value if target.kind == "version" else None
-        assert version is None or isinstance(version, int)
+        if version is not None and not isinstance(version, int):
+            raise InvalidNameError(f"purge takes name@N with N a number, not {target.uri}")
         changeset = self._commit(
             target.namespace,
             lambda: plan_purge(self.index, target.namespace, target.name, version),
@@ -393,7 +401,9 @@ class CatalogWrites:
             if changeset
             else self.index.latest(loc.namespace, loc.name)
         )
-        assert record is not None
+        if record is None:
+            raise ConflictError(f"{loc.uri} was purged by another writer at the same moment; "
+                                "see `eos versions` for what the log holds")
         return record
 
     def _commit(
