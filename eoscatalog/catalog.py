@@ -285,7 +285,10 @@ class Catalog(CatalogWrites, CatalogExports, CatalogMaintenance):
         # Changeset times grow with the log's order, so once a changeset made after the
         # instant is applied, nothing still to come can change the answer.
         last = self.index.last_time(ref.namespace)
-        assert isinstance(ref.value, datetime)
+        if not isinstance(ref.value, datetime):
+            raise InvalidNameError(
+                f"{ref.uri}: a time reference needs a datetime, not {ref.value!r}"
+            )
         return last is None or last <= format_time(ref.value)
 
     def versions(self, name: str | Location) -> list[VersionRecord]:
@@ -425,7 +428,11 @@ class Catalog(CatalogWrites, CatalogExports, CatalogMaintenance):
             try:
                 materialize(entry, target)
             except FileNotFoundError:  # another process pruned the entry just now
-                assert record.hash is not None
+                if record.hash is None:
+                    raise RuntimeError(
+                        f"internal error: {record.uri} has no hash (a delete marker where bytes "
+                        "were expected); please report it"
+                    ) from None
                 materialize(cache.fetch(record.hash, self.store), target)
         return record
 
@@ -440,7 +447,11 @@ class Catalog(CatalogWrites, CatalogExports, CatalogMaintenance):
     ) -> T:
         """Run ``use(hash)``; a missing blob may mean another client purged the version since
         this index last looked, so look again before blaming the store."""
-        assert record.hash is not None
+        if record.hash is None:
+            raise RuntimeError(
+                f"internal error: {record.uri} has no hash (a delete marker where bytes were "
+                "expected); please report it"
+            )
         try:
             return use(record.hash)
         except NotFoundError:
@@ -450,7 +461,11 @@ class Catalog(CatalogWrites, CatalogExports, CatalogMaintenance):
             again = (resolve or self.resolve)(ref)  # raises "was purged" if it was
             if again.hash == record.hash:
                 raise
-            assert again.hash is not None
+            if again.hash is None:
+                raise RuntimeError(
+                    f"internal error: {again.uri} has no hash (a delete marker where bytes were "
+                    "expected); please report it"
+                ) from None
             return use(again.hash)
 
     def url(self, ref: str | Reference, *, expires: str | float = "48h",
@@ -469,7 +484,11 @@ class Catalog(CatalogWrites, CatalogExports, CatalogMaintenance):
                 f"invalid expiry {expires!r}: links last at most 7 days (the S3 SigV4 limit)"
             )
         record = self.resolve(ref)
-        assert record.hash is not None
+        if record.hash is None:
+            raise RuntimeError(
+                f"internal error: {record.uri} has no hash (a delete marker where bytes were "
+                "expected); please report it"
+            )
         link = self.store.presigned_url(blob_key(record.hash), max(1, math.ceil(seconds)),
                                         filename=record.name.rsplit("/", 1)[-1])
         ends = self.store.credentials_expire_at()

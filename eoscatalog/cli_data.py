@@ -329,7 +329,8 @@ def lock(refs: tuple[str, ...], output: Path, add: bool, update: bool, as_json: 
 
 
 def _cache_of(cat: Catalog) -> BlobCache:
-    assert cat.cache is not None  # Catalog.open always gives one
+    if cat.cache is None:  # Catalog.open always gives one
+        raise RuntimeError("internal error: this catalog has no download cache; please report it")
     return cat.cache
 
 

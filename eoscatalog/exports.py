@@ -191,7 +191,11 @@ class CatalogExports:
         missing, wrong = [], []
         seen: dict[str, int] = {}
         for v in versions:
-            assert v.hash is not None
+            if v.hash is None:
+                raise RuntimeError(
+                    f"internal error: {v.uri} has no hash (a delete marker where bytes were "
+                    "expected); please report it"
+                )
             if v.hash in seen:
                 if seen[v.hash] >= 0 and seen[v.hash] != v.size:
                     wrong.append(f"{v.name}@{v.version} ({v.size} bytes, the blob has "

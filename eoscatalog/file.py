@@ -177,14 +177,22 @@ class File:
     def hash(self) -> str:
         """The ``blake3:<hex>`` hash of that version's bytes."""
         record = self._known()
-        assert record.hash is not None
+        if record.hash is None:
+            raise RuntimeError(
+                f"internal error: {record.uri} has no hash (a delete marker where bytes were "
+                "expected); please report it"
+            )
         return record.hash
 
     @property
     def size(self) -> int:
         """The size in bytes of that version."""
         record = self._known()
-        assert record.size is not None
+        if record.size is None:
+            raise RuntimeError(
+                f"internal error: {record.uri} has no size (a delete marker where bytes were "
+                "expected); please report it"
+            )
         return record.size
 
     def versions(self) -> list[VersionRecord]:

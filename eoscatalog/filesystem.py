@@ -176,7 +176,11 @@ class EosFileSystem(AbstractFileSystem):
         if "r" in mode:
             record = self._record(path)
             cache = self.catalog.cache
-            assert record.hash is not None
+            if record.hash is None:
+                raise RuntimeError(
+                    f"internal error: {record.uri} has no hash (a delete marker where bytes were "
+                    "expected); please report it"
+                )
             cached = cache.lookup(record.hash) if cache is not None else None
             if cached is not None and cache is not None and cache.check_entry(cached,
                                                                                record.hash):

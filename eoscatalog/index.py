@@ -25,7 +25,7 @@ import sqlite_utils
 from .errors import InvalidChangesetError, StoreError
 from .log import VERSION_OPS, Changeset
 from .queries import IndexQueries
-from .sqlite import connect, immediate, set_aside
+from .sqlite import connect, immediate, lock_of, set_aside
 
 __all__ = ["Index"]
 
@@ -457,9 +457,13 @@ class Index(IndexQueries):
 
     @contextlib.contextmanager
     def _attached(self, path: str | os.PathLike[str]) -> Iterator[str]:
+        # The connection's thread lock is held from ATTACH to DETACH: another thread's
+        # transaction would otherwise take in the attached file (and fail on its removal), and
+        # a DETACH inside it fails ("database checkpoint is locked"), leaving it attached.
         alias = "checkpoint"
-        self.db.execute(f"ATTACH DATABASE ? AS {alias}", [os.fspath(path)])
-        try:
-            yield alias
-        finally:
-            self.db.execute(f"DETACH DATABASE {alias}")
+        with lock_of(self.db):
+            self.db.execute(f"ATTACH DATABASE ? AS {alias}", [os.fspath(path)])
+            try:
+                yield alias
+            finally:
+                self.db.execute(f"DETACH DATABASE {alias}")

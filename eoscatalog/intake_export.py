@@ -121,7 +121,11 @@ def intake_catalog(
     data: dict[str, Any] = {}
     v2_entries: dict[str, Any] = {}
     for entry, record in entries:
-        assert record.hash is not None, "delete markers have no bytes to read"
+        if record.hash is None:
+            raise RuntimeError(
+                f"internal error: {record.uri} has no hash (a delete marker where bytes were "
+                "expected); please report it"
+            )
         url, options = location(record.hash)
         url_v1 = url_v2 = url
         if catalog_dir and url.startswith(catalog_dir.rstrip("/") + "/"):

@@ -199,7 +199,11 @@ class LockFile:
             try:
                 lock.pin(pin)
             except ConflictError:
-                assert earlier is not None
+                if earlier is None:
+                    raise RuntimeError(
+                        f"internal error: the lock refused a pin for {pin.namespace}/{pin.name} "
+                        "but holds none; please report it"
+                    ) from None
                 raise ConfigError(
                     f"lock file {where}: inputs[{first_index[pin.key]}] and inputs[{i}] pin "
                     f"eos://{pin.namespace}/{pin.name} differently ({_describe(earlier)} and "

@@ -242,7 +242,11 @@ class record_inputs:  # lower case: it reads like a function, `with record_input
             self.lock.pin(pin)
         except ConflictError:
             first = self.lock.lookup(pin.namespace, pin.name)
-            assert first is not None
+            if first is None:
+                raise RuntimeError(
+                    f"internal error: the lock refused a pin for {pin.namespace}/{pin.name} but "
+                    "holds none; please report it"
+                ) from None
             with _recorders_mutex:
                 if (first, pin) not in self._conflicts:
                     self._conflicts.append((first, pin))

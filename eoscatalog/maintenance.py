@@ -163,7 +163,11 @@ class CatalogMaintenance:
             records = self.index.readable_versions(loc.namespace, loc.name, now)
         by_hash: dict[str, list[VersionRecord]] = {}
         for record in records:
-            assert record.hash is not None
+            if record.hash is None:
+                raise RuntimeError(
+                    f"internal error: {record.uri} has no hash (a delete marker where bytes were "
+                    "expected); please report it"
+                )
             by_hash.setdefault(record.hash, []).append(record)
         report = VerifyReport(versions=len(records), blobs=len(by_hash))
         with ThreadPoolExecutor(CHECK_THREADS) as pool:

@@ -95,7 +95,8 @@ class Reference:
         if self.kind == "latest":
             return ""
         if self.kind == "time":
-            assert isinstance(self.value, datetime)
+            if not isinstance(self.value, datetime):
+                raise InvalidNameError(f"a time reference needs a datetime, not {self.value!r}")
             return "@" + format_time(self.value)
         return f"@{self.value}"
 

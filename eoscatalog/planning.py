@@ -66,8 +66,7 @@ def plan_put(
             and latest.hash == item.hash
             and latest.meta == item.meta
         )
-        if unchanged:
-            assert latest is not None
+        if unchanged and latest is not None:  # (unchanged implies it; this says so to mypy)
             if expires is not None and latest.expires != expires:
                 # A scratch name put again unchanged: renew its expiry, make no version.
                 entries.append(

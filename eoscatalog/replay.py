@@ -12,6 +12,7 @@ import logging
 import random
 import sqlite3
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import timedelta
@@ -71,6 +72,12 @@ class Replay:
         self.checkpoint_every = checkpoint_every
         self.single_writer = single_writer
         self._cold_checked: set[str] = set()
+        self._commit_locks: dict[str, threading.Lock] = {}
+        self._commit_locks_guard = threading.Lock()
+
+    def _commit_lock(self, namespace: str) -> threading.Lock:
+        with self._commit_locks_guard:
+            return self._commit_locks.setdefault(namespace, threading.Lock())
 
     def refresh(self, namespace: str) -> int:
         """Apply the namespace's new changesets to the index; return how many were applied."""
@@ -122,7 +129,24 @@ class Replay:
         ``plan`` is called again on every attempt, so a writer that lost seq N to another
         replays N and recomputes its version numbers on top of it (optimistic concurrency).
         Returns None when the plan has nothing to write.
+
+        Threads of this process commit to a namespace one at a time: they share the index, so
+        racing each other for the next seq would only cost wasted writes and retries (with
+        enough threads, a thread could lose every attempt). Other processes still race through
+        the store's create-if-absent.
         """
+        with self._commit_lock(namespace):
+            return self._commit(namespace, plan, author=author, message=message, now=now)
+
+    def _commit(
+        self,
+        namespace: str,
+        plan: Callable[[], list[Entry]],
+        *,
+        author: str,
+        message: str,
+        now: Callable[[], str],
+    ) -> Changeset | None:
         for attempt in range(MAX_COMMIT_ATTEMPTS):
             self.refresh(namespace)
             # Read seq BEFORE planning. The index holds only changesets the store has, so if a

@@ -50,13 +50,22 @@ def lookup(index: Index, ref: Reference) -> VersionRecord | None:
     if ref.kind == "latest":
         return index.latest(ns, name)
     if ref.kind == "version":
-        assert isinstance(ref.value, int)
+        if not isinstance(ref.value, int):
+            raise InvalidNameError(
+                f"{ref.uri}: a version reference needs a number, not {ref.value!r}"
+            )
         return index.version(ns, name, ref.value)
     if ref.kind == "tag":
-        assert isinstance(ref.value, str)
+        if not isinstance(ref.value, str):
+            raise InvalidNameError(
+                f"{ref.uri}: a {ref.kind} reference needs text, not {ref.value!r}"
+            )
         return index.tagged(ns, name, ref.value)
     if ref.kind == "hash":
-        assert isinstance(ref.value, str)
+        if not isinstance(ref.value, str):
+            raise InvalidNameError(
+                f"{ref.uri}: a {ref.kind} reference needs text, not {ref.value!r}"
+            )
         matches = [r for r in index.by_hash_prefix(ns, name, ref.value) if not r.purged]
         distinct = sorted({r.hash for r in matches if r.hash})
         if len(distinct) > 1:
@@ -70,7 +79,10 @@ def lookup(index: Index, ref: Reference) -> VersionRecord | None:
         # Several versions may carry the same bytes (a rollback): any of them is the same data,
         # the newest is reported.
         return matches[-1] if matches else None
-    assert ref.kind == "time" and isinstance(ref.value, datetime)
+    if ref.kind != "time" or not isinstance(ref.value, datetime):
+        raise InvalidNameError(
+            f"{ref.uri}: unknown reference kind {ref.kind!r} (value {ref.value!r})"
+        )
     return index.at_time(ns, name, format_time(ref.value))
 
 

@@ -305,7 +305,11 @@ def download_tree(
         catalog.fetch_to(record.uri, target, on_bytes=on_bytes, follow_lock=False)
         when = parse_time(record.created).timestamp()
         os.utime(target, (when, when))
-        assert record.hash is not None
+        if record.hash is None:
+            raise RuntimeError(
+                f"internal error: {record.uri} has no hash (a delete marker where bytes were "
+                "expected); please report it"
+            )
         catalog.hash_cache.remember(target, record.hash)
         if on_file is not None:
             on_file()

@@ -193,7 +193,12 @@ class CatalogWrites:
                 if version is not None
                 else self.index.latest(namespace, item.name)
             )
-            assert record is not None
+            if record is None:
+                raise ConflictError(
+                    f"eos://{namespace}/{item.name} was written, but this client's index no "
+                    "longer shows it (rebuilt or purged by another thread or process at the "
+                    "same moment); see `eos versions` for what the log holds"
+                )
             out.append((record, version is not None))
         return out
 
@@ -360,13 +365,21 @@ class CatalogWrites:
         target = self.reference(ref)
         validate_tag(tag)
         self._check_write(target.namespace)
-        self._commit(
+        changeset = self._commit(
             target.namespace,
             lambda: plan_tag(self.index, target, tag, force=force, now=self._now()),
             message,
         )
-        record = self.index.tagged(target.namespace, target.name, tag)
-        assert record is not None
+        # The version this call tagged, not where the tag is now: another thread or process
+        # may have moved or removed it since.
+        record = (
+            self.index.version(target.namespace, target.name, changeset.entries[0].version or 0)
+            if changeset
+            else self.index.tagged(target.namespace, target.name, tag)
+        )
+        if record is None:
+            raise ConflictError(f"tag {tag!r} of {target.uri} was changed by another writer at "
+                                "the same moment; see `eos versions` for where it is now")
         return record
 
     def untag(self, name: str | Location, tag: str, *, message: str = "") -> None:
@@ -391,7 +404,8 @@ class CatalogWrites:
             )
         self._check_write(target.namespace)
         version = target.value if target.kind == "version" else None
-        assert version is None or isinstance(version, int)
+        if version is not None and not isinstance(version, int):
+            raise InvalidNameError(f"purge takes name@N with N a number, not {target.uri}")
         changeset = self._commit(
             target.namespace,
             lambda: plan_purge(self.index, target.namespace, target.name, version),
@@ -431,7 +445,9 @@ class CatalogWrites:
             if changeset
             else self.index.latest(loc.namespace, loc.name)
         )
-        assert record is not None
+        if record is None:
+            raise ConflictError(f"{loc.uri} was purged by another writer at the same moment; "
+                                "see `eos versions` for what the log holds")
         return record
 
     def _commit(
