@@ -32,10 +32,18 @@ def tiny_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     return (tmp / "performance.md").read_text(), done.stdout
 
 
+def results_table(text: str) -> list[str]:
+    """The rows of the report's first table (the results), without its header."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| "))
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    return [line for line in lines[start + 1:end] if line.startswith("| ")]
+
+
 @pytest.mark.slow
 def test_tiny_run_reports_every_workload(tiny_report: tuple[str, str]) -> None:
     text, stdout = tiny_report
-    table = [line for line in text.splitlines() if line.startswith("| ")][1:]
+    table = results_table(text)
     workloads = [line.split(" | ")[0][2:] for line in table]
     assert len(table) >= 15, text
     for want in ("hash", "local store", "into S3", "from S3", "`eos put`", "`eos get`",
@@ -126,7 +134,7 @@ def test_committed_report_covers_every_target() -> None:
     met, or the row says no (and the page says what limits it)."""
     text = (ROOT / "docs" / "performance.md").read_text()
     assert "This file was written by `python tests/benchmarks/run.py`." in text
-    table = [line for line in text.splitlines() if line.startswith("| ")][1:]
+    table = results_table(text)
     for want in ("hash a 1.0 GiB file", "into the local store", "into S3", "from S3",
                  "small files to S3", "again under a new name", "resolve", "latest", "ls",
                  "peak memory"):

@@ -241,4 +241,5 @@ echo "--- full"
 def test_import_of_a_binary_file_is_one_line(env: dict[str, str], tmp_path: Path) -> None:
     binary = tmp_path / "reads.fq.gz"
     binary.write_bytes(b"\x1f\x8b\x08\x00" + os.urandom(2000))
+    _run(env, "ls")  # the embedded store is made (and announced) once, before
     _one_line_error(_run(env, "import", str(binary)), str(binary), "eos export yaml")
