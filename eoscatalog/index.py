@@ -415,12 +415,19 @@ class Index(IndexQueries):
             )
         return True
 
-    def import_namespace(self, namespace: str, path: str | os.PathLike[str]) -> int:
-        """Replace the namespace's rows with a checkpoint's; return the checkpoint's seq."""
+    def import_namespace(self, namespace: str, path: str | os.PathLike[str],
+                         seq: int | None = None) -> int:
+        """Replace the namespace's rows with a checkpoint's; return the checkpoint's seq.
+
+        ``seq``: the seq the checkpoint is stored under, which it must claim as its own.
+        """
         with self._attached(path) as alias:
             row = self._one(f"SELECT namespace, applied_seq FROM {alias}.namespaces")
             if not row or row["namespace"] != namespace:
                 raise StoreError(f"checkpoint {path} does not hold namespace {namespace!r}")
+            if seq is not None and row["applied_seq"] != seq:
+                raise StoreError(f"checkpoint #{seq} of {namespace} claims to be at "
+                                 f"#{row['applied_seq']}")
             seq = row["applied_seq"]
             with immediate(self.db):
                 if self.applied_seq(namespace) >= seq:

@@ -92,9 +92,20 @@ class Replay:
             applied = self.index.applied_seq(namespace)
             new = [(s, t) for s, t in new if s > applied]
         count = 0
+        expected = applied + 1
         for seq, committed in new:
+            if seq != expected:
+                # Writers append at the seq after the last they read, so a changeset past a
+                # gap was put there out of order (crafted, or its predecessors deleted). It is
+                # not there yet: writers fill the log from the gap, and it is read (and checked)
+                # when the log reaches it. It never stops the namespace.
+                logger.warning("%s is past a gap in the log (the next changeset is #%d): not "
+                               "read until the log reaches it", changeset_key(log.namespace, seq),
+                               expected)
+                break
             if self._apply_stored(log, seq, committed):
                 count += 1
+            expected += 1
         return count
 
     def _apply_stored(self, log: Log, seq: int, committed: str | None) -> bool:
@@ -225,15 +236,24 @@ class Replay:
 
     def load_checkpoint(self, log: Log) -> bool:
         """Load the newest checkpoint if it is ahead of the index; True if one was loaded."""
-        seqs = log.checkpoint_seqs()
-        if not seqs or seqs[-1] <= self.index.applied_seq(log.namespace):
+        applied = self.index.applied_seq(log.namespace)
+        for seq in reversed(log.checkpoint_seqs()):
+            if seq <= applied:
+                return False
+            # A checkpoint is any client's summary of the log up to its seq: one past the end of
+            # the log (crafted, or from a log since removed) summarizes nothing that happened.
+            if self.store.exists(changeset_key(log.namespace, seq)):
+                break
+            logger.warning("ignoring checkpoint %s: the log has no changeset #%d",
+                           checkpoint_key(log.namespace, seq), seq)
+        else:
             return False
-        key = checkpoint_key(log.namespace, seqs[-1])
+        key = checkpoint_key(log.namespace, seq)
         with tempfile.TemporaryDirectory(prefix="eos-checkpoint-") as tmp:
             path = Path(tmp) / "checkpoint.sqlite"
             try:
                 path.write_bytes(self.store.get(key))
-                self.index.import_namespace(log.namespace, path)
+                self.index.import_namespace(log.namespace, path, seq)
             except (sqlite3.Error, StoreError) as e:
                 # The log is the truth: a damaged checkpoint only costs a longer replay.
                 logger.warning("ignoring unreadable checkpoint %s: %s", key, e)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from click.testing import CliRunner
 from eoscatalog import Catalog
 from eoscatalog.cli import cli
 from eoscatalog.hashing import hash_bytes
-from eoscatalog.log import changeset_key
+from eoscatalog.log import changeset_key, checkpoint_key
 from eoscatalog.store import Store
 
 NS = "users/ada"
@@ -87,6 +88,46 @@ def test_a_crafted_changeset_is_skipped_and_the_namespace_stays_usable(
     # gc and verify of the whole store still run.
     assert writer.verify(all_namespaces=True).problems == []
     writer.gc(dry_run=True)
+
+
+@pytest.mark.parametrize("crafted", [b"{not json", _changeset(seq=999)], ids=["bad", "valid"])
+def test_a_changeset_past_a_gap_in_the_log_never_stops_the_namespace(
+    crafted: bytes | dict[str, Any], store: Store, tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A member can write any seq: one far past the end is not read until the log reaches it."""
+    writer = Catalog(store, tmp_path / "writer.sqlite", user="ada")
+    writer.put_bytes(b"one", "a.csv")  # seq 1
+    key = _write(store, crafted, seq=999)
+    with caplog.at_level(logging.WARNING, logger="eoscatalog"):
+        assert writer.resolve("a.csv").version == 1
+    assert key in caplog.text and "gap" in caplog.text
+    second = writer.put_bytes(b"two", "a.csv").record
+    assert (second.version, second.seq) == (2, 2)
+    fresh = Catalog(store, ":memory:", user="ada")
+    assert fresh.read_bytes("a.csv") == b"two"
+    assert _state(fresh) == _state(writer)
+
+
+def test_a_checkpoint_past_the_end_of_the_log_is_ignored(store: Store, tmp_path: Path) -> None:
+    """A checkpoint summarizes the log up to its seq: one where the log has no changeset is not
+    loaded (a cold client would otherwise skip every changeset up to it)."""
+    writer = Catalog(store, tmp_path / "writer.sqlite", user="ada", checkpoint_every=1)
+    writer.put_bytes(b"one", "a.csv")  # seq 1, checkpoint 1
+    crafted = tmp_path / "crafted.sqlite"
+    crafted.write_bytes(store.get(checkpoint_key(NS, 1)))
+    with sqlite3.connect(crafted) as db:  # the state at seq 1, claiming seq 50
+        db.execute("UPDATE namespaces SET applied_seq = 50")
+    db.close()
+    store.put(checkpoint_key(NS, 50), crafted.read_bytes(), if_absent=True)
+    writer.put_bytes(b"two", "a.csv")  # seq 2
+    for seq in (1, 50):  # under its own seq, and under one the log has
+        store.delete(checkpoint_key(NS, seq))
+        store.put(checkpoint_key(NS, seq), crafted.read_bytes())
+        fresh = Catalog(store, ":memory:", user="ada")
+        assert fresh.resolve("a.csv").version == 2
+        assert fresh.index.applied_seq(NS) == 2
+    assert fresh.put_bytes(b"three", "a.csv").record.seq == 3
 
 
 def test_good_changesets_after_several_bad_ones_apply(store: Store) -> None:
