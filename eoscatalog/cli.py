@@ -22,6 +22,7 @@ from .catalog import Catalog
 from .config import Config
 from .errors import DeletedError, EosError, InvalidNameError, NotFoundError
 from .localstate import is_damage, repair, unwritable_message
+from .log import changesets_written
 from .names import split_reference
 from .output import format_size, format_table, versions_table
 from .progress import Progress
@@ -36,12 +37,19 @@ class EosGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         saved = _saved_args(ctx)
+        written = changesets_written()
         try:
             try:
                 return super().invoke(ctx)
             except sqlite3.DatabaseError as e:
                 if not is_damage(e) or not _set_aside_damaged():
                     raise
+            if changesets_written() != written:
+                # The change is in the store already: running the command again would refuse
+                # it as done (rm: "already deleted") or report another outcome.
+                click.echo("eos: the change was made; the local index is rebuilt from the "
+                           "store by the next command", err=True)
+                return None
             # A damaged index or hash cache was set aside: once more, on fresh ones (the index
             # replays the store; a put or sync already done is found unchanged).
             _restore_args(ctx, saved)

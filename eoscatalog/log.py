@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -30,6 +31,7 @@ __all__ = [
     "Entry",
     "Log",
     "changeset_key",
+    "changesets_written",
     "checkpoint_key",
     "list_namespaces",
     "no_conditional_writes_error",
@@ -179,6 +181,26 @@ class Changeset:
             ) from None
 
 
+# How many changesets this process has written: a command that failed after one landed has made
+# its change, and must not be run again (the CLI's retry after a local repair asks).
+_WRITTEN = [0]
+_WRITTEN_LOCK = threading.Lock()
+
+
+def changesets_written() -> int:
+    """How many changesets this process has written so far.
+
+    >>> changesets_written() >= 0
+    True
+    """
+    return _WRITTEN[0]
+
+
+def _count_written() -> None:
+    with _WRITTEN_LOCK:
+        _WRITTEN[0] += 1
+
+
 class Log:
     """The changesets and checkpoints of one namespace.
 
@@ -229,6 +251,7 @@ class Log:
         raw = changeset.to_json()
         if self.store.supports_conditional_writes:
             self.store.put(key, raw, if_absent=True)
+            _count_written()
             return
         if not single_writer:
             raise no_conditional_writes_error(self.store.url)
@@ -241,6 +264,7 @@ class Log:
                 "set for this store; your change was not recorded. Have one writer at a time, "
                 "or use a store that honours conditional writes."
             )
+        _count_written()
 
     def checkpoint_seqs(self) -> list[int]:
         """The seqs that have a checkpoint, ascending."""

@@ -204,6 +204,12 @@ class VerifiedRanges:
                 "`eos verify` and re-put the good bytes",
                 expected=self.hash, actual=hasher.hash,
             )
+        if hasher.size != self.size:  # the right bytes, but the version claims another size
+            raise IntegrityError(
+                f"{self.uri}: the blob holds {hasher.size} bytes, but the version says "
+                f"{self.size}; run `eos verify`",
+                expected=f"{self.size} bytes", actual=f"{hasher.size} bytes",
+            )
 
     # -- the outboard --------------------------------------------------------------------------
 

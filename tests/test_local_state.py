@@ -243,3 +243,40 @@ def test_import_of_a_binary_file_is_one_line(env: dict[str, str], tmp_path: Path
     binary.write_bytes(b"\x1f\x8b\x08\x00" + os.urandom(2000))
     _run(env, "ls")  # the embedded store is made (and announced) once, before
     _one_line_error(_run(env, "import", str(binary)), str(binary), "eos export yaml")
+
+
+def test_a_command_whose_change_landed_is_not_run_again_after_a_repair(
+        env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Damage found after the changeset is in the store: the command says its change was made
+    and exits 0, instead of running again (a second `rm` would fail: "already deleted")."""
+    import sqlite3
+
+    from click.testing import CliRunner
+
+    from eoscatalog import cli as cli_module
+    from eoscatalog.index import Index
+
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    runner = CliRunner()
+    (tmp_path / "a.csv").write_text("x")
+    put = runner.invoke(cli_module.cli, ["put", str(tmp_path / "a.csv"), "a.csv"])
+    assert put.exit_code == 0, put.output
+    real_apply = Index.apply
+    calls = []
+
+    def damaged_once(self: Index, *args: object, **kwargs: object) -> bool:
+        calls.append(1)
+        if len(calls) == 1:
+            raise sqlite3.DatabaseError("database disk image is malformed")
+        return real_apply(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Index, "apply", damaged_once)
+    monkeypatch.setattr(cli_module, "_set_aside_damaged", lambda: True)
+    result = runner.invoke(cli_module.cli, ["rm", "a.csv"])
+    assert result.exit_code == 0, result.output
+    assert "the change was made" in result.output
+    monkeypatch.setattr(Index, "apply", real_apply)
+    shown = runner.invoke(cli_module.cli, ["versions", "a.csv", "--json"])
+    versions = json.loads(shown.stdout)
+    assert [v["kind"] for v in versions] == ["put", "delete"]

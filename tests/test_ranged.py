@@ -266,3 +266,20 @@ def test_a_changed_cache_entry_is_passed_over_for_the_store(cat: Catalog,
     entry.write_bytes(data[:CHUNK])  # cut short
     assert fs.cat_file("eos://org/c.bin", start=2 * CHUNK, end=2 * CHUNK + 9) == \
         data[2 * CHUNK:2 * CHUNK + 9]
+
+
+@pytest.mark.parametrize("size", [BIG, SMALL])
+def test_a_version_claiming_fewer_bytes_than_its_blob_raises_integrity_error(
+        cat: Catalog, tmp_path: Path, size: int) -> None:
+    """A crafted entry whose size is smaller than its blob's: a clear IntegrityError, not a
+    ValueError from deep inside, and no bytes."""
+    from dataclasses import replace
+
+    from eoscatalog.ranged import VerifiedRanges
+
+    put_file(cat, tmp_path, "claims.bin", random.Random(5).randbytes(size))
+    record = replace(cat.resolve("eos://org/claims.bin"), size=size - 100)
+    store = cat.store
+    store.delete(outboard_key(record.hash or ""))
+    with pytest.raises(IntegrityError, match="bytes, but the version says"):
+        VerifiedRanges.of(store, record, None).read(0, 1000)
