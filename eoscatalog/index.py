@@ -253,10 +253,10 @@ class Index(IndexQueries):
         """Apply one changeset atomically; False if it was already applied (by anyone).
 
         ``committed`` is the time the store wrote it (``log.store_time``). Its versions' time
-        for ``name@<time>`` (``at``) is the latest of its ``created``, its entries' ``created``
-        (imports), ``committed`` and the previous changeset's ``at``: a client whose clock is
-        slow, or an import of old versions, cannot place a version before the moment it could
-        first be seen, so an answer once given never changes.
+        for ``name@<time>`` (``at``) is the latest of its ``created``, ``committed`` and the
+        previous changeset's ``at``: a client whose clock is slow, or an import of old versions,
+        cannot place a version before the moment it could first be seen, so an answer once
+        given never changes.
 
         Raises StoreError if it does not follow the last applied seq or if its version numbers
         do not continue each name's history: the log would be inconsistent.
@@ -272,10 +272,9 @@ class Index(IndexQueries):
                     "changesets must be applied in order (run `eos reindex`)"
                 )
             self.check(changeset)
-            at = max(filter(None, [
-                changeset.created, committed, self.last_time(ns),
-                *(e.created for e in changeset.entries),
-            ]))
+            # Not its entries' own ``created`` (an import's): a time they claim, past or to
+            # come, would move every later version's time in the namespace with it.
+            at = max(filter(None, [changeset.created, committed, self.last_time(ns)]))
             versions: list[dict[str, Any]] = []
             self._insert_events(changeset)
             for entry in changeset.entries:

@@ -97,6 +97,25 @@ def test_an_import_cannot_backdate_versions(store: Store, tmp_path: Path) -> Non
     assert cat.versions("new.txt")[0].created == old  # the history keeps its own times
 
 
+def test_an_imported_time_to_come_does_not_move_later_versions(store: Store,
+                                                                tmp_path: Path) -> None:
+    """An imported version's own ``created`` is history, not the log's clock: one far in the
+    future must not push the time of every later version in the namespace past it."""
+    cat = Catalog(store, tmp_path / "index.sqlite", user="ada")
+    two = cat.put_bytes(b"two", "elsewhere.txt").record
+    future = "2099-01-01T00:00:00.000000Z"
+    path = tmp_path / "future.yaml"
+    path.write_text(dump_document("users/ada", "", [
+        VersionRecord("users/ada", "new.txt", 1, "put", two.hash, two.size, future, "bob")]))
+    assert cat.import_yaml(path) == ["new.txt"]
+    cat.put_bytes(b"three", "later.txt")
+    reader = Catalog(store, ":memory:", user="ada", clock=shifted(timedelta(hours=1)))
+    soon = format_time(datetime.now(timezone.utc) + timedelta(minutes=30))
+    assert reader.resolve(f"later.txt@{soon}").version == 1
+    assert reader.resolve(f"new.txt@{soon}").version == 1
+    assert cat.versions("new.txt")[0].created == future  # the history keeps its own time
+
+
 @pytest.mark.parametrize("ahead", [timedelta(hours=1), timedelta(seconds=1)])
 def test_a_time_still_to_come_is_refused(ahead: timedelta, store: Store) -> None:
     cat = Catalog(store, ":memory:", user="ada")
