@@ -282,7 +282,7 @@ def _open_nofollow(path: str, flags: int) -> int:
     return os.open(path, flags | _NOFOLLOW | _CLOEXEC)
 
 
-def _same_file(fd: int, path: Path) -> bool:
+def _same_file(fd: int, path: str | os.PathLike[str]) -> bool:
     """True when ``path`` still names the file open at ``fd`` (not removed or replaced)."""
     try:
         named = os.stat(path, follow_symlinks=False)

@@ -64,8 +64,8 @@ def rm(ref: str, recursive: bool, purge: bool, yes: bool, message: str, dry_run:
             with _one_name(cat, ref, "--purge takes one name at a time (eos ls -r {uri})"):
                 purged = cat.purge(ref, message=message)
             if as_json:
-                name = cat.reference(ref).location
-                _echo_json([r.to_dict() for r in cat.versions(name) if r.version in purged])
+                loc = cat.reference(ref).location
+                _echo_json([r.to_dict() for r in cat.versions(loc) if r.version in purged])
                 return
             click.echo(f"purged versions {', '.join(map(str, purged)) or 'none (already)'}")
             return

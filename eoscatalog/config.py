@@ -67,7 +67,7 @@ class Config:
     default_namespace: str = "users/me"
     admin: bool = False
     offline: bool = False
-    scratch_ttl: str = "7d"
+    scratch_ttl: str | float = "7d"  # a duration: "7d", or seconds
     checkpoint_every: int = 100
     single_writer: bool = False
     cache: str = ""

@@ -37,7 +37,7 @@ from .units import parse_time
 __all__ = ["EosFileSystem"]
 
 
-class EosFileSystem(AbstractFileSystem):
+class EosFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec is untyped
     """fsspec's view of a catalog: namespaces and name prefixes as folders, names as files.
 
     ``catalog``: the catalog to use (default: the one ``File`` uses, from the environment);
@@ -311,7 +311,7 @@ class EosFileSystem(AbstractFileSystem):
         """Empty folders do not exist: nothing to remove."""
 
 
-class NewVersionFile(AbstractBufferedFile):  # type: ignore[misc]
+class NewVersionFile(AbstractBufferedFile):  # type: ignore[misc]  # fsspec is untyped
     """Bytes written to a temporary file, put as a new version on close (not on error)."""
 
     def _initiate_upload(self) -> None:

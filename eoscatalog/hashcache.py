@@ -65,7 +65,7 @@ class HashCache:
             if self.db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
                 self.db.execute("DROP TABLE IF EXISTS hashes")  # a cache: rebuilt as used
                 self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            self.db["hashes"].create(
+            self.db.table("hashes").create(
                 {"path": str, "size": int, "mtime_ns": int, "inode": int, "hash": str,
                  "hashed_ns": int, "ctime_ns": int, "device": int},
                 pk="path",

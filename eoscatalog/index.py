@@ -152,15 +152,15 @@ class Index(IndexQueries):
     def _create_schema(db: sqlite_utils.Database) -> None:
         with immediate(db):
             for table, (columns, pk) in SCHEMA.items():
-                db[table].create(columns, pk=pk, if_not_exists=True)
+                db.table(table).create(columns, pk=pk, if_not_exists=True)
                 for column, kind in columns.items():
                     # Columns added since the table was made (``at``: schema 5). Rows applied
                     # before keep NULL there, which reads as their ``created``.
-                    if column not in db[table].columns_dict:
-                        db[table].add_column(column, kind)
-            db["versions"].create_index(["hash"], if_not_exists=True)
-            db["versions"].create_index(["namespace", "name", "created"], if_not_exists=True)
-            db["events"].create_index(["namespace", "name"], if_not_exists=True)
+                    if column not in db.table(table).columns_dict:
+                        db.table(table).add_column(column, kind)
+            db.table("versions").create_index(["hash"], if_not_exists=True)
+            db.table("versions").create_index(["namespace", "name", "created"], if_not_exists=True)
+            db.table("events").create_index(["namespace", "name"], if_not_exists=True)
             found = db.execute("PRAGMA user_version").fetchone()[0]
             if found < 2:
                 # An index written before the names table existed: derive it once.
@@ -428,6 +428,8 @@ class Index(IndexQueries):
                 raise StoreError(f"checkpoint #{seq} of {namespace} claims to be at "
                                  f"#{row['applied_seq']}")
             seq = row["applied_seq"]
+            if not isinstance(seq, int):
+                raise StoreError(f"checkpoint {path} has no valid seq for {namespace!r}: {seq!r}")
             with immediate(self.db):
                 if self.applied_seq(namespace) >= seq:
                     return self.applied_seq(namespace)

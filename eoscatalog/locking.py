@@ -14,11 +14,11 @@ recorders are process-wide: every thread sees the same.
 
 from __future__ import annotations
 
+import enum
 import os
 import threading
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 from .errors import ConfigError, ConflictError, NotFoundError
 from .lockfile import LockFile
@@ -63,9 +63,16 @@ def pin_for(lock: LockFile, namespace: str, name: str) -> LockedInput:
 
 # -- the active lock -----------------------------------------------------------------------------
 
-_FOLLOW_ENV: Any = object()  # no use_lock() in force: EOS_LOCK decides
+class _Follow(enum.Enum):
+    """The state when no use_lock() is in force: EOS_LOCK decides (an enum, so the type
+    checker tells it from a LockFile and from None)."""
+
+    ENV = "env"
+
+
+_FOLLOW_ENV = _Follow.ENV
 _state_mutex = threading.Lock()
-_state: Any = _FOLLOW_ENV  # a LockFile, None (locking off) or _FOLLOW_ENV
+_state: LockFile | _Follow | None = _FOLLOW_ENV  # None: locking off
 _env_cache: tuple[tuple[str, int, int, int], LockFile] | None = None
 
 
@@ -76,7 +83,7 @@ class LockActivation:
     ``with`` block) puts back whatever was in force before.
     """
 
-    def __init__(self, lock: LockFile | None, previous: Any) -> None:
+    def __init__(self, lock: LockFile | None, previous: LockFile | _Follow | None) -> None:
         self.lock = lock
         self._previous = previous
         self._restored = False
@@ -149,7 +156,7 @@ def active_lock() -> LockFile | None:
     with _state_mutex:
         state = _state
     if state is not _FOLLOW_ENV:
-        return state  # type: ignore[no-any-return]
+        return state
     setting = os.environ.get(ENV_VAR)
     if not setting:
         return None

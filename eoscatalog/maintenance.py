@@ -277,7 +277,7 @@ class CatalogMaintenance:
         now = self._now()
         for namespace in sorted({r.namespace for r in rules}):
             names = {rec.name for rec in self.index.versions_under(namespace, "")}
-            entries = []
+            entries: list[Entry] = []
             for name in sorted(names):
                 rule = rule_for(rules, namespace, name)
                 if rule is None:
@@ -287,8 +287,10 @@ class CatalogMaintenance:
                     report.pruned[f"eos://{namespace}/{name}"] = doomed
                     entries.append(Entry(op="purge", name=name, versions=tuple(doomed)))
             if entries and not dry_run:
-                self._commit(namespace, lambda es=entries: es,
-                             "gc --prune: versions no retention rule keeps")
+                def plan(es: list[Entry] = entries) -> list[Entry]:
+                    return es
+
+                self._commit(namespace, plan, "gc --prune: versions no retention rule keeps")
 
     # -- gc -----------------------------------------------------------------------------------
 

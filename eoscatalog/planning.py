@@ -99,7 +99,8 @@ def normalize_meta(meta: dict[str, Any] | None) -> dict[str, Any]:
     if not isinstance(meta, dict):
         raise InvalidMetadataError(f"metadata must be a dict, not {type(meta).__name__}")
     try:
-        normalized = json.loads(json.dumps(meta, sort_keys=True, allow_nan=False))
+        # a dict dumps to a JSON object, which loads back as a dict
+        normalized: dict[str, Any] = json.loads(json.dumps(meta, sort_keys=True, allow_nan=False))
     except (TypeError, ValueError) as e:
         raise InvalidMetadataError(
             f"metadata must be JSON (strings, numbers, booleans, lists, dicts): {e}"

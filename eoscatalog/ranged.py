@@ -262,7 +262,7 @@ def _first_bad_chunk(outboard: Outboard, data: bytes, first: int,
     return None
 
 
-class BlobFile(AbstractBufferedFile):  # type: ignore[misc]
+class BlobFile(AbstractBufferedFile):  # type: ignore[misc]  # fsspec is untyped
     """A version's bytes read in ranges from its blob, every range verified
     (:class:`VerifiedRanges`); a read from start to end is also checked against the whole
     hash."""

@@ -70,7 +70,7 @@ def lookup(index: Index, ref: Reference) -> VersionRecord | None:
         distinct = sorted({r.hash for r in matches if r.hash})
         if len(distinct) > 1:
             listing = ", ".join(
-                f"@{r.version} {r.hash[:20]}" for r in matches if r.hash  # type: ignore[index]
+                f"@{r.version} {r.hash[:20]}" for r in matches if r.hash
             )
             raise AmbiguousReferenceError(
                 f"{ref.uri} matches {len(distinct)} different contents ({listing}): "

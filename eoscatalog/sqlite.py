@@ -79,10 +79,10 @@ def lock_of(db: sqlite_utils.Database) -> threading.RLock:
     sqlite3 would interleave their transactions ("cannot start a transaction within a
     transaction"), so transactions and multi-statement reads hold this lock.
     """
-    lock = getattr(db, "_eos_lock", None)
+    lock: threading.RLock | None = getattr(db, "_eos_lock", None)
     if lock is None:  # a Database not made by connect(), e.g. a checkpoint file
         lock = db._eos_lock = threading.RLock()  # type: ignore[attr-defined]
-    return lock  # type: ignore[no-any-return]
+    return lock
 
 
 @contextlib.contextmanager

@@ -79,7 +79,7 @@ def clean_stale(folder: str | os.PathLike[str], *, now: float | None = None) -> 
     """Remove the stale eoscatalog temp files directly in ``folder`` (not below it); return
     what was removed. Best effort: a file that cannot be removed is left."""
     now = time.time() if now is None else now
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(folder))
     except OSError:

@@ -312,13 +312,12 @@ class CatalogWrites:
             items = [item for _, item in indexed]
             expires = self._expiry(namespace)
             gone = doomed.get(namespace, [])
-            changeset = self._commit(
-                namespace,
-                lambda ns=namespace, its=items, ex=expires, dl=gone: plan_put(
-                    self.index, ns, its, expires=ex
-                ) + plan_deletes(self.index, ns, dl),
-                message,
-            )
+
+            def plan(ns: str = namespace, its: list[PutItem] = items, ex: str | None = expires,
+                     dl: list[str] = gone) -> list[Entry]:
+                return plan_put(self.index, ns, its, expires=ex) + plan_deletes(self.index, ns, dl)
+
+            changeset = self._commit(namespace, plan, message)
             read_back = self._read_back(namespace, changeset, items)
             results.update(zip((i for i, _ in indexed), read_back, strict=True))
         return sorted(results.items())

@@ -214,7 +214,7 @@ def _parse_name(check: _Checker, namespace: str, name: Any, body: dict[str, Any]
     raw_versions = body.get("versions")
     if not isinstance(raw_versions, list) or not raw_versions:
         raise check.fail(name, "expected a non-empty list of versions")
-    versions = []
+    versions: list[VersionRecord] = []
     for i, raw in enumerate(raw_versions, start=1):
         where = f"{name}@{i}"
         data = check.mapping(raw, where)

@@ -3,7 +3,9 @@ state, clocks that lag, and changes made by other clients since this one last lo
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sqlite3
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -106,6 +108,25 @@ def test_a_damaged_checkpoint_falls_back_to_the_log(caplog: pytest.LogCaptureFix
         assert [r.version for r in fresh.versions("a")] == [1, 2, 3, 4, 5]
     assert "ignoring unreadable checkpoint" in caplog.text
 
+
+
+def test_a_checkpoint_whose_seq_is_not_a_number_falls_back_to_the_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = MemoryStore()
+    cat = Catalog(store, ":memory:", user="ada", checkpoint_every=2)
+    for i in range(5):
+        cat.put_bytes(str(i).encode(), "a")
+    key = [o.key for o in store.list("catalog/users/ada/checkpoints/")][-1]
+    damaged = tmp_path / "checkpoint.sqlite"
+    damaged.write_bytes(store.get(key))
+    with contextlib.closing(sqlite3.connect(damaged)) as db, db:
+        db.execute("UPDATE namespaces SET applied_seq = 'four'")
+    store.put(key, damaged.read_bytes())
+    with caplog.at_level(logging.WARNING, logger="eoscatalog"):
+        fresh = Catalog(store, ":memory:", user="ada", checkpoint_every=2)
+        assert [r.version for r in fresh.versions("a")] == [1, 2, 3, 4, 5]
+    assert "has no valid seq" in caplog.text
 
 def test_a_damaged_index_is_set_aside_and_rebuilt(tmp_path: Path) -> None:
     store = MemoryStore()

@@ -8,6 +8,7 @@ compare-and-swap, ``head``, ``list``, ``list_dirs``, ``delete``, ``iter_chunks``
 
 from __future__ import annotations
 
+import builtins
 import os
 import secrets
 from abc import ABC, abstractmethod
@@ -164,7 +165,7 @@ class Store(ABC):
         """Objects whose key starts with ``prefix`` (and sorts after ``start_after``), in order."""
 
     @abstractmethod
-    def list_dirs(self, prefix: str) -> list[str]:
+    def list_dirs(self, prefix: str) -> builtins.list[str]:
         """The next path segments below ``prefix`` (which ends with ``/``) that hold objects."""
 
     @abstractmethod
@@ -222,7 +223,7 @@ class Store(ABC):
         return max(times) if times else None
 
     def clean_partial(self, older_than: datetime, *,
-                      dry_run: bool = False) -> list[tuple[str, int]]:
+                      dry_run: bool = False) -> builtins.list[tuple[str, int]]:
         """Remove what interrupted writes left before ``older_than`` (temporary files,
         unfinished multipart uploads); return ``(what, bytes)`` for each."""
         return []
@@ -383,11 +384,12 @@ class Store(ABC):
                 self._put_back_aside(key)
                 raise
             try:
-                problem = self._reuse_problem(key, hash_string, size)
+                found = self._reuse_problem(key, hash_string, size)
             except NotFoundError:
                 continue
-            if problem is None:
+            if found is None:
                 return True
+            problem = found
         raise IntegrityError(
             f"blob {hash_string} in {self.url} kept holding wrong bytes ({problem}) after it "
             "was moved to quarantine/ and stored again: someone keeps writing there; nothing "

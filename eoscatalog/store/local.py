@@ -7,6 +7,7 @@ into place, so a reader never sees a partial object.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import errno
 import fcntl
@@ -295,7 +296,7 @@ class LocalStore(Store):
         found.sort(key=lambda o: o.key)
         yield from found
 
-    def list_dirs(self, prefix: str) -> list[str]:
+    def list_dirs(self, prefix: str) -> builtins.list[str]:
         base = self._path(prefix.rstrip("/")) if prefix.strip("/") else self.root
         try:
             entries = list(os.scandir(base))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import threading
 from collections.abc import Iterator
@@ -102,7 +103,7 @@ class MemoryStore(Store):
         for key, size, etag, modified in items:
             yield ObjectInfo(key, size, etag, modified)
 
-    def list_dirs(self, prefix: str) -> list[str]:
+    def list_dirs(self, prefix: str) -> builtins.list[str]:
         with self._lock:
             keys = [k for k in self._objects if k.startswith(prefix)]
         return sorted({k[len(prefix) :].split("/", 1)[0] for k in keys if "/" in k[len(prefix) :]})

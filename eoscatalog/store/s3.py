@@ -11,6 +11,7 @@ multipart uploads: :mod:`~eoscatalog.store.s3_transfer`.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import os
 import tempfile
@@ -19,7 +20,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 from botocore.config import Config
@@ -81,7 +82,7 @@ class S3Store(S3Transfers, Store):
         max_concurrency: int = MAX_CONCURRENCY,
         part_size: int = PART_SIZE,
         multipart_threshold: int = MULTIPART_THRESHOLD,
-        addressing_style: str | None = None,
+        addressing_style: Literal["auto", "virtual", "path"] | None = None,
         max_attempts: int = MAX_ATTEMPTS,
         read_timeout: float = READ_TIMEOUT,
         backoff: float = BACKOFF,
@@ -218,10 +219,10 @@ class S3Store(S3Transfers, Store):
             # botocore's own text is the full request URL with its query: it names no more
             # than the endpoint does, and buries it.
             how = "timed out connecting" if isinstance(e, ConnectTimeoutError) else "no answer"
-            tries = "once" if self.max_attempts == 1 else f"{self.max_attempts} times"
+            times = "once" if self.max_attempts == 1 else f"{self.max_attempts} times"
             raise StoreError(
                 f"cannot reach S3 at {self.endpoint_url or 'AWS'} for {self.url} ({how}, tried "
-                f"{tries}): check the endpoint (endpoint_url, AWS_ENDPOINT_URL) "
+                f"{times}): check the endpoint (endpoint_url, AWS_ENDPOINT_URL) "
                 "and your network; EOS_OFFLINE=1 reads pinned versions this machine already has"
             ) from None
         except (HTTPClientError, IncompleteReadError) as e:
@@ -251,7 +252,8 @@ class S3Store(S3Transfers, Store):
             args["IfMatch"] = if_match
         try:
             with self.errors(key):
-                return self.client.put_object(**args)["ETag"].strip('"')
+                etag: str = self.client.put_object(**args)["ETag"]
+                return etag.strip('"')
         except NotFoundError:
             # S3 answers If-Match on a missing key with 404: for us the swap simply lost.
             raise PreconditionFailedError(
@@ -418,7 +420,7 @@ class S3Store(S3Transfers, Store):
                         obj["LastModified"].isoformat(),
                     )
 
-    def list_dirs(self, prefix: str) -> list[str]:
+    def list_dirs(self, prefix: str) -> builtins.list[str]:
         full = self.prefix + prefix
         found: list[str] = []
         with self.errors(prefix):

@@ -148,6 +148,8 @@ class S3Transfers:
                 etag = etag or response["ETag"]
                 # What this answer holds: a range asked past the end is served up to the end.
                 stop = offset + response["ContentLength"]
+            if stop is None:  # the first answer set it; this tells the type checker so
+                raise RuntimeError(f"internal error: no size for {key!r}; please report it")
             pending = bytearray()  # received bytes not yet yielded, kept across a cut
             try:
                 while True:
