@@ -965,7 +965,8 @@ def test_s3_multipart_upload_that_loses_the_race_keeps_the_winner(
     path = write_file(tmp_path / "big.bin", data)
     h = hash_file(path)
     assert store.put_blob(h, path) is True
-    store._upload_blob(blob_key(h), path, h)  # the loser's upload, after the exists() check
+    with pytest.raises(PreconditionFailedError):  # the loser's upload, after the exists()
+        store._upload_blob(blob_key(h), path, h)  # check: refused, so put_blob checks the bytes
     assert s3_client.list_multipart_uploads(Bucket=store.bucket).get("Uploads", []) == []
     versions = s3_client.list_object_versions(Bucket=store.bucket)["Versions"]
     assert [v["Key"] for v in versions if "/blobs/" in "/" + v["Key"]] == [store.prefix

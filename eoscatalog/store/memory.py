@@ -61,7 +61,8 @@ class MemoryStore(Store):
         return etag
 
     def move(self, key: str, new_key: str, *, if_absent: bool = False) -> None:
-        """Move the object (and its modified time) to ``new_key``."""
+        """Move the object to ``new_key``, its modified time now (as on S3, where a move is a
+        copy: gc ages what it moved to ``trash/`` by the move, not by the blob's old time)."""
         with self._lock:
             if if_absent and check_key(new_key) in self._objects:
                 raise PreconditionFailedError(f"object {new_key!r} already exists in {self.url}")
@@ -69,8 +70,8 @@ class MemoryStore(Store):
                 self._objects[check_key(new_key)] = self._objects.pop(check_key(key))
             except KeyError:
                 raise NotFoundError(f"no object {key!r} in {self.url}") from None
-            if key in self._modified:
-                self._modified[new_key] = self._modified.pop(key)
+            self._modified.pop(key, None)
+            self._modified[new_key] = _now()
 
     def touch(self, key: str) -> None:
         """Set the object's modified time to now."""
