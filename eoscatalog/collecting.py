@@ -110,9 +110,9 @@ def empty_trash(store: Store, index: Index, cutoff: datetime, report: GcReport) 
             put_back(store, key, report)
             report.kept_rechecked += 1
             continue
-        if info.modified_at is not None and info.modified_at >= cutoff \
-                or used_since(store, info.key, cutoff):  # moved recently (or gone already)
-            continue
+        moved = info.modified_at
+        if (moved is not None and moved >= cutoff) or used_since(store, info.key, cutoff):
+            continue  # moved aside recently (another gc's batch), or gone already
         report.add(states.get(hash_string, "unreferenced"), key, info.size)
         store.delete(outboard_key(hash_string))
         store.delete(info.key)

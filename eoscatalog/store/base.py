@@ -183,7 +183,8 @@ class Store(ABC):
 
         Raises IntegrityError (and stores nothing) if the file's bytes do not match, e.g.
         because it changed after it was hashed, and PreconditionFailedError when an object
-        was already at the key (the caller checks those bytes). ``on_bytes`` is told of bytes as they go.
+        was already at the key (the caller checks those bytes). ``on_bytes`` is told of
+        bytes as they go.
         With ``unchanged`` (the state the file was hashed in, quiet), a backend may instead
         check that the file it read is still in that state, and not hash the bytes again.
         Returns the blob's outboard (its chunk hashes, from the bytes stored) when the blob is
