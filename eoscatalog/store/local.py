@@ -25,6 +25,7 @@ from ..hashing import FileState, hash_file
 from ..tempfiles import temp_prefix
 from .base import (
     BLOB_PREFIX,
+    QUARANTINE,
     TEMP_PREFIX,
     TOUCHED,
     ObjectInfo,
@@ -145,7 +146,8 @@ class LocalStore(Store):
         target.parent.mkdir(parents=True, exist_ok=True)
         with self._os_errors(key):
             if if_absent:
-                self._link_unless_right(source, target, new_key)
+                self._link_unless_right(source, target, new_key,
+                                        trust=key == QUARANTINE + new_key)
                 os.unlink(source)
             else:
                 os.replace(source, target)
@@ -153,13 +155,18 @@ class LocalStore(Store):
         fsync_folder(source.parent)
         fsync_folder(target.parent)
 
-    def _link_unless_right(self, source: Path, target: Path, new_key: str) -> None:
+    def _link_unless_right(self, source: Path, target: Path, new_key: str, *,
+                           trust: bool) -> None:
+        """Link ``source`` to ``target`` unless an object is there (PreconditionFailedError);
+        wrong bytes at a blob key go to quarantine first, unless ``trust`` (the source is
+        what quarantine holds: it would be replaced)."""
         for _ in range(3):
             try:
                 os.link(source, target)
                 return
             except FileExistsError:
-                if not new_key.startswith(BLOB_PREFIX) or _hashes_to_its_key(target, new_key):
+                if trust or not new_key.startswith(BLOB_PREFIX) \
+                        or _hashes_to_its_key(target, new_key):
                     raise PreconditionFailedError(
                         f"object {new_key!r} already exists in {self.url}") from None
             try:
