@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from eoscatalog import Catalog, hash_bytes
+from eoscatalog.errors import ConflictError, NotFoundError
 from eoscatalog.log import Entry
 from eoscatalog.store import LocalStore, MemoryStore, Store, blob_key
 from eoscatalog.store.base import QUARANTINE, TRASH
@@ -314,3 +315,70 @@ def test_gc_puts_a_blob_back_over_wrong_bytes_planted_at_its_key(
     assert eve.read_bytes("eos://users/eve/bait") == DATA
     assert store.get(QUARANTINE + key) == b"X" * len(DATA)
     assert not list(store.list(TRASH)) and report.lost == []
+
+
+COPY_SOURCE = "eos://users/ada/src.bin"
+
+
+def purge_and_collect(store: Store, catalogs: MakeCatalog) -> Callable[[], None]:
+    """What another client and the admin's cron do meanwhile: purge the copy's source, then
+    gc (two days on: the blob is old) collects its blob."""
+    def run() -> None:
+        catalogs(store, clock=None).purge(COPY_SOURCE)
+        report = catalogs(store, admin=True).gc()
+        assert "purged" in report.deleted
+    return run
+
+
+@pytest.mark.parametrize("dest", ["eos://users/ada/copy.bin", "eos://scratch/ada/copy.bin"])
+@pytest.mark.parametrize("how", ["copy", "copy_many"])
+def test_a_copy_whose_source_is_purged_and_collected_before_its_commit_refuses(
+    store: Store, catalogs: MakeCatalog, monkeypatch: pytest.MonkeyPatch, dest: str, how: str
+) -> None:
+    """The copy resolved its source (live); another client purges it and gc collects the blob
+    before the copy's commit: the copy refuses (its plan checks the source on the freshest
+    state), rather than record a version naming a missing blob."""
+    copier = catalogs(store, clock=None)
+    copier.put_bytes(DATA, COPY_SOURCE)
+    commit = copier.replay.commit
+    meanwhile = purge_and_collect(store, catalogs)
+
+    def late_commit(*args: Any, **kwargs: Any) -> Any:
+        meanwhile()
+        return commit(*args, **kwargs)
+
+    monkeypatch.setattr(copier.replay, "commit", late_commit)
+    with pytest.raises(NotFoundError, match=r"cannot be copied.*purged"):
+        if how == "copy":
+            copier.copy(COPY_SOURCE, dest)
+        else:
+            copier.copy_many([(COPY_SOURCE, dest)])
+    assert not _has_versions(copier, dest)
+    assert catalogs(store).verify(all_namespaces=True).ok
+
+
+def _has_versions(cat: Catalog, uri: str) -> bool:
+    try:
+        return bool(cat.versions(uri))
+    except NotFoundError:
+        return False
+
+
+def test_a_copy_whose_blob_is_collected_after_its_plan_says_so(
+    store: Store, catalogs: MakeCatalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The purge and gc come after the copy's plan checked its source and before its commit
+    lands: the copy checks the blob after its commit and raises, saying what happened, rather
+    than return as if the copy were readable."""
+    copier = catalogs(store, clock=None)
+    copier.put_bytes(DATA, COPY_SOURCE)
+    append = copier.replay.append
+    meanwhile = purge_and_collect(store, catalogs)
+
+    def late_append(*args: Any, **kwargs: Any) -> Any:
+        meanwhile()
+        return append(*args, **kwargs)
+
+    monkeypatch.setattr(copier.replay, "append", late_append)
+    with pytest.raises(ConflictError, match="purged and collected by gc while the copy"):
+        copier.copy(COPY_SOURCE, "eos://scratch/ada/copy.bin")
