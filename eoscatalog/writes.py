@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from .copyguard import check_copied, check_restored, check_sources, mark_sources
 from .errors import ConflictError, InvalidNameError, NameExistsError, NotFoundError
 from .faults import crash_point
 from .hashcache import HashCache
@@ -36,7 +37,6 @@ from .planning import (
 )
 from .records import VersionRecord
 from .replay import Replay
-from .resolution import resolve_in_index
 from .store import Store, blob_key
 from .units import format_time
 
@@ -302,62 +302,16 @@ class CatalogWrites:
             taken.add(loc)
             doomed.setdefault(loc.namespace, []).append(loc.name)
             by_namespace.setdefault(loc.namespace, [])
-        self._mark_copied(origins)
+        mark_sources(self.store, origins, self._is_live_now)
         results = [PutResult(record, created, uploaded=False)
                    for _, (record, created) in self._publish(
                        by_namespace, doomed, message,
-                       check=lambda ns: self._check_sources(ns, origins))]
-        self._check_copied([(origin, r.record) for origin, r in zip(origins, results, strict=True)
-                            if r.created or r.record.expires])
+                       check=lambda ns: check_sources(self.index, self.replay.refresh,
+                                                      self.reference, self._now(), ns, origins))]
+        check_copied(self.store, [(origin, r.record) for origin, r
+                                  in zip(origins, results, strict=True)
+                                  if r.created or r.record.expires])
         return results
-
-    def _mark_copied(self, origins: list[VersionRecord]) -> None:
-        """Touch the sources' blobs that no live version names (what gc may be about to
-        take), as a put marks a blob it reuses; one already gone refuses the copy."""
-        def mark(origin: VersionRecord, _: Any) -> None:
-            try:
-                self.store.touch(blob_key(origin.hash or ""))
-            except NotFoundError:
-                raise NotFoundError(
-                    f"{origin.uri} cannot be copied: its bytes ({origin.hash}) are no longer in "
-                    f"{self.store.url} (purged and collected); nothing was copied"
-                ) from None
-
-        hashes = {o.hash: o for o in origins if o.hash and not self._is_live_now(o.hash)}
-        _in_parallel(mark, [(o, None) for o in hashes.values()])
-
-    def _check_sources(self, namespace: str, origins: list[VersionRecord]) -> None:
-        """Refuse, on the freshest state, a copy whose source was purged (or expired) since it
-        was read: gc may have taken its bytes. Run in the plan of each commit attempt."""
-        now = self._now()
-        fresh: set[str] = {namespace}  # the commit refreshed its own namespace
-        for origin in origins:
-            if origin.namespace not in fresh:
-                self.replay.refresh(origin.namespace)
-                fresh.add(origin.namespace)
-            try:
-                resolve_in_index(self.index, self.reference(origin.uri), now)
-            except NotFoundError as e:
-                raise NotFoundError(
-                    f"{origin.uri} cannot be copied: {e}. It changed since the copy read it; "
-                    "nothing was copied"
-                ) from None
-
-    def _check_copied(self, named: list[tuple[VersionRecord, VersionRecord]]) -> None:
-        """After the commit: the blobs the new versions name are there. A source purged, and
-        its blob collected, after the plan's check and before the commit landed leaves a
-        version naming a missing blob: say so, loudly (there are no bytes at hand to store)."""
-        def check(origin: VersionRecord, record: VersionRecord) -> None:
-            if record.hash and not self.store.has_blob(record.hash):
-                raise ConflictError(
-                    f"{record.uri} was recorded, but the bytes of its source {origin.uri} "
-                    f"({record.hash}) were purged and collected by gc while the copy committed: "
-                    f"the new version names a blob that is gone. Put the file again under "
-                    f"eos://{record.namespace}/{record.name} to restore it."
-                )
-
-        _in_parallel(check, [(o, r) for o, r in
-                             {r.hash: (o, r) for o, r in named}.values()])
 
     def _publish(self, by_namespace: dict[str, list[tuple[int, PutItem]]],
                  doomed: dict[str, list[str]], message: str,
@@ -418,7 +372,7 @@ class CatalogWrites:
                                   now=format_time(self._now())),
             message,
         )
-        self._check_restored(record)
+        check_restored(self.store, record)
         return record
 
     def rollback(
@@ -432,20 +386,8 @@ class CatalogWrites:
         record = self._commit_one(
             loc, lambda: plan_rollback(self.index, target, self._now(), expires=expires), message
         )
-        self._check_restored(record)
+        check_restored(self.store, record)
         return record
-
-    def _check_restored(self, record: VersionRecord) -> None:
-        """An undelete or rollback names the blob of an earlier version: its plan found that
-        version readable on the namespace's freshest state (so no purge came between, and gc
-        keeps a blob a readable version names), and this checks the blob is there all the
-        same, so a version naming a missing blob is never made silently."""
-        if record.hash and not self.store.has_blob(record.hash):
-            raise ConflictError(
-                f"{record.uri} was recorded, but its bytes ({record.hash}) are missing from "
-                f"{self.store.url}: run `eos verify` and put the file again under "
-                f"eos://{record.namespace}/{record.name}"
-            )
 
     def tag(
         self, ref: str | Reference, tag: str, *, force: bool = False, message: str = ""
