@@ -401,7 +401,7 @@ class Store(ABC):
             f"({problem or 'objects kept appearing under its key'}) after it was moved to "
             "quarantine/ and stored again: someone keeps writing there; nothing was recorded. "
             "Ask an admin to look at the store.",
-            expected=hash_string, actual=problem,
+            expected=hash_string, actual=problem or "(objects kept appearing)",
         )
 
     def _reuse_problem(self, key: str, hash_string: str, size: int) -> str | None:
