@@ -375,7 +375,8 @@ class Store(ABC):
         already there: bytes that appeared between the check and the write (another writer's,
         or planted) are checked as any found object is, never trusted. A found object is
         trusted only once checked (:meth:`_reuse_problem`); wrong bytes are moved to
-        ``quarantine/`` and the blob is written again, then checked once more.
+        ``quarantine/`` and the blob is written again (a create that wins needs no check: the
+        bytes there are these; one that loses checks what won, and so on, four times at most).
         """
         problem: str | None = None
         for _ in range(4):
