@@ -10,6 +10,7 @@ back) or after the move (the writer finds the blob gone and stores it again).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from .maintenance import GcReport
 
 __all__ = ["GC_BATCH", "collect", "empty_trash", "used_since"]
+
+logger = logging.getLogger("eoscatalog")
 
 GC_BATCH = 256  # blobs moved aside between two reads of the catalog
 
@@ -66,7 +69,7 @@ def collect(store: Store, index: Index, refresh: Callable[[], Any],
         states = index.blob_states(when)
         for key, hash_string, size, reason in moved:
             if states.get(hash_string) == "live":
-                put_back(store, key)
+                put_back(store, key, report)
                 report.kept_rechecked += 1
                 continue
             report.add(reason, key, size)
@@ -75,27 +78,41 @@ def collect(store: Store, index: Index, refresh: Callable[[], Any],
             store.delete(TOUCHED + key)
 
 
-def put_back(store: Store, key: str) -> None:
-    """Move a blob from ``trash/`` back to its key, unless a writer stored it again."""
+def put_back(store: Store, key: str, report: GcReport) -> None:
+    """Move a blob from ``trash/`` back to its key, unless a writer stored it again.
+
+    A trash entry already gone (another gc put it back, or, before moves stamped their
+    time, deleted it as old) is not an error: the run goes on, and a blob a live version
+    names that is nowhere is logged and counted (``report.lost``).
+    """
     try:
         store.move(TRASH + key, key, if_absent=True)
     except PreconditionFailedError:
         store.delete(TRASH + key)  # the same bytes are in place again
+    except NotFoundError:
+        if store.exists(key):
+            return  # put back (or stored again) by someone else
+        report.lost.append(key)
+        logger.error("gc: %s is named by a live version but is gone from %s and from %s: "
+                     "put the file again to restore it", key, store.url, TRASH + key)
 
 
 def empty_trash(store: Store, index: Index, cutoff: datetime, report: GcReport) -> None:
-    """Finish what a gc stopped between moving blobs aside and deleting them: put back the ones
-    a live version names, delete the others (only those moved before ``cutoff``, so another
-    gc's batch in progress is left alone)."""
+    """Finish what a gc stopped between moving blobs aside and deleting them: put back at once
+    every one a live version names (whatever its age: a gc that died after its move left it
+    unreadable), and delete the others moved before ``cutoff`` (a move stamps its time, so
+    another gc's batch in progress is left alone)."""
     states = index.blob_states(format_time(cutoff))
     for info in store.list(TRASH):
-        if info.modified_at is not None and info.modified_at >= cutoff:
-            continue
         key = info.key[len(TRASH):]
         hash_string = "blake3:" + key.rsplit("/", 1)[-1]
         if states.get(hash_string) == "live":
-            put_back(store, key)
+            put_back(store, key, report)
+            report.kept_rechecked += 1
             continue
+        moved = info.modified_at
+        if (moved is not None and moved >= cutoff) or used_since(store, info.key, cutoff):
+            continue  # moved aside recently (another gc's batch), or gone already
         report.add(states.get(hash_string, "unreferenced"), key, info.size)
         store.delete(outboard_key(hash_string))
         store.delete(info.key)

@@ -105,6 +105,9 @@ class GcReport:
     pruned: dict[str, list[int]] = field(default_factory=dict)  # uri -> versions purged
     kept_young: int = 0  # unreferenced, but inside the grace period
     kept_rechecked: int = 0  # referenced or used again by the time gc came to delete it
+    # Blobs a live version names that gc found gone from trash/ and from their key when it
+    # came to put them back (logged; the versions need their files put again).
+    lost: list[str] = field(default_factory=list)
     live: int = 0
 
     def add(self, reason: str, what: str, size: int) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from .copyguard import check_copied, check_restored, check_sources, mark_sources
 from .errors import ConflictError, InvalidNameError, NameExistsError, NotFoundError
 from .faults import crash_point
 from .hashcache import HashCache
@@ -280,9 +281,11 @@ class CatalogWrites:
         # The sources are this process's own data more often than inputs (promote): they are
         # resolved past any active lock and not recorded as inputs.
         planned = []
+        origins: list[VersionRecord] = []
         for source, name in pairs:
             origin = self._resolve(self.reference(source))
             loc = self._writable(name)
+            origins.append(origin)
             planned.append((loc, PutItem(loc.name, origin.hash or "", origin.size or 0,
                                          dict(origin.meta), source=origin.uri)))
         by_namespace: dict[str, list[tuple[int, PutItem]]] = {}
@@ -299,14 +302,24 @@ class CatalogWrites:
             taken.add(loc)
             doomed.setdefault(loc.namespace, []).append(loc.name)
             by_namespace.setdefault(loc.namespace, [])
-        return [PutResult(record, created, uploaded=False)
-                for _, (record, created) in self._publish(by_namespace, doomed, message)]
+        mark_sources(self.store, origins, self._is_live_now)
+        results = [PutResult(record, created, uploaded=False)
+                   for _, (record, created) in self._publish(
+                       by_namespace, doomed, message,
+                       check=lambda ns: check_sources(self.index, self.replay.refresh,
+                                                      self.reference, self._now(), ns, origins))]
+        check_copied(self.store, [(origin, r.record) for origin, r
+                                  in zip(origins, results, strict=True)
+                                  if r.created or r.record.expires])
+        return results
 
     def _publish(self, by_namespace: dict[str, list[tuple[int, PutItem]]],
-                 doomed: dict[str, list[str]], message: str
+                 doomed: dict[str, list[str]], message: str,
+                 check: Callable[[str], None] | None = None,
                  ) -> list[tuple[int, tuple[VersionRecord, bool]]]:
         """One changeset per namespace: new versions for the items, delete markers for the
-        doomed names; return, in the items' order, each one's version and whether it is new."""
+        doomed names; return, in the items' order, each one's version and whether it is new.
+        ``check(namespace)`` runs first in every plan (it may refuse)."""
         results: dict[int, tuple[VersionRecord, bool]] = {}
         for namespace, indexed in by_namespace.items():
             items = [item for _, item in indexed]
@@ -315,6 +328,8 @@ class CatalogWrites:
 
             def plan(ns: str = namespace, its: list[PutItem] = items, ex: str | None = expires,
                      dl: list[str] = gone) -> list[Entry]:
+                if check is not None:
+                    check(ns)
                 return plan_put(self.index, ns, its, expires=ex) + plan_deletes(self.index, ns, dl)
 
             changeset = self._commit(namespace, plan, message)
@@ -351,12 +366,14 @@ class CatalogWrites:
         """Add a version restoring the newest readable version before the delete marker."""
         loc = self._writable(name)
         expires = self._expiry(loc.namespace)
-        return self._commit_one(
+        record = self._commit_one(
             loc,
             lambda: plan_undelete(self.index, loc.namespace, loc.name, expires=expires,
                                   now=format_time(self._now())),
             message,
         )
+        check_restored(self.store, record)
+        return record
 
     def rollback(
         self, name: str | Location, to: int | str, *, message: str = ""
@@ -366,9 +383,11 @@ class CatalogWrites:
         selector = str(to).lstrip("@")
         target = self.reference(f"{loc.uri}@{selector}")
         expires = self._expiry(loc.namespace)
-        return self._commit_one(
+        record = self._commit_one(
             loc, lambda: plan_rollback(self.index, target, self._now(), expires=expires), message
         )
+        check_restored(self.store, record)
+        return record
 
     def tag(
         self, ref: str | Reference, tag: str, *, force: bool = False, message: str = ""

@@ -115,3 +115,58 @@ def test_a_put_of_stored_right_bytes_moves_nothing(
     put(catalog, tmp_path, "bytes", "a.bin")
     assert put(catalog, tmp_path, "file", "b.bin") is False
     assert list(store.list(QUARANTINE)) == []
+
+
+def plant_after_the_check(store: Store, monkeypatch: pytest.MonkeyPatch,
+                          garbage: bytes) -> list[bool]:
+    """Plant ``garbage`` under DATA's key the moment a write's check finds the key empty (before
+    the write): a planter (or another writer) racing the upload. Returns a list that holds True
+    once it planted."""
+    planted: list[bool] = []
+    check = store._reuse_problem
+
+    def racing(key: str, hash_string: str, size: int) -> str | None:
+        try:
+            return check(key, hash_string, size)
+        except NotFoundError:
+            if not planted:
+                planted.append(True)
+                plant(store, garbage)
+            raise
+
+    monkeypatch.setattr(store, "_reuse_problem", racing)
+    return planted
+
+
+@pytest.mark.parametrize("write", ["put_blob", "put_blob_data", "put_blob_bytes", "catalog"])
+def test_bytes_planted_between_the_check_and_the_write_are_checked(
+    store: Store, catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write: str
+) -> None:
+    """The write found no blob, then lost its create-if-absent to planted bytes: it must check
+    what won (and quarantine it), not report the blob stored."""
+    h = hash_bytes(DATA)
+    path = tmp_path / "data.bin"
+    path.write_bytes(DATA)
+    planted = plant_after_the_check(store, monkeypatch, SAME_SIZE)
+    if write == "put_blob":
+        assert store.put_blob(h, path, ask_first=True) is True
+    elif write == "put_blob_data":
+        assert store.put_blob_data(h, DATA, ask_first=True) is True
+    elif write == "put_blob_bytes":
+        assert store.put_blob_bytes(DATA) == h
+    else:
+        store.blind_put_limit = 0  # asks first on every store, as large files do
+        assert catalog.put(path, "data.bin").uploaded is True
+        assert catalog.read_bytes("data.bin") == DATA
+    assert planted
+    assert store.read_blob(h) == DATA
+    assert store.get(QUARANTINE + blob_key(h)) == SAME_SIZE
+
+
+def test_a_restore_over_bytes_planted_since_its_check_replaces_them(store: Store) -> None:
+    """A writer restoring a reused blob gc took (``known_absent``: it has just seen the key
+    empty) finds planted bytes there: they are checked and replaced, not trusted."""
+    key = plant(store, SAME_SIZE)
+    assert store.put_blob_bytes(DATA, known_absent=True) == hash_bytes(DATA)
+    assert store.read_blob(hash_bytes(DATA)) == DATA
+    assert store.get(QUARANTINE + key) == SAME_SIZE

@@ -39,7 +39,7 @@ from eoscatalog.errors import (
 )
 from eoscatalog.hashing import hash_bytes, hash_file
 from eoscatalog.store import LocalStore, MemoryStore, S3Store, Store, blob_key, open_store
-from eoscatalog.store.base import TOUCHED
+from eoscatalog.store.base import QUARANTINE, TOUCHED
 
 MiB = 1024 * 1024
 TEMP_PREFIX = ".eos-tmp-"
@@ -965,7 +965,8 @@ def test_s3_multipart_upload_that_loses_the_race_keeps_the_winner(
     path = write_file(tmp_path / "big.bin", data)
     h = hash_file(path)
     assert store.put_blob(h, path) is True
-    store._upload_blob(blob_key(h), path, h)  # the loser's upload, after the exists() check
+    with pytest.raises(PreconditionFailedError):  # the loser's upload, after the exists()
+        store._upload_blob(blob_key(h), path, h)  # check: refused, so put_blob checks the bytes
     assert s3_client.list_multipart_uploads(Bucket=store.bucket).get("Uploads", []) == []
     versions = s3_client.list_object_versions(Bucket=store.bucket)["Versions"]
     assert [v["Key"] for v in versions if "/blobs/" in "/" + v["Key"]] == [store.prefix
@@ -1236,3 +1237,31 @@ def test_s3_multipart_parts_carry_crc32(multipart_store: S3Store, s3_client: Any
                                  Key=multipart_store._key(blob_key(h)), ChecksumMode="ENABLED")
     assert head.get("ChecksumCRC32")  # the composite CRC32 of the three parts
     assert head.get("ChecksumType", "COMPOSITE") == "COMPOSITE"
+
+
+def test_s3_multipart_upload_that_loses_to_planted_bytes_checks_them(
+    multipart_store: S3Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The write found no blob, and other bytes were planted before its CompleteMultipartUpload
+    (refused, 412): the upload must check what is there, quarantine it and store the blob,
+    not report the blob stored."""
+    store = multipart_store
+    data = pattern(6 * MiB, seed=8)
+    path = write_file(tmp_path / "big.bin", data)
+    h = hash_file(path)
+    check = store._reuse_problem
+    planted: list[bool] = []
+
+    def racing(key: str, hash_string: str, size: int) -> str | None:
+        try:
+            return check(key, hash_string, size)
+        except NotFoundError:
+            if not planted:
+                planted.append(True)
+                store.put(key, b"planted", if_absent=True)
+            raise
+
+    monkeypatch.setattr(store, "_reuse_problem", racing)
+    assert store.put_blob(h, path) is True
+    assert planted and store.read_blob(h) == data
+    assert store.get(QUARANTINE + blob_key(h)) == b"planted"

@@ -183,7 +183,9 @@ class Store(ABC):
         """Store the file at ``path`` under ``key`` if absent, checking it hashes to ``expected``.
 
         Raises IntegrityError (and stores nothing) if the file's bytes do not match, e.g.
-        because it changed after it was hashed. ``on_bytes`` is told of bytes as they go.
+        because it changed after it was hashed, and PreconditionFailedError when an object
+        was already at the key (the caller checks those bytes). ``on_bytes`` is told of
+        bytes as they go.
         With ``unchanged`` (the state the file was hashed in, quiet), a backend may instead
         check that the file it read is still in that state, and not hash the bytes again.
         Returns the blob's outboard (its chunk hashes, from the bytes stored) when the blob is
@@ -347,8 +349,12 @@ class Store(ABC):
         hash_string = hash_bytes(data)
         key = blob_key(hash_string)
         if known_absent:
-            self._write_blob_bytes(key, data)
-            written = True
+            try:
+                self._write_blob_bytes(key, data)
+                written = True
+            except PreconditionFailedError:  # stored (or planted) since the caller looked
+                written = self._settle_reuse(key, hash_string, len(data),
+                                             lambda: self._write_blob_bytes(key, data))
         else:
             written = self._settle_reuse(key, hash_string, len(data),
                                          lambda: self._write_blob_bytes(key, data), first=True)
@@ -366,35 +372,38 @@ class Store(ABC):
         """Whether ``write`` stored the blob (True) or the object already at ``key`` is the
         blob (False: reused). ``first``: nothing was tried yet (the object may be absent).
 
-        A found object is trusted only once checked (:meth:`_reuse_problem`); wrong bytes are
-        moved to ``quarantine/`` and the blob is written again, then checked once more.
+        ``write`` is a create-if-absent that raises PreconditionFailedError when an object was
+        already there: bytes that appeared between the check and the write (another writer's,
+        or planted) are checked as any found object is, never trusted. A found object is
+        trusted only once checked (:meth:`_reuse_problem`); wrong bytes are moved to
+        ``quarantine/`` and the blob is written again (a create that wins needs no check: the
+        bytes there are these; one that loses checks what won, and so on, four times at most).
         """
-        try:
-            problem = self._reuse_problem(key, hash_string, size)
-        except NotFoundError:  # absent (or collected since a refused create): store it
-            write()
-            return True
-        if problem is None:
-            return False
-        for _ in range(3):
-            self._set_aside(key, hash_string, problem)
+        problem: str | None = None
+        for _ in range(4):
+            try:
+                problem = self._reuse_problem(key, hash_string, size)
+            except NotFoundError:  # absent (or collected since a refused create): store it
+                problem = None
+            else:
+                if problem is None:
+                    return False
+                self._set_aside(key, hash_string, problem)
             try:
                 write()
+            except PreconditionFailedError:
+                continue  # created by someone else since the check: check what is there
             except BaseException:
-                self._put_back_aside(key)
+                if problem is not None:
+                    self._put_back_aside(key)
                 raise
-            try:
-                found = self._reuse_problem(key, hash_string, size)
-            except NotFoundError:
-                continue
-            if found is None:
-                return True
-            problem = found
+            return True
         raise IntegrityError(
-            f"blob {hash_string} in {self.url} kept holding wrong bytes ({problem}) after it "
-            "was moved to quarantine/ and stored again: someone keeps writing there; nothing "
-            "was recorded. Ask an admin to look at the store.",
-            expected=hash_string, actual=problem,
+            f"blob {hash_string} in {self.url} kept holding wrong bytes "
+            f"({problem or 'objects kept appearing under its key'}) after it was moved to "
+            "quarantine/ and stored again: someone keeps writing there; nothing was recorded. "
+            "Ask an admin to look at the store.",
+            expected=hash_string, actual=problem or "(objects kept appearing)",
         )
 
     def _reuse_problem(self, key: str, hash_string: str, size: int) -> str | None:
@@ -436,8 +445,9 @@ class Store(ABC):
             pass
 
     def _write_blob_bytes(self, key: str, data: bytes) -> None:
-        """Store already-hashed bytes at a blob key (backends may make them read-only)."""
-        self._put_if_absent_ok(key, data)
+        """Store already-hashed bytes at a blob key (backends may make them read-only);
+        PreconditionFailedError when an object is already there (checked by the caller)."""
+        self._create_new(key, data)
 
     def read_blob(self, hash_string: str) -> bytes:
         """Return a blob's bytes after checking they hash to ``hash_string``."""
@@ -498,7 +508,7 @@ class Store(ABC):
         actual = hash_bytes(data)
         if actual != expected:
             raise self._mismatch(path, expected, actual)
-        self._put_if_absent_ok(key, data)
+        self._create_new(key, data)
         if on_bytes is not None:
             on_bytes(len(data))
         return Outboard.of_bytes(data, expected) if wants_outboard(len(data)) else None
@@ -511,6 +521,12 @@ class Store(ABC):
         write may still fail.
         """
         self._create_blob(key, data)
+
+    def _create_new(self, key: str, data: bytes) -> None:
+        """Create-if-absent that says when it lost: PreconditionFailedError when an object was
+        already at the key (whose bytes the caller must check, not trust)."""
+        if not self._create_blob(key, data):
+            raise PreconditionFailedError(f"object {key!r} already exists in {self.url}")
 
     def _create_blob(self, key: str, data: bytes) -> bool:
         """Create-if-absent (``_put_if_absent_ok``); True when these bytes were written,

@@ -25,6 +25,8 @@ from ..faults import crash_point
 from ..hashing import FileState, hash_file
 from ..tempfiles import temp_prefix
 from .base import (
+    BLOB_PREFIX,
+    QUARANTINE,
     TEMP_PREFIX,
     TOUCHED,
     ObjectInfo,
@@ -61,6 +63,14 @@ def path_from_file_url(url: str) -> Path:
 def _is_internal(filename: str) -> bool:
     """Temp files and the lock file are the store's own, never objects."""
     return filename.startswith(TEMP_PREFIX) or filename == LOCK_FILE
+
+
+def _hashes_to_its_key(path: Path, key: str) -> bool:
+    """Whether the file at a blob key holds that blob (False too when it is gone)."""
+    try:
+        return hash_file(path) == "blake3:" + key.rsplit("/", 1)[-1]
+    except FileNotFoundError:
+        return False
 
 
 def _holds_objects(folder: str) -> bool:
@@ -126,22 +136,56 @@ class LocalStore(Store):
         return ObjectInfo(key, st.st_size, etag, modified)
 
     def move(self, key: str, new_key: str, *, if_absent: bool = False) -> None:
-        """Rename the file (no byte is copied); ``if_absent`` links it first, which fails on
-        an existing target, then removes the old name."""
+        """Rename the file (no byte is copied) and make its time now, as a copy on S3 would
+        (gc ages what it moved to ``trash/`` by the move, not by the blob's old time).
+
+        ``if_absent`` links it first, which fails on an existing target, then removes the old
+        name; a file found at a blob key is taken as the blob only if it hashes to its key
+        (else it goes to ``quarantine/`` and this one takes its place).
+        """
         source, target = self._path(key), self._path(new_key)
         target.parent.mkdir(parents=True, exist_ok=True)
         with self._os_errors(key):
             if if_absent:
-                try:
-                    os.link(source, target)
-                except FileExistsError:
-                    raise PreconditionFailedError(
-                        f"object {new_key!r} already exists in {self.url}") from None
+                self._link_unless_right(source, target, new_key,
+                                        trust=key == QUARANTINE + new_key)
                 os.unlink(source)
             else:
                 os.replace(source, target)
+        self._stamp(new_key, target)
         fsync_folder(source.parent)
         fsync_folder(target.parent)
+
+    def _link_unless_right(self, source: Path, target: Path, new_key: str, *,
+                           trust: bool) -> None:
+        """Link ``source`` to ``target`` unless an object is there (PreconditionFailedError);
+        wrong bytes at a blob key go to quarantine first, unless ``trust`` (the source is
+        what quarantine holds: it would be replaced)."""
+        for _ in range(3):
+            try:
+                os.link(source, target)
+                return
+            except FileExistsError:
+                if trust or not new_key.startswith(BLOB_PREFIX) \
+                        or _hashes_to_its_key(target, new_key):
+                    raise PreconditionFailedError(
+                        f"object {new_key!r} already exists in {self.url}") from None
+            try:
+                self.quarantine(new_key)  # wrong bytes under the blob's key
+            except NotFoundError:
+                pass  # gone since: link again
+        raise StoreError(f"could not move an object to {new_key!r} in {self.url}: the file "
+                         "there kept being replaced; retry")
+
+    def _stamp(self, key: str, path: Path) -> None:
+        """Make a moved file's time now; a file of another user (a shared store: only its
+        owner may set its time) gets a ``touched/`` marker instead, which gc reads too."""
+        try:
+            os.utime(path)
+        except FileNotFoundError:
+            pass  # moved on or deleted already
+        except PermissionError:
+            self.put(TOUCHED + key, b"")
 
     def touch(self, key: str) -> None:
         """Set the file's modified time to now; where the file belongs to another user (a
@@ -344,10 +388,8 @@ class LocalStore(Store):
             tmp = self._write_temp(target, data)
             os.chmod(tmp, 0o444)
             crash_point("store.blob-temp")
-            try:
-                self._link_into_place(tmp, target, key)
-            except PreconditionFailedError:
-                pass  # another writer stored the same bytes first
+            # An object already there raises PreconditionFailedError: the caller checks it.
+            self._link_into_place(tmp, target, key)
 
     def _upload_blob(self, key: str, path: Path, expected: str,
                      on_bytes: Progress | None = None,
@@ -379,10 +421,7 @@ class LocalStore(Store):
         except BaseException:
             os.unlink(tmp)
             raise
-        try:
-            self._link_into_place(tmp, target, key)
-        except PreconditionFailedError:
-            pass  # another writer stored the same bytes first
+        self._link_into_place(tmp, target, key)  # refused: the caller checks what is there
         return outboard
 
 

@@ -375,7 +375,7 @@ class S3Transfers:
                     f"a concurrent upload of {key!r} to {self.url} conflicted with this one; "
                     "nothing was recorded, retry"
                 ) from None
-            return None
+            raise  # the blob is there: the caller checks its bytes
         except BaseException:
             self._abort(key, upload_id)
             raise
