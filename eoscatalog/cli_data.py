@@ -214,7 +214,7 @@ def du(uri: str, as_json: bool) -> None:
     """
     with open_catalog() as cat:
         loc = cat.prefix(uri)
-        u = cat.usage(loc)
+        u = cat.du(loc)
     data = {"namespace": loc.namespace, "prefix": loc.name, "names": u.names,
             "versions": u.versions, "logical_bytes": u.logical,
             "all_versions_bytes": u.all_versions, "stored_bytes": u.stored,
@@ -243,7 +243,7 @@ def log(uri: str, limit: int, as_json: bool) -> None:
     Example: eos log eos://org/shared/ -n 50
     """
     with open_catalog() as cat:
-        events = cat.history(uri, limit)
+        events = cat.log(uri, limit)
     if as_json:
         echo_json([e.to_dict() for e in events])
         return
