@@ -8,7 +8,7 @@ commits a changeset planned on the freshest state (:meth:`Replay.commit`).
 >>> cat = Catalog(MemoryStore(), ":memory:", user="ada")
 >>> cat.put_bytes(b"a,b\\n1,2\\n", "tables/t.csv").record.uri
 'eos://users/ada/tables/t.csv@1'
->>> cat.read_bytes("tables/t.csv@1")
+>>> cat.cat("tables/t.csv@1")
 b'a,b\\n1,2\\n'
 """
 
@@ -341,8 +341,8 @@ class Catalog(CatalogWrites, CatalogExports, CatalogMaintenance):
         self._refresh_online(loc.namespace)
         return loc
 
-    def history(self, prefix: str | Location = "", limit: int = 20) -> list[Event]:
-        """The newest ``limit`` changes to names under a prefix, newest first.
+    def log(self, prefix: str | Location = "", limit: int = 20) -> list[Event]:
+        """The newest ``limit`` changes to names under a prefix, newest first (``eos log``).
 
         Each entry of each changeset is one :class:`Event`: new versions, delete markers,
         rollbacks, tags and untags, purges.
@@ -350,23 +350,31 @@ class Catalog(CatalogWrites, CatalogExports, CatalogMaintenance):
         >>> from eoscatalog.store import MemoryStore
         >>> cat = Catalog(MemoryStore(), ":memory:", user="ada")
         >>> _ = cat.put_bytes(b"x", "a.txt"); _ = cat.tag("a.txt@1", "v1")
-        >>> [e.what for e in cat.history()]
+        >>> [e.what for e in cat.log()]
         ['tag v1', 'put']
         """
         loc = self._prefix(prefix)
         return self.index.events_under(loc.namespace, loc.name, limit)
 
-    def usage(self, prefix: str | Location = "") -> Usage:
+    def history(self, prefix: str | Location = "", limit: int = 20) -> list[Event]:
+        """Alias of :meth:`log` (its name before it took the name of ``eos log``); kept."""
+        return self.log(prefix, limit)
+
+    def du(self, prefix: str | Location = "") -> Usage:
         """The space names under a prefix take (``eos du``), added up by the index.
 
         >>> from eoscatalog.store import MemoryStore
         >>> cat = Catalog(MemoryStore(), ":memory:", user="ada")
         >>> _ = cat.put_bytes(b"xy", "a.txt"); _ = cat.put_bytes(b"xy", "b.txt")
-        >>> u = cat.usage(); (u.names, u.all_versions, u.stored, u.saved)
+        >>> u = cat.du(); (u.names, u.all_versions, u.stored, u.saved)
         (2, 4, 2, 2)
         """
         loc = self._prefix(prefix)
         return self.index.usage_under(loc.namespace, loc.name)
+
+    def usage(self, prefix: str | Location = "") -> Usage:
+        """Alias of :meth:`du` (its name before it took the name of ``eos du``); kept."""
+        return self.du(prefix)
 
     def cached(self, ref: str | Reference) -> tuple[VersionRecord, Path]:
         """The verified cache entry holding the bytes ``ref`` means (fetched if missing)."""
@@ -436,10 +444,14 @@ class Catalog(CatalogWrites, CatalogExports, CatalogMaintenance):
                 materialize(cache.fetch(record.hash, self.store), target)
         return record
 
-    def read_bytes(self, ref: str | Reference) -> bytes:
-        """The verified bytes ``ref`` means, in memory."""
+    def cat(self, ref: str | Reference) -> bytes:
+        """The verified bytes ``ref`` means, in memory (``eos cat`` streams them instead)."""
         record = self.resolve(ref)
         return self._with_blob(ref, record, self.store.read_blob)
+
+    def read_bytes(self, ref: str | Reference) -> bytes:
+        """Alias of :meth:`cat` (its name before it took the name of ``eos cat``); kept."""
+        return self.cat(ref)
 
     def _with_blob(
         self, ref: str | Reference, record: VersionRecord, use: Callable[[str], T],

@@ -1,7 +1,7 @@
 """The ``eos admin`` commands: print the S3 bucket policy and the lifecycle rules that suit the
 organization's store root (admin.py builds them; nothing is sent to S3).
 
-They register on the ``eos`` group from :mod:`eoscatalog.cli` (imported there).
+cli.py registers them (``COMMANDS``) on the ``eos`` group.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from typing import IO, Any
 import click
 
 from .admin import DEFAULT_USER_VARIABLE, bucket_policy, lifecycle_rules, org_store_root
-from .cli import _catalog, _echo_json, _json_option, cli
+from .cli_common import echo_json, json_option, open_catalog
 from .config import Config
 from .errors import ConfigError, InvalidNameError
 from .retention import RetentionRule
 
-__all__ = ["admin", "changesets", "lifecycle", "policy", "retention"]
+__all__ = ["COMMANDS", "admin", "changesets", "lifecycle", "policy", "retention"]
 
 
 class AdminUsageError(click.UsageError):
@@ -50,7 +50,7 @@ def _print(document: dict[str, Any]) -> None:
     click.echo(json.dumps(document, indent=2))
 
 
-@cli.group()
+@click.group()
 def admin() -> None:
     """Print what an administrator puts on the bucket: a bucket policy and lifecycle rules.
 
@@ -149,24 +149,24 @@ def retention_set(prefix: str, keep_last: int | None, keep_tagged: bool,
 
     Example: eos admin retention set eos://org/raw/ --keep-last 5 --keep-days 90
     """
-    with _catalog() as cat:
+    with open_catalog() as cat:
         rules = cat.set_retention(prefix, keep_last=keep_last, keep_tagged=keep_tagged,
                                   keep_days=keep_days)
     _print_rules(rules)
 
 
 @retention.command("list")
-@_json_option
+@json_option
 def retention_list(as_json: bool) -> None:
     """List the store's retention rules.
 
     Example: eos admin retention list
     """
-    with _catalog() as cat:
+    with open_catalog() as cat:
         rules = cat.retention_rules()
     if as_json:
-        _echo_json([{"prefix": r.uri, "keep_last": r.keep_last, "keep_tagged": r.keep_tagged,
-                     "keep_days": r.keep_days} for r in rules])
+        echo_json([{"prefix": r.uri, "keep_last": r.keep_last, "keep_tagged": r.keep_tagged,
+                    "keep_days": r.keep_days} for r in rules])
     else:
         _print_rules(rules)
 
@@ -178,7 +178,7 @@ def retention_rm(prefix: str) -> None:
 
     Example: eos admin retention rm eos://org/raw/
     """
-    with _catalog() as cat:
+    with open_catalog() as cat:
         _print_rules(cat.set_retention(prefix, remove=True))
 
 
@@ -195,7 +195,7 @@ def _print_rules(rules: list[RetentionRule]) -> None:
               help="List the changesets replay skipped (malformed, crafted or inconsistent).")
 @click.option("--show", type=click.IntRange(min=1), metavar="SEQ",
               help="Print changeset SEQ of the one NAMESPACE given, as stored.")
-@_json_option
+@json_option
 def changesets(namespaces: tuple[str, ...], bad: bool, show: int | None, as_json: bool) -> None:
     """Changesets of the log that replay skipped, and their stored text.
 
@@ -209,17 +209,21 @@ def changesets(namespaces: tuple[str, ...], bad: bool, show: int | None, as_json
     if show is not None:
         if len(namespaces) != 1 or bad:
             raise AdminUsageError("--show SEQ takes exactly one NAMESPACE and no --bad")
-        with _catalog() as cat:
+        with open_catalog() as cat:
             click.echo(cat.stored_changeset(namespaces[0], show).decode("utf-8", "replace"))
         return
     if not bad:
         raise AdminUsageError("give --bad to list skipped changesets, or --show SEQ NAMESPACE")
-    with _catalog() as cat:
+    with open_catalog() as cat:
         found = cat.bad_changesets(namespaces or None)
     if as_json:
-        _echo_json([{"key": key, "reason": reason} for key, reason in found])
+        echo_json([{"key": key, "reason": reason} for key, reason in found])
         return
     for key, reason in found:
         click.echo(f"{key}\t{reason}")
     if not found:
         click.echo("no skipped changesets", err=True)
+
+
+# The commands of this module; cli.py adds them to the group.
+COMMANDS: tuple[click.Command, ...] = (admin,)

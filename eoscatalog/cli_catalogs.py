@@ -1,19 +1,19 @@
 """The ``eos`` commands that write and read whole catalogs: ``export intake``, ``export yaml``
 and ``import``.
 
-They register on the ``eos`` group from :mod:`eoscatalog.cli` (imported there).
+cli.py registers them (``COMMANDS``) on the ``eos`` group.
 """
 
 from __future__ import annotations
 
 import click
 
-from .cli import _catalog, _echo_json, _json_option, cli
+from .cli_common import echo_json, json_option, open_catalog
 
-__all__ = ["export", "import_"]
+__all__ = ["COMMANDS", "export", "import_"]
 
 
-@cli.group()
+@click.group()
 def export() -> None:
     """Write the catalog out: an Intake catalog, or a YAML catalog of every version.
 
@@ -37,7 +37,7 @@ def export_intake(prefix: str, output: str | None, latest_only: bool, tag: str |
 
     Example: eos export intake eos://org/shared/ -o catalogs/shared.yaml
     """
-    with _catalog() as cat:
+    with open_catalog() as cat:
         text = cat.to_intake(prefix, output, latest_only=latest_only, tag=tag,
                              description=description)
     if output is None:
@@ -55,7 +55,7 @@ def export_yaml(prefix: str, output: str | None) -> None:
 
     Example: eos export yaml eos://org/shared/ -o shared-catalog.yaml
     """
-    with _catalog() as cat:
+    with open_catalog() as cat:
         text = cat.to_yaml(prefix, output)
     if output is None:
         click.echo(text, nl=False)
@@ -63,10 +63,10 @@ def export_yaml(prefix: str, output: str | None) -> None:
         click.echo(f"wrote {output}", err=True)
 
 
-@cli.command("import")
+@click.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("-m", "--message", default="", help="A note kept with the change.")
-@_json_option
+@json_option
 def import_(file: str, message: str, as_json: bool) -> None:
     """Load a YAML catalog (from eos export yaml) into the store that holds its blobs.
 
@@ -75,11 +75,15 @@ def import_(file: str, message: str, as_json: bool) -> None:
 
     Example: eos import shared-catalog.yaml
     """
-    with _catalog() as cat:
+    with open_catalog() as cat:
         names = cat.import_yaml(file, message=message)
     if as_json:
-        _echo_json({"file": file, "names": names})
+        echo_json({"file": file, "names": names})
     elif names:
         click.echo(f"imported {len(names)} names from {file}")
     else:
         click.echo(f"nothing to import: the catalog already holds everything in {file}")
+
+
+# The commands of this module; cli.py adds them to the group.
+COMMANDS: tuple[click.Command, ...] = (export, import_)

@@ -1,7 +1,7 @@
 """The ``eos`` commands that move and show data: ls, cp, sync, cat, url, du, log, lock, cache.
 
-They register on the ``eos`` group from :mod:`eoscatalog.cli` (imported there), and like every
-command they parse arguments, call the Catalog, and print.
+cli.py registers them (``COMMANDS``) on the ``eos`` group, and like every command they parse
+arguments, call the Catalog, and print.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import click
 
 from .cache import BlobCache
 from .catalog import Catalog
-from .cli import _catalog, _echo_json, _json_option, _one_name, cli
+from .cli_common import echo_json, json_option, one_name, open_catalog
 from .cp import run_cp, run_mv
 from .errors import NotFoundError
 from .listing import Listing
@@ -28,16 +28,16 @@ from .progress import Progress
 from .sync import SyncReport, run_sync
 from .units import format_time, parse_duration, parse_size
 
-__all__ = ["cache", "cat", "cp", "du", "lock", "log", "ls", "mv", "sync", "url"]
+__all__ = ["COMMANDS", "cache", "cat", "cp", "du", "lock", "log", "ls", "mv", "sync", "url"]
 
 
-@cli.command()
+@click.command()
 @click.argument("uri", required=False, default="")
 @click.option("-r", "--recursive", is_flag=True, help="List every name below, not folders.")
 @click.option("--versions", "all_versions", is_flag=True,
               help="Every version of each name, delete markers included.")
 @click.option("--deleted", is_flag=True, help="Include names whose latest version is deleted.")
-@_json_option
+@json_option
 def ls(uri: str, recursive: bool, all_versions: bool, deleted: bool, as_json: bool) -> None:
     """List names under URI (default: your namespace) as folders and files.
 
@@ -47,12 +47,12 @@ def ls(uri: str, recursive: bool, all_versions: bool, deleted: bool, as_json: bo
 
     Example: eos ls eos://org/shared/ -r
     """
-    with _catalog() as cat:
+    with open_catalog() as cat:
         listing = cat.ls(uri, recursive=recursive, versions=all_versions, deleted=deleted)
         if listing.prefix and not (listing.folders or listing.files):
             _nothing_under(cat, listing)
     if as_json:
-        _echo_json({
+        echo_json({
             "namespace": listing.namespace,
             "prefix": listing.prefix,
             "folders": list(listing.folders),
@@ -91,7 +91,7 @@ def _filter_options(f: Callable[..., Any]) -> Callable[..., Any]:
                         help="Leave out paths or file names matching GLOB (repeatable).")(f)
 
 
-@cli.command()
+@click.command()
 @click.argument("source")
 @click.argument("dest")
 @click.option("-r", "-R", "--recursive", is_flag=True,
@@ -99,7 +99,7 @@ def _filter_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @_dry_run_option
 @_filter_options
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
-@_json_option
+@json_option
 def cp(source: str, dest: str, recursive: bool, dry_run: bool, exclude: tuple[str, ...],
        include: tuple[str, ...], quiet: bool, as_json: bool) -> None:
     """Copy SOURCE to DEST: local to eos://, eos:// to local, eos:// to eos://, or import
@@ -113,42 +113,42 @@ def cp(source: str, dest: str, recursive: bool, dry_run: bool, exclude: tuple[st
     if (exclude or include) and not recursive:
         raise click.UsageError("--exclude and --include filter what -r copies: add -r")
     progress = Progress(None, label="cp", enabled=None if not (quiet or as_json) else False)
-    with _catalog() as cat:
+    with open_catalog() as cat:
         transfers = run_cp(cat, source, dest, recursive=recursive, dry_run=dry_run,
                            exclude=exclude, include=include, on_bytes=progress.advance)
     if progress.done:
         progress.close()
     if as_json:
-        _echo_json([t.to_dict() for t in transfers])
+        echo_json([t.to_dict() for t in transfers])
         return
     if not quiet:
         for transfer in transfers:
             click.echo(("(dry run) " if dry_run else "") + transfer.line())
 
 
-@cli.command()
+@click.command()
 @click.argument("source")
 @click.argument("dest")
 @click.option("-r", "-R", "--recursive", is_flag=True,
               help="Move every name under a folder or prefix.")
 @_dry_run_option
-@_json_option
+@json_option
 def mv(source: str, dest: str, recursive: bool, dry_run: bool, as_json: bool) -> None:
     """Move names within the catalog: a copy (no byte moves) and a delete marker on SOURCE,
     in one changeset when both are in one namespace.
 
     Example: eos mv eos://users/me/draft.csv eos://users/me/final/
     """
-    with _catalog() as cat:
+    with open_catalog() as cat:
         moves = run_mv(cat, source, dest, recursive=recursive, dry_run=dry_run)
     if as_json:
-        _echo_json([t.to_dict() for t in moves])
+        echo_json([t.to_dict() for t in moves])
         return
     for move in moves:
         click.echo(("(dry run) " if dry_run else "") + move.line())
 
 
-@cli.command()
+@click.command()
 @click.argument("source")
 @click.argument("dest")
 @click.option("--delete", is_flag=True, help="Also remove what SOURCE does not have.")
@@ -156,7 +156,7 @@ def mv(source: str, dest: str, recursive: bool, dry_run: bool, as_json: bool) ->
 @_filter_options
 @click.option("-m", "--message", default="", help="A note kept with the change.")
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
-@_json_option
+@json_option
 def sync(source: str, dest: str, delete: bool, dry_run: bool, exclude: tuple[str, ...],
          include: tuple[str, ...], message: str, quiet: bool, as_json: bool) -> None:
     """Make DEST hold what SOURCE holds: a folder and an eos:// prefix either way, or two
@@ -179,14 +179,14 @@ def sync(source: str, dest: str, delete: bool, dry_run: bool, exclude: tuple[str
         progress.total = plan.transferred
         progress.files = sum(a.kind in ("upload", "download") for a in plan.actions)
 
-    with _catalog() as cat:
+    with open_catalog() as cat:
         report = run_sync(cat, source, dest, delete=delete, dry_run=dry_run, exclude=exclude,
                           include=include, message=message, on_plan=planned,
                           on_bytes=progress.advance, on_file=progress.file_done)
     if progress.done:
         progress.close()
     if as_json:
-        _echo_json({
+        echo_json({
             "direction": report.direction, "source": report.source, "dest": report.dest,
             "local": None if report.local is None else str(report.local),
             "remote": report.remote, "dry_run": report.dry_run, "hashed": report.hashed,
@@ -203,24 +203,24 @@ def sync(source: str, dest: str, delete: bool, dry_run: bool, exclude: tuple[str
         click.echo("nothing to do: already in sync")
 
 
-@cli.command()
+@click.command()
 @click.argument("uri", required=False, default="")
-@_json_option
+@json_option
 def du(uri: str, as_json: bool) -> None:
     """Show the space names under URI take: latest versions, all versions, and the bytes
     stored once each (what deduplication saved).
 
     Example: eos du eos://org/
     """
-    with _catalog() as cat:
+    with open_catalog() as cat:
         loc = cat.prefix(uri)
-        u = cat.usage(loc)
+        u = cat.du(loc)
     data = {"namespace": loc.namespace, "prefix": loc.name, "names": u.names,
             "versions": u.versions, "logical_bytes": u.logical,
             "all_versions_bytes": u.all_versions, "stored_bytes": u.stored,
             "saved_bytes": u.saved}
     if as_json:
-        _echo_json(data)
+        echo_json(data)
         return
     where = f"eos://{loc.namespace}/{loc.name}"
     click.echo(format_table(["", where], [
@@ -232,34 +232,34 @@ def du(uri: str, as_json: bool) -> None:
     ]))
 
 
-@cli.command()
+@click.command()
 @click.argument("uri", required=False, default="")
 @click.option("-n", "--limit", default=20, show_default=True, type=click.IntRange(min=1),
               help="How many changes to show.")
-@_json_option
+@json_option
 def log(uri: str, limit: int, as_json: bool) -> None:
     """Show recent changes to names under URI, newest first: who did what, when.
 
     Example: eos log eos://org/shared/ -n 50
     """
-    with _catalog() as cat:
-        events = cat.history(uri, limit)
+    with open_catalog() as cat:
+        events = cat.log(uri, limit)
     if as_json:
-        _echo_json([e.to_dict() for e in events])
+        echo_json([e.to_dict() for e in events])
         return
     rows = [[short_time(e.created), e.author, e.what, e.target, e.message] for e in events]
     if rows:
         click.echo(format_table(["WHEN", "WHO", "WHAT", "VERSION", "MESSAGE"], rows))
 
 
-@cli.command()
+@click.command()
 @click.argument("ref")
 def cat(ref: str) -> None:
     """Write the bytes REF means to standard output, verified first.
 
     Example: eos cat eos://org/shared/samples.csv@3 | head
     """
-    with _catalog() as catalog:
+    with open_catalog() as catalog:
         _, path = catalog.cached(ref)
         with open(path, "rb") as f:
             while chunk := f.read(1024 * 1024):
@@ -267,11 +267,11 @@ def cat(ref: str) -> None:
     sys.stdout.flush()
 
 
-@cli.command()
+@click.command()
 @click.argument("ref")
 @click.option("--expires", "--expires-in", "expires", default="48h", show_default=True,
               help="How long the link works: 30m, 48h, 7d, or seconds (3600); at most 7 days.")
-@_json_option
+@json_option
 def url(ref: str, expires: str, as_json: bool) -> None:
     """Print a link that lets anyone holding it download REF until it expires.
 
@@ -281,17 +281,17 @@ def url(ref: str, expires: str, as_json: bool) -> None:
 
     Example: eos url project-1/report.pdf --expires 7d
     """
-    with _catalog() as catalog, _one_name(catalog, ref, "links are to one file (eos ls {uri})"):
+    with open_catalog() as catalog, one_name(catalog, ref, "links are to one file (eos ls {uri})"):
         if not as_json:
             click.echo(catalog.url(ref, expires=expires))
             return
         record = catalog.resolve(ref)
         ends = datetime.now(timezone.utc) + timedelta(seconds=parse_duration(expires))
         link = catalog.url(record.uri, expires=expires)  # exactly the version reported
-    _echo_json({**record.to_dict(), "url": link, "url_expires": format_time(ends)})
+    echo_json({**record.to_dict(), "url": link, "url_expires": format_time(ends)})
 
 
-@cli.command()
+@click.command()
 @click.argument("refs", nargs=-1, required=True)
 @click.option("-o", "--output", default="eos.lock", show_default=True,
               type=click.Path(dir_okay=False, path_type=Path), help="The lock file to write.")
@@ -299,7 +299,7 @@ def url(ref: str, expires: str, as_json: bool) -> None:
               help="Keep the file's existing pins (always done now; kept for scripts).")
 @click.option("--update", is_flag=True,
               help="Move pins the file already holds to the versions REFS resolve to now.")
-@_json_option
+@json_option
 def lock(refs: tuple[str, ...], output: Path, add: bool, update: bool, as_json: bool) -> None:
     """Pin REFS to their exact versions and hashes in a lock file for reproducible reruns.
 
@@ -312,13 +312,13 @@ def lock(refs: tuple[str, ...], output: Path, add: bool, update: bool, as_json: 
     """
     lock_file = LockFile.load(output) if output.exists() else LockFile()
     fresh = LockFile()
-    with _catalog() as cat, use_lock(None):  # pin what the store holds now, not an old lock
+    with open_catalog() as cat, use_lock(None):  # pin what the store holds now, not an old lock
         for ref in refs:
             fresh.pin(cat.resolve(ref))  # two different pins for one name: ConflictError
     changes = lock_file.merge(fresh, update=update)
     lock_file.save(output)
     if as_json:
-        _echo_json([change.to_dict() for change in changes])
+        echo_json([change.to_dict() for change in changes])
         return
     for change in changes:
         was = f" (was @{change.previous.version})" if change.previous is not None else ""
@@ -334,7 +334,7 @@ def _cache_of(cat: Catalog) -> BlobCache:
     return cat.cache
 
 
-@cli.group()
+@click.group()
 def cache() -> None:
     """Look at and trim the shared download cache (EOS_CACHE, default $EOS_HOME/cache).
 
@@ -343,18 +343,18 @@ def cache() -> None:
 
 
 @cache.command("info")
-@_json_option
+@json_option
 def cache_info(as_json: bool) -> None:
     """Show where the cache is, how many blobs it holds and their size.
 
     Example: eos cache info --json
     """
-    with _catalog() as cat:
+    with open_catalog() as cat:
         info = _cache_of(cat).info()
     data = {"root": str(info.root), "entries": info.entries, "size": info.size,
             "max_size": info.max_size}
     if as_json:
-        _echo_json(data)
+        echo_json(data)
         return
     cap = format_size(info.max_size) if info.max_size is not None else "none"
     click.echo(f"{info.root}: {info.entries} blobs, {format_size(info.size)} (cap: {cap})")
@@ -362,7 +362,7 @@ def cache_info(as_json: bool) -> None:
 
 @cache.command("prune")
 @click.option("--max-size", required=True, help="Keep at most this much, e.g. 20GiB or 500MB.")
-@_json_option
+@json_option
 def cache_prune(max_size: str, as_json: bool) -> None:
     """Remove the least recently used blobs until the cache holds at most --max-size.
 
@@ -371,11 +371,15 @@ def cache_prune(max_size: str, as_json: bool) -> None:
     Example: eos cache prune --max-size 20GiB
     """
     size = parse_size(max_size)
-    with _catalog() as cat:
+    with open_catalog() as cat:
         result = _cache_of(cat).prune(size)
     if as_json:
-        _echo_json({"removed": list(result.removed), "freed": result.freed,
-                    "size": result.size})
+        echo_json({"removed": list(result.removed), "freed": result.freed,
+                   "size": result.size})
         return
     click.echo(f"removed {len(result.removed)} blobs, freed {format_size(result.freed)}; "
                f"the cache holds {format_size(result.size)}")
+
+
+# The commands of this module; cli.py adds them to the group.
+COMMANDS: tuple[click.Command, ...] = (ls, cp, mv, sync, du, log, cat, url, lock, cache)

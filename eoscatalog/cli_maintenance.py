@@ -1,19 +1,19 @@
 """The ``eos`` commands that keep a store healthy: ``verify`` and ``gc``.
 
-They register on the ``eos`` group from :mod:`eoscatalog.cli` (imported there).
+cli.py registers them (``COMMANDS``) on the ``eos`` group.
 """
 
 from __future__ import annotations
 
 import click
 
-from .cli import _catalog, _echo_json, _json_option, cli
+from .cli_common import echo_json, json_option, open_catalog
 from .output import format_size
 
-__all__ = ["gc", "verify"]
+__all__ = ["COMMANDS", "gc", "verify"]
 
 
-@cli.command()
+@click.command()
 @click.argument("prefix", required=False, default="")
 @click.option("--all", "all_namespaces", is_flag=True,
               help="Check every namespace in the store, not one prefix.")
@@ -22,7 +22,7 @@ __all__ = ["gc", "verify"]
                    "bytes are there are stored again.")
 @click.option("--no-quarantine", is_flag=True,
               help="Leave corrupt blobs where they are (default: move them to quarantine/).")
-@_json_option
+@json_option
 def verify(prefix: str, all_namespaces: bool, repair_from: str | None, no_quarantine: bool,
            as_json: bool) -> None:
     """Check that every readable version's blob under PREFIX is there and hashes to its key.
@@ -31,11 +31,11 @@ def verify(prefix: str, all_namespaces: bool, repair_from: str | None, no_quaran
 
     Example: eos verify eos://org/ --repair-from ./backup/
     """
-    with _catalog() as cat:
+    with open_catalog() as cat:
         report = cat.verify(prefix, all_namespaces=all_namespaces, repair_from=repair_from,
                             quarantine=not no_quarantine)
     if as_json:
-        _echo_json({
+        echo_json({
             "versions": report.versions, "blobs": report.blobs, "bytes": report.bytes,
             "ok": report.ok,
             "problems": [{"hash": p.hash, "problem": p.problem, "actual": p.actual,
@@ -56,24 +56,24 @@ def verify(prefix: str, all_namespaces: bool, repair_from: str | None, no_quaran
         raise SystemExit(1)
 
 
-@cli.command()
+@click.command()
 @click.option("--grace", default="24h", show_default=True,
               help="Spare blobs written or reused more recently than this.")
 @click.option("--dry-run", is_flag=True, help="Report what would go; delete nothing.")
 @click.option("--prune", is_flag=True,
               help="First purge old versions the retention rules do not keep.")
-@_json_option
+@json_option
 def gc(grace: str, dry_run: bool, prune: bool, as_json: bool) -> None:
     """Delete blobs that no live version or tag references and that are older than the grace
     period; clean up what interrupted uploads left. Needs admin rights (EOS_ADMIN=1).
 
     Example: eos gc --dry-run
     """
-    with _catalog() as cat:
+    with open_catalog() as cat:
         report = cat.gc(grace=grace, dry_run=dry_run, prune=prune)
     reasons = sorted(report.deleted)
     if as_json:
-        _echo_json({
+        echo_json({
             "dry_run": report.dry_run, "grace_seconds": report.grace_seconds,
             "live": report.live, "kept_young": report.kept_young,
             "kept_rechecked": report.kept_rechecked, "pruned": report.pruned,
@@ -91,3 +91,7 @@ def gc(grace: str, dry_run: bool, prune: bool, as_json: bool) -> None:
     click.echo(f"{verb} {format_size(report.bytes())} in all; kept {report.live} live blobs, "
                f"{report.kept_young} younger than the grace period, {report.kept_rechecked} "
                "used again while gc ran")
+
+
+# The commands of this module; cli.py adds them to the group.
+COMMANDS: tuple[click.Command, ...] = (verify, gc)

@@ -1,7 +1,7 @@
 """The ``eos`` commands that add versions to a name or act on existing ones: rm, undelete,
 rollback, tag, untag.
 
-They register on the ``eos`` group from :mod:`eoscatalog.cli` (imported there), and like every
+cli.py registers them (``COMMANDS``) on the ``eos`` group, and like every
 command they parse arguments, call the Catalog, and print; with ``--json``, the versions they
 made or acted on, in the shape of :meth:`VersionRecord.to_dict`.
 """
@@ -11,14 +11,14 @@ from __future__ import annotations
 import click
 
 from .catalog import Catalog
-from .cli import _catalog, _echo_json, _json_option, _one_name, cli
+from .cli_common import echo_json, json_option, one_name, open_catalog
 from .errors import NotFoundError
 from .records import VersionRecord
 
-__all__ = ["rm", "rollback", "tag", "undelete", "untag"]
+__all__ = ["COMMANDS", "rm", "rollback", "tag", "undelete", "untag"]
 
 
-@cli.command()
+@click.command()
 @click.argument("ref")
 @click.option("-r", "-R", "--recursive", is_flag=True, help="Delete every name under a folder.")
 @click.option("--purge", is_flag=True, help="Remove REF (name, or name@N) for good instead.")
@@ -26,7 +26,7 @@ __all__ = ["rm", "rollback", "tag", "undelete", "untag"]
 @click.option("-m", "--message", default="", help="A note kept with the change.")
 @click.option("--dry-run", "--dryrun", "dry_run", is_flag=True,
               help="Print what would be deleted or purged; change nothing.")
-@_json_option
+@json_option
 def rm(ref: str, recursive: bool, purge: bool, yes: bool, message: str, dry_run: bool,
        as_json: bool) -> None:
     """Delete NAME by adding a delete marker; older versions stay readable.
@@ -41,7 +41,7 @@ def rm(ref: str, recursive: bool, purge: bool, yes: bool, message: str, dry_run:
     if as_json and dry_run:
         raise click.UsageError("--json prints the versions a change made; --dry-run makes "
                                "none: drop one of them")
-    with _catalog() as cat:
+    with open_catalog() as cat:
         if dry_run:
             _rm_dry_run(cat, ref, recursive=recursive, purge=purge)
             return
@@ -51,8 +51,8 @@ def rm(ref: str, recursive: bool, purge: bool, yes: bool, message: str, dry_run:
             names = cat.rm_prefix(ref, message=message, whole_namespace=yes)
             if as_json:
                 folder = cat.folder(ref)
-                _echo_json([_last_marker(cat, f"eos://{folder.namespace}/{name}").to_dict()
-                            for name in names])
+                echo_json([_last_marker(cat, f"eos://{folder.namespace}/{name}").to_dict()
+                           for name in names])
                 return
             for name in names:
                 click.echo(f"deleted: {name}")
@@ -61,18 +61,18 @@ def rm(ref: str, recursive: bool, purge: bool, yes: bool, message: str, dry_run:
         if purge:
             if not yes:
                 raise click.UsageError("--purge cannot be undone: add --yes to confirm")
-            with _one_name(cat, ref, "--purge takes one name at a time (eos ls -r {uri})"):
+            with one_name(cat, ref, "--purge takes one name at a time (eos ls -r {uri})"):
                 purged = cat.purge(ref, message=message)
             if as_json:
                 loc = cat.reference(ref).location
-                _echo_json([r.to_dict() for r in cat.versions(loc) if r.version in purged])
+                echo_json([r.to_dict() for r in cat.versions(loc) if r.version in purged])
                 return
             click.echo(f"purged versions {', '.join(map(str, purged)) or 'none (already)'}")
             return
-        with _one_name(cat, ref, "use eos rm -r {uri}"):
+        with one_name(cat, ref, "use eos rm -r {uri}"):
             record = cat.rm(ref, message=message)
     if as_json:
-        _echo_json(record.to_dict())
+        echo_json(record.to_dict())
         return
     click.echo(f"deleted: {record.uri} is a delete marker; `eos undelete {ref}` restores it")
 
@@ -108,28 +108,28 @@ def _rm_dry_run(cat: Catalog, ref: str, *, recursive: bool, purge: bool) -> None
     click.echo(f"(dry run) delete: {record.uri} would get a delete marker")
 
 
-@cli.command()
+@click.command()
 @click.argument("name")
 @click.option("-m", "--message", default="", help="A note kept with the change.")
-@_json_option
+@json_option
 def undelete(name: str, message: str, as_json: bool) -> None:
     """Restore a deleted NAME as a new version carrying its last readable bytes.
 
     Example: eos undelete project-1/old.csv
     """
-    with _catalog() as cat:
+    with open_catalog() as cat:
         record = cat.undelete(name, message=message)
     if as_json:
-        _echo_json(record.to_dict())
+        echo_json(record.to_dict())
         return
     click.echo(f"restored: {record.uri} holds version {record.source_version}'s bytes")
 
 
-@cli.command()
+@click.command()
 @click.argument("name")
 @click.option("--to", "to", required=True, help="Version number, tag or blake3: hash prefix.")
 @click.option("-m", "--message", default="", help="A note kept with the change.")
-@_json_option
+@json_option
 def rollback(name: str, to: str, message: str, as_json: bool) -> None:
     """Add a new version of NAME carrying the bytes of an older one.
 
@@ -138,12 +138,12 @@ def rollback(name: str, to: str, message: str, as_json: bool) -> None:
 
     Example: eos rollback project-1/table.csv --to 3
     """
-    with _catalog() as cat:
+    with open_catalog() as cat:
         before = max((r.version for r in cat.versions(name)), default=0)
         record = cat.rollback(name, to, message=message)
     created = record.version > before
     if as_json:
-        _echo_json({**record.to_dict(), "new_version": created})
+        echo_json({**record.to_dict(), "new_version": created})
         return
     if created:
         click.echo(f"{record.uri} now holds version {record.source_version}'s bytes")
@@ -151,28 +151,28 @@ def rollback(name: str, to: str, message: str, as_json: bool) -> None:
         click.echo(f"unchanged: {record.uri} already holds those bytes")
 
 
-@cli.command()
+@click.command()
 @click.argument("ref")
 @click.argument("tag")
 @click.option("--force", is_flag=True, help="Move the tag if it is on another version.")
-@_json_option
+@json_option
 def tag(ref: str, tag: str, force: bool, as_json: bool) -> None:
     """Put TAG on the version REF means (read it back as name@TAG).
 
     Example: eos tag project-1/table.csv@3 paper-2026
     """
-    with _catalog() as cat:
+    with open_catalog() as cat:
         record = cat.tag(ref, tag, force=force)
     if as_json:
-        _echo_json(record.to_dict())
+        echo_json(record.to_dict())
         return
     click.echo(f"{record.uri} tagged {tag}")
 
 
-@cli.command()
+@click.command()
 @click.argument("name")
 @click.argument("tag")
-@_json_option
+@json_option
 def untag(name: str, tag: str, as_json: bool) -> None:
     """Remove TAG from NAME.
 
@@ -180,11 +180,15 @@ def untag(name: str, tag: str, as_json: bool) -> None:
 
     Example: eos untag project-1/table.csv paper-2026
     """
-    with _catalog() as cat:
+    with open_catalog() as cat:
         was = [r.version for r in cat.versions(name) if tag in r.tags] if as_json else []
         cat.untag(name, tag)  # refuses a tag the name does not have, whatever `was` says
         if as_json:
-            _echo_json(next((r.to_dict() for r in cat.versions(name) if r.version in was),
-                            None))
+            echo_json(next((r.to_dict() for r in cat.versions(name) if r.version in was),
+                           None))
             return
     click.echo(f"removed tag {tag} from {name}")
+
+
+# The commands of this module; cli.py adds them to the group.
+COMMANDS: tuple[click.Command, ...] = (rm, undelete, rollback, tag, untag)

@@ -254,6 +254,7 @@ def test_a_command_whose_change_landed_is_not_run_again_after_a_repair(
     from click.testing import CliRunner
 
     from eoscatalog import cli as cli_module
+    from eoscatalog import cli_common
     from eoscatalog.index import Index
 
     for key, value in env.items():
@@ -272,7 +273,7 @@ def test_a_command_whose_change_landed_is_not_run_again_after_a_repair(
         return real_apply(self, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(Index, "apply", damaged_once)
-    monkeypatch.setattr(cli_module, "_set_aside_damaged", lambda: True)
+    monkeypatch.setattr(cli_common, "_set_aside_damaged", lambda: True)
     result = runner.invoke(cli_module.cli, ["rm", "a.csv"])
     assert result.exit_code == 0, result.output
     assert "the change was made" in result.output
