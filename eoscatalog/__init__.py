@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from . import sqlite as _sqlite  # noqa: F401 - first: imports sqlite-utils lean (see there)
 from .cache import BlobCache
 from .catalog import Catalog, PutResult
@@ -38,7 +40,10 @@ from .names import Location, Reference, parse_reference
 from .pins import LockedInput
 from .records import VersionRecord
 from .remotes import EFile, NamedFile, S3File, URLFile
-from .store import LocalStore, MemoryStore, S3Store, Store, open_store
+from .store import LocalStore, MemoryStore, Store, open_store
+
+if TYPE_CHECKING:
+    from .store.s3 import S3Store
 
 __version__ = "0.1.0"
 
@@ -88,3 +93,18 @@ __all__ = [
     "set_default_catalog",
     "use_lock",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``S3Store`` on first use (PEP 562): ``import eoscatalog`` loads no botocore, which only
+    S3 needs (about 0.1 s of imports)."""
+    if name == "S3Store":
+        from .store.s3 import S3Store
+
+        globals()["S3Store"] = S3Store  # found directly from now on
+        return S3Store
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
