@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import typing as _typing
 
 from . import sqlite as _sqlite  # noqa: F401 - first: imports sqlite-utils lean (see there)
 from .cache import BlobCache
@@ -42,8 +42,21 @@ from .records import VersionRecord
 from .remotes import EFile, NamedFile, S3File, URLFile
 from .store import LocalStore, MemoryStore, Store, open_store
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from .store.s3 import S3Store
+else:
+
+    def __getattr__(name: str) -> object:
+        """``S3Store`` on first use (PEP 562): ``import eoscatalog`` loads no botocore, which
+        only S3 needs (about 0.1 s of imports). Hidden from type checkers, which see the
+        import above and still flag a misspelt name."""
+        if name == "S3Store":
+            from .store.s3 import S3Store
+
+            globals()["S3Store"] = S3Store  # found directly from now on
+            return S3Store
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __version__ = "0.1.0"
 
@@ -95,16 +108,6 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """``S3Store`` on first use (PEP 562): ``import eoscatalog`` loads no botocore, which only
-    S3 needs (about 0.1 s of imports)."""
-    if name == "S3Store":
-        from .store.s3 import S3Store
-
-        globals()["S3Store"] = S3Store  # found directly from now on
-        return S3Store
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def __dir__() -> list[str]:
+    """The module's names, ``S3Store`` included before its first use."""
     return sorted({*globals(), *__all__})

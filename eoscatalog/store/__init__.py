@@ -19,6 +19,18 @@ from .memory import MemoryStore
 
 if TYPE_CHECKING:
     from .s3 import S3Store
+else:
+
+    def __getattr__(name: str) -> object:
+        """``S3Store`` on first use (PEP 562): importing the package loads no botocore. Hidden
+        from type checkers, which see the import above and still flag a misspelt name."""
+        if name == "S3Store":
+            from .s3 import S3Store
+
+            globals()["S3Store"] = S3Store  # found directly from now on
+            return S3Store
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["LocalStore", "MemoryStore", "ObjectInfo", "S3Store", "Store", "blob_key", "open_store"]
 
@@ -43,12 +55,3 @@ def open_store(url: str, *, create: bool = False, **options: Any) -> Store:
         "s3://bucket/prefix"
     )
 
-
-def __getattr__(name: str) -> Any:
-    """``S3Store`` on first use (PEP 562): importing the package loads no botocore."""
-    if name == "S3Store":
-        from .s3 import S3Store
-
-        globals()["S3Store"] = S3Store  # found directly from now on
-        return S3Store
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -21,7 +21,7 @@ import os
 import threading
 from collections.abc import Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import NotFoundError, PreconditionFailedError, StoreError
 from ..redaction import install_redaction
@@ -88,7 +88,8 @@ class S3Client:
             # We verify every byte with BLAKE3; extra CRCs only break third-party S3 services.
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
-            s3={"addressing_style": addressing_style or ("path" if self.endpoint_url else "auto")},
+            s3=cast(Any, {  # the stubs want a Literal; the option is a plain str, checked there
+                "addressing_style": addressing_style or ("path" if self.endpoint_url else "auto")}),
             signature_version="s3v4",  # presigned links too: SigV2 is deprecated
         )
         # botocore, not boto3 (0.2 s of imports, s3transfer's).
@@ -204,10 +205,10 @@ class S3Client:
             # botocore's own text is the full request URL with its query: it names no more
             # than the endpoint does, and buries it.
             how = "timed out connecting" if isinstance(e, ConnectTimeoutError) else "no answer"
-            tries = "once" if self.max_attempts == 1 else f"{self.max_attempts} times"
+            times = "once" if self.max_attempts == 1 else f"{self.max_attempts} times"
             raise StoreError(
                 f"cannot reach S3 at {self.endpoint_url or 'AWS'} for {url} ({how}, tried "
-                f"{tries}): check the endpoint (endpoint_url, AWS_ENDPOINT_URL) "
+                f"{times}): check the endpoint (endpoint_url, AWS_ENDPOINT_URL) "
                 "and your network; EOS_OFFLINE=1 reads pinned versions this machine already has"
             ) from None
         except (HTTPClientError, IncompleteReadError) as e:
