@@ -33,7 +33,6 @@ from .names import Reference, split_reference
 from .records import VersionRecord
 from .remotes import CATALOG_REMOTES, EFile, NamedFile, Remote, S3File, URLFile, parse_remote
 from .sources import download_s3, download_url, upload_s3
-from .store import S3Store
 from .temp_paths import ensure_temp_folder, new_temp_folder
 from .units import format_time, parse_time
 
@@ -313,8 +312,11 @@ class File:
     def _s3_options(self) -> dict[str, Any]:
         """Endpoint and region for plain s3:// remotes: the catalog's, else the configured."""
         store = self._catalog.store if self._catalog is not None else None
-        if isinstance(store, S3Store):
-            return {"endpoint_url": store.endpoint_url, "region": store.client.meta.region_name}
+        if store is not None and store.url.startswith("s3://"):
+            from .store.s3 import S3Store  # imported already: the store is one
+
+            if isinstance(store, S3Store):
+                return {"endpoint_url": store.endpoint_url, "region": store.region}
         config = Config.load()
         return {"endpoint_url": config.endpoint_url, "region": config.region}
 

@@ -4,10 +4,12 @@ At DEBUG level botocore logs every request it signs: the headers (``Authorizatio
 value holds the access key id and the signature, and ``X-Amz-Security-Token``), the canonical
 request, the signature, and, for a presigned link, the link's query (``X-Amz-Credential``,
 ``X-Amz-Signature``): enough to replay a request or use a link that was never handed out.
-:func:`install_redaction` (called once when :mod:`eoscatalog.store.s3` is imported) wraps the
-log record factory so that records of the loggers in :data:`LOGGERS` carry ``***`` instead of
-those values, whatever handlers and levels the application configured. The secret access key
-itself is never logged by botocore; credentials in response bodies (STS, SSO) are masked too.
+:func:`install_redaction` (called by every :class:`~eoscatalog.store.s3_client.S3Client` before
+its client is built, so before eos sends any S3 request, and when :mod:`eoscatalog.store.s3` is
+imported) wraps the log record factory so that records of the loggers in :data:`LOGGERS` carry
+``***`` instead of those values, whatever handlers and levels the application configured. The
+secret access key itself is never logged by botocore; credentials in response bodies (STS, SSO)
+are masked too.
 
 >>> redact("headers={'Authorization': b'AWS4-HMAC-SHA256 Credential=AKIA/x, Signature=0a1b'}")
 "headers={'Authorization': b'***'}"

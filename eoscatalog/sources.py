@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .errors import IntegrityError, InvalidNameError, NotFoundError, StoreError
 from .store.base import open_temp
-from .store.s3 import S3Store
+from .store.s3_client import S3Client
 
 __all__ = ["download_s3", "download_url", "split_s3_url", "upload_s3"]
 
@@ -103,10 +103,11 @@ def download_s3(url: str, dest: str | os.PathLike[str], *, endpoint_url: str | N
     points at S3-compatible services.
     """
     bucket, key = split_s3_url(url)
-    store = S3Store(f"s3://{bucket}", endpoint_url=endpoint_url, region=region)
+    s3 = S3Client(endpoint_url=endpoint_url, region=region)
+    where = f"s3://{bucket}"
     try:
-        with store.errors(key):
-            head = store.client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+        with s3.errors(where, key):
+            head = s3.client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
         size, etag = head["ContentLength"], head.get("ETag", "")
         sha256 = head.get("ChecksumSHA256")
         # An ETag is the MD5 of the bytes only for single-part objects stored without KMS or
@@ -124,18 +125,18 @@ def download_s3(url: str, dest: str | os.PathLike[str], *, endpoint_url: str | N
                 checks.expect("md5", match.group(1), checks.md5.hexdigest())
 
         return _write_checked(
-            _s3_chunks(store, bucket, key, etag), Path(dest), _Checks(url), verify
+            _s3_chunks(s3, bucket, key, etag), Path(dest), _Checks(url), verify
         )
     except NotFoundError:
         raise NotFoundError(f"no object at {url}: check the bucket and key") from None
     finally:
-        store.close()
+        s3.close()
 
 
-def _s3_chunks(store: S3Store, bucket: str, key: str, etag: str) -> Iterator[bytes]:
-    with store.errors(key):
+def _s3_chunks(s3: S3Client, bucket: str, key: str, etag: str) -> Iterator[bytes]:
+    with s3.errors(f"s3://{bucket}", key):
         # IfMatch: an object replaced between the HEAD and the GET is refused, not mixed.
-        body = store.client.get_object(Bucket=bucket, Key=key, IfMatch=etag)["Body"]
+        body = s3.client.get_object(Bucket=bucket, Key=key, IfMatch=etag)["Body"]
         try:
             yield from body.iter_chunks(CHUNK)
         finally:
@@ -148,12 +149,12 @@ def upload_s3(path: str | os.PathLike[str], url: str, *, endpoint_url: str | Non
     from boto3.s3.transfer import S3Transfer
 
     bucket, key = split_s3_url(url)
-    store = S3Store(f"s3://{bucket}", endpoint_url=endpoint_url, region=region)
+    s3 = S3Client(endpoint_url=endpoint_url, region=region)
     try:
-        with store.errors(key):
-            S3Transfer(store.client).upload_file(os.fspath(path), bucket, key)
+        with s3.errors(f"s3://{bucket}", key):
+            S3Transfer(s3.client).upload_file(os.fspath(path), bucket, key)
     finally:
-        store.close()
+        s3.close()
 
 
 def download_url(url: str, dest: str | os.PathLike[str], *, timeout: float = 60) -> Path:

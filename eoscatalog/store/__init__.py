@@ -1,5 +1,8 @@
 """Stores: where the bytes and the catalog log live. ``open_store`` picks the backend by URL.
 
+``S3Store`` (and with it botocore) is imported on first use: by ``open_store("s3://...")`` or by
+asking this package or :mod:`eoscatalog` for the name, so local stores never load botocore.
+
 >>> import tempfile
 >>> open_store("file://" + tempfile.mkdtemp(), create=True).url.startswith("file:///")
 True
@@ -7,13 +10,27 @@ True
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import StoreError
 from .base import ObjectInfo, Store, blob_key
 from .local import LocalStore
 from .memory import MemoryStore
-from .s3 import S3Store
+
+if TYPE_CHECKING:
+    from .s3 import S3Store
+else:
+
+    def __getattr__(name: str) -> object:
+        """``S3Store`` on first use (PEP 562): importing the package loads no botocore. Hidden
+        from type checkers, which see the import above and still flag a misspelt name."""
+        if name == "S3Store":
+            from .s3 import S3Store
+
+            globals()["S3Store"] = S3Store  # found directly from now on
+            return S3Store
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["LocalStore", "MemoryStore", "ObjectInfo", "S3Store", "Store", "blob_key", "open_store"]
 
@@ -25,6 +42,8 @@ def open_store(url: str, *, create: bool = False, **options: Any) -> Store:
     :class:`S3Store`.
     """
     if url.startswith("s3://"):
+        from .s3 import S3Store
+
         return S3Store(url, **options)
     if url.startswith("file://") or url.startswith("/"):
         return LocalStore(url, create=create)
@@ -35,3 +54,4 @@ def open_store(url: str, *, create: bool = False, **options: Any) -> Store:
         f"unknown store URL {url!r} (scheme {scheme!r}): use file:///path/to/folder or "
         "s3://bucket/prefix"
     )
+

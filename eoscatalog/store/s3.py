@@ -5,61 +5,40 @@ from the argument, else ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL``, so MinIO
 S3-compatible services work. Create-if-absent and compare-and-swap use S3's conditional writes
 (``If-None-Match: *`` and ``If-Match``); whether the service honours them is probed once.
 
-Retries within an attempts budget: :mod:`~eoscatalog.store.s3_retries`; resumed downloads and
-multipart uploads: :mod:`~eoscatalog.store.s3_transfer`.
+The botocore client, its configuration, retries and error messages:
+:mod:`~eoscatalog.store.s3_client` (shared with plain ``s3://`` sources); resumed downloads and
+multipart uploads: :mod:`~eoscatalog.store.s3_transfer`. This module imports botocore, so
+:mod:`eoscatalog.store` and :mod:`eoscatalog` import it only when ``S3Store`` is first used.
 """
 
 from __future__ import annotations
 
 import builtins
 import contextlib
-import os
 import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
-from botocore.config import Config
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectionError,
-    ConnectTimeoutError,
-    HTTPClientError,
-    IncompleteReadError,
-    NoCredentialsError,
-)
+from botocore.exceptions import ClientError
 
 from ..errors import NotFoundError, PreconditionFailedError, StoreError
 from ..redaction import install_redaction
 from .base import BLOB_PREFIX, TOUCHED, ObjectInfo, Store, check_key
-from .s3_retries import BACKOFF, MAX_ATTEMPTS, READ_TIMEOUT, RetryPolicy
-from .s3_transfer import (
-    MAX_CONCURRENCY,
-    MULTIPART_THRESHOLD,
-    PART_SIZE,
-    PRECONDITION,
-    S3Transfers,
-)
+from .s3_client import BACKOFF, MAX_ATTEMPTS, READ_TIMEOUT, S3Client, endpoint_from_env
+from .s3_transfer import MAX_CONCURRENCY, MULTIPART_THRESHOLD, PART_SIZE, S3Transfers
 
 __all__ = ["BLIND_PUT_LIMIT", "S3Store", "endpoint_from_env"]
 
 # Blobs up to 1 MiB go without a HEAD first: a round trip costs about as much as that many bytes.
 BLIND_PUT_LIMIT = 1024 * 1024
 
-_NOT_FOUND = {"NoSuchKey", "404", "NotFound"}
-_CREDENTIALS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken"}
-
 install_redaction()  # botocore logs signed requests at DEBUG: mask credentials
-
-
-def endpoint_from_env() -> str | None:
-    """The S3 endpoint named by ``AWS_ENDPOINT_URL_S3`` or ``AWS_ENDPOINT_URL``, if any."""
-    return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
 
 
 class S3Store(S3Transfers, Store):
@@ -94,64 +73,34 @@ class S3Store(S3Transfers, Store):
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self.url = f"s3://{bucket}/{self.prefix}".rstrip("/")
-        self.endpoint_url = endpoint_url or endpoint_from_env()
         self.max_concurrency = max_concurrency
         self.part_size = part_size
         self.multipart_threshold = multipart_threshold
         self.blind_put_limit = min(blind_put_limit, multipart_threshold)
         self.max_attempts = max_attempts
-        self.retry = RetryPolicy(max_attempts, backoff)
-        config = Config(
-            # total_max_attempts counts the first try (botocore's max_attempts counts retries);
-            # RetryPolicy replaces the handler, this keeps the same budget if it could not.
-            retries={"total_max_attempts": max_attempts, "mode": "standard"},
-            max_pool_connections=max(16, max_concurrency * 2),
-            connect_timeout=10,
-            read_timeout=read_timeout,
-            # We verify every byte with BLAKE3; extra CRCs only break third-party S3 services.
-            request_checksum_calculation="when_required",
-            response_checksum_validation="when_required",
-            s3={"addressing_style": addressing_style or ("path" if self.endpoint_url else "auto")},
-            signature_version="s3v4",  # presigned links too: SigV2 is deprecated
-        )
-        # botocore, not boto3 (0.2 s of imports, s3transfer's); the client (~0.1 s: the S3
-        # model) is built on a thread while the caller goes on; ``client`` waits for it.
-        self._session: Any = None
-        self._client: Any = None
-        self._client_failed: BaseException | None = None
-        self._client_ready = threading.Event()
-        threading.Thread(target=self._build_client, args=(region, config), daemon=True,
-                         name="eos-s3-client").start()
+        self.s3 = S3Client(endpoint_url=endpoint_url, region=region, max_attempts=max_attempts,
+                           backoff=backoff, read_timeout=read_timeout,
+                           max_pool_connections=max(16, max_concurrency * 2),
+                           addressing_style=addressing_style)
+        self.endpoint_url = self.s3.endpoint_url
+        self.retry = self.s3.retry
         self._conditional: bool | None = None
         self._bucket_exists = False
         self._probe_lock = threading.Lock()
 
-    def _build_client(self, region: str | None, config: Config) -> None:
-        try:
-            import botocore.session  # here: its 0.05 s of imports overlap the caller's work
-
-            self._session = botocore.session.get_session()
-            client = self._session.create_client(
-                "s3", endpoint_url=self.endpoint_url, region_name=region, config=config
-            )
-            self.retry.install(client)
-            self._client = client
-        except BaseException as e:  # raised where the client is first used
-            self._client_failed = e
-        finally:
-            self._client_ready.set()
-
     @property
     def client(self) -> Any:
         """The botocore S3 client (waits for it to be built)."""
-        if self._client is None and self._client_ready.wait() and self._client_failed:
-            raise self._client_failed
-        return self._client
+        return self.s3.client
 
     @client.setter
     def client(self, value: Any) -> None:
-        self._client_ready.wait()  # the one being built must not land over this one
-        self._client = value
+        self.s3.client = value
+
+    @property
+    def region(self) -> str | None:
+        """The region the store's requests are signed for."""
+        return self.s3.region
 
     def reader_location(self, key: str) -> tuple[str, dict[str, Any] | None]:
         """The object's ``s3://`` URL, and the endpoint and region s3fs needs to reach it.
@@ -164,75 +113,19 @@ class S3Store(S3Transfers, Store):
         client: dict[str, Any] = {}
         if self.endpoint_url:
             client["endpoint_url"] = self.endpoint_url
-        if self.client.meta.region_name:
-            client["region_name"] = self.client.meta.region_name
+        if self.region:
+            client["region_name"] = self.region
         return f"s3://{self.bucket}/{self._key(key)}", ({"client_kwargs": client} if client
                                                         else None)
 
     # -- errors --------------------------------------------------------------------------------
 
     def _where(self) -> str:
-        return f"{self.url} at {self.endpoint_url}" if self.endpoint_url else self.url
+        return self.s3.where(self.url)
 
-    @contextlib.contextmanager
-    def errors(self, key: str = "") -> Iterator[None]:
-        """Translate botocore's exceptions into the eoscatalog tree, in one place."""
-        try:
-            yield
-        except ClientError as e:
-            error = e.response.get("Error", {})
-            code = str(error.get("Code", ""))
-            status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if code == "NoSuchBucket":
-                raise StoreError(
-                    f"bucket {self.bucket!r} does not exist ({self._where()}): create it or fix "
-                    "the store URL (EOS_STORE, or `eos init --store`)"
-                ) from None
-            if code in _NOT_FOUND or status == 404:
-                raise NotFoundError(f"no object {key!r} in {self.url}") from None
-            if code in PRECONDITION or status in (409, 412):
-                raise PreconditionFailedError(
-                    f"object {key!r} in {self.url} already exists or changed ({code})"
-                ) from None
-            if code in _CREDENTIALS:
-                raise StoreError(
-                    f"S3 rejected the credentials for {self._where()} ({code}): check "
-                    "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or your AWS profile"
-                ) from None
-            if code == "AccessDenied" or status == 403:
-                raise StoreError(
-                    f"access denied to {key or 'the store'} in {self._where()}: your credentials "
-                    "lack permission for this bucket or prefix"
-                ) from None
-            message = error.get("Message", "")
-            tries = e.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) + 1
-            raise StoreError(
-                f"S3 request failed for {key!r} in {self._where()}: {code} {message}"
-                + (f" (tried {tries} times)" if tries > 1 else "")
-            ) from None
-        except NoCredentialsError:
-            raise StoreError(
-                f"no AWS credentials found for {self._where()}: set AWS_ACCESS_KEY_ID and "
-                "AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or run on a machine with an instance role"
-            ) from None
-        except ConnectionError as e:
-            # botocore's own text is the full request URL with its query: it names no more
-            # than the endpoint does, and buries it.
-            how = "timed out connecting" if isinstance(e, ConnectTimeoutError) else "no answer"
-            times = "once" if self.max_attempts == 1 else f"{self.max_attempts} times"
-            raise StoreError(
-                f"cannot reach S3 at {self.endpoint_url or 'AWS'} for {self.url} ({how}, tried "
-                f"{times}): check the endpoint (endpoint_url, AWS_ENDPOINT_URL) "
-                "and your network; EOS_OFFLINE=1 reads pinned versions this machine already has"
-            ) from None
-        except (HTTPClientError, IncompleteReadError) as e:
-            raise StoreError(
-                f"S3 at {self.endpoint_url or 'AWS'} did not answer the request for {key!r} in "
-                f"{self.url}: {e} (tried {self.max_attempts} times). Check your network, then "
-                "retry"
-            ) from None
-        except BotoCoreError as e:
-            raise StoreError(f"S3 request for {key!r} in {self._where()} failed: {e}") from None
+    def errors(self, key: str = "") -> AbstractContextManager[None]:
+        """Translate botocore's exceptions into the eoscatalog tree (:meth:`S3Client.errors`)."""
+        return self.s3.errors(self.url, key)
 
     def _key(self, key: str) -> str:
         return self.prefix + check_key(key)
@@ -387,10 +280,7 @@ class S3Store(S3Transfers, Store):
 
     def credentials_expire_at(self) -> datetime | None:
         """When temporary credentials (a role, SSO, a session token) expire, if known."""
-        self._client_ready.wait()
-        credentials = self._session.get_credentials() if self._session else None
-        expiry = getattr(credentials, "_expiry_time", None)
-        return expiry if isinstance(expiry, datetime) else None
+        return self.s3.credentials_expire_at()
 
     def _check_bucket(self) -> None:
         """Raise the bucket's StoreError if it does not exist (asked once per store)."""
@@ -473,4 +363,4 @@ class S3Store(S3Transfers, Store):
                 self.delete(key)
 
     def close(self) -> None:
-        self.client.close()
+        self.s3.close()

@@ -1,4 +1,6 @@
-"""Which failed S3 requests are tried again: :class:`RetryPolicy` and the budget's constants.
+"""Which failed S3 requests are tried again: :class:`RetryPolicy` (the budget's defaults,
+``MAX_ATTEMPTS``, ``BACKOFF`` and ``READ_TIMEOUT``, are in :mod:`~eoscatalog.store.s3_client`,
+which can be imported without botocore).
 
 Every request is tried at most ``max_attempts`` times in all (default 4), with exponential
 backoff and full jitter, when it failed in a way that may pass: 500, 502, 503, 504, throttling
@@ -26,14 +28,12 @@ from botocore.retries.standard import (
 from urllib3.exceptions import HTTPError as URLLib3Error
 
 from ..errors import StoreError
+from .s3_client import BACKOFF, MAX_ATTEMPTS
 
 __all__ = ["RetryPolicy"]
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 4
-READ_TIMEOUT = 60.0
-BACKOFF = 0.1  # seconds: the first retry waits up to this, each next one up to twice as long
 MAX_BACKOFF = 20.0
 THROTTLED_BACKOFF = 10  # throttling (SlowDown) backs off this many times longer
 STREAM_READ = 64 * 1024  # a cut loses at most this much of what was already received

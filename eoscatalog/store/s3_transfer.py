@@ -29,6 +29,7 @@ from ..faults import crash_point
 from ..hashing import FileState, StreamHasher, hash_file, parse_hash, verify_hash
 from .base import ObjectInfo, Progress, blob_key, open_temp
 from .outboard import ChunkHasher, Outboard
+from .s3_client import PRECONDITION
 from .s3_retries import STREAM_CUT, STREAM_READ, RetryPolicy
 
 __all__ = ["S3Transfers"]
@@ -42,10 +43,6 @@ MAX_CONCURRENCY = 8
 PART_CHECKSUM = "CRC32"
 READ_CHUNK = 1024 * 1024
 WRITEBACK_EVERY = 64 * 1024 * 1024
-
-# S3's "already exists or changed" codes (412, and 409 while a conditional write is in flight):
-# here for ranged reads pinned by If-Match, and for S3Store.errors.
-PRECONDITION = {"PreconditionFailed", "412", "ConditionalRequestConflict"}
 
 
 class _Writeback:
