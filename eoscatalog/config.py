@@ -26,7 +26,7 @@ import yaml
 
 from .errors import ConfigError, InvalidNameError
 from .names import validate_namespace, validate_user
-from .store.s3_client import MAX_ATTEMPTS  # the S3 client's defaults: no botocore imported
+from .store.s3_limits import MAX_ATTEMPTS  # the S3 client's defaults: no botocore imported
 from .units import parse_duration, parse_size
 
 __all__ = ["Config", "eos_home"]

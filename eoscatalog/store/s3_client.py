@@ -25,15 +25,13 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import NotFoundError, PreconditionFailedError, StoreError
 from ..redaction import install_redaction
+from .s3_limits import BACKOFF, MAX_ATTEMPTS, READ_TIMEOUT
 
 if TYPE_CHECKING:
     from .s3_retries import RetryPolicy
 
 __all__ = ["BACKOFF", "MAX_ATTEMPTS", "READ_TIMEOUT", "S3Client", "endpoint_from_env"]
 
-MAX_ATTEMPTS = 4  # tries of each request, the first included
-READ_TIMEOUT = 60.0  # seconds a silent connection is waited on
-BACKOFF = 0.1  # seconds: the first retry waits up to this, each next one up to twice as long
 CONNECT_TIMEOUT = 10
 MAX_POOL_CONNECTIONS = 16
 

@@ -1,5 +1,5 @@
 """Which failed S3 requests are tried again: :class:`RetryPolicy` (the budget's defaults,
-``MAX_ATTEMPTS``, ``BACKOFF`` and ``READ_TIMEOUT``, are in :mod:`~eoscatalog.store.s3_client`,
+``MAX_ATTEMPTS``, ``BACKOFF`` and ``READ_TIMEOUT``, are in :mod:`~eoscatalog.store.s3_limits`,
 which can be imported without botocore).
 
 Every request is tried at most ``max_attempts`` times in all (default 4), with exponential
@@ -28,7 +28,7 @@ from botocore.retries.standard import (
 from urllib3.exceptions import HTTPError as URLLib3Error
 
 from ..errors import StoreError
-from .s3_client import BACKOFF, MAX_ATTEMPTS
+from .s3_limits import BACKOFF, MAX_ATTEMPTS
 
 __all__ = ["RetryPolicy"]
 
