@@ -34,7 +34,6 @@ import errno
 import fcntl
 import logging
 import os
-import secrets
 import stat
 import threading
 import time
@@ -58,9 +57,9 @@ from .cache_prune import (
 )
 from .errors import EosError, StoreError
 from .faults import crash_point
+from .fsio import fsync_folder, temp_name
 from .hashing import digest_of, hash_stream, parse_hash
-from .store.base import Store, fsync_folder
-from .tempfiles import temp_prefix
+from .store.base import Store
 
 if TYPE_CHECKING:
     from .config import Config
@@ -224,7 +223,7 @@ class BlobCache(CachePruning):
         staging name only when they match; the staging file is then made 0444 before it is
         renamed onto the entry path, so a writable or unverified file never appears there.
         """
-        staging = path.parent / f"{temp_prefix()}{secrets.token_hex(8)}-{path.name[:8]}"
+        staging = temp_name(path.parent, f"-{path.name[:8]}")
         try:
             store.download_blob(hash_string, staging, on_bytes=on_bytes)
             fd = os.open(staging, os.O_RDONLY | _NOFOLLOW | _CLOEXEC)

@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING
 
 from .errors import InvalidNameError, StoreError
 from .hashing import ALGORITHM
-from .store.base import TEMP_PREFIX
-from .tempfiles import is_stale_name
+from .tempfiles import STALE_AFTER_SECONDS, TEMP_PREFIX, is_stale_name
 
 __all__ = ["CacheInfo", "CachePruning", "PruneResult"]
 
@@ -33,7 +32,7 @@ LOCKS_DIR = "locks"
 LOCK_SUFFIX = ".lock"
 # A temp file untouched for this long was abandoned by a killed process: a live download
 # writes to its temp file continuously, so its mtime stays fresh.
-STALE_TEMP_SECONDS = 3600
+STALE_TEMP_SECONDS = STALE_AFTER_SECONDS
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)

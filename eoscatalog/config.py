@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError, InvalidNameError
+from .fsio import atomic_write
 from .names import validate_namespace, validate_user
 from .store.s3_limits import MAX_ATTEMPTS  # the S3 client's defaults: no botocore imported
 from .units import parse_duration, parse_size
@@ -238,10 +239,7 @@ class Config:
                     "checkpoint_every": 100, "single_writer": False, "cache": "",
                     "cache_max_size": None, "max_attempts": MAX_ATTEMPTS}
         data = {k: v for k, v in data.items() if k == "user" or defaults.get(k) != v}
-        self.home.mkdir(parents=True, exist_ok=True)
-        tmp = self.config_path.with_suffix(".yaml.tmp")
-        tmp.write_text(yaml.safe_dump(data, sort_keys=True))
-        tmp.replace(self.config_path)
+        atomic_write(self.config_path, yaml.safe_dump(data, sort_keys=True))
         return self.config_path
 
 

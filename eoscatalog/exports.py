@@ -8,12 +8,12 @@ module picks the versions, checks the blobs and publishes imports.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidCatalogFileError, NotFoundError
+from .fsio import atomic_write
 from .index import Index
 from .intake_export import intake_catalog
 from .listing import Listing
@@ -21,14 +21,14 @@ from .log import Changeset
 from .names import Location
 from .records import VersionRecord
 from .store import Store, blob_key
-from .tempfiles import temp_prefix
 from .yaml_catalog import dump_document, dump_yaml, parse_document, plan_import
 
 __all__ = ["CatalogExports", "write_text_atomically"]
 
 
 def write_text_atomically(path: str | os.PathLike[str], text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file beside it: never a half-written file.
+    """Write ``text`` to ``path`` (``~`` expanded) through a temporary file beside it: never a
+    half-written file. Private (0o600), as exports have always been written.
 
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "c.yaml"
@@ -36,17 +36,7 @@ def write_text_atomically(path: str | os.PathLike[str], text: str) -> Path:
     'a: 1\\n'
     """
     target = Path(path).expanduser()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=temp_prefix())
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    atomic_write(target, text, mode=0o600)
     return target
 
 

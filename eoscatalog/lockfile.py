@@ -47,7 +47,6 @@ inputs:
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 from collections.abc import Iterable, Iterator
@@ -58,8 +57,8 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError, ConflictError, InvalidNameError
+from .fsio import atomic_write
 from .pins import LockedInput, Pinnable
-from .store.base import fsync_folder, open_temp
 
 __all__ = ["FORMAT", "LockFile", "PinChange"]
 
@@ -232,24 +231,8 @@ class LockFile:
                 raise ValueError("this lock has no path yet: pass save(path)")
             path = self.path
         target = Path(os.path.abspath(path))
-        data = self.to_yaml().encode("utf-8")
-        target.parent.mkdir(parents=True, exist_ok=True)
         # 0o666 through the umask, as a plain open() would: a lock file is meant to be shared.
-        fd, tmp = open_temp(target.parent)
-        try:
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view):]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        fsync_folder(target.parent)
+        atomic_write(target, self.to_yaml())
         self.path = target
         return target
 

@@ -14,8 +14,7 @@ import os
 from pathlib import Path
 
 from .faults import crash_point
-from .store.base import open_temp
-from .store.local import copy_file
+from .fsio import Staged, copy_file, staged
 
 __all__ = ["materialize"]
 
@@ -30,25 +29,17 @@ def materialize(source: Path, dest: Path, *, allow_hardlink: bool = False) -> st
     >>> materialize(d / "a", d / "b") in ("reflink", "hardlink", "copy"), (d / "b").read_bytes()
     (True, b'x')
     """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = open_temp(dest.parent)
-    try:
-        with open(source, "rb") as src, os.fdopen(fd, "wb") as dst:
-            how = _clone(src.fileno(), dst.fileno())
-            if how is None and allow_hardlink:
-                how = _hardlink(source, dest, tmp)
-            if how is None:
-                copy_file(src.fileno(), dst.fileno())  # in the kernel, into our O_EXCL temp
-                how = "copy"
+    with open(source, "rb") as src, staged(dest, durable=False) as temp:
+        how = _clone(src.fileno(), temp.fd)
+        if how is None and allow_hardlink:
+            how = _hardlink(source, temp)
+        if how is None:
+            copy_file(src.fileno(), temp.fd)  # in the kernel, into our O_EXCL temp
+            how = "copy"
+        temp.close()
         crash_point("get.materialize-temp")
         if how != "hardlink":
-            os.replace(tmp, dest)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+            temp.replace()
     return how
 
 
@@ -60,17 +51,17 @@ def _clone(src_fd: int, dst_fd: int) -> str | None:
     return "reflink"
 
 
-def _hardlink(source: Path, dest: Path, tmp: str) -> str | None:
+def _hardlink(source: Path, temp: Staged) -> str | None:
     """Link ``source`` under a fresh name beside ``dest`` and rename it over ``dest``."""
-    link = f"{tmp}-link"
+    link = f"{temp.path}-link"
     try:
         os.link(source, link)  # fails if anything (even a symlink) is at that name
     except OSError:
         return None
     try:
-        os.replace(link, dest)
+        os.replace(link, temp.target)
     except BaseException:
         os.unlink(link)
         raise
-    os.unlink(tmp)
+    temp.discard()
     return "hardlink"

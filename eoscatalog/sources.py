@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .errors import IntegrityError, InvalidNameError, NotFoundError, StoreError
-from .store.base import open_temp
+from .fsio import staged
 from .store.s3_client import S3Client
 
 __all__ = ["download_s3", "download_url", "split_s3_url", "upload_s3"]
@@ -77,21 +77,12 @@ def _check_size(checks: _Checks, expected: int, url: str) -> None:
 def _write_checked(chunks: Iterator[bytes], dest: Path, checks: _Checks,
                    verify: Callable[[_Checks], None]) -> Path:
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = open_temp(dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            for chunk in chunks:
-                checks.update(chunk)
-                f.write(chunk)
+    with staged(dest, durable=False) as temp:
+        for chunk in chunks:
+            checks.update(chunk)
+            temp.write(chunk)
         verify(checks)
-        os.replace(tmp, dest)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+        temp.replace()
     return dest
 
 

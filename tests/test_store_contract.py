@@ -1136,20 +1136,20 @@ def test_local_copy_falls_back_until_a_way_works(tmp_path, monkeypatch, works):
     import errno
     import random
 
-    from eoscatalog.store import local
+    from eoscatalog import fsio
 
     def unsupported(*_args):
         raise OSError(errno.ENOSYS, "not here")
 
     if works != "copy_file_range":
-        monkeypatch.setattr(local, "_copy_range", unsupported)
+        monkeypatch.setattr(fsio, "_copy_range", unsupported)
     if works == "read/write":
-        monkeypatch.setattr(local, "_sendfile", unsupported)
-    data = random.Random(3).randbytes(local.READ_CHUNK * 3 + 17)
+        monkeypatch.setattr(fsio, "_sendfile", unsupported)
+    data = random.Random(3).randbytes(fsio.READ_CHUNK * 3 + 17)
     (tmp_path / "a").write_bytes(data)
     seen: list[int] = []
     with open(tmp_path / "a", "rb") as a, open(tmp_path / "b", "wb") as b:
-        assert local.copy_file(a.fileno(), b.fileno(), seen.append) == len(data)
+        assert fsio.copy_file(a.fileno(), b.fileno(), seen.append) == len(data)
     assert (tmp_path / "b").read_bytes() == data
     assert sum(seen) == len(data)
 
@@ -1157,16 +1157,16 @@ def test_local_copy_falls_back_until_a_way_works(tmp_path, monkeypatch, works):
 def test_local_copy_raises_what_is_not_about_support(tmp_path, monkeypatch):
     import errno
 
-    from eoscatalog.store import local
+    from eoscatalog import fsio
 
     def full(*_args):
         raise OSError(errno.ENOSPC, "disk full")
 
-    monkeypatch.setattr(local, "_copy_range", full)
+    monkeypatch.setattr(fsio, "_copy_range", full)
     (tmp_path / "a").write_bytes(b"x")
     with (open(tmp_path / "a", "rb") as a, open(tmp_path / "b", "wb") as b,
           pytest.raises(OSError, match="disk full")):
-        local.copy_file(a.fileno(), b.fileno())
+        fsio.copy_file(a.fileno(), b.fileno())
 
 
 def test_s3_large_blob_downloads_as_parallel_parts(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import builtins
 import os
-import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,12 +25,12 @@ from ..errors import (
     StoreError,
 )
 from ..faults import crash_point
+from ..fsio import staged
 from ..hashing import FileState, StreamHasher, digest_of, hash_bytes, parse_hash, verify_hash
 from ..tempfiles import TEMP_PREFIX as TEMP_PREFIX  # one name pattern for every temp file
-from ..tempfiles import temp_prefix
 from .outboard import Outboard, outboard_key, save_outboard, wants_outboard
 
-__all__ = ["ObjectInfo", "Progress", "Store", "blob_key", "check_key", "fsync_folder", "open_temp"]
+__all__ = ["ObjectInfo", "Progress", "Store", "blob_key", "check_key"]
 
 Progress = Callable[[int], None]  # told how many more bytes moved
 
@@ -55,35 +54,6 @@ def blob_key(hash_string: str) -> str:
     """
     digest = digest_of(hash_string)
     return f"{BLOB_PREFIX}{digest[:2]}/{digest}"
-
-
-def open_temp(folder: Path) -> tuple[int, str]:
-    """Create a new, exclusively owned temp file in ``folder``; its mode follows the umask.
-
-    ``O_EXCL`` and ``O_NOFOLLOW`` mean an existing file or a planted symlink is never opened.
-    """
-    for _ in range(100):
-        path = os.path.join(folder, f"{temp_prefix()}{secrets.token_hex(8)}")
-        try:
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-            return os.open(path, flags, 0o666), path
-        except FileExistsError:
-            continue
-    raise StoreError(f"cannot create a temporary file in {folder}")
-
-
-def fsync_folder(folder: str | os.PathLike[str]) -> None:
-    """Make a rename in ``folder`` durable; filesystems that cannot fsync a folder are skipped."""
-    try:
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def check_key(key: str) -> str:
@@ -471,25 +441,16 @@ class Store(ABC):
         dest = Path(dest)
         hash_string = parse_hash(hash_string)
         key = blob_key(hash_string)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = open_temp(dest.parent)
-        try:
+        with staged(dest, durable=False) as temp:
             hasher = StreamHasher()
-            with os.fdopen(fd, "wb") as f:
-                for chunk in self._blob_chunks(key, hash_string):
-                    hasher.update(chunk)
-                    f.write(chunk)
-                    if on_bytes is not None:
-                        on_bytes(len(chunk))
+            for chunk in self._blob_chunks(key, hash_string):
+                hasher.update(chunk)
+                temp.write(chunk)
+                if on_bytes is not None:
+                    on_bytes(len(chunk))
             crash_point("get.temp-written")
             verify_hash(hash_string, hasher.hash, f"blob {hash_string} in {self.url}")
-            os.replace(tmp, dest)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
+            temp.replace()
         return dest
 
     def _blob_chunks(self, key: str, hash_string: str) -> Iterator[bytes]:

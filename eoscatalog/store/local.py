@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import errno
 import fcntl
 import os
-import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -22,8 +20,8 @@ from urllib.parse import unquote, urlparse
 
 from ..errors import NotFoundError, PreconditionFailedError, StoreError
 from ..faults import crash_point
+from ..fsio import Staged, copy_file, fsync_folder, staged
 from ..hashing import FileState, hash_file
-from ..tempfiles import temp_prefix
 from .base import (
     BLOB_PREFIX,
     QUARANTINE,
@@ -33,13 +31,11 @@ from .base import (
     Progress,
     Store,
     check_key,
-    fsync_folder,
 )
 from .outboard import Outboard, wants_outboard
 
-__all__ = ["LocalStore", "copy_file", "path_from_file_url"]
+__all__ = ["LocalStore", "path_from_file_url"]
 
-COPY_CHUNK = 64 * 1024 * 1024  # bytes per kernel copy call (and per progress report)
 READ_CHUNK = 1024 * 1024
 LOCK_FILE = ".eos-lock"
 
@@ -249,27 +245,13 @@ class LocalStore(Store):
             finally:
                 fcntl.flock(f, fcntl.LOCK_UN)
 
-    def _write_temp(self, target: Path, data: bytes) -> str:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(), dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-        except BaseException:
-            os.unlink(tmp)
-            raise
-        return tmp
+    def _staged(self, target: Path) -> contextlib.AbstractContextManager[Staged]:
+        """A temp file beside ``target``, private (0o600) until it is in place."""
+        return staged(target, mode=0o600)
 
-    def _link_into_place(self, tmp: str, target: Path, key: str) -> None:
-        try:
-            os.link(tmp, target)
-        except FileExistsError:
-            raise PreconditionFailedError(f"object {key!r} already exists in {self.url}") from None
-        finally:
-            os.unlink(tmp)
-        fsync_folder(target.parent)
+    def _link_into_place(self, temp: Staged, key: str) -> None:
+        if not temp.link():
+            raise PreconditionFailedError(f"object {key!r} already exists in {self.url}")
 
     # -- primitives ----------------------------------------------------------------------------
 
@@ -286,29 +268,26 @@ class LocalStore(Store):
             raise PreconditionFailedError(
                 f"object {key!r} in {self.url} does not exist, so it cannot be swapped"
             )
-        with self._os_errors(key, writing=True):
-            tmp = self._write_temp(target, data)
+        with self._os_errors(key, writing=True), self._staged(target) as temp:
+            temp.write(data)
+            temp.sync()
             if if_absent:
                 # The etag from the temp file: the link is the same inode, and the object may
                 # already be gone again (deleted by gc) when this returns.
-                etag = self._info(key, os.stat(tmp)).etag
-                self._link_into_place(tmp, target, key)
+                etag = self._info(key, os.fstat(temp.fd)).etag
+                self._link_into_place(temp, key)
                 return etag
-            try:
-                if if_match is not None:
-                    with self._lock():
-                        current = self._info(key, target.stat()).etag if target.is_file() else None
-                        if current != if_match:
-                            raise PreconditionFailedError(
-                                f"object {key!r} in {self.url} changed since it was read "
-                                "(etag mismatch)"
-                            )
-                        os.replace(tmp, target)
-                else:
-                    os.replace(tmp, target)
-            finally:
-                if os.path.lexists(tmp):
-                    os.unlink(tmp)
+            if if_match is not None:
+                with self._lock():
+                    current = self._info(key, target.stat()).etag if target.is_file() else None
+                    if current != if_match:
+                        raise PreconditionFailedError(
+                            f"object {key!r} in {self.url} changed since it was read "
+                            "(etag mismatch)"
+                        )
+                    temp.replace()
+            else:
+                temp.replace()
             return self._info(key, target.stat()).etag
 
     def head(self, key: str) -> ObjectInfo:
@@ -384,12 +363,13 @@ class LocalStore(Store):
 
     def _write_blob_bytes(self, key: str, data: bytes) -> None:
         target = self._path(key)
-        with self._os_errors(key):
-            tmp = self._write_temp(target, data)
-            os.chmod(tmp, 0o444)
+        with self._os_errors(key), self._staged(target) as temp:
+            temp.write(data)
+            temp.sync()
+            temp.chmod(0o444)
             crash_point("store.blob-temp")
             # An object already there raises PreconditionFailedError: the caller checks it.
-            self._link_into_place(tmp, target, key)
+            self._link_into_place(temp, key)
 
     def _upload_blob(self, key: str, path: Path, expected: str,
                      on_bytes: Progress | None = None,
@@ -399,74 +379,21 @@ class LocalStore(Store):
         Python. A file just hashed while quiet (``unchanged``) and still in that state after
         the copy is not hashed again. A large blob's outboard is hashed from the copy too."""
         target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(), dir=target.parent)
-        try:
-            with open(path, "rb") as src, os.fdopen(fd, "wb") as dst:
-                copied = copy_file(src.fileno(), dst.fileno(), on_bytes)
-                if unchanged is not None and copied == unchanged.size \
-                        and unchanged.holds(os.fstat(src.fileno())):
-                    os.fsync(dst.fileno())
-                    actual = expected  # the bytes it was hashed from (FileState)
-                else:
-                    with ThreadPoolExecutor(1) as pool:
-                        synced = pool.submit(os.fsync, dst.fileno())
-                        actual = hash_file(tmp)
-                        synced.result()
+        with open(path, "rb") as src, self._staged(target) as temp:
+            copied = copy_file(src.fileno(), temp.fd, on_bytes)
+            if unchanged is not None and copied == unchanged.size \
+                    and unchanged.holds(os.fstat(src.fileno())):
+                temp.sync()
+                actual = expected  # the bytes it was hashed from (FileState)
+            else:
+                with ThreadPoolExecutor(1) as pool:
+                    synced = pool.submit(temp.sync)
+                    actual = hash_file(temp.path)
+                    synced.result()
             if actual != expected:
                 raise self._mismatch(path, expected, actual)
-            outboard = Outboard.of_file(tmp, expected) if wants_outboard(copied) else None
-            os.chmod(tmp, 0o444)
+            outboard = Outboard.of_file(temp.path, expected) if wants_outboard(copied) else None
+            temp.chmod(0o444)
             crash_point("store.blob-temp")
-        except BaseException:
-            os.unlink(tmp)
-            raise
-        self._link_into_place(tmp, target, key)  # refused: the caller checks what is there
+            self._link_into_place(temp, key)  # refused: the caller checks what is there
         return outboard
-
-
-def copy_file(src: int, dst: int, on_bytes: Progress | None = None) -> int:
-    """Copy all of file descriptor ``src`` from its offset to ``dst``; return the bytes copied.
-
-    The kernel moves the bytes (``copy_file_range``, which may share extents on file systems
-    that can, else ``sendfile``); plain reads and writes are the fallback where neither works.
-
-    >>> import tempfile
-    >>> a, b = tempfile.TemporaryFile(), tempfile.TemporaryFile()
-    >>> _ = a.write(b"hello"); _ = a.seek(0)
-    >>> copy_file(a.fileno(), b.fileno()), b.seek(0), b.read()
-    (5, 0, b'hello')
-    """
-    total = 0
-    for move in (_copy_range, _sendfile, _read_write):
-        try:
-            while count := move(src, dst):
-                total += count
-                if on_bytes is not None:
-                    on_bytes(count)
-            return total
-        except OSError as e:
-            if total or e.errno not in _NOT_SUPPORTED:
-                raise
-    raise AssertionError("unreachable: plain reads and writes always work")
-
-
-_NOT_SUPPORTED = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP}
-
-
-def _copy_range(src: int, dst: int) -> int:
-    if not hasattr(os, "copy_file_range"):
-        raise OSError(errno.ENOSYS, "no copy_file_range")
-    return os.copy_file_range(src, dst, COPY_CHUNK)
-
-
-def _sendfile(src: int, dst: int) -> int:
-    return os.sendfile(dst, src, None, COPY_CHUNK)
-
-
-def _read_write(src: int, dst: int) -> int:
-    data = os.read(src, READ_CHUNK)
-    view = memoryview(data)
-    while view:
-        view = view[os.write(dst, view):]
-    return len(data)

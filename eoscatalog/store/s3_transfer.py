@@ -26,8 +26,9 @@ from botocore.exceptions import ClientError, IncompleteReadError
 
 from ..errors import IntegrityError, NotFoundError, PreconditionFailedError, StoreError
 from ..faults import crash_point
+from ..fsio import staged
 from ..hashing import FileState, StreamHasher, hash_file, parse_hash, verify_hash
-from .base import ObjectInfo, Progress, blob_key, open_temp
+from .base import ObjectInfo, Progress, blob_key
 from .outboard import ChunkHasher, Outboard
 from .s3_client import PRECONDITION
 from .s3_retries import STREAM_CUT, STREAM_READ, RetryPolicy
@@ -215,25 +216,18 @@ class S3Transfers:
         hash_string = parse_hash(hash_string)
         key = blob_key(hash_string)
         dest = Path(dest)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = open_temp(dest.parent)
         try:
-            try:
-                self._download_parts(fd, key, on_bytes)
-            finally:
-                os.close(fd)
-            crash_point("get.temp-written")
-            verify_hash(hash_string, hash_file(tmp), f"blob {hash_string} in {self.url}")
-            os.replace(tmp, dest)
-        except BaseException as e:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            if isinstance(e, NotFoundError):
-                raise NotFoundError(
-                    f"blob {hash_string} is missing from {self.url}: the catalog names it but "
-                    "the store lost it; run `eos verify` and upload it again"
-                ) from None
-            raise
+            with staged(dest, durable=False) as temp:
+                self._download_parts(temp.fd, key, on_bytes)
+                temp.close()
+                crash_point("get.temp-written")
+                verify_hash(hash_string, hash_file(temp.path), f"blob {hash_string} in {self.url}")
+                temp.replace()
+        except NotFoundError:
+            raise NotFoundError(
+                f"blob {hash_string} is missing from {self.url}: the catalog names it but "
+                "the store lost it; run `eos verify` and upload it again"
+            ) from None
         return dest
 
     def _download_parts(self, fd: int, key: str, on_bytes: Progress | None) -> None:
