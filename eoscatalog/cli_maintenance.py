@@ -79,6 +79,7 @@ def gc(grace: str, dry_run: bool, prune: bool, as_json: bool) -> None:
             "kept_rechecked": report.kept_rechecked, "pruned": report.pruned,
             "deleted": {r: {"count": len(report.deleted[r]), "bytes": report.bytes(r)}
                         for r in reasons},
+            "lost": report.lost,
         })
         return
     verb = "would delete" if dry_run else "deleted"
@@ -91,6 +92,9 @@ def gc(grace: str, dry_run: bool, prune: bool, as_json: bool) -> None:
     click.echo(f"{verb} {format_size(report.bytes())} in all; kept {report.live} live blobs, "
                f"{report.kept_young} younger than the grace period, {report.kept_rechecked} "
                "used again while gc ran")
+    for key in report.lost:
+        click.echo(f"eos: warning: {key} is named by a live version but was gone from trash/ "
+                   "before gc could put it back: put the file again to restore it", err=True)
 
 
 # The commands of this module; cli.py adds them to the group.

@@ -382,3 +382,28 @@ def test_a_copy_whose_blob_is_collected_after_its_plan_says_so(
     monkeypatch.setattr(copier.replay, "append", late_append)
     with pytest.raises(ConflictError, match="purged and collected by gc while the copy"):
         copier.copy(COPY_SOURCE, "eos://scratch/ada/copy.bin")
+
+
+def test_eos_gc_shows_the_blobs_it_could_not_put_back(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A lost blob is in `eos gc --json` and a warning line of `eos gc`, not only in a log."""
+    import json as json_module
+
+    from click.testing import CliRunner
+
+    from eoscatalog.cli import cli
+    from eoscatalog.maintenance import GcReport
+
+    lost = "blobs/blake3/ab/" + "ab" * 32
+    monkeypatch.setattr(Catalog, "gc", lambda self, **kw: GcReport(
+        dry_run=False, grace_seconds=0.0, lost=[lost]))
+    monkeypatch.setenv("EOS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("EOS_USER", "ada")
+    monkeypatch.setenv("EOS_ADMIN", "1")
+    runner = CliRunner()
+    shown = runner.invoke(cli, ["gc", "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert json_module.loads(shown.stdout)["lost"] == [lost]
+    plain = runner.invoke(cli, ["gc"])
+    assert plain.exit_code == 0 and lost in plain.stderr and "put the file again" in plain.stderr

@@ -676,7 +676,7 @@ def test_cli_verify_and_gc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     report = json.loads(eos({**env, "EOS_ADMIN": "1"}, "gc", "--grace", "0", "--json").stdout)
     assert report == {"dry_run": False, "grace_seconds": 0.0, "live": 1, "kept_young": 0,
                       "kept_rechecked": 0, "pruned": {},
-                      "deleted": {"purged": {"count": 1, "bytes": 6}}}
+                      "deleted": {"purged": {"count": 1, "bytes": 6}}, "lost": []}
     assert not store.exists(blob_key(h_p)) and store.exists(blob_key(h_a))
     with Catalog.open() as cat:
         assert cat.read_bytes("d/a.txt") == b"alpha\n"
