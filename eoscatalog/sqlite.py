@@ -65,11 +65,33 @@ def connect(path: str | os.PathLike[str]) -> sqlite_utils.Database:
     db = sqlite_utils.Database(conn)
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     if path != ":memory:":
-        with db.ensure_autocommit_on():
-            db.execute("PRAGMA journal_mode = wal")
+        _use_wal(db)
     db.execute("PRAGMA synchronous = NORMAL")
     db._eos_lock = threading.RLock()  # type: ignore[attr-defined]
     return db
+
+
+def _use_wal(db: sqlite_utils.Database) -> None:
+    """Switch the file to WAL, waiting out other processes doing the same.
+
+    Changing the journal mode needs the file to itself, and SQLite answers "database is
+    locked" at once, without its busy handler, when another connection holds it at that
+    moment (processes opening a new file together meet this): so retry up to the timeout.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    delay = 0.001
+    while True:
+        try:
+            with db.ensure_autocommit_on():
+                db.execute("PRAGMA journal_mode = wal")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) and "busy" not in str(e):
+                raise
+            if time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
 
 
 def lock_of(db: sqlite_utils.Database) -> threading.RLock:

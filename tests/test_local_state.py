@@ -281,3 +281,29 @@ def test_a_command_whose_change_landed_is_not_run_again_after_a_repair(
     shown = runner.invoke(cli_module.cli, ["versions", "a.csv", "--json"])
     versions = json.loads(shown.stdout)
     assert [v["kind"] for v in versions] == ["put", "delete"]
+
+
+def test_opening_a_database_waits_for_another_process_holding_its_write_lock(
+        tmp_path: Path) -> None:
+    """Switching a file to WAL while another connection holds its write lock fails at once in
+    SQLite (no busy handler runs): the index and hash cache opened by processes starting
+    together met it as "database is locked". connect() waits the lock out instead."""
+    import sqlite3
+    import threading
+
+    from eoscatalog.sqlite import connect
+
+    path = tmp_path / "shared.db"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO t VALUES (1)")
+    release = threading.Timer(0.3, lambda: holder.execute("COMMIT"))
+    release.start()
+    try:
+        db = connect(path)
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute("SELECT count(*) FROM t").fetchone()[0] == 1
+    finally:
+        release.join()
+        holder.close()
