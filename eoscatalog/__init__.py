@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import typing as _typing
 
-from . import sqlite as _sqlite  # noqa: F401 - first: imports sqlite-utils lean (see there)
-from .cache import BlobCache
-from .catalog import Catalog, PutResult
-from .config import Config
-from .errors import (
+from eoscatalog.catalog.catalog import Catalog, PutResult
+from eoscatalog.core.errors import (
     AmbiguousReferenceError,
     ConfigError,
     ConflictError,
@@ -32,16 +29,19 @@ from .errors import (
     PreconditionFailedError,
     StoreError,
 )
-from .file import File, default_catalog, set_default_catalog
-from .hashing import hash_bytes, hash_file
-from .lockfile import LockFile
-from .locking import active_lock, record_inputs, use_lock
-from .names import Location, Reference, parse_reference
-from .pins import LockedInput
-from .records import VersionRecord
-from .redaction import install_redaction as _install_redaction
-from .remotes import EFile, NamedFile, S3File, URLFile
-from .store import LocalStore, MemoryStore, Store, open_store
+from eoscatalog.core.hashing import hash_bytes, hash_file
+from eoscatalog.core.names import Location, Reference, parse_reference
+from eoscatalog.core.version import __version__
+from eoscatalog.local.blob_cache import BlobCache
+from eoscatalog.local.config import Config
+from eoscatalog.lock.active import active_lock, record_inputs, use_lock
+from eoscatalog.lock.lock_file import LockFile
+from eoscatalog.lock.pin import LockedInput
+from eoscatalog.log.records import VersionRecord
+from eoscatalog.sdk.file import File, default_catalog, set_default_catalog
+from eoscatalog.sdk.remotes import EFile, NamedFile, S3File, URLFile
+from eoscatalog.store import LocalStore, MemoryStore, Store, open_store
+from eoscatalog.store.s3.redaction import install_redaction as _install_redaction
 
 # Credentials in the logs of botocore, s3fs and urllib3 are masked from the first import, for S3
 # traffic of any library in the process (an s3:// URL an Intake export names, say), not only
@@ -49,7 +49,7 @@ from .store import LocalStore, MemoryStore, Store, open_store
 _install_redaction()
 
 if _typing.TYPE_CHECKING:
-    from .store.s3 import S3Store
+    from eoscatalog.store.s3.store import S3Store
 else:
 
     def __getattr__(name: str) -> object:
@@ -57,14 +57,13 @@ else:
         only S3 needs (about 0.1 s of imports). Hidden from type checkers, which see the
         import above and still flag a misspelt name."""
         if name == "S3Store":
-            from .store.s3 import S3Store
+            from eoscatalog.store.s3.store import S3Store
 
             globals()["S3Store"] = S3Store  # found directly from now on
             return S3Store
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__version__ = "0.1.0"
 
 __all__ = [
     "AmbiguousReferenceError",

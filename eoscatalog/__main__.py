@@ -1,6 +1,6 @@
 """``python -m eoscatalog`` runs the ``eos`` command line."""
 
-from .cli import main
+from eoscatalog.cli.main import main
 
 if __name__ == "__main__":
     main()

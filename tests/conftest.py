@@ -20,7 +20,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 from s3server import NO_CONDITIONAL_PREFIX, S3TestServer
 
-from eoscatalog import Catalog, locking
+from eoscatalog import Catalog
+from eoscatalog.lock import active as locking
 from eoscatalog.store import LocalStore, MemoryStore, S3Store, Store
 
 # Fake credentials for the local server; never real ones, never another host.

@@ -22,9 +22,14 @@ from typing import Any
 import pytest
 from conftest import make_bucket
 
-from eoscatalog import admin
-from eoscatalog.admin import bucket_policy, lifecycle_rules, org_store_root, split_store_root
-from eoscatalog.errors import ConfigError, InvalidNameError
+from eoscatalog.core.errors import ConfigError, InvalidNameError
+from eoscatalog.rules import policies as admin
+from eoscatalog.rules.policies import (
+    bucket_policy,
+    lifecycle_rules,
+    org_store_root,
+    split_store_root,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "123456789012"
@@ -190,7 +195,7 @@ def test_options_change_the_variable_the_partition_and_create_only() -> None:
 
 
 def test_the_policy_prefix_matches_the_store_layout() -> None:
-    from eoscatalog.log import changeset_key, checkpoint_key
+    from eoscatalog.log.changesets import changeset_key, checkpoint_key
     from eoscatalog.store import base
 
     assert base.blob_key("blake3:" + "ab" * 32).startswith(admin.BLOBS)
@@ -319,7 +324,7 @@ def test_bad_store_roots_are_refused_clearly(root: str, message: str) -> None:
 
 
 def test_org_store_root_matches_config() -> None:
-    from eoscatalog.config import Config
+    from eoscatalog.local.config import Config
 
     config = Config(home=Path("/tmp/h"), user="ada", org="genomics", store="s3://b/eos/")
     assert org_store_root("s3://b/eos/", "genomics") == config.store_root
@@ -453,7 +458,7 @@ def test_only_admins_write_the_retention_rules_trash_and_quarantine() -> None:
     """policies/retention.json decides what the admin's `gc --prune` purges: a member with
     bucket-wide PutObject (identity grants, account-root members) must not rewrite it, nor
     write or delete what gc and verify move aside."""
-    from eoscatalog.retention import POLICY_KEY
+    from eoscatalog.rules.retention import POLICY_KEY
 
     assert POLICY_KEY == "policies/retention.json"
     blob = "blake3/ab/" + "ab" * 32

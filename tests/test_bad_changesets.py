@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from eoscatalog import Catalog
-from eoscatalog.cli import cli
-from eoscatalog.hashing import hash_bytes
-from eoscatalog.log import changeset_key, checkpoint_key
+from eoscatalog.cli.main import cli
+from eoscatalog.core.hashing import hash_bytes
+from eoscatalog.log.changesets import changeset_key, checkpoint_key
 from eoscatalog.store import Store
 
 NS = "users/ada"

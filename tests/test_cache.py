@@ -1,4 +1,4 @@
-"""The shared download cache (eoscatalog.cache): DESIGN.md's invariant 7.
+"""The shared download cache (eoscatalog.local.blob_cache): DESIGN.md's invariant 7.
 
 The cache holds only verified, complete, read-only files; processes and threads fetching the
 same blob download it once and never leave a torn or temporary file; least recently used
@@ -23,11 +23,11 @@ from typing import Any
 
 import pytest
 
-from eoscatalog.cache import BlobCache
-from eoscatalog.cache_prune import STALE_TEMP_SECONDS
-from eoscatalog.config import Config
-from eoscatalog.errors import IntegrityError, InvalidNameError, NotFoundError, StoreError
-from eoscatalog.hashing import hash_bytes, hash_file
+from eoscatalog.core.errors import IntegrityError, InvalidNameError, NotFoundError, StoreError
+from eoscatalog.core.hashing import hash_bytes, hash_file
+from eoscatalog.local.blob_cache import BlobCache
+from eoscatalog.local.cache_prune import STALE_TEMP_SECONDS
+from eoscatalog.local.config import Config
 from eoscatalog.store import LocalStore, MemoryStore, S3Store, Store, blob_key
 from eoscatalog.store.base import TEMP_PREFIX
 

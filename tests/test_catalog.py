@@ -32,11 +32,11 @@ from eoscatalog import (
     VersionRecord,
     hash_bytes,
 )
-from eoscatalog.index import Index
-from eoscatalog.log import changeset_key, checkpoint_key
-from eoscatalog.resolution import lookup
+from eoscatalog.core.units import format_time
+from eoscatalog.log.changesets import changeset_key, checkpoint_key
+from eoscatalog.log.index import Index
+from eoscatalog.rules.resolution import lookup
 from eoscatalog.store import S3Store, Store, blob_key
-from eoscatalog.units import format_time
 
 NS = "users/ada"
 LOG = f"catalog/{NS}/log/"

@@ -11,7 +11,7 @@ import click
 import pytest
 
 from eoscatalog import Catalog
-from eoscatalog.cli import COMMAND_MODULES, cli
+from eoscatalog.cli.main import COMMAND_MODULES, cli
 from eoscatalog.store import MemoryStore
 
 # Commands that call the Catalog but under another name, and why.

@@ -19,7 +19,7 @@ import pytest
 from conftest import make_bucket
 from test_cli import ROOT, Runner, _runner
 
-from eoscatalog.progress import ETA_WINDOW, Progress
+from eoscatalog.cli.progress import ETA_WINDOW, Progress
 
 
 @pytest.fixture(params=["local", "s3"])

@@ -32,8 +32,8 @@ import pytest
 from conftest import TEST_ENV, make_bucket
 
 from eoscatalog import Catalog, StoreError, hash_bytes
-from eoscatalog.index import Index
-from eoscatalog.log import Log
+from eoscatalog.log.changesets import Log
+from eoscatalog.log.index import Index
 from eoscatalog.store import LocalStore, S3Store, Store, blob_key, open_store
 
 NAME = "runs/shared.csv"

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from eoscatalog import config as config_module
-from eoscatalog.config import Config, eos_home
-from eoscatalog.errors import ConfigError, EosError
+from eoscatalog.core.errors import ConfigError, EosError
+from eoscatalog.local import config as config_module
+from eoscatalog.local.config import Config, eos_home
 
 
 @pytest.fixture

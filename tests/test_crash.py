@@ -1,7 +1,8 @@
 """A crash at every named step of put and get, then a reopen and a retry.
 
 Each case runs a put (three files in one changeset) or a get in a child process that dies with
-``os._exit`` at one step (``EOS_CRASH_AT=<step>:<n>``, see eoscatalog/faults.py), as a power cut
+``os._exit`` at one step (``EOS_CRASH_AT=<step>:<n>``, see eoscatalog/core/faults.py),
+as a power cut
 or ``kill -9`` would: no cleanup runs. Then, in a fresh process: the index passes
 ``PRAGMA integrity_check``, every version's blob exists and hashes to its key, nothing partial
 sits at a final path, and the retried operation ends with exactly one new version per name (or
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from eoscatalog import BlobCache, Catalog
-from eoscatalog.faults import CRASH_EXIT, ENV, STEPS
+from eoscatalog.core.faults import CRASH_EXIT, ENV, STEPS
 from eoscatalog.store import LocalStore
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 import pytest
 
-from eoscatalog.cli import cli
+from eoscatalog.cli.main import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI_DOC = (ROOT / "docs" / "cli.md").read_text()

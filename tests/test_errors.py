@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from eoscatalog import errors
-from eoscatalog.errors import (
+from eoscatalog.core import errors
+from eoscatalog.core.errors import (
     AmbiguousReferenceError,
     ConfigError,
     ConflictError,

@@ -13,7 +13,7 @@ from pathlib import Path
 import intake
 import pandas as pd
 
-from eoscatalog.examples import EXAMPLE_FILES, STORE, build_examples
+from eoscatalog.cli.examples import EXAMPLE_FILES, STORE, build_examples
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGS = ROOT / "catalogs"
@@ -28,7 +28,7 @@ def test_the_committed_examples_are_what_the_exporters_write(tmp_path: Path) -> 
     build_examples(tmp_path)
     for name in EXAMPLE_FILES:
         assert (tmp_path / name).read_text() == (CATALOGS / name).read_text(), (
-            f"catalogs/{name} is stale: run `python -m eoscatalog.examples catalogs`"
+            f"catalogs/{name} is stale: run `python -m eoscatalog.cli.examples catalogs`"
         )
     assert _blobs(tmp_path) == _blobs(CATALOGS)
     assert not (CATALOGS / STORE / "catalog").exists()

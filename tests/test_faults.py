@@ -41,9 +41,9 @@ from faultproxy import Fault, FaultProxy
 from s3server import S3TestServer
 
 from eoscatalog import Catalog
-from eoscatalog.cache import BlobCache
-from eoscatalog.errors import StoreError
-from eoscatalog.hashing import hash_bytes
+from eoscatalog.core.errors import StoreError
+from eoscatalog.core.hashing import hash_bytes
+from eoscatalog.local.blob_cache import BlobCache
 from eoscatalog.store import S3Store, blob_key
 
 BUDGET = 3  # attempts per request (and streams per download) for every store here

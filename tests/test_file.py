@@ -356,7 +356,7 @@ def test_a_link_outliving_its_credentials_warns(
 
 def test_materialized_files_are_independent_or_read_only(cat: Catalog, tmp_path: Path) -> None:
     """As root a hardlink could let in-place writes damage the cache entry: it is a copy then."""
-    from eoscatalog.materialize import materialize
+    from eoscatalog.local.materialize import materialize
 
     cat.put_bytes(b"cached bytes", "m.bin")
     entry = cat.cache.fetch(cat.resolve("m.bin").hash, cat.store)  # type: ignore[union-attr, arg-type]

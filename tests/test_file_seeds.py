@@ -33,8 +33,8 @@ from eoscatalog import (
     NamedFile,
     StoreError,
 )
+from eoscatalog.sdk.temp_paths import STALE_AFTER, temp_root
 from eoscatalog.store import S3Store, Store
-from eoscatalog.temp_paths import STALE_AFTER, temp_root
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -227,7 +227,7 @@ def test_the_older_name_and_path_local_keywords(cat: Catalog, tmp_path: Path) ->
 
 
 def test_a_links_pending_warning_is_given_once_when_shown_and_dropped_when_called() -> None:
-    from eoscatalog.links import Link
+    from eoscatalog.sdk.links import Link
 
     for show in (str, repr, "{}".format, lambda link: f"{link:>5}"):
         link = Link("https://x", lambda expires: Link(f"https://x?{expires}", None), ["ends early"])

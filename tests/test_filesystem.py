@@ -20,7 +20,7 @@ from eoscatalog import (
     NameExistsError,
     set_default_catalog,
 )
-from eoscatalog.filesystem import EosFileSystem
+from eoscatalog.sdk.filesystem import EosFileSystem
 from eoscatalog.store import LocalStore, S3Store, Store, blob_key
 
 

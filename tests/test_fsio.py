@@ -1,4 +1,4 @@
-"""eoscatalog.fsio, the one way eoscatalog writes a file: a reader sees the old file or the new
+"""eoscatalog.core.fsio, the one way eoscatalog writes a file: a reader sees the old file or the new
 one, never a half; a write that fails leaves no temp file; create-if-absent never replaces;
 temp files are never opened through a planted symlink; and no other module makes its own temp
 file beside a target."""
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from eoscatalog import fsio
-from eoscatalog.tempfiles import TEMP_PREFIX, is_stale_name, is_temp_name, temp_prefix
+from eoscatalog.core import fsio
+from eoscatalog.core.tempfiles import TEMP_PREFIX, is_stale_name, is_temp_name, temp_prefix
 
 ROOT = Path(__file__).resolve().parent.parent
 OLD, NEW = b"o" * (1 << 20), b"n" * (3 << 19)  # different sizes: a torn file shows
@@ -60,7 +60,7 @@ def test_a_killed_writer_leaves_the_old_file_or_the_new_one(tmp_path: Path) -> N
     file is whole, and what is left beside it is at most a temp file by its name."""
     target = tmp_path / "data.bin"
     script = (
-        "import sys\nfrom eoscatalog.fsio import atomic_write\n"
+        "import sys\nfrom eoscatalog.core.fsio import atomic_write\n"
         f"old, new = b'o' * {len(OLD)}, b'n' * {len(NEW)}\n"
         "for i in range(10**9):\n"
         "    atomic_write(sys.argv[1], new if i % 2 else old)\n"

@@ -26,7 +26,7 @@ from fsspec.tests.abstract import (
 )
 
 from eoscatalog import BlobCache, Catalog
-from eoscatalog.filesystem import EosFileSystem
+from eoscatalog.sdk.filesystem import EosFileSystem
 from eoscatalog.store import LocalStore, S3Store, Store
 
 

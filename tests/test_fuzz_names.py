@@ -29,8 +29,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from eoscatalog import Catalog
-from eoscatalog.errors import InvalidNameError
-from eoscatalog.names import (
+from eoscatalog.core.errors import InvalidNameError
+from eoscatalog.core.names import (
     MAX_NAME_BYTES,
     Location,
     Reference,

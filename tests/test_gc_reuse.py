@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 
 from eoscatalog import Catalog, hash_bytes
-from eoscatalog.errors import ConflictError, NotFoundError
-from eoscatalog.log import Entry
+from eoscatalog.core.errors import ConflictError, NotFoundError
+from eoscatalog.log.changesets import Entry
 from eoscatalog.store import LocalStore, MemoryStore, Store, blob_key
 from eoscatalog.store.base import QUARANTINE, TRASH
 
@@ -392,8 +392,8 @@ def test_eos_gc_shows_the_blobs_it_could_not_put_back(
 
     from click.testing import CliRunner
 
-    from eoscatalog.cli import cli
-    from eoscatalog.maintenance import GcReport
+    from eoscatalog.catalog.maintenance import GcReport
+    from eoscatalog.cli.main import cli
 
     lost = "blobs/blake3/ab/" + "ab" * 32
     monkeypatch.setattr(Catalog, "gc", lambda self, **kw: GcReport(

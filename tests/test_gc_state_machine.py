@@ -50,10 +50,10 @@ from hypothesis.stateful import (
 )
 
 from eoscatalog import Catalog, ConflictError, DeletedError, EosError, NotFoundError, hash_bytes
-from eoscatalog.records import VersionRecord
-from eoscatalog.retention import RetentionRule, versions_to_prune
+from eoscatalog.core.units import format_time
+from eoscatalog.log.records import VersionRecord
+from eoscatalog.rules.retention import RetentionRule, versions_to_prune
 from eoscatalog.store import MemoryStore, blob_key
-from eoscatalog.units import format_time
 
 USER = "ada"
 SCRATCH = f"scratch/{USER}"

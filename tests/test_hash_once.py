@@ -13,13 +13,15 @@ from pathlib import Path
 import pytest
 from s3server import S3TestServer
 
-from eoscatalog import hashcache, hashing
-from eoscatalog.errors import IntegrityError
-from eoscatalog.hashcache import HashCache
-from eoscatalog.hashing import FileState, hash_bytes
-from eoscatalog.ingest import store_sources
-from eoscatalog.store import LocalStore, S3Store, Store, blob_key, s3_transfer
+from eoscatalog.catalog.ingest import store_sources
+from eoscatalog.core import hashing
+from eoscatalog.core.errors import IntegrityError
+from eoscatalog.core.hashing import FileState, hash_bytes
+from eoscatalog.local import hash_cache as hashcache
+from eoscatalog.local.hash_cache import HashCache
+from eoscatalog.store import LocalStore, S3Store, Store, blob_key
 from eoscatalog.store import local as local_module
+from eoscatalog.store.s3.store import transfer as s3_transfer
 
 MiB = 1024 * 1024
 SIZE = 12 * MiB + 5  # three 5 MiB parts on the S3 store below

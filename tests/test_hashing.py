@@ -15,10 +15,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eoscatalog import hashcache, hashing
-from eoscatalog.errors import EosError, IntegrityError, InvalidNameError
-from eoscatalog.hashcache import RACY_WINDOW_NS, HashCache
-from eoscatalog.hashing import (
+from eoscatalog.core import hashing
+from eoscatalog.core.errors import EosError, IntegrityError, InvalidNameError
+from eoscatalog.core.hashing import (
     StreamHasher,
     digest_of,
     hash_bytes,
@@ -27,6 +26,8 @@ from eoscatalog.hashing import (
     parse_hash,
     verify_hash,
 )
+from eoscatalog.local import hash_cache as hashcache
+from eoscatalog.local.hash_cache import RACY_WINDOW_NS, HashCache
 
 SMALL_THRESHOLD = 4096
 EMPTY = "blake3:af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"
@@ -434,7 +435,7 @@ def test_large_files_hash_the_same_mapped_or_read(tmp_path, monkeypatch):
     EOS_HASH_MMAP=0; both give the hash of the bytes (checked against an in-memory hash)."""
     import random
 
-    from eoscatalog import hashing
+    from eoscatalog.core import hashing
 
     data = random.Random(5).randbytes(hashing.MULTITHREAD_THRESHOLD + 12345)
     path = tmp_path / "big"
@@ -457,7 +458,7 @@ def test_large_files_are_mapped_window_by_window(tmp_path, monkeypatch):
     import mmap
     import random
 
-    from eoscatalog import hashing
+    from eoscatalog.core import hashing
 
     monkeypatch.setattr(hashing, "MAP_WINDOW", 2 * mmap.ALLOCATIONGRANULARITY * 64)
     data = random.Random(6).randbytes(hashing.MULTITHREAD_THRESHOLD + 999)

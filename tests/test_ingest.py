@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from eoscatalog import Catalog, InvalidNameError
-from eoscatalog.hashcache import HashCache
-from eoscatalog.ingest import store_sources
+from eoscatalog.catalog.ingest import store_sources
+from eoscatalog.local.hash_cache import HashCache
 from eoscatalog.store import MemoryStore
 
 

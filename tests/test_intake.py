@@ -35,7 +35,7 @@ import yaml
 from conftest import make_bucket
 
 from eoscatalog import Catalog, MemoryStore, StoreError, VersionRecord
-from eoscatalog.intake_export import reader_for
+from eoscatalog.interchange.intake_catalog import reader_for
 from eoscatalog.store import LocalStore, S3Store
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -57,7 +57,7 @@ import eoscatalog, eoscatalog.store
 before = loaded()
 listed = "S3Store" in eoscatalog.__all__ and "S3Store" in dir(eoscatalog)
 from eoscatalog import S3Store
-from eoscatalog.store.s3 import S3Store as defined
+from eoscatalog.store.s3.store import S3Store as defined
 same = S3Store is defined is eoscatalog.store.S3Store is eoscatalog.S3Store
 print(json.dumps([before, listed, same, loaded()]))
 """

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from test_cp import eos
 
-from eoscatalog.hashing import hash_bytes
+from eoscatalog.core.hashing import hash_bytes
 
 HOUR_AGO = time.time() - 3600  # an mtime well outside the hash cache's racy window
 
@@ -74,7 +74,7 @@ def test_hash_cache_rows_without_ctime_are_not_trusted_after_the_upgrade(tmp_pat
     rows could vouch for a file rewritten in place."""
     import sqlite3
 
-    from eoscatalog.hashcache import HashCache
+    from eoscatalog.local.hash_cache import HashCache
 
     path = tmp_path / "f.txt"
     path.write_bytes(b"new bytes")
@@ -253,9 +253,9 @@ def test_a_command_whose_change_landed_is_not_run_again_after_a_repair(
 
     from click.testing import CliRunner
 
-    from eoscatalog import cli as cli_module
-    from eoscatalog import cli_common
-    from eoscatalog.index import Index
+    from eoscatalog.cli import common as cli_common
+    from eoscatalog.cli import main as cli_module
+    from eoscatalog.log.index import Index
 
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -291,7 +291,7 @@ def test_opening_a_database_waits_for_another_process_holding_its_write_lock(
     import sqlite3
     import threading
 
-    from eoscatalog.sqlite import connect
+    from eoscatalog.core.sqlite import connect
 
     path = tmp_path / "shared.db"
     holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)

@@ -1,4 +1,5 @@
-"""Lock files (eoscatalog.lockfile): the format, its round trip, every refusal, the active lock
+"""Lock files (eoscatalog.lock.lock_file):
+the format, its round trip, every refusal, the active lock
 (use_lock and EOS_LOCK) and recording the inputs a block resolved. No store, no network."""
 
 from __future__ import annotations
@@ -16,16 +17,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eoscatalog import lockfile, locking
-from eoscatalog.errors import (
+from eoscatalog.core.errors import (
     ConfigError,
     ConflictError,
     EosError,
     InvalidNameError,
     NotFoundError,
 )
-from eoscatalog.lockfile import FORMAT, HEADER, LockFile
-from eoscatalog.locking import (
+from eoscatalog.core.names import MAX_VERSION, validate_name
+from eoscatalog.lock import active as locking
+from eoscatalog.lock import lock_file as lockfile
+from eoscatalog.lock.active import (
     LockActivation,
     active_lock,
     note_resolved,
@@ -33,9 +35,9 @@ from eoscatalog.locking import (
     record_inputs,
     use_lock,
 )
-from eoscatalog.names import MAX_VERSION, validate_name
-from eoscatalog.pins import LockedInput
-from eoscatalog.records import VersionRecord
+from eoscatalog.lock.lock_file import FORMAT, HEADER, LockFile
+from eoscatalog.lock.pin import LockedInput
+from eoscatalog.log.records import VersionRecord
 
 H1 = "blake3:" + "1" * 64
 H2 = "blake3:" + "2" * 64

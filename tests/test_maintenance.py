@@ -28,9 +28,9 @@ import pytest
 from conftest import make_bucket
 
 from eoscatalog import Catalog, IntegrityError, NotFoundError, PermissionDeniedError, hash_bytes
-from eoscatalog.cache import BlobCache
-from eoscatalog.errors import EosError, InvalidNameError
-from eoscatalog.maintenance import BlobProblem, GcReport
+from eoscatalog.catalog.maintenance import BlobProblem, GcReport
+from eoscatalog.core.errors import EosError, InvalidNameError
+from eoscatalog.local.blob_cache import BlobCache
 from eoscatalog.store import LocalStore, MemoryStore, S3Store, Store, blob_key
 from eoscatalog.store.base import QUARANTINE, TEMP_PREFIX, TOUCHED
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from eoscatalog import Catalog
-from eoscatalog.errors import InvalidMetadataError
-from eoscatalog.planning import MAX_META_BYTES
+from eoscatalog.core.errors import InvalidMetadataError
+from eoscatalog.interchange.yaml_catalog import dump_document
+from eoscatalog.rules.planning import MAX_META_BYTES
 from eoscatalog.store import Store
-from eoscatalog.yaml_catalog import dump_document
 
 LIMIT = 64 * 1024
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eoscatalog.errors import EosError, InvalidNameError
-from eoscatalog.names import (
+from eoscatalog.core.errors import EosError, InvalidNameError
+from eoscatalog.core.names import (
     MAX_NAME_BYTES,
     Location,
     Reference,
@@ -25,7 +25,7 @@ from eoscatalog.names import (
     validate_tag,
     validate_user,
 )
-from eoscatalog.units import format_time, parse_duration, parse_time
+from eoscatalog.core.units import format_time, parse_duration, parse_time
 
 UTC = timezone.utc
 FORBIDDEN = "@#?*"

@@ -22,15 +22,15 @@ from typing import Any
 import pytest
 
 from eoscatalog import Catalog
-from eoscatalog.errors import (
+from eoscatalog.core.errors import (
     EosError,
     InvalidNameError,
     NotFoundError,
     PermissionDeniedError,
     StoreError,
 )
-from eoscatalog.names import Location
-from eoscatalog.permissions import check_write
+from eoscatalog.core.names import Location
+from eoscatalog.rules.permissions import check_write
 from eoscatalog.store import LocalStore, MemoryStore, Store
 
 ACTORS: dict[str, dict[str, Any]] = {

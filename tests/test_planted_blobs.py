@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from eoscatalog import Catalog, IntegrityError, NotFoundError, hash_bytes
-from eoscatalog.errors import StoreError
-from eoscatalog.log import Entry
+from eoscatalog.core.errors import StoreError
+from eoscatalog.log.changesets import Entry
 from eoscatalog.store import Store, blob_key
 from eoscatalog.store.base import QUARANTINE
 

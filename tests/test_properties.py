@@ -47,8 +47,8 @@ from eoscatalog import (
     VersionRecord,
     hash_bytes,
 )
-from eoscatalog.index import Index
-from eoscatalog.log import Log
+from eoscatalog.log.changesets import Log
+from eoscatalog.log.index import Index
 from eoscatalog.store import LocalStore, S3Store, Store
 
 USER = "ada"

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from eoscatalog import BlobCache, Catalog, EosWarning, IntegrityError
-from eoscatalog.admin import bucket_policy
-from eoscatalog.filesystem import EosFileSystem
+from eoscatalog.rules.policies import bucket_policy
+from eoscatalog.sdk.filesystem import EosFileSystem
 from eoscatalog.store import LocalStore, S3Store, Store, blob_key
 from eoscatalog.store.outboard import (
     OUTBOARD_MIN_SIZE,
@@ -275,7 +275,7 @@ def test_a_version_claiming_fewer_bytes_than_its_blob_raises_integrity_error(
     ValueError from deep inside, and no bytes."""
     from dataclasses import replace
 
-    from eoscatalog.ranged import VerifiedRanges
+    from eoscatalog.catalog.ranged import VerifiedRanges
 
     put_file(cat, tmp_path, "claims.bin", random.Random(5).randbytes(size))
     record = replace(cat.resolve("eos://org/claims.bin"), size=size - 100)

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from eoscatalog import Catalog, NotFoundError, StoreError
+from eoscatalog.core.units import format_time
 from eoscatalog.store import MemoryStore, blob_key
-from eoscatalog.units import format_time
 
 T0 = datetime(2036, 6, 1, 12, 0, tzinfo=timezone.utc)  # ahead of the store's clock
 
@@ -58,7 +58,7 @@ def test_rm_after_purging_the_latest_version_continues_the_numbering() -> None:
 
 def test_a_write_whose_answer_was_lost_is_recognised_as_ours() -> None:
     """The changeset landed, but the client saw 412 (its retry found its own object)."""
-    from eoscatalog.errors import PreconditionFailedError
+    from eoscatalog.core.errors import PreconditionFailedError
 
     store = HookedStore()
     cat = Catalog(store, ":memory:", user="ada")

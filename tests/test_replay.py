@@ -9,10 +9,10 @@ import pytest
 from s3server import S3TestServer
 
 from eoscatalog import Catalog
-from eoscatalog.errors import StoreError
-from eoscatalog.index import Index
-from eoscatalog.log import Changeset, Entry
-from eoscatalog.planning import PutItem, plan_put
+from eoscatalog.core.errors import StoreError
+from eoscatalog.log.changesets import Changeset, Entry
+from eoscatalog.log.index import Index
+from eoscatalog.rules.planning import PutItem, plan_put
 from eoscatalog.store import MemoryStore, S3Store
 
 

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eoscatalog import Catalog, ConfigError, NotFoundError, PermissionDeniedError
-from eoscatalog.records import VersionRecord
-from eoscatalog.retention import POLICY_KEY, RetentionRule, rule_for, versions_to_prune
+from eoscatalog.log.records import VersionRecord
+from eoscatalog.rules.retention import POLICY_KEY, RetentionRule, rule_for, versions_to_prune
 from eoscatalog.store import MemoryStore, Store
 
 ROOT = Path(__file__).resolve().parent.parent

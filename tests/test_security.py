@@ -32,13 +32,13 @@ from botocore.config import Config as BotoConfig
 from conftest import make_bucket
 
 from eoscatalog import Catalog, File
-from eoscatalog.cache import BlobCache
-from eoscatalog.config import Config
-from eoscatalog.errors import NotFoundError, StoreError
-from eoscatalog.hashing import hash_bytes
+from eoscatalog.core.errors import NotFoundError, StoreError
+from eoscatalog.core.hashing import hash_bytes
+from eoscatalog.core.tempfiles import temp_prefix
+from eoscatalog.local.blob_cache import BlobCache
+from eoscatalog.local.config import Config
 from eoscatalog.store import MemoryStore, S3Store, blob_key
 from eoscatalog.store.base import TEMP_PREFIX
-from eoscatalog.tempfiles import temp_prefix
 
 # -- the cache: planted symlinks -------------------------------------------------------------
 
@@ -340,7 +340,7 @@ def test_no_credential_reaches_logs_messages_or_reprs(
 
 
 DEBUG_EOS = ("import logging, sys; logging.basicConfig(level=logging.DEBUG, stream=sys.stderr); "
-             "from eoscatalog.cli import main; main()")
+             "from eoscatalog.cli.main import main; main()")
 
 
 def test_eos_debug_prints_no_credential(

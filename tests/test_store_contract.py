@@ -28,7 +28,7 @@ from botocore.config import Config
 from conftest import make_bucket
 from s3server import RequestRecord, S3TestServer
 
-from eoscatalog.errors import (
+from eoscatalog.core.errors import (
     ConflictError,
     EosError,
     IntegrityError,
@@ -37,7 +37,7 @@ from eoscatalog.errors import (
     PreconditionFailedError,
     StoreError,
 )
-from eoscatalog.hashing import hash_bytes, hash_file
+from eoscatalog.core.hashing import hash_bytes, hash_file
 from eoscatalog.store import LocalStore, MemoryStore, S3Store, Store, blob_key, open_store
 from eoscatalog.store.base import QUARANTINE, TOUCHED
 
@@ -1136,7 +1136,7 @@ def test_local_copy_falls_back_until_a_way_works(tmp_path, monkeypatch, works):
     import errno
     import random
 
-    from eoscatalog import fsio
+    from eoscatalog.core import fsio
 
     def unsupported(*_args):
         raise OSError(errno.ENOSYS, "not here")
@@ -1157,7 +1157,7 @@ def test_local_copy_falls_back_until_a_way_works(tmp_path, monkeypatch, works):
 def test_local_copy_raises_what_is_not_about_support(tmp_path, monkeypatch):
     import errno
 
-    from eoscatalog import fsio
+    from eoscatalog.core import fsio
 
     def full(*_args):
         raise OSError(errno.ENOSPC, "disk full")
@@ -1211,7 +1211,7 @@ def test_s3_parallel_download_writes_out_as_it_goes(
 ) -> None:
     """Bytes are written out to disk in the background while parts arrive (so the fsync that
     makes a cache entry durable finds little left), one fdatasync at a time."""
-    from eoscatalog.store import s3_transfer
+    from eoscatalog.store.s3.store import transfer as s3_transfer
 
     synced: list[int] = []
     real = os.fdatasync

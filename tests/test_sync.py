@@ -19,9 +19,9 @@ from test_cp import env as env  # the local store and S3, for tests through the 
 from test_cp import eos
 
 from eoscatalog import BlobCache, Catalog
-from eoscatalog.hashcache import HashCache
+from eoscatalog.local.hash_cache import HashCache
 from eoscatalog.store import LocalStore, S3Store, Store
-from eoscatalog.sync import run_sync
+from eoscatalog.transfer.sync import run_sync
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "eos://users/ada/proj/"
@@ -242,7 +242,7 @@ def test_progress_shows_on_a_terminal_only(tmp_path: Path) -> None:
 def test_progress_line_numbers() -> None:
     import io
 
-    from eoscatalog.progress import Progress
+    from eoscatalog.cli.progress import Progress
 
     stream = io.StringIO()
     p = Progress(2048, label="sync", stream=stream, enabled=True)
@@ -274,7 +274,7 @@ def test_nfc_names_and_rule_breaking_files(cat: Catalog, tmp_path: Path) -> None
     import unicodedata
 
     from eoscatalog import InvalidNameError
-    from eoscatalog.cp import run_cp
+    from eoscatalog.transfer.cp import run_cp
 
     tree = tmp_path / "t"
     tree.mkdir()

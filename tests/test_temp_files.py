@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from test_cp import eos
 
-from eoscatalog.faults import CRASH_EXIT
-from eoscatalog.tempfiles import TEMP_PREFIX, clean_stale, is_stale_name, temp_prefix
+from eoscatalog.core.faults import CRASH_EXIT
+from eoscatalog.core.tempfiles import TEMP_PREFIX, clean_stale, is_stale_name, temp_prefix
 
 ROOT = Path(__file__).resolve().parent.parent
 

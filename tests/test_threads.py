@@ -27,13 +27,13 @@ from typing import Any
 import fsspec
 import pytest
 
-import eoscatalog.hashcache
-import eoscatalog.index
+import eoscatalog.local.hash_cache
+import eoscatalog.log.index
 from eoscatalog import BlobCache, Catalog, File, hash_bytes, set_default_catalog
-from eoscatalog.errors import PreconditionFailedError
-from eoscatalog.filesystem import EosFileSystem
-from eoscatalog.hashcache import HashCache
-from eoscatalog.sqlite import connect, lock_of
+from eoscatalog.core.errors import PreconditionFailedError
+from eoscatalog.core.sqlite import connect, lock_of
+from eoscatalog.local.hash_cache import HashCache
+from eoscatalog.sdk.filesystem import EosFileSystem
 from eoscatalog.store import MemoryStore, Store
 
 THREADS = 16
@@ -266,8 +266,8 @@ def test_every_statement_on_a_shared_connection_holds_its_lock(
         connections.append(db.conn)
         return db
 
-    monkeypatch.setattr(eoscatalog.index, "connect", checked_connect)
-    monkeypatch.setattr(eoscatalog.hashcache, "connect", checked_connect)
+    monkeypatch.setattr(eoscatalog.log.index, "connect", checked_connect)
+    monkeypatch.setattr(eoscatalog.local.hash_cache, "connect", checked_connect)
     cat = Catalog(store, tmp_path / "index.sqlite", user="ada", checkpoint_every=4,
                   hash_cache=HashCache(tmp_path / "hashcache.sqlite"))
     for conn in connections:
@@ -363,7 +363,7 @@ def test_tag_returns_the_version_it_tagged_when_another_writer_changes_the_tag(
     other: str, tmp_path: Path
 ) -> None:
     store = InterruptingStore()
-    index = eoscatalog.index.Index(tmp_path / "index.sqlite")
+    index = eoscatalog.log.index.Index(tmp_path / "index.sqlite")
     mine = Catalog(store, index, user="ada")
     theirs = Catalog(store, index, user="ada")  # another thread's catalog on the same index
     try:

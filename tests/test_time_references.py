@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 
 from eoscatalog import Catalog
-from eoscatalog.errors import InvalidNameError, NotFoundError
-from eoscatalog.log import checkpoint_key
-from eoscatalog.records import VersionRecord
+from eoscatalog.core.errors import InvalidNameError, NotFoundError
+from eoscatalog.core.units import format_time
+from eoscatalog.interchange.yaml_catalog import dump_document
+from eoscatalog.log.changesets import checkpoint_key
+from eoscatalog.log.records import VersionRecord
 from eoscatalog.store import Store
-from eoscatalog.units import format_time
-from eoscatalog.yaml_catalog import dump_document
 
 SLOW = timedelta(minutes=10)
 

@@ -37,7 +37,7 @@ from eoscatalog import (
     NotFoundError,
     hash_bytes,
 )
-from eoscatalog.cli import cli
+from eoscatalog.cli.main import cli
 from eoscatalog.store import LocalStore, S3Store, Store
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,20 +12,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..errors import StoreError
-from .base import ObjectInfo, Store, blob_key
-from .local import LocalStore
-from .memory import MemoryStore
+from eoscatalog.core.errors import StoreError
+from eoscatalog.store.base import ObjectInfo, Store, blob_key
+from eoscatalog.store.local import LocalStore
+from eoscatalog.store.memory import MemoryStore
 
 if TYPE_CHECKING:
-    from .s3 import S3Store
+    from eoscatalog.store.s3.store import S3Store
 else:
 
     def __getattr__(name: str) -> object:
         """``S3Store`` on first use (PEP 562): importing the package loads no botocore. Hidden
         from type checkers, which see the import above and still flag a misspelt name."""
         if name == "S3Store":
-            from .s3 import S3Store
+            from eoscatalog.store.s3.store import S3Store
 
             globals()["S3Store"] = S3Store  # found directly from now on
             return S3Store
@@ -42,7 +42,7 @@ def open_store(url: str, *, create: bool = False, **options: Any) -> Store:
     :class:`S3Store`.
     """
     if url.startswith("s3://"):
-        from .s3 import S3Store
+        from eoscatalog.store.s3.store import S3Store
 
         return S3Store(url, **options)
     if url.startswith("file://") or url.startswith("/"):

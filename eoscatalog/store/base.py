@@ -17,18 +17,27 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import (
+from eoscatalog.core.errors import (
     IntegrityError,
     InvalidNameError,
     NotFoundError,
     PreconditionFailedError,
     StoreError,
 )
-from ..faults import crash_point
-from ..fsio import staged
-from ..hashing import FileState, StreamHasher, digest_of, hash_bytes, parse_hash, verify_hash
-from ..tempfiles import TEMP_PREFIX as TEMP_PREFIX  # one name pattern for every temp file
-from .outboard import Outboard, outboard_key, save_outboard, wants_outboard
+from eoscatalog.core.faults import crash_point
+from eoscatalog.core.fsio import staged
+from eoscatalog.core.hashing import (
+    FileState,
+    StreamHasher,
+    digest_of,
+    hash_bytes,
+    parse_hash,
+    verify_hash,
+)
+from eoscatalog.core.tempfiles import (
+    TEMP_PREFIX as TEMP_PREFIX,  # one name pattern for every temp file
+)
+from eoscatalog.store.outboard import Outboard, outboard_key, save_outboard, wants_outboard
 
 __all__ = ["ObjectInfo", "Progress", "Store", "blob_key", "check_key"]
 
@@ -254,7 +263,7 @@ class Store(ABC):
         The bytes are hashed again while they are written, so a file that changed after it was
         hashed raises IntegrityError instead of storing wrong bytes under the key (with
         ``unchanged``, the state the file was hashed in: a file read in that same state needs
-        no second hash; see :class:`~eoscatalog.hashing.FileState`). A file no
+        no second hash; see :class:`~eoscatalog.core.hashing.FileState`). A file no
         larger than :attr:`blind_put_limit` is sent in one create-if-absent request without
         asking first (:meth:`asks_first`); a larger one (or any, with ``ask_first``) only
         after a ``head`` found no blob. ``size``: the file's size when it was hashed (default:

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from ..errors import NotFoundError, PreconditionFailedError, StoreError
-from ..faults import crash_point
-from ..fsio import Staged, copy_file, fsync_folder, staged
-from ..hashing import FileState, hash_file
-from .base import (
+from eoscatalog.core.errors import NotFoundError, PreconditionFailedError, StoreError
+from eoscatalog.core.faults import crash_point
+from eoscatalog.core.fsio import Staged, copy_file, fsync_folder, staged
+from eoscatalog.core.hashing import FileState, hash_file
+from eoscatalog.store.base import (
     BLOB_PREFIX,
     QUARANTINE,
     TEMP_PREFIX,
@@ -32,7 +32,7 @@ from .base import (
     Store,
     check_key,
 )
-from .outboard import Outboard, wants_outboard
+from eoscatalog.store.outboard import Outboard, wants_outboard
 
 __all__ = ["LocalStore", "path_from_file_url"]
 

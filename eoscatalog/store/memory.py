@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..errors import NotFoundError, PreconditionFailedError
-from ..hashing import FileState, hash_bytes
-from .base import BLOB_PREFIX, QUARANTINE, ObjectInfo, Progress, Store, check_key
-from .outboard import Outboard
+from eoscatalog.core.errors import NotFoundError, PreconditionFailedError
+from eoscatalog.core.hashing import FileState, hash_bytes
+from eoscatalog.store.base import BLOB_PREFIX, QUARANTINE, ObjectInfo, Progress, Store, check_key
+from eoscatalog.store.outboard import Outboard
 
 __all__ = ["MemoryStore"]
 

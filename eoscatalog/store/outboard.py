@@ -31,11 +31,11 @@ from typing import TYPE_CHECKING, Any
 
 import blake3
 
-from ..errors import EosError, NotFoundError, PreconditionFailedError
-from ..hashing import digest_of, parse_hash
+from eoscatalog.core.errors import EosError, NotFoundError, PreconditionFailedError
+from eoscatalog.core.hashing import digest_of, parse_hash
 
 if TYPE_CHECKING:
-    from .base import Store
+    from eoscatalog.store.base import Store
 
 __all__ = [
     "OUTBOARD_MIN_SIZE",

@@ -22,7 +22,7 @@ from conftest import TEST_ENV
 from s3server import S3TestServer
 
 from eoscatalog import BlobCache, Catalog
-from eoscatalog.filesystem import EosFileSystem
+from eoscatalog.sdk.filesystem import EosFileSystem
 from eoscatalog.store import S3Store, blob_key
 from eoscatalog.store.outboard import ChunkHasher, Outboard, outboard_key
 
@@ -89,7 +89,7 @@ def main() -> None:
         store.delete(outboard_key(h))
         cat2 = Catalog(store, work / "index2.sqlite", user="ada",
                        cache=BlobCache(work / "cache2"))
-        from eoscatalog import ranged
+        from eoscatalog.catalog import ranged
         ranged._MEMO = ranged._OutboardMemo()  # a new process: nothing remembered
         server.requests.clear()
         EosFileSystem(catalog=cat2).cat_file(uri, start=-FOOTER)

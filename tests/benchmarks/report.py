@@ -20,7 +20,7 @@ DESIGN = """\
 ## What makes it fast
 
 - **Hashing reads no byte into Python.** A large file is hashed through memory maps, 32 MiB at
-  a time, with BLAKE3's tree hashing on every core (`eoscatalog.hashing.hash_file`); reading
+  a time, with BLAKE3's tree hashing on every core (`eoscatalog.core.hashing.hash_file`); reading
   chunks into a buffer costs a copy that, on 2 cores, competes with the hashing threads. Like
   `b3sum`, a file cut short by another program while it is mapped can stop the process;
   `EOS_HASH_MMAP=0` reads in chunks instead.

@@ -25,11 +25,11 @@ from datetime import datetime, timedelta, timezone
 from harness import AWS_ENV, Bench, Row, eos_cli, median, run_cli
 
 from eoscatalog import Catalog
-from eoscatalog.config import Config
-from eoscatalog.index import Index
-from eoscatalog.log import Changeset, Entry, Log
-from eoscatalog.replay import Replay
-from eoscatalog.units import format_time
+from eoscatalog.core.units import format_time
+from eoscatalog.local.config import Config
+from eoscatalog.log.changesets import Changeset, Entry, Log
+from eoscatalog.log.index import Index
+from eoscatalog.log.replay import Replay
 
 BATCH = 10_000  # entries per changeset
 BLOBS = 256  # distinct blobs the versions name

@@ -30,8 +30,8 @@ from harness import (
 )
 
 from eoscatalog import Catalog
-from eoscatalog.hashing import hash_file
-from eoscatalog.output import format_size
+from eoscatalog.cli.output import format_size
+from eoscatalog.core.hashing import hash_file
 
 
 def _sha256(path: os.PathLike[str]) -> str:

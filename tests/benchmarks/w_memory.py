@@ -12,7 +12,7 @@ import sys
 
 from harness import Bench, Row, eos_cli, run_cli, write_file
 
-from eoscatalog.output import format_size
+from eoscatalog.cli.output import format_size
 
 LIMIT_MB = 200
 WRAPPER = (

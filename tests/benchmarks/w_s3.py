@@ -32,7 +32,7 @@ from harness import (
 from peers import tuned_transfer_config
 
 from eoscatalog import Catalog
-from eoscatalog.output import format_size
+from eoscatalog.cli.output import format_size
 
 
 class S3Runs:

@@ -1,0 +1,493 @@
+"""The catalog's write operations: a part of
+:class:`~eoscatalog.catalog.catalog.Catalog`, in its own
+module so each stays readable.
+
+Every write checks what can be refused before any I/O, stores the blobs (verified) first, and
+then commits a changeset planned on the freshest state (:meth:`Replay.commit`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from eoscatalog.catalog.copyguard import check_copied, check_restored, check_sources, mark_sources
+from eoscatalog.catalog.ingest import UPLOAD_THREADS, Source, StoredBlob, store_sources
+from eoscatalog.core.errors import ConflictError, InvalidNameError, NameExistsError, NotFoundError
+from eoscatalog.core.faults import crash_point
+from eoscatalog.core.names import Location, Reference, split_reference, validate_tag
+from eoscatalog.core.units import format_time
+from eoscatalog.local.hash_cache import HashCache
+from eoscatalog.log.changesets import VERSION_OPS, Changeset, Entry, no_conditional_writes_error
+from eoscatalog.log.index import Index
+from eoscatalog.log.records import VersionRecord
+from eoscatalog.log.replay import Replay
+from eoscatalog.rules.listing import Listing
+from eoscatalog.rules.permissions import check_write
+from eoscatalog.rules.planning import (
+    PutItem,
+    normalize_meta,
+    plan_deletes,
+    plan_purge,
+    plan_put,
+    plan_rm,
+    plan_rollback,
+    plan_tag,
+    plan_undelete,
+    plan_untag,
+)
+from eoscatalog.store import Store, blob_key
+
+__all__ = ["CatalogWrites", "PutResult"]
+
+Meta = dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class PutResult:
+    """What a put did for one name: its current version, and whether anything was new."""
+
+    record: VersionRecord
+    created: bool  # a new version was recorded
+    uploaded: bool  # the blob's bytes were sent to the store (False: deduplicated)
+
+
+def _in_parallel(call: Callable[[Source, Any], None], items: list[tuple[Source, Any]]) -> None:
+    """``call(*item)`` for each item, on the upload threads when there are several."""
+    if len(items) <= 1:
+        for item in items:
+            call(*item)
+        return
+    with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
+        list(pool.map(lambda item: call(*item), items))
+
+
+# Later than every expiry (fixed-width ISO text compares as time).
+_END_OF_TIME = "9999-12-31T23:59:59.999999Z"
+
+
+class CatalogWrites:
+    """put, copy, rm, undelete, rollback, tag, untag and purge (used through Catalog)."""
+
+    store: Store
+    index: Index
+    replay: Replay
+    hash_cache: HashCache
+    user: str
+    admin: bool
+    offline: bool
+    single_writer: bool
+    scratch_ttl: float
+
+    if TYPE_CHECKING:  # provided by Catalog
+
+        def _now(self) -> datetime: ...
+        def location(self, name: str | Location) -> Location: ...
+        def reference(self, ref: str | Reference) -> Reference: ...
+        def resolve(self, ref: str | Reference) -> VersionRecord: ...
+        def _resolve(self, ref: Reference) -> VersionRecord: ...
+        def ls(self, prefix: str | Location = "", *, recursive: bool = False) -> Listing: ...
+        def folder(self, uri: str | Location) -> Location: ...
+
+    def put(self, path: Source, name: str | Location, *, meta: Meta = None,
+            message: str = "", on_bytes: Callable[[int], None] | None = None) -> PutResult:
+        """Store a local file under ``name``; no new version if bytes and metadata are unchanged."""
+        return self.put_many([(path, name)], meta=meta, message=message, on_bytes=on_bytes)[0]
+
+    def put_bytes(self, data: bytes, name: str | Location, *, meta: Meta = None,
+                  message: str = "") -> PutResult:
+        """Store an in-memory buffer under ``name``."""
+        return self.put_many([(data, name)], meta=meta, message=message)[0]
+
+    def put_many(self, items: Iterable[tuple[Source, str | Location]], *, meta: Meta = None,
+                 message: str = "", deletes: Iterable[str | Location] = (),
+                 on_bytes: Callable[[int], None] | None = None,
+                 on_file: Callable[[], None] | None = None) -> list[PutResult]:
+        """Store many files (paths or bytes) in one changeset per namespace.
+
+        All blobs are stored before any changeset is written, and each namespace's names appear
+        together or not at all. ``deletes`` names get delete markers in the same changeset
+        (a sync's ``--delete``); names already deleted are skipped. ``on_bytes`` is told the
+        bytes as they are stored and ``on_file`` of each file stored (for progress lines).
+        """
+        pairs = [(source, self.location(name)) for source, name in items]
+        removals = [self.location(name) for name in deletes]
+        seen: set[Location] = set()
+        for loc in [loc for _, loc in pairs] + removals:
+            if loc in seen:
+                raise InvalidNameError(f"{loc.uri} is given twice in one put")
+            seen.add(loc)
+            self._check_write(loc.namespace)
+        # Everything that can be refused is checked before the first byte is stored.
+        meta = normalize_meta(meta)
+        stored = store_sources(
+            self.store, self.hash_cache, [source for source, _ in pairs],
+            on_bytes=on_bytes, is_live=self._is_live_now, on_file=on_file,
+        )
+        self._mark_reused(pairs, stored)
+        crash_point("put.blobs-stored")
+        by_namespace: dict[str, list[tuple[int, PutItem]]] = {}
+        for i, ((_, loc), blob) in enumerate(zip(pairs, stored, strict=True)):
+            item = PutItem(loc.name, blob.hash, blob.size, dict(meta))
+            by_namespace.setdefault(loc.namespace, []).append((i, item))
+        doomed: dict[str, list[str]] = {}
+        for loc in removals:
+            doomed.setdefault(loc.namespace, []).append(loc.name)
+            by_namespace.setdefault(loc.namespace, [])
+        results = [PutResult(record, created, stored[i].uploaded)
+                   for i, (record, created) in self._publish(by_namespace, doomed, message)]
+        # A renewed scratch name (no new version, a new expiry) names its reused blob anew too.
+        self._restore_reused([(pairs[i][0], stored[i].hash) for i, r in enumerate(results)
+                              if not r.uploaded and (r.created or r.record.expires)])
+        return results
+
+    def _mark_reused(self, pairs: list[tuple[Source, Location]],
+                     stored: list[StoredBlob]) -> None:
+        """Touch reused blobs that no live version names (orphans, or named only by purged or
+        expired versions: what gc may be about to take), so its grace period covers them until
+        the changeset names them."""
+        def mark(source: Source, blob: StoredBlob) -> None:
+            try:
+                self.store.touch(blob_key(blob.hash))
+            except NotFoundError:  # collected a moment ago: store the bytes again
+                self._restore_one(source, blob.hash)
+
+        _in_parallel(mark, [(source, blob) for (source, _), blob in zip(pairs, stored, strict=True)
+                            if not blob.uploaded and not self._is_live_now(blob.hash)])
+
+    def _is_live_now(self, hash_string: str) -> bool:
+        """Whether a version live now names the blob: gc's own test (``LIVE_AT``), at now.
+
+        The clock is read only when an expiry decides: a version that never expires is live
+        at the end of time, and a blob no unpurged version names is live at no time (so an
+        injected clock, as reproducible example stores use, is read only for the times stamped).
+        """
+        if self.index.hash_is_live(hash_string, _END_OF_TIME):
+            return True
+        if not self.index.hash_is_live(hash_string, ""):  # "" is before every expiry
+            return False
+        return self.index.hash_is_live(hash_string, format_time(self._now()))
+
+    def _restore_reused(self, reused: list[tuple[Source, str]]) -> None:
+        """Store again any reused blob that vanished before the changeset naming it landed.
+
+        A reused blob was marked used (``Store.touch``) before the commit, which gc respects;
+        this closes the rest of the race: gc checked the blob's last use just before the
+        touch and deletes it just after. The bytes are still at hand, so nothing is lost.
+        """
+        _in_parallel(self._restore_one, reused)  # one HEAD each: many at a time
+
+    def _restore_one(self, source: Source, hash_string: str) -> None:
+        if self.store.has_blob(hash_string):
+            return
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            self.store.put_blob_bytes(bytes(source), known_absent=True)
+        else:
+            self.store.put_blob(hash_string, source, ask_first=True)
+
+    def _read_back(
+        self, namespace: str, changeset: Changeset | None, items: list[PutItem]
+    ) -> list[tuple[VersionRecord, bool]]:
+        """Each item's version after a commit, and whether the changeset made it.
+
+        Versions are read back by number: another process sharing the index may have added
+        newer ones since this changeset was applied.
+        """
+        new = {
+            e.name: e.version for e in (changeset.entries if changeset else ())
+            if e.op in VERSION_OPS
+        }
+        out = []
+        for item in items:
+            version = new.get(item.name)
+            record = (
+                self.index.version(namespace, item.name, version)
+                if version is not None
+                else self.index.latest(namespace, item.name)
+            )
+            if record is None:
+                raise ConflictError(
+                    f"eos://{namespace}/{item.name} was written, but this client's index no "
+                    "longer shows it (rebuilt or purged by another thread or process at the "
+                    "same moment); see `eos versions` for what the log holds"
+                )
+            out.append((record, version is not None))
+        return out
+
+    def _expiry(self, namespace: str) -> str | None:
+        if not namespace.startswith("scratch/"):
+            return None
+        return format_time(self._now() + timedelta(seconds=self.scratch_ttl))
+
+    def put_if_absent(self, source: Source, name: str | Location, *, meta: Meta = None,
+                      message: str = "") -> PutResult:
+        """Store a file (a path or bytes) under ``name`` only if the name holds no readable
+        version (a deleted name counts as absent); otherwise raise :class:`NameExistsError`.
+
+        The check is part of the plan, which runs again on the freshest state at every commit
+        attempt: of two writers creating the same name at once, exactly one succeeds.
+        """
+        loc = self._writable(name)
+        meta = normalize_meta(meta)
+
+        def refuse_existing() -> None:
+            latest = self.index.latest(loc.namespace, loc.name)
+            if latest is not None and not latest.is_delete_marker:
+                raise NameExistsError(
+                    f"{loc.uri} already exists (version {latest.version}): a create-only write "
+                    "makes only the first version; write without it to add a version"
+                )
+
+        self.replay.refresh(loc.namespace)
+        refuse_existing()  # before any byte is stored, when it can be told already
+        stored = store_sources(self.store, self.hash_cache, [source],
+                               is_live=self._is_live_now)
+        self._mark_reused([(source, loc)], stored)
+        item = PutItem(loc.name, stored[0].hash, stored[0].size, dict(meta))
+        expires = self._expiry(loc.namespace)
+
+        def plan() -> list[Entry]:
+            refuse_existing()
+            return plan_put(self.index, loc.namespace, [item], expires=expires)
+
+        changeset = self._commit(loc.namespace, plan, message)
+        record, created = self._read_back(loc.namespace, changeset, [item])[0]
+        if created and not stored[0].uploaded:
+            self._restore_reused([(source, stored[0].hash)])
+        return PutResult(record, created, stored[0].uploaded)
+
+    def copy(
+        self, source: str | Reference, name: str | Location, *, message: str = ""
+    ) -> VersionRecord:
+        """Make ``name`` hold the bytes ``source`` means, without moving any byte.
+
+        The new version records where it came from (``source``, a pinned URI).
+        """
+        return self.copy_many([(source, name)], message=message)[0].record
+
+    def copy_many(
+        self, pairs: Iterable[tuple[str | Reference, str | Location]], *, message: str = "",
+        deletes: Iterable[str | Location] = (),
+    ) -> list[PutResult]:
+        """Copy many sources to names, one changeset per destination namespace; no byte moves.
+
+        Returns, for each pair, the destination's current version and whether the copy made
+        it (a destination already holding those bytes keeps its version: ``created`` False).
+        ``deletes`` names get delete markers in the same changesets (an ``eos://`` to
+        ``eos://`` sync's ``--delete``); names already deleted are skipped.
+        """
+        # The sources are this process's own data more often than inputs (promote): they are
+        # resolved past any active lock and not recorded as inputs.
+        planned = []
+        origins: list[VersionRecord] = []
+        for source, name in pairs:
+            origin = self._resolve(self.reference(source))
+            loc = self._writable(name)
+            origins.append(origin)
+            planned.append((loc, PutItem(loc.name, origin.hash or "", origin.size or 0,
+                                         dict(origin.meta), source=origin.uri)))
+        by_namespace: dict[str, list[tuple[int, PutItem]]] = {}
+        taken: set[Location] = set()
+        for i, (loc, item) in enumerate(planned):
+            if loc in taken:
+                raise InvalidNameError(f"{loc.uri} is the destination of two copies")
+            taken.add(loc)
+            by_namespace.setdefault(loc.namespace, []).append((i, item))
+        doomed: dict[str, list[str]] = {}
+        for loc in map(self._writable, deletes):
+            if loc in taken:
+                raise InvalidNameError(f"{loc.uri} is both copied to and deleted")
+            taken.add(loc)
+            doomed.setdefault(loc.namespace, []).append(loc.name)
+            by_namespace.setdefault(loc.namespace, [])
+        mark_sources(self.store, origins, self._is_live_now)
+        results = [PutResult(record, created, uploaded=False)
+                   for _, (record, created) in self._publish(
+                       by_namespace, doomed, message,
+                       check=lambda ns: check_sources(self.index, self.replay.refresh,
+                                                      self.reference, self._now(), ns, origins))]
+        check_copied(self.store, [(origin, r.record) for origin, r
+                                  in zip(origins, results, strict=True)
+                                  if r.created or r.record.expires])
+        return results
+
+    def _publish(self, by_namespace: dict[str, list[tuple[int, PutItem]]],
+                 doomed: dict[str, list[str]], message: str,
+                 check: Callable[[str], None] | None = None,
+                 ) -> list[tuple[int, tuple[VersionRecord, bool]]]:
+        """One changeset per namespace: new versions for the items, delete markers for the
+        doomed names; return, in the items' order, each one's version and whether it is new.
+        ``check(namespace)`` runs first in every plan (it may refuse)."""
+        results: dict[int, tuple[VersionRecord, bool]] = {}
+        for namespace, indexed in by_namespace.items():
+            items = [item for _, item in indexed]
+            expires = self._expiry(namespace)
+            gone = doomed.get(namespace, [])
+
+            def plan(ns: str = namespace, its: list[PutItem] = items, ex: str | None = expires,
+                     dl: list[str] = gone) -> list[Entry]:
+                if check is not None:
+                    check(ns)
+                return plan_put(self.index, ns, its, expires=ex) + plan_deletes(self.index, ns, dl)
+
+            changeset = self._commit(namespace, plan, message)
+            read_back = self._read_back(namespace, changeset, items)
+            results.update(zip((i for i, _ in indexed), read_back, strict=True))
+        return sorted(results.items())
+
+    def rm_prefix(self, prefix: str | Location, *, message: str = "",
+                  whole_namespace: bool = False) -> list[str]:
+        """Delete every name under a folder (``aws s3 rm --recursive``) in ONE changeset.
+
+        ``p/a`` means the folder ``p/a/`` (never ``p/ab``). Emptying a whole namespace needs
+        ``whole_namespace``. Returns the names deleted; earlier versions stay readable.
+        """
+        folder = self.folder(prefix)
+        if not folder.name and not whole_namespace:
+            raise InvalidNameError(
+                f"that would delete every name in eos://{folder.namespace}/: confirm with --yes"
+            )
+        listing = self.ls(folder, recursive=True)
+        names = [Location(listing.namespace, r.name) for r in listing.files]
+        if not names:
+            raise NotFoundError(f"nothing to delete under eos://{listing.namespace}/"
+                                f"{listing.prefix}")
+        self.put_many([], deletes=names, message=message)
+        return [loc.name for loc in names]
+
+    def rm(self, name: str | Location, *, message: str = "") -> VersionRecord:
+        """Delete a name by adding a delete marker; every earlier version stays readable."""
+        loc = self._writable(name)
+        return self._commit_one(loc, lambda: plan_rm(self.index, loc.namespace, loc.name), message)
+
+    def undelete(self, name: str | Location, *, message: str = "") -> VersionRecord:
+        """Add a version restoring the newest readable version before the delete marker."""
+        loc = self._writable(name)
+        expires = self._expiry(loc.namespace)
+        record = self._commit_one(
+            loc,
+            lambda: plan_undelete(self.index, loc.namespace, loc.name, expires=expires,
+                                  now=format_time(self._now())),
+            message,
+        )
+        check_restored(self.store, record)
+        return record
+
+    def rollback(
+        self, name: str | Location, to: int | str, *, message: str = ""
+    ) -> VersionRecord:
+        """Add a version carrying the bytes of version ``to`` (a number, tag or hash prefix)."""
+        loc = self._writable(name)
+        selector = str(to).lstrip("@")
+        target = self.reference(f"{loc.uri}@{selector}")
+        expires = self._expiry(loc.namespace)
+        record = self._commit_one(
+            loc, lambda: plan_rollback(self.index, target, self._now(), expires=expires), message
+        )
+        check_restored(self.store, record)
+        return record
+
+    def tag(
+        self, ref: str | Reference, tag: str, *, force: bool = False, message: str = ""
+    ) -> VersionRecord:
+        """Point ``tag`` at the version ``ref`` means; return that version."""
+        target = self.reference(ref)
+        validate_tag(tag)
+        self._check_write(target.namespace)
+        changeset = self._commit(
+            target.namespace,
+            lambda: plan_tag(self.index, target, tag, force=force, now=self._now()),
+            message,
+        )
+        # The version this call tagged, not where the tag is now: another thread or process
+        # may have moved or removed it since.
+        record = (
+            self.index.version(target.namespace, target.name, changeset.entries[0].version or 0)
+            if changeset
+            else self.index.tagged(target.namespace, target.name, tag)
+        )
+        if record is None:
+            raise ConflictError(f"tag {tag!r} of {target.uri} was changed by another writer at "
+                                "the same moment; see `eos versions` for where it is now")
+        return record
+
+    def untag(self, name: str | Location, tag: str, *, message: str = "") -> None:
+        """Remove a tag from a name."""
+        loc = self._writable(name)
+        validate_tag(tag)
+        self._commit(
+            loc.namespace, lambda: plan_untag(self.index, loc.namespace, loc.name, tag), message
+        )
+
+    def purge(self, ref: str | Reference, *, message: str = "") -> list[int]:
+        """Make a version (``name@N``) or every version (``name``) unreadable, for good.
+
+        Their blobs become collectable by garbage collection once nothing else references them.
+        Returns the versions purged.
+        """
+        target = self.reference(ref)
+        selector = split_reference(ref)[1] if isinstance(ref, str) else target.selector[1:]
+        if target.kind not in ("latest", "version") or selector == "latest":
+            raise InvalidNameError(
+                f"purge takes a name (all versions) or name@N (one version), not {target.uri}"
+            )
+        self._check_write(target.namespace)
+        version = target.value if target.kind == "version" else None
+        if version is not None and not isinstance(version, int):
+            raise InvalidNameError(f"purge takes name@N with N a number, not {target.uri}")
+        changeset = self._commit(
+            target.namespace,
+            lambda: plan_purge(self.index, target.namespace, target.name, version),
+            message,
+        )
+        return list(changeset.entries[0].versions) if changeset else []
+
+    # -- the write path --------------------------------------------------------------------------
+
+    def check_writable(self, namespace: str, *, probe: bool = True) -> None:
+        """Raise the error a write to ``namespace`` would raise now (permission, offline, a
+        store without conditional writes), so plans and dry runs refuse what runs would.
+
+        ``probe=False`` leaves out the store's conditional-write probe (writes, on S3): a sync
+        checks the rest before planning and probes only once it has something to write.
+        """
+        self._check_write(namespace, probe=probe)
+
+    def _writable(self, name: str | Location) -> Location:
+        loc = self.location(name)
+        self._check_write(loc.namespace)
+        return loc
+
+    def _check_write(self, namespace: str, *, probe: bool = True) -> None:
+        if self.offline:
+            raise ConflictError("cannot write while offline: unset EOS_OFFLINE to publish changes")
+        check_write(namespace, user=self.user, admin=self.admin)
+        if probe and not self.single_writer and not self.store.supports_conditional_writes:
+            raise no_conditional_writes_error(self.store.url)  # before any byte is stored
+
+    def _commit_one(
+        self, loc: Location, plan: Callable[[], list[Entry]], message: str
+    ) -> VersionRecord:
+        changeset = self._commit(loc.namespace, plan, message)
+        record = (
+            self.index.version(loc.namespace, loc.name, changeset.entries[0].version or 0)
+            if changeset
+            else self.index.latest(loc.namespace, loc.name)
+        )
+        if record is None:
+            raise ConflictError(f"{loc.uri} was purged by another writer at the same moment; "
+                                "see `eos versions` for what the log holds")
+        return record
+
+    def _commit(
+        self, namespace: str, plan: Callable[[], list[Entry]], message: str
+    ) -> Changeset | None:
+        """Append the planned entries at the next seq, replanning after every lost race."""
+        self._check_write(namespace)
+        return self.replay.commit(
+            namespace, plan, author=self.user, message=message,
+            now=lambda: format_time(self._now()),
+        )

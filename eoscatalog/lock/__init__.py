@@ -1,0 +1,2 @@
+"""Lock files: pins of names at versions, the YAML format, and the lock an analysis records its
+inputs in."""

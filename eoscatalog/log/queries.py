@@ -1,0 +1,251 @@
+"""The index's read side: lookups of versions, tags, listings, history and usage.
+
+:class:`IndexQueries` is a mixin of :class:`~eoscatalog.log.index.Index`, which owns the schema and
+the writes; every query here reads one SQLite connection under its per-connection lock, so one
+``Index`` can serve several threads.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from typing import Any
+
+from eoscatalog.core.sqlite import lock_of, sqlite_utils
+from eoscatalog.log.records import Event, Usage, VersionRecord
+
+__all__ = ["LIVE_AT", "IndexQueries"]
+
+# Above every name starting with a prefix, in SQLite's text order (for range scans).
+_TOP = "\U0010ffff"
+_CHUNK = 500  # names per IN (...) list
+# The one definition of a live version at an instant (the ``?``, fixed-width ISO text): not
+# purged, and not a scratch version expired by then. gc keeps a blob some version names that is
+# live at ``now - grace``; a writer reusing a blob asks at ``now`` whether it must mark the blob
+# used. Both read this, so a blob gc may take is never one the writer trusted as live.
+LIVE_AT = "(purged = 0 AND (expires IS NULL OR expires > ?))"
+
+
+def _keys(cursor: sqlite3.Cursor) -> list[str]:
+    return [d[0] for d in cursor.description]
+
+
+class IndexQueries:
+    """Read queries over the index tables (mixed into ``Index``)."""
+
+    db: sqlite_utils.Database
+
+    def _one(self, sql: str, params: list[Any] | None = None) -> dict[str, Any] | None:
+        with lock_of(self.db):
+            cursor = self.db.conn.execute(sql, params or [])
+            row = cursor.fetchone()
+            return None if row is None else dict(zip(_keys(cursor), row, strict=True))
+
+    def _all(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+        # The connection's own cursor: sqlite-utils' query() parses each statement first,
+        # which costs more than the lookup itself.
+        with lock_of(self.db):
+            cursor = self.db.conn.execute(sql, params or [])
+            keys = _keys(cursor)
+            return [dict(zip(keys, row, strict=True)) for row in cursor]
+
+    def _record(self, row: dict[str, Any] | None) -> VersionRecord | None:
+        if row is None:
+            return None
+        tags = tuple(
+            r["tag"]
+            for r in self._all(
+                "SELECT tag FROM tags WHERE namespace = ? AND name = ? AND version = ? "
+                "ORDER BY tag",
+                [row["namespace"], row["name"], row["version"]],
+            )
+        )
+        return VersionRecord.from_row(row, tags)
+
+    def next_version(self, namespace: str, name: str) -> int:
+        """The number the name's next version gets (purged versions keep theirs)."""
+        row = self._one(
+            "SELECT max(version) AS v FROM versions WHERE namespace = ? AND name = ?",
+            [namespace, name],
+        )
+        return (row["v"] or 0) + 1 if row else 1
+
+    def next_versions(self, namespace: str, names: Iterable[str]) -> dict[str, int]:
+        """:meth:`next_version` of many names at once (one query per 500 names).
+
+        >>> from eoscatalog.log.index import Index
+        >>> Index(":memory:").next_versions("org", ["a", "b"])
+        {'a': 1, 'b': 1}
+        """
+        wanted = list(dict.fromkeys(names))
+        found: dict[str, int] = {}
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start:start + _CHUNK]
+            found.update(
+                (r["name"], r["v"] + 1) for r in self._all(
+                    "SELECT name, max(version) AS v FROM versions WHERE namespace = ? "
+                    f"AND name IN ({', '.join('?' * len(chunk))}) GROUP BY name",
+                    [namespace, *chunk],
+                )
+            )
+        return {name: found.get(name, 1) for name in wanted}
+
+    def latest(self, namespace: str, name: str) -> VersionRecord | None:
+        """The newest version that is not purged (it may be a delete marker)."""
+        return self._record(self._one(
+            "SELECT * FROM versions WHERE namespace = ? AND name = ? AND purged = 0 "
+            "ORDER BY version DESC LIMIT 1", [namespace, name],
+        ))
+
+    def version(self, namespace: str, name: str, version: int) -> VersionRecord | None:
+        """One version of a name, purged or not, or None."""
+        return self._record(self._one(
+            "SELECT * FROM versions WHERE namespace = ? AND name = ? AND version = ?",
+            [namespace, name, version],
+        ))
+
+    def versions(self, namespace: str, name: str) -> list[VersionRecord]:
+        """Every version of a name, oldest first, with its tags."""
+        tags: dict[int, list[str]] = {}
+        for r in self._all(
+            "SELECT tag, version FROM tags WHERE namespace = ? AND name = ? ORDER BY tag",
+            [namespace, name],
+        ):
+            tags.setdefault(r["version"], []).append(r["tag"])
+        return [
+            VersionRecord.from_row(r, tuple(tags.get(r["version"], ())))
+            for r in self._all(
+                "SELECT * FROM versions WHERE namespace = ? AND name = ? ORDER BY version",
+                [namespace, name],
+            )
+        ]
+
+    def tagged(self, namespace: str, name: str, tag: str) -> VersionRecord | None:
+        """The version a tag points at, or None."""
+        row = self._one(
+            "SELECT version FROM tags WHERE namespace = ? AND name = ? AND tag = ?",
+            [namespace, name, tag],
+        )
+        return self.version(namespace, name, row["version"]) if row else None
+
+    def by_hash_prefix(self, namespace: str, name: str, prefix: str) -> list[VersionRecord]:
+        """Versions of ``name`` whose hash starts with ``prefix`` (``blake3:<hex>``)."""
+        # "+hash": the name's versions (primary key) are few; the hash index is not for this.
+        rows = self._all(
+            "SELECT * FROM versions WHERE namespace = ? AND name = ? AND +hash >= ? "
+            "AND +hash < ? ORDER BY version",
+            [namespace, name, prefix, prefix + _TOP],
+        )
+        return [r for r in map(self._record, rows) if r is not None]
+
+    def at_time(self, namespace: str, name: str, when: str) -> VersionRecord | None:
+        """The newest version whose time is at or before ``when`` (fixed-width ISO text).
+
+        A version's time is its ``at`` (see ``Index.apply``): never before the store wrote its
+        changeset. Rows applied before ``at`` existed use their ``created``.
+        """
+        return self._record(self._one(
+            "SELECT * FROM versions WHERE namespace = ? AND name = ? "
+            "AND coalesce(at, created) <= ? ORDER BY version DESC LIMIT 1",
+            [namespace, name, when],
+        ))
+
+    def first_time(self, namespace: str, name: str) -> str | None:
+        """The time (as ``at_time`` compares it) of the name's first version, or None."""
+        row = self._one(
+            "SELECT coalesce(at, created) AS t FROM versions WHERE namespace = ? AND name = ? "
+            "ORDER BY version LIMIT 1", [namespace, name],
+        )
+        return row["t"] if row else None
+
+    def latest_under(self, namespace: str, prefix: str) -> list[VersionRecord]:
+        """The latest (non-purged) version of every name starting with ``prefix``, by name."""
+        rows = self._all(
+            "SELECT v.* FROM names n JOIN versions v ON v.namespace = n.namespace "
+            "AND v.name = n.name AND v.version = n.latest "
+            "WHERE n.namespace = ? AND n.name >= ? AND n.name < ? ORDER BY n.name",
+            [namespace, prefix, prefix + _TOP],
+        )
+        return [VersionRecord.from_row(r) for r in rows]
+
+    def versions_under(self, namespace: str, prefix: str) -> list[VersionRecord]:
+        """Every version of every name starting with ``prefix``, by name then version."""
+        rows = self._all(
+            "SELECT * FROM versions WHERE namespace = ? AND name >= ? AND name < ? "
+            "ORDER BY name, version",
+            [namespace, prefix, prefix + _TOP],
+        )
+        return [VersionRecord.from_row(r) for r in rows]
+
+    def events_under(self, namespace: str, prefix: str, limit: int) -> list[Event]:
+        """The newest ``limit`` changes to names starting with ``prefix``, newest first.
+
+        Every entry of every changeset is one event: new versions, tags, untags, purges and
+        scratch expiry changes.
+        """
+        rows = self._all(
+            "SELECT * FROM events WHERE namespace = ? AND name >= ? AND name < ? "
+            "ORDER BY seq DESC, pos DESC LIMIT ?",
+            [namespace, prefix, prefix + _TOP, limit],
+        )
+        return [Event.from_row(r) for r in rows]
+
+    def usage_under(self, namespace: str, prefix: str) -> Usage:
+        """Space taken by the names starting with ``prefix``, added up in SQL.
+
+        ``stored`` counts each distinct blob once; purged versions and delete markers hold none.
+        """
+        bounds = [namespace, prefix, prefix + _TOP]
+        latest = self._one(
+            "SELECT count(*) AS names, coalesce(sum(v.size), 0) AS logical FROM names n "
+            "JOIN versions v ON v.namespace = n.namespace AND v.name = n.name "
+            "AND v.version = n.latest WHERE n.namespace = ? AND n.name >= ? AND n.name < ? "
+            "AND v.hash IS NOT NULL", bounds,
+        ) or {}
+        readable = ("FROM versions WHERE namespace = ? AND name >= ? AND name < ? "
+                    "AND purged = 0 AND hash IS NOT NULL")
+        every = self._one(
+            f"SELECT count(*) AS versions, coalesce(sum(size), 0) AS total {readable}", bounds
+        ) or {}
+        stored = self._one(
+            "SELECT coalesce(sum(size), 0) AS stored FROM "
+            f"(SELECT hash, max(size) AS size {readable} GROUP BY hash)", bounds,
+        ) or {}
+        return Usage(
+            names=latest.get("names", 0), versions=every.get("versions", 0),
+            logical=latest.get("logical", 0), all_versions=every.get("total", 0),
+            stored=stored.get("stored", 0),
+        )
+
+    def blob_states(self, expired_before: str) -> dict[str, str]:
+        """Why each known blob is kept or may go, across every namespace in the index.
+
+        ``live``: :data:`LIVE_AT` holds at ``expired_before`` for a version naming it (readable,
+        or only deleted: ``@N`` still reads it); ``expired``: only scratch versions that
+        expired by then; ``purged``: only purged versions. Blobs the index never saw are
+        absent.
+        """
+        rows = self._all(
+            f"SELECT hash, max(CASE WHEN {LIVE_AT} THEN 2 "
+            "WHEN purged = 0 THEN 1 ELSE 0 END) AS state FROM versions "
+            "WHERE hash IS NOT NULL GROUP BY hash", [expired_before],
+        )
+        names = {2: "live", 1: "expired", 0: "purged"}
+        return {r["hash"]: names[r["state"]] for r in rows}
+
+    def hash_is_live(self, hash_string: str, at: str) -> bool:
+        """Whether some version names this blob that is live at ``at`` (:data:`LIVE_AT`: not
+        purged, not expired), in any namespace: the same test as :meth:`blob_states`."""
+        return self._one(f"SELECT 1 AS live FROM versions WHERE hash = ? AND {LIVE_AT} LIMIT 1",
+                         [hash_string, at]) is not None
+
+    def readable_versions(self, namespace: str, prefix: str, now: str) -> list[VersionRecord]:
+        """Versions with bytes under ``prefix`` that are neither purged nor expired at ``now``
+        (what ``verify`` checks: gc may have collected an expired scratch version's blob)."""
+        rows = self._all(
+            "SELECT * FROM versions WHERE namespace = ? AND name >= ? AND name < ? "
+            f"AND hash IS NOT NULL AND {LIVE_AT} "
+            "ORDER BY name, version",
+            [namespace, prefix, prefix + _TOP, now],
+        )
+        return [VersionRecord.from_row(r) for r in rows]

@@ -1,0 +1,352 @@
+"""``eos://`` for fsspec: pandas, xarray, dask and intake read and write catalog names directly.
+
+Registered through the ``fsspec.specs`` entry point, so after ``pip install eoscatalog``::
+
+    pd.read_csv("eos://org/shared/samples.csv@3")       # a pinned version
+    pd.read_csv("eos://org/shared/samples.csv@paper")   # a tag; latest without '@'
+    df.to_parquet("eos://users/me/out.parquet")         # a new version when the file closes
+
+Paths are references (``<namespace>/<name>[@selector]``); folders are name prefixes. Reads come
+from the verified cache when the blob is there, otherwise as ranged reads of the immutable blob
+(a 1 KiB read of a 100 MB blob moves about one block, not the blob). Every range is verified
+before it is returned (ranged.py: a small blob whole, a large one chunk by chunk against its
+outboard); a mismatch or a blob shorter than the catalog says raises IntegrityError.
+Writes go to a temporary file and become one new version on ``close``; a ``with`` block that
+raises publishes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from typing import Any
+
+from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
+
+from eoscatalog.catalog.catalog import Catalog
+from eoscatalog.catalog.ranged import BlobFile, VerifiedRanges
+from eoscatalog.core.errors import EosError, NameExistsError, NotFoundError
+from eoscatalog.core.names import Location, split_reference
+from eoscatalog.core.units import parse_time
+from eoscatalog.log.changesets import list_namespaces
+from eoscatalog.log.records import VersionRecord
+from eoscatalog.sdk.file import default_catalog
+from eoscatalog.sdk.fs_options import catalog_settings
+
+__all__ = ["EosFileSystem"]
+
+
+class EosFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec is untyped
+    """fsspec's view of a catalog: namespaces and name prefixes as folders, names as files.
+
+    ``catalog``: the catalog to use (default: the one ``File`` uses, from the environment);
+    other storage options (``store``, ``user``, ...) open a catalog with those settings.
+
+    >>> import tempfile, fsspec
+    >>> from eoscatalog import Catalog
+    >>> cat = Catalog.open(store=f"file://{tempfile.mkdtemp()}", user="ada", create=True)
+    >>> fs = EosFileSystem(catalog=cat)
+    >>> with fs.open("eos://users/ada/notes/a.txt", "wb") as f:
+    ...     _ = f.write(b"hello")
+    >>> fs.cat("eos://users/ada/notes/a.txt@1"), fs.ls("users/ada/notes", detail=False)
+    (b'hello', ['users/ada/notes/a.txt'])
+    """
+
+    protocol = ("eos",)  # not "e": fsspec takes one-letter schemes for drive letters
+    root_marker = ""
+
+    def __init__(self, catalog: Catalog | None = None, **options: Any) -> None:
+        settings = catalog_settings(options)  # an unknown option is refused before anything
+        super().__init__(catalog=catalog, **options)
+        self._catalog = catalog or (Catalog.open(**settings) if settings else None)
+        self._copying = threading.local()  # pairs a copy or mv collects from cp_file
+
+    @property
+    def catalog(self) -> Catalog:
+        """The catalog given, or else the process's default (which ``set_default_catalog``
+        may change between calls: fsspec reuses filesystem instances)."""
+        return self._catalog or default_catalog()
+
+    @classmethod
+    def _strip_protocol(cls, path: Any) -> Any:
+        if isinstance(path, list):
+            return [cls._strip_protocol(p) for p in path]
+        text = str(path)
+        for scheme in ("eos://", "e://"):
+            if text.startswith(scheme):
+                text = text[len(scheme):]
+        return text.rstrip("/") if "@" not in text else text
+
+    # -- resolving ------------------------------------------------------------------------------
+
+    def _record(self, path: str) -> VersionRecord:
+        try:
+            return self.catalog.resolve("eos://" + self._strip_protocol(path))
+        except NotFoundError as e:
+            raise FileNotFoundError(str(e)) from None
+        except EosError as e:
+            raise FileNotFoundError(f"{path}: {e}") from None
+
+    def _folder(self, path: str) -> Location:
+        return self.catalog.folder("eos://" + self._strip_protocol(path) + "/")
+
+    @staticmethod
+    def _file_info(record: VersionRecord) -> dict[str, Any]:
+        return {
+            "name": f"{record.namespace}/{record.name}", "size": record.size, "type": "file",
+            "version": record.version, "hash": record.hash, "created": record.created,
+            "author": record.author, "uri": record.uri,
+        }
+
+    # -- listing ------------------------------------------------------------------------------
+
+    def ls(self, path: str, detail: bool = True, **kwargs: Any) -> list[Any]:
+        """Folders and names directly under ``path`` (a namespace, prefix or name)."""
+        stripped = self._strip_protocol(path)
+        entries = self._namespaces(stripped)
+        if entries is None:
+            if "@" in stripped:
+                entries = [self._file_info(self._record(stripped))]
+            else:
+                listing = self.catalog.ls(self._folder(stripped))
+                ns = listing.namespace
+                entries = [{"name": f"{ns}/{f}".rstrip("/"), "size": 0, "type": "directory"}
+                           for f in listing.folders]
+                entries += [self._file_info(r) for r in listing.files]
+                if not entries:
+                    entries = [self.info(stripped)]  # a name, or FileNotFoundError
+        return entries if detail else [e["name"] for e in entries]
+
+    def _namespaces(self, stripped: str) -> list[dict[str, Any]] | None:
+        """The root lists namespace kinds, ``users`` and ``scratch`` their owners."""
+        if stripped not in ("", "users", "scratch"):
+            return None
+        found = list_namespaces(self.catalog.store)
+        if stripped:
+            names = sorted({n for n in found if n.startswith(stripped + "/")})
+        else:
+            names = sorted({n.split("/")[0] for n in found})
+        return [{"name": n, "size": 0, "type": "directory"} for n in names]
+
+    def info(self, path: str, **kwargs: Any) -> dict[str, Any]:
+        """A name's version (size, hash, version, author...) or a folder."""
+        stripped = self._strip_protocol(path)
+        kind = stripped.split("/")[0]
+        if stripped in ("", "users", "scratch", "org", "public") or (
+                stripped.count("/") == 1 and kind in ("users", "scratch")):
+            return {"name": stripped, "size": 0, "type": "directory"}
+        try:
+            return self._file_info(self._record(stripped))
+        except FileNotFoundError:
+            if "@" in stripped:
+                raise
+            listing = self.catalog.ls(self._folder(stripped))
+            if listing.files or listing.folders:
+                return {"name": stripped, "size": 0, "type": "directory"}
+            raise
+
+    def ukey(self, path: str) -> str:
+        """The content hash: two paths with the same bytes have the same key."""
+        return str(self._record(path).hash)
+
+    def created(self, path: str) -> Any:
+        """When the version was made (a ``datetime``)."""
+        return parse_time(self._record(path).created)
+
+    modified = created
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def cat_file(self, path: str, start: int | None = None, end: int | None = None,
+                 **kwargs: Any) -> bytes:
+        """The bytes of a version (verified when whole), or a range of them."""
+        record = self._record(path)
+        if start is None and end is None:
+            return self.catalog.read_bytes(record.uri)
+        size = record.size or 0
+        start = max(0, size + start if start is not None and start < 0 else start or 0)
+        end = size if end is None else max(0, size + end if end < 0 else min(end, size))
+        if start >= end:
+            return b""
+        return VerifiedRanges.of(self.catalog.store, record, self.catalog.cache).read(start, end)
+
+    def _open(self, path: str, mode: str = "rb", block_size: Any = None,
+              autocommit: bool = True, cache_options: Any = None, **kwargs: Any) -> Any:
+        if "r" in mode:
+            record = self._record(path)
+            cache = self.catalog.cache
+            if record.hash is None:
+                raise RuntimeError(
+                    f"internal error: {record.uri} has no hash (a delete marker where bytes were "
+                    "expected); please report it"
+                )
+            cached = cache.lookup(record.hash) if cache is not None else None
+            if cached is not None and cache is not None and cache.check_entry(cached,
+                                                                               record.hash):
+                return open(cached, "rb")  # checked again just now: entries can be edited
+            return BlobFile(self, path, record, block_size=block_size or "default",
+                            cache_options=cache_options)
+        if mode not in ("wb", "xb"):
+            raise ValueError(f"eos:// files open as 'rb' or 'wb' ('xb': a new name only), "
+                             f"not {mode!r}")
+        stripped = self._strip_protocol(path)
+        _, selector = split_reference(stripped)
+        if selector is not None:
+            raise ValueError(f"{path}: a write makes a new version; drop the '@{selector}' part")
+        if mode == "xb" and self._exists_as_name(stripped):
+            raise NameExistsError(f"eos://{stripped} exists: 'xb' creates only new names; "
+                                  "open it 'wb' to add a version")
+        # "xb" is checked again as the version is committed (Catalog.put_if_absent), so a name
+        # created by someone else while this file was open is not overwritten.
+        return NewVersionFile(self, stripped, mode=mode, block_size=block_size or "default",
+                              autocommit=autocommit)
+
+    def _exists_as_name(self, stripped: str) -> bool:
+        try:
+            self._record(stripped)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def pipe_file(self, path: str, value: bytes, mode: str = "overwrite", **kwargs: Any) -> None:
+        """Write ``value`` as a new version; ``mode="create"`` only if the name does not exist
+        (FileExistsError otherwise, checked when the version is committed)."""
+        with self.open(path, "xb" if mode == "create" else "wb", **kwargs) as f:
+            f.write(value)
+
+    # -- changing -----------------------------------------------------------------------------
+
+    def rm_file(self, path: str) -> None:
+        """Delete a name (a delete marker: earlier versions stay readable);
+        FileNotFoundError if it has no readable version."""
+        try:
+            self.catalog.rm("eos://" + self._strip_protocol(path))
+        except NotFoundError as e:
+            raise FileNotFoundError(str(e)) from None
+        self.invalidate_cache()
+
+    def cp_file(self, path1: str, path2: str, **kwargs: Any) -> None:
+        """Make ``path2`` a new version holding the bytes ``path1`` means (any reference, such
+        as ``name@3``): a catalog copy, no byte moves. A folder has nothing to copy: folders
+        exist while names are under them."""
+        source = self._copy_source(path1)
+        if source is None:
+            return
+        pair = (source, "eos://" + self._strip_protocol(path2))
+        collected = getattr(self._copying, "pairs", None)
+        if collected is not None:
+            collected.append(pair)  # copy() and mv() commit them together
+        else:
+            self.catalog.copy(*pair)
+            self.invalidate_cache()
+
+    def _copy_source(self, path: str) -> str | None:
+        """The pinned URI a copy of ``path`` takes its bytes from; None for a folder."""
+        try:
+            return self._record(path).uri
+        except FileNotFoundError:
+            if self.info(path)["type"] == "directory":  # or FileNotFoundError
+                return None
+            raise
+
+    def copy(self, path1: Any, path2: Any, recursive: bool = False,
+             maxdepth: int | None = None, on_error: str | None = None, **kwargs: Any) -> None:
+        """Copy names (``recursive``: folders) as fsspec does, but as ONE changeset per
+        destination namespace, in which no byte moves (``Catalog.copy_many``)."""
+        pairs = self._collect_copies(path1, path2, recursive=recursive, maxdepth=maxdepth,
+                                     on_error=on_error, **kwargs)
+        if pairs:
+            self.catalog.copy_many(pairs)
+        self.invalidate_cache()
+
+    def mv(self, path1: Any, path2: Any, recursive: bool = False,
+           maxdepth: int | None = None, **kwargs: Any) -> None:
+        """Move names: copies and delete markers for the sources, in ONE changeset when source
+        and destination share a namespace (else the copies are committed first, so nothing is
+        lost if the move stops half-way). Earlier versions of the sources stay readable."""
+        if path1 == path2:
+            return
+        for p in path1 if isinstance(path1, list) else [path1]:
+            if "@" in self._strip_protocol(p):
+                raise ValueError(f"{p}: mv moves names, not versions; copy a version with cp")
+        pairs = self._collect_copies(path1, path2, recursive=recursive, maxdepth=maxdepth,
+                                     on_error="raise", **kwargs)
+        if not pairs and not recursive and isinstance(path1, str) and self.isdir(path1):
+            raise IsADirectoryError(f"{path1} is a folder: pass recursive=True to move it")
+        sources = list(dict.fromkeys(src.rsplit("@", 1)[0] for src, _ in pairs))
+        moved = [(src, dest) for src, dest in pairs if src.rsplit("@", 1)[0] != dest]
+        if moved:
+            self.catalog.copy_many(moved, deletes=[s for s in sources
+                                                   if s not in {d for _, d in moved}])
+        self.invalidate_cache()
+
+    def _collect_copies(self, path1: Any, path2: Any, **kwargs: Any) -> list[tuple[str, str]]:
+        """The (pinned source, destination) pairs fsspec's copy would make, one cp_file each."""
+        self._copying.pairs = []
+        try:
+            super().copy(path1, path2, **kwargs)
+            return list(self._copying.pairs)
+        finally:
+            self._copying.pairs = None
+
+    def rm(self, path: Any, recursive: bool = False, maxdepth: int | None = None) -> None:
+        """Delete names; ``recursive`` deletes every name under a folder in one change."""
+        for p in path if isinstance(path, list) else [path]:
+            if self.info(p)["type"] == "directory":
+                if not recursive:
+                    raise IsADirectoryError(f"{p} is a folder: pass recursive=True")
+                self.catalog.rm_prefix(self._folder(p))
+            else:
+                self.rm_file(p)
+        self.invalidate_cache()
+
+    def mkdir(self, path: str, create_parents: bool = True, **kwargs: Any) -> None:
+        """Folders exist while names are under them: nothing to create."""
+
+    def makedirs(self, path: str, exist_ok: bool = False) -> None:
+        """Folders exist while names are under them: nothing to create."""
+
+    def rmdir(self, path: str) -> None:
+        """Empty folders do not exist: nothing to remove."""
+
+
+class NewVersionFile(AbstractBufferedFile):  # type: ignore[misc]  # fsspec is untyped
+    """Bytes written to a temporary file, put as a new version on close (not on error)."""
+
+    def _initiate_upload(self) -> None:
+        fd, self._temp = tempfile.mkstemp(prefix="eos-fsspec-", suffix=".part")
+        self._sink = os.fdopen(fd, "wb")
+
+    def _upload_chunk(self, final: bool = False) -> bool:
+        if not hasattr(self, "_sink"):
+            self._initiate_upload()
+        self._sink.write(self.buffer.getvalue())
+        if final:
+            self._sink.close()
+            if self.autocommit:
+                self.commit()
+        return True
+
+    def commit(self) -> None:
+        """Publish the written bytes as the name's new version (once; the temp file goes)."""
+        try:
+            if self.mode == "xb":
+                self.fs.catalog.put_if_absent(self._temp, "eos://" + self.path)
+            else:
+                self.fs.catalog.put(self._temp, "eos://" + self.path)
+        finally:
+            os.unlink(self._temp)
+
+    def discard(self) -> None:
+        """Drop the written bytes: no version."""
+        if hasattr(self, "_sink"):
+            self._sink.close()
+            os.unlink(self._temp)
+
+    def __exit__(self, kind: Any, value: Any, traceback: Any) -> None:
+        if kind is None:
+            self.close()
+            return
+        self.discard()
+        self.closed = True
