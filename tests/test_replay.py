@@ -88,7 +88,8 @@ def test_hash_prefix_lookups_use_the_names_versions_not_a_hash_index(tmp_path: P
         db.execute("CREATE INDEX idx_versions_namespace_hash ON versions (namespace, hash)")
         db.execute("PRAGMA user_version = 3")
     index = Index(path)
-    names = {r["name"] for r in index._all("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    names = {r["name"] for r in index.queries.rows(
+        "SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "idx_versions_namespace_hash" not in names
     plan = " ".join(str(row) for row in index.db.conn.execute(
         "EXPLAIN QUERY PLAN SELECT * FROM versions WHERE namespace = ? AND name = ? "

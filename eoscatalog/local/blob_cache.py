@@ -13,7 +13,9 @@ the entry. Recency of use is the entry's mtime, set on every ``lookup`` and ``fe
 ``prune`` evicts the least recently used entries first. Sizes are file sizes: an evicted entry
 that is hardlinked elsewhere (a materialized download) keeps its bytes on disk through the link.
 
-Accounting and eviction (``info``, ``prune``) are in :mod:`eoscatalog.local.cache_prune`.
+Accounting and eviction (``info``, ``prune``) are done by the cache's
+:class:`~eoscatalog.local.cache_prune.CachePruner`; the layout names and the entry checks both
+use are in :mod:`eoscatalog.local.cache_layout`.
 
 >>> import tempfile
 >>> from eoscatalog.store import MemoryStore
@@ -45,20 +47,21 @@ from eoscatalog.core.errors import EosError, StoreError
 from eoscatalog.core.faults import crash_point
 from eoscatalog.core.fsio import fsync_folder, temp_name
 from eoscatalog.core.hashing import digest_of, hash_stream, parse_hash
-from eoscatalog.local.cache_prune import (
-    _CLOEXEC,
-    _NOFOLLOW,
+from eoscatalog.local.cache_layout import (
     BLOBS_DIR,
+    CLOEXEC,
     LOCK_SUFFIX,
     LOCKS_DIR,
-    CachePruning,
-    _check_size,
-    _entry_stat,
-    _open_nofollow,
-    _real_folders,
-    _same_file,
-    _unlink_quietly,
+    NOFOLLOW,
+    CacheRoot,
+    check_size,
+    entry_stat,
+    open_nofollow,
+    real_folders,
+    same_file,
+    unlink_quietly,
 )
+from eoscatalog.local.cache_prune import CacheInfo, CachePruner, PruneResult
 from eoscatalog.store.base import Store
 
 if TYPE_CHECKING:
@@ -72,7 +75,7 @@ ENTRY_MODE = 0o444
 DIR_MODE = 0o700
 
 
-class BlobCache(CachePruning):
+class BlobCache:
     """The shared download cache at ``root``, optionally capped at ``max_size`` bytes.
 
     Creating one does no I/O. Its first use checks the root: a root writable by group or
@@ -89,12 +92,13 @@ class BlobCache(CachePruning):
 
     def __init__(self, root: str | os.PathLike[str], *, max_size: int | None = None) -> None:
         self.root = Path(os.path.abspath(os.path.expanduser(os.fspath(root))))
-        self.max_size = None if max_size is None else _check_size(max_size)
+        self.max_size = None if max_size is None else check_size(max_size)
         self._folders: set[Path] = set()  # folders made or checked by this instance
         self._folders_lock = threading.Lock()
         self._clock = threading.Lock()
         self._last_touch = 0
-        self._root_checked = False
+        self._cache_root = CacheRoot(self.root)
+        self._pruner = CachePruner(self._cache_root)
 
     @classmethod
     def from_config(cls, config: Config) -> BlobCache:
@@ -144,9 +148,9 @@ class BlobCache(CachePruning):
         True
         """
         path = self.path(hash_string)
-        self._check_root()
+        self._cache_root.check()
         # A folder on the way that is a symlink (or no folder) holds no entry of ours.
-        if not _real_folders(self.root, path.parent) or _entry_stat(path) is None:
+        if not real_folders(self.root, path.parent) or entry_stat(path) is None:
             return None
         try:
             self._touch(path)
@@ -161,7 +165,7 @@ class BlobCache(CachePruning):
         script) can still chmod and edit one, or rename another file over it.
         """
         try:
-            with open(path, "rb", opener=_open_nofollow) as f:
+            with open(path, "rb", opener=open_nofollow) as f:
                 actual = hash_stream(f)
         except FileNotFoundError:
             return False
@@ -169,7 +173,7 @@ class BlobCache(CachePruning):
             return True
         logger.warning("cache entry %s was changed after it was verified (its bytes hash to "
                        "%s); downloading it again", path, actual)
-        _unlink_quietly(path)
+        unlink_quietly(path)
         return False
 
     def fetch(self, hash_string: str, store: Store, *,
@@ -210,8 +214,40 @@ class BlobCache(CachePruning):
                 except FileNotFoundError:
                     pass  # evicted at once by another process's prune (its mtime was fresh)
         if downloaded and self.max_size is not None:
-            self._prune(self.max_size, keep={path.name})
+            self._pruner.prune(self.max_size, keep={path.name})
         return path
+
+    # -- accounting ----------------------------------------------------------------------------
+
+    def info(self) -> CacheInfo:
+        """The number of entries and their total size (lock and temp files are not counted).
+
+        >>> import tempfile
+        >>> from eoscatalog.store import MemoryStore
+        >>> store, cache = MemoryStore(), BlobCache(tempfile.mkdtemp())
+        >>> _ = cache.fetch(store.put_blob_bytes(b"12345"), store)
+        >>> cache.info().entries, cache.info().size
+        (1, 5)
+        """
+        return self._pruner.info(self.max_size)
+
+    def prune(self, max_size: int) -> PruneResult:
+        """Evict least recently used entries until the total is at most ``max_size`` bytes.
+
+        Also removes temp files abandoned more than an hour ago, lock files nobody holds, and
+        anything at an entry path that is not an entry (a symlink, a writable file). Bytes of
+        an evicted entry stay on disk while a hardlink to it remains elsewhere.
+
+        >>> import tempfile
+        >>> from eoscatalog.store import MemoryStore
+        >>> store, cache = MemoryStore(), BlobCache(tempfile.mkdtemp())
+        >>> h = store.put_blob_bytes(b"12345")
+        >>> _ = cache.fetch(h, store)
+        >>> result = cache.prune(0)
+        >>> result.removed == (h,), result.freed, result.size
+        (True, 5, 0)
+        """
+        return self._pruner.prune(check_size(max_size))
 
     # -- downloading ---------------------------------------------------------------------------
 
@@ -226,7 +262,7 @@ class BlobCache(CachePruning):
         staging = temp_name(path.parent, f"-{path.name[:8]}")
         try:
             store.download_blob(hash_string, staging, on_bytes=on_bytes)
-            fd = os.open(staging, os.O_RDONLY | _NOFOLLOW | _CLOEXEC)
+            fd = os.open(staging, os.O_RDONLY | NOFOLLOW | CLOEXEC)
             try:
                 if not stat.S_ISREG(os.fstat(fd).st_mode):
                     raise StoreError(f"{staging} in the cache is not a regular file")
@@ -238,7 +274,7 @@ class BlobCache(CachePruning):
             os.replace(staging, path)
             crash_point("get.cached")
         except BaseException as e:
-            _unlink_quietly(staging)
+            unlink_quietly(staging)
             if isinstance(e, OSError) and not isinstance(e, EosError):
                 full = e.errno in (errno.ENOSPC, errno.EDQUOT)
                 advice = (" Free some space (`eos cache prune --max-size SIZE`) or point "
@@ -263,23 +299,23 @@ class BlobCache(CachePruning):
         try:
             yield
         finally:
-            _unlink_quietly(lock_path)
+            unlink_quietly(lock_path)
             os.close(fd)  # releases the lock
 
     def _acquire(self, lock_path: Path) -> int:
         for _ in range(10_000):
             try:
                 fd = os.open(
-                    lock_path, os.O_RDWR | os.O_CREAT | _NOFOLLOW | _CLOEXEC, 0o600
+                    lock_path, os.O_RDWR | os.O_CREAT | NOFOLLOW | CLOEXEC, 0o600
                 )
             except OSError as e:
                 if os.path.islink(lock_path):
-                    _unlink_quietly(lock_path)  # never follow a planted symlink
+                    unlink_quietly(lock_path)  # never follow a planted symlink
                     continue
                 raise StoreError(f"cannot create the cache lock {lock_path}: {e.strerror}") from e
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
-                if _same_file(fd, lock_path):
+                if same_file(fd, lock_path):
                     return fd
             except BaseException:
                 os.close(fd)
@@ -314,8 +350,7 @@ class BlobCache(CachePruning):
                 f"cannot create the cache folder {self.root}: {e.strerror}; set EOS_CACHE to a "
                 "folder you can write"
             ) from None
-        self._root_checked = False
-        self._check_root()
+        self._cache_root.recheck()
         self._folders.add(self.root)
 
     def _make_folder(self, folder: Path) -> None:
@@ -332,45 +367,9 @@ class BlobCache(CachePruning):
         except OSError as e:
             raise StoreError(f"cannot create the cache folder {folder}: {e.strerror}") from None
 
-    def _check_root(self) -> None:
-        """Refuse an unsafe root (once per instance, after it exists)."""
-        if not self._root_checked:
-            self._root_checked = _check_root(self.root)
-
     def _touch(self, path: Path) -> None:
         """Mark an entry as just used: its mtime, strictly increasing within this process."""
         with self._clock:
             now = max(time.time_ns(), self._last_touch + 1)
             self._last_touch = now
         os.utime(path, ns=(now, now), follow_symlinks=False)
-
-
-# -- helpers ---------------------------------------------------------------------------------
-
-
-def _check_root(root: Path) -> bool:
-    """Refuse a root another user could write to; False when there is no root yet."""
-    try:
-        st = os.stat(root)  # a symlinked root is the user's choice (e.g. a bigger disk)
-    except FileNotFoundError:
-        return False  # created, private, by the first fetch
-    except OSError as e:
-        raise StoreError(f"cannot use the cache folder {root}: {e.strerror}") from None
-    if not stat.S_ISDIR(st.st_mode):
-        raise StoreError(f"the cache folder {root} is not a folder; set EOS_CACHE to a folder")
-    if st.st_uid != os.geteuid():
-        raise StoreError(
-            f"refusing to use the cache folder {root}: it belongs to another user (uid "
-            f"{st.st_uid}), who could change cached files. Set EOS_CACHE to a folder of yours"
-        )
-    if st.st_mode & 0o022:
-        who = " and ".join(
-            name for bit, name in ((0o020, "its group"), (0o002, "other users")) if st.st_mode & bit
-        )
-        raise StoreError(
-            f"refusing to use the cache folder {root}: it is writable by {who} (mode "
-            f"{stat.S_IMODE(st.st_mode):o}), who could plant or swap cached files. Run "
-            f"`chmod 700 {root}` or set EOS_CACHE to a private folder"
-        )
-    return True
-

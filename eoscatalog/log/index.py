@@ -7,6 +7,11 @@ Losing it loses nothing; ``Catalog.reindex`` rebuilds it.
 Every write runs in ``BEGIN IMMEDIATE`` with a busy timeout, so processes sharing one index file
 queue up instead of failing with "database is locked", and a changeset is applied whole or not
 at all, exactly once.
+
+:class:`Index` owns the connection and the writes; it has collaborators for the rest: its reads
+are :class:`~eoscatalog.log.queries.IndexQueries` (``index.queries``; every read method of
+``Index`` passes through to it), its tables are :mod:`eoscatalog.log.index_schema`, and
+checkpoint files are written and read by :mod:`eoscatalog.log.checkpoint_files`.
 """
 
 from __future__ import annotations
@@ -16,93 +21,33 @@ import json
 import logging
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from eoscatalog.core.errors import InvalidChangesetError, StoreError
-from eoscatalog.core.sqlite import connect, immediate, lock_of, set_aside, sqlite_utils
+from eoscatalog.core.sqlite import connect, immediate, set_aside, sqlite_utils
+from eoscatalog.log import checkpoint_files
 from eoscatalog.log.changesets import VERSION_OPS, Changeset
+from eoscatalog.log.index_schema import (
+    COPIED_TABLES,
+    NAMES_FROM_VERSIONS,
+    SCHEMA,
+    columns,
+    create_schema,
+    set_applied_seq,
+)
 from eoscatalog.log.queries import IndexQueries
+from eoscatalog.log.records import Event, Usage, VersionRecord
 
 __all__ = ["Index"]
 
 logger = logging.getLogger("eoscatalog")
 
-SCHEMA = {
-    "namespaces": (
-        {"namespace": str, "applied_seq": int},
-        ["namespace"],
-    ),
-    "versions": (
-        {
-            "namespace": str, "name": str, "version": int, "kind": str, "hash": str,
-            "size": int, "created": str, "author": str, "message": str, "seq": int,
-            "source_version": int, "source": str, "expires": str, "purged": int, "meta": str,
-            # The time `name@<time>` compares against: its changeset's (see Index.apply).
-            "at": str,
-        },
-        ["namespace", "name", "version"],
-    ),
-    "tags": (
-        {"namespace": str, "name": str, "tag": str, "version": int, "created": str,
-         "author": str, "seq": int},
-        ["namespace", "name", "tag"],
-    ),
-    "changesets": (
-        {"namespace": str, "seq": int, "created": str, "author": str, "message": str,
-         "writer": str, "entries": int, "at": str},
-        ["namespace", "seq"],
-    ),
-    # Every entry of every changeset, for `eos log` (who tagged, untagged, purged what, when).
-    "events": (
-        {"namespace": str, "seq": int, "pos": int, "name": str, "op": str, "version": int,
-         "source_version": int, "tag": str, "versions": str, "hash": str, "size": int,
-         "expires": str, "created": str, "author": str, "message": str},
-        ["namespace", "seq", "pos"],
-    ),
-    # Changesets replay skipped (malformed, crafted or inconsistent): their seq is used, their
-    # entries never happened (`eos admin changesets`).
-    "bad_changesets": (
-        {"namespace": str, "seq": int, "reason": str},
-        ["namespace", "seq"],
-    ),
-    # Derived from versions (newest non-purged version per name), so listings need no GROUP BY
-    # over every version; rebuilt after checkpoint imports, not copied into checkpoints.
-    "names": (
-        {"namespace": str, "name": str, "latest": int},
-        ["namespace", "name"],
-    ),
-}
-SCHEMA_VERSION = 5
 CACHE_KIB = 64 * 1024  # the index connection's page cache, at most
-COPIED_TABLES = ("versions", "tags", "changesets", "events", "bad_changesets")
 
 
-# Events for indexes and checkpoints written before the events table existed: the version
-# entries and the tags still standing (earlier untags and purges left no trace there).
-_EVENTS_FROM_VERSIONS = (
-    "INSERT OR IGNORE INTO {into}events (namespace, seq, pos, name, op, version, source_version, "
-    "hash, size, expires, created, author, message) SELECT namespace, seq, -version, name, kind, "
-    "version, source_version, hash, size, expires, created, author, message FROM {source}versions"
-)
-_EVENTS_FROM_TAGS = (
-    "INSERT OR IGNORE INTO {into}events (namespace, seq, pos, name, op, version, tag, created, "
-    "author, message) SELECT namespace, seq, -1000000 - rowid, name, 'tag', version, tag, created, "
-    "author, '' FROM {source}tags"
-)
-
-_NAMES_FROM_VERSIONS = (
-    "INSERT OR REPLACE INTO names (namespace, name, latest) "
-    "SELECT namespace, name, max(version) FROM versions WHERE purged = 0"
-)
-
-
-def _columns(table: str) -> str:
-    return ", ".join(f'"{c}"' for c in SCHEMA[table][0])
-
-
-class Index(IndexQueries):
+class Index:
     """The local replay of one store's catalog.
 
     >>> idx = Index(":memory:")
@@ -110,21 +55,28 @@ class Index(IndexQueries):
     0
     """
 
+    db: sqlite_utils.Database
+    queries: IndexQueries  # the reads, over ``db``
+
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
         try:
-            self.db = connect(path)
-            self._create_schema(self.db)
-            self._tune()
+            self._open()
         except sqlite3.DatabaseError as e:
-            if os.fspath(path) == ":memory:":
+            if self.path == ":memory:":
                 raise
             # The index is a cache of the store: a damaged one is set aside and rebuilt.
             aside = set_aside(path)
             logger.warning("the index %s was unreadable (%s); moved it to %s", path, e, aside)
-            self.db = connect(path)
-            self._create_schema(self.db)
-            self._tune()
+            self._open()
+
+    def _open(self) -> None:
+        self.db = connect(self.path)
+        create_schema(self.db)
+        # A changeset of 10,000 versions dirties thousands of pages of the hash index (its keys
+        # are random); the default 2 MB page cache would spill them before the commit.
+        self.db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+        self.queries = IndexQueries(self.db)
 
     def reset(self) -> Path:
         """Set this index's file aside (``<file>.damaged-<time>``) and go on with an empty one,
@@ -137,44 +89,8 @@ class Index(IndexQueries):
         aside = set_aside(self.path)
         logger.warning("the index %s was damaged; moved it to %s and rebuilding it from the "
                        "store", self.path, aside)
-        self.db = connect(self.path)
-        self._create_schema(self.db)
-        self._tune()
+        self._open()
         return aside
-
-    def _tune(self) -> None:
-        # A changeset of 10,000 versions dirties thousands of pages of the hash index (its keys
-        # are random); the default 2 MB page cache would spill them before the commit.
-        self.db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-
-    @staticmethod
-    def _create_schema(db: sqlite_utils.Database) -> None:
-        with immediate(db):
-            for table, (columns, pk) in SCHEMA.items():
-                db.table(table).create(columns, pk=pk, if_not_exists=True)
-                for column, kind in columns.items():
-                    # Columns added since the table was made (``at``: schema 5). Rows applied
-                    # before keep NULL there, which reads as their ``created``.
-                    if column not in db.table(table).columns_dict:
-                        db.table(table).add_column(column, kind)
-            db.table("versions").create_index(["hash"], if_not_exists=True)
-            db.table("versions").create_index(["namespace", "name", "created"], if_not_exists=True)
-            db.table("events").create_index(["namespace", "name"], if_not_exists=True)
-            found = db.execute("PRAGMA user_version").fetchone()[0]
-            if found < 2:
-                # An index written before the names table existed: derive it once.
-                db.execute("DELETE FROM names")
-                db.execute(_NAMES_FROM_VERSIONS + " GROUP BY namespace, name")
-            if found < 3:
-                # ... or before the events table: derive what the versions and tags still show.
-                db.execute(_EVENTS_FROM_VERSIONS.format(into="", source=""))
-                db.execute(_EVENTS_FROM_TAGS.format(into="", source=""))
-            if found < 4:
-                # (namespace, hash) served no query but led hash-prefix lookups into a scan of
-                # the namespace, and every insert paid for it (random keys: a page per row).
-                db.execute("DROP INDEX IF EXISTS idx_versions_namespace_hash")
-            if found < SCHEMA_VERSION:
-                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
         """Close the database connection."""
@@ -184,37 +100,24 @@ class Index(IndexQueries):
 
     def applied_seq(self, namespace: str) -> int:
         """The seq of the last changeset applied for the namespace (0: none)."""
-        row = self._one("SELECT applied_seq FROM namespaces WHERE namespace = ?", [namespace])
-        return row["applied_seq"] if row else 0
+        return self.queries.applied_seq(namespace)
 
     def last_created(self, namespace: str) -> str | None:
         """The ``created`` time of the last applied changeset (times grow with the seq)."""
-        row = self._one(
-            "SELECT created FROM changesets WHERE namespace = ? ORDER BY seq DESC LIMIT 1",
-            [namespace],
-        )
-        return row["created"] if row else None
+        return self.queries.last_created(namespace)
 
     def last_time(self, namespace: str) -> str | None:
         """The time of the last applied changeset as time references see it (its ``at``, see
         :meth:`apply`): every changeset still to come has a later one."""
-        row = self._one(
-            "SELECT coalesce(at, created) AS t FROM changesets WHERE namespace = ? "
-            "ORDER BY seq DESC LIMIT 1",
-            [namespace],
-        )
-        return row["t"] if row else None
+        return self.queries.last_time(namespace)
 
     def namespaces(self) -> list[str]:
         """Every namespace the index holds rows for."""
-        return [r["namespace"] for r in self._all("SELECT namespace FROM namespaces")]
+        return self.queries.namespaces()
 
-    def _set_namespace(self, namespace: str, seq: int) -> None:
-        self.db.execute(
-            "INSERT INTO namespaces (namespace, applied_seq) VALUES (?, ?) "
-            "ON CONFLICT(namespace) DO UPDATE SET applied_seq = excluded.applied_seq",
-            [namespace, seq],
-        )
+    def bad_changesets(self, namespace: str) -> list[tuple[int, str]]:
+        """The changesets replay skipped in ``namespace``: (seq, reason), by seq."""
+        return self.queries.bad_changesets(namespace)
 
     def drop_namespace(self, namespace: str) -> None:
         """Forget a namespace's rows (reindex rebuilds them from the store)."""
@@ -226,7 +129,7 @@ class Index(IndexQueries):
         """Record changeset ``seq`` as skipped (its seq is used, nothing it says happened);
         False if the index is past it already (another process decided first)."""
         with immediate(self.db):
-            applied = self.applied_seq(namespace)
+            applied = self.queries.applied_seq(namespace)
             if seq <= applied:
                 return False
             if seq != applied + 1:
@@ -236,15 +139,8 @@ class Index(IndexQueries):
                 )
             self.db.execute("INSERT INTO bad_changesets VALUES (?, ?, ?)",
                             [namespace, seq, reason])
-            self._set_namespace(namespace, seq)
+            set_applied_seq(self.db, namespace, seq)
         return True
-
-    def bad_changesets(self, namespace: str) -> list[tuple[int, str]]:
-        """The changesets replay skipped in ``namespace``: (seq, reason), by seq."""
-        return [(r["seq"], r["reason"]) for r in self._all(
-            "SELECT seq, reason FROM bad_changesets WHERE namespace = ? ORDER BY seq",
-            [namespace],
-        )]
 
     # -- applying the log ------------------------------------------------------------------------
 
@@ -262,7 +158,7 @@ class Index(IndexQueries):
         """
         ns = changeset.namespace
         with immediate(self.db):
-            applied = self.applied_seq(ns)
+            applied = self.queries.applied_seq(ns)
             if changeset.seq <= applied:
                 return False
             if changeset.seq != applied + 1:
@@ -273,7 +169,7 @@ class Index(IndexQueries):
             self.check(changeset)
             # Not its entries' own ``created`` (an import's): a time they claim, past or to
             # come, would move every later version's time in the namespace with it.
-            at = max(filter(None, [changeset.created, committed, self.last_time(ns)]))
+            at = max(filter(None, [changeset.created, committed, self.queries.last_time(ns)]))
             versions: list[dict[str, Any]] = []
             self._insert_events(changeset)
             for entry in changeset.entries:
@@ -325,17 +221,17 @@ class Index(IndexQueries):
             if versions:
                 self._insert_versions(versions)
             self.db.execute(
-                f"INSERT INTO changesets ({_columns('changesets')}) "
+                f"INSERT INTO changesets ({columns('changesets')}) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [ns, changeset.seq, changeset.created, changeset.author, changeset.message,
                  changeset.writer, len(changeset.entries), at],
             )
-            self._set_namespace(ns, changeset.seq)
+            set_applied_seq(self.db, ns, changeset.seq)
         return True
 
     def _insert_events(self, changeset: Changeset) -> None:
         self.db.conn.executemany(
-            f"INSERT INTO events ({_columns('events')}) "
+            f"INSERT INTO events ({columns('events')}) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (changeset.namespace, changeset.seq, pos, e.name, e.op, e.version,
@@ -347,11 +243,11 @@ class Index(IndexQueries):
 
     def _insert_versions(self, rows: list[dict[str, Any]]) -> None:
         # One executemany: sqlite-utils' insert_all costs more in Python than SQLite does.
-        columns = list(SCHEMA["versions"][0])
+        order = list(SCHEMA["versions"][0])
         self.db.conn.executemany(
-            f"INSERT INTO versions ({_columns('versions')}) "
-            f"VALUES ({', '.join('?' * len(columns))})",
-            [tuple(r[c] for c in columns) for r in rows],
+            f"INSERT INTO versions ({columns('versions')}) "
+            f"VALUES ({', '.join('?' * len(order))})",
+            [tuple(r[c] for c in order) for r in rows],
         )
         latest = {(r["namespace"], r["name"]): r["version"] for r in rows}
         self.db.conn.executemany(
@@ -361,7 +257,7 @@ class Index(IndexQueries):
 
     def _rederive_name(self, namespace: str, name: str) -> None:
         self.db.execute("DELETE FROM names WHERE namespace = ? AND name = ?", [namespace, name])
-        self.db.execute(_NAMES_FROM_VERSIONS + " AND namespace = ? AND name = ? GROUP BY name",
+        self.db.execute(NAMES_FROM_VERSIONS + " AND namespace = ? AND name = ? GROUP BY name",
                         [namespace, name])
 
     def check(self, changeset: Changeset) -> None:
@@ -371,7 +267,8 @@ class Index(IndexQueries):
         """
         ns = changeset.namespace
         named = [e.name for e in changeset.entries]
-        next_version = self.next_versions(ns, named)  # one query per 500 names, not per entry
+        # One query per 500 names, not one per entry.
+        next_version = self.queries.next_versions(ns, named)
         for entry in changeset.entries:
             expected = next_version[entry.name]
             if entry.op not in VERSION_OPS:
@@ -396,22 +293,7 @@ class Index(IndexQueries):
 
     def export_namespace(self, namespace: str, seq: int, path: str | os.PathLike[str]) -> bool:
         """Write the namespace's state to a new SQLite file if the index is exactly at ``seq``."""
-        checkpoint = sqlite_utils.Database(os.fspath(path))
-        self._create_schema(checkpoint)
-        checkpoint.close()
-        with self._attached(path) as alias, immediate(self.db):
-            if self.applied_seq(namespace) != seq:
-                return False
-            for table in COPIED_TABLES:
-                cols = _columns(table)
-                self.db.execute(
-                    f"INSERT INTO {alias}.{table} ({cols}) SELECT {cols} FROM main.{table} "
-                    "WHERE namespace = ?", [namespace],
-                )
-            self.db.execute(
-                f"INSERT INTO {alias}.namespaces VALUES (?, ?)", [namespace, seq]
-            )
-        return True
+        return checkpoint_files.export_namespace(self.db, namespace, seq, path)
 
     def import_namespace(self, namespace: str, path: str | os.PathLike[str],
                          seq: int | None = None) -> int:
@@ -419,58 +301,72 @@ class Index(IndexQueries):
 
         ``seq``: the seq the checkpoint is stored under, which it must claim as its own.
         """
-        with self._attached(path) as alias:
-            row = self._one(f"SELECT namespace, applied_seq FROM {alias}.namespaces")
-            if not row or row["namespace"] != namespace:
-                raise StoreError(f"checkpoint {path} does not hold namespace {namespace!r}")
-            if seq is not None and row["applied_seq"] != seq:
-                raise StoreError(f"checkpoint #{seq} of {namespace} claims to be at "
-                                 f"#{row['applied_seq']}")
-            seq = row["applied_seq"]
-            if not isinstance(seq, int):
-                raise StoreError(f"checkpoint {path} has no valid seq for {namespace!r}: {seq!r}")
-            with immediate(self.db):
-                if self.applied_seq(namespace) >= seq:
-                    return self.applied_seq(namespace)
-                has_events = self._one(
-                    f"SELECT 1 AS found FROM {alias}.sqlite_master WHERE name = 'events'"
-                )
-                for table in COPIED_TABLES:
-                    cols = _columns(table)
-                    self.db.execute(f"DELETE FROM main.{table} WHERE namespace = ?", [namespace])
-                    if table == "bad_changesets" and not self._one(
-                        f"SELECT 1 AS found FROM {alias}.sqlite_master WHERE name = ?", [table]
-                    ):
-                        continue  # a checkpoint from before skipped changesets were kept
-                    if table == "events" and not has_events:
-                        # A checkpoint written before events were kept: derive what it shows.
-                        for derive in (_EVENTS_FROM_VERSIONS, _EVENTS_FROM_TAGS):
-                            self.db.execute(derive.format(into="main.", source=f"{alias}."))
-                        continue
-                    self.db.execute(
-                        f"INSERT INTO main.{table} ({cols}) SELECT {self._found(alias, table)} "
-                        f"FROM {alias}.{table} WHERE namespace = ?", [namespace],
-                    )
-                self.db.execute("DELETE FROM names WHERE namespace = ?", [namespace])
-                self.db.execute(_NAMES_FROM_VERSIONS + " AND namespace = ? GROUP BY name",
-                                [namespace])
-                self._set_namespace(namespace, seq)
-        return seq
+        return checkpoint_files.import_namespace(self.db, namespace, path, seq)
 
-    def _found(self, alias: str, table: str) -> str:
-        """The checkpoint's columns of ``table`` in our order, NULL for those it predates."""
-        have = {r["name"] for r in self._all(f"PRAGMA {alias}.table_info({table})")}
-        return ", ".join(f'"{c}"' if c in have else "NULL" for c in SCHEMA[table][0])
+    # -- reads (answered by ``self.queries``) ----------------------------------------------------
 
-    @contextlib.contextmanager
-    def _attached(self, path: str | os.PathLike[str]) -> Iterator[str]:
-        # The connection's thread lock is held from ATTACH to DETACH: another thread's
-        # transaction would otherwise take in the attached file (and fail on its removal), and
-        # a DETACH inside it fails ("database checkpoint is locked"), leaving it attached.
-        alias = "checkpoint"
-        with lock_of(self.db):
-            self.db.execute(f"ATTACH DATABASE ? AS {alias}", [os.fspath(path)])
-            try:
-                yield alias
-            finally:
-                self.db.execute(f"DETACH DATABASE {alias}")
+    def next_version(self, namespace: str, name: str) -> int:
+        """The number the name's next version gets (purged versions keep theirs)."""
+        return self.queries.next_version(namespace, name)
+
+    def next_versions(self, namespace: str, names: Iterable[str]) -> dict[str, int]:
+        """:meth:`next_version` of many names at once (one query per 500 names)."""
+        return self.queries.next_versions(namespace, names)
+
+    def latest(self, namespace: str, name: str) -> VersionRecord | None:
+        """The newest version that is not purged (it may be a delete marker)."""
+        return self.queries.latest(namespace, name)
+
+    def version(self, namespace: str, name: str, version: int) -> VersionRecord | None:
+        """One version of a name, purged or not, or None."""
+        return self.queries.version(namespace, name, version)
+
+    def versions(self, namespace: str, name: str) -> list[VersionRecord]:
+        """Every version of a name, oldest first, with its tags."""
+        return self.queries.versions(namespace, name)
+
+    def tagged(self, namespace: str, name: str, tag: str) -> VersionRecord | None:
+        """The version a tag points at, or None."""
+        return self.queries.tagged(namespace, name, tag)
+
+    def by_hash_prefix(self, namespace: str, name: str, prefix: str) -> list[VersionRecord]:
+        """Versions of ``name`` whose hash starts with ``prefix`` (``blake3:<hex>``)."""
+        return self.queries.by_hash_prefix(namespace, name, prefix)
+
+    def at_time(self, namespace: str, name: str, when: str) -> VersionRecord | None:
+        """The newest version whose time is at or before ``when`` (fixed-width ISO text)."""
+        return self.queries.at_time(namespace, name, when)
+
+    def first_time(self, namespace: str, name: str) -> str | None:
+        """The time (as ``at_time`` compares it) of the name's first version, or None."""
+        return self.queries.first_time(namespace, name)
+
+    def latest_under(self, namespace: str, prefix: str) -> list[VersionRecord]:
+        """The latest (non-purged) version of every name starting with ``prefix``, by name."""
+        return self.queries.latest_under(namespace, prefix)
+
+    def versions_under(self, namespace: str, prefix: str) -> list[VersionRecord]:
+        """Every version of every name starting with ``prefix``, by name then version."""
+        return self.queries.versions_under(namespace, prefix)
+
+    def events_under(self, namespace: str, prefix: str, limit: int) -> list[Event]:
+        """The newest ``limit`` changes to names starting with ``prefix``, newest first."""
+        return self.queries.events_under(namespace, prefix, limit)
+
+    def usage_under(self, namespace: str, prefix: str) -> Usage:
+        """Space taken by the names starting with ``prefix``, added up in SQL."""
+        return self.queries.usage_under(namespace, prefix)
+
+    def blob_states(self, expired_before: str) -> dict[str, str]:
+        """Why each known blob is kept or may go, across every namespace in the index."""
+        return self.queries.blob_states(expired_before)
+
+    def hash_is_live(self, hash_string: str, at: str) -> bool:
+        """Whether some version names this blob that is live at ``at`` (not purged, not
+        expired), in any namespace: the same test as :meth:`blob_states`."""
+        return self.queries.hash_is_live(hash_string, at)
+
+    def readable_versions(self, namespace: str, prefix: str, now: str) -> list[VersionRecord]:
+        """Versions with bytes under ``prefix`` that are neither purged nor expired at ``now``
+        (what ``verify`` checks)."""
+        return self.queries.readable_versions(namespace, prefix, now)

@@ -1,8 +1,8 @@
-"""The index's read side: lookups of versions, tags, listings, history and usage.
+"""The index's read side: lookups of namespaces, versions, tags, listings, history and usage.
 
-:class:`IndexQueries` is a mixin of :class:`~eoscatalog.log.index.Index`, which owns the schema and
-the writes; every query here reads one SQLite connection under its per-connection lock, so one
-``Index`` can serve several threads.
+:class:`IndexQueries` reads one SQLite connection; :class:`~eoscatalog.log.index.Index`, which
+owns the connection, the schema and the writes, makes one and answers its reads through it.
+Every query runs under the connection's lock, so one ``Index`` can serve several threads.
 """
 
 from __future__ import annotations
@@ -31,30 +31,79 @@ def _keys(cursor: sqlite3.Cursor) -> list[str]:
 
 
 class IndexQueries:
-    """Read queries over the index tables (mixed into ``Index``)."""
+    """Read queries over the index tables of the connection ``db``.
 
-    db: sqlite_utils.Database
+    >>> from eoscatalog.core.sqlite import connect
+    >>> from eoscatalog.log.index_schema import create_schema
+    >>> db = connect(":memory:")
+    >>> create_schema(db)
+    >>> IndexQueries(db).applied_seq("org"), IndexQueries(db).namespaces()
+    (0, [])
+    """
 
-    def _one(self, sql: str, params: list[Any] | None = None) -> dict[str, Any] | None:
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    def row(self, sql: str, params: list[Any] | None = None) -> dict[str, Any] | None:
+        """The first row a query returns, as a dict by column name, or None."""
         with lock_of(self.db):
             cursor = self.db.conn.execute(sql, params or [])
-            row = cursor.fetchone()
-            return None if row is None else dict(zip(_keys(cursor), row, strict=True))
+            found = cursor.fetchone()
+            return None if found is None else dict(zip(_keys(cursor), found, strict=True))
 
-    def _all(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    def rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+        """Every row a query returns, as dicts by column name."""
         # The connection's own cursor: sqlite-utils' query() parses each statement first,
         # which costs more than the lookup itself.
         with lock_of(self.db):
             cursor = self.db.conn.execute(sql, params or [])
             keys = _keys(cursor)
-            return [dict(zip(keys, row, strict=True)) for row in cursor]
+            return [dict(zip(keys, found, strict=True)) for found in cursor]
+
+    # -- namespaces ------------------------------------------------------------------------------
+
+    def applied_seq(self, namespace: str) -> int:
+        """The seq of the last changeset applied for the namespace (0: none)."""
+        row = self.row("SELECT applied_seq FROM namespaces WHERE namespace = ?", [namespace])
+        return row["applied_seq"] if row else 0
+
+    def last_created(self, namespace: str) -> str | None:
+        """The ``created`` time of the last applied changeset (times grow with the seq)."""
+        row = self.row(
+            "SELECT created FROM changesets WHERE namespace = ? ORDER BY seq DESC LIMIT 1",
+            [namespace],
+        )
+        return row["created"] if row else None
+
+    def last_time(self, namespace: str) -> str | None:
+        """The time of the last applied changeset as time references see it (its ``at``, see
+        ``Index.apply``): every changeset still to come has a later one."""
+        row = self.row(
+            "SELECT coalesce(at, created) AS t FROM changesets WHERE namespace = ? "
+            "ORDER BY seq DESC LIMIT 1",
+            [namespace],
+        )
+        return row["t"] if row else None
+
+    def namespaces(self) -> list[str]:
+        """Every namespace the index holds rows for."""
+        return [r["namespace"] for r in self.rows("SELECT namespace FROM namespaces")]
+
+    def bad_changesets(self, namespace: str) -> list[tuple[int, str]]:
+        """The changesets replay skipped in ``namespace``: (seq, reason), by seq."""
+        return [(r["seq"], r["reason"]) for r in self.rows(
+            "SELECT seq, reason FROM bad_changesets WHERE namespace = ? ORDER BY seq",
+            [namespace],
+        )]
+
+    # -- versions --------------------------------------------------------------------------------
 
     def _record(self, row: dict[str, Any] | None) -> VersionRecord | None:
         if row is None:
             return None
         tags = tuple(
             r["tag"]
-            for r in self._all(
+            for r in self.rows(
                 "SELECT tag FROM tags WHERE namespace = ? AND name = ? AND version = ? "
                 "ORDER BY tag",
                 [row["namespace"], row["name"], row["version"]],
@@ -64,7 +113,7 @@ class IndexQueries:
 
     def next_version(self, namespace: str, name: str) -> int:
         """The number the name's next version gets (purged versions keep theirs)."""
-        row = self._one(
+        row = self.row(
             "SELECT max(version) AS v FROM versions WHERE namespace = ? AND name = ?",
             [namespace, name],
         )
@@ -82,7 +131,7 @@ class IndexQueries:
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start:start + _CHUNK]
             found.update(
-                (r["name"], r["v"] + 1) for r in self._all(
+                (r["name"], r["v"] + 1) for r in self.rows(
                     "SELECT name, max(version) AS v FROM versions WHERE namespace = ? "
                     f"AND name IN ({', '.join('?' * len(chunk))}) GROUP BY name",
                     [namespace, *chunk],
@@ -92,14 +141,14 @@ class IndexQueries:
 
     def latest(self, namespace: str, name: str) -> VersionRecord | None:
         """The newest version that is not purged (it may be a delete marker)."""
-        return self._record(self._one(
+        return self._record(self.row(
             "SELECT * FROM versions WHERE namespace = ? AND name = ? AND purged = 0 "
             "ORDER BY version DESC LIMIT 1", [namespace, name],
         ))
 
     def version(self, namespace: str, name: str, version: int) -> VersionRecord | None:
         """One version of a name, purged or not, or None."""
-        return self._record(self._one(
+        return self._record(self.row(
             "SELECT * FROM versions WHERE namespace = ? AND name = ? AND version = ?",
             [namespace, name, version],
         ))
@@ -107,14 +156,14 @@ class IndexQueries:
     def versions(self, namespace: str, name: str) -> list[VersionRecord]:
         """Every version of a name, oldest first, with its tags."""
         tags: dict[int, list[str]] = {}
-        for r in self._all(
+        for r in self.rows(
             "SELECT tag, version FROM tags WHERE namespace = ? AND name = ? ORDER BY tag",
             [namespace, name],
         ):
             tags.setdefault(r["version"], []).append(r["tag"])
         return [
             VersionRecord.from_row(r, tuple(tags.get(r["version"], ())))
-            for r in self._all(
+            for r in self.rows(
                 "SELECT * FROM versions WHERE namespace = ? AND name = ? ORDER BY version",
                 [namespace, name],
             )
@@ -122,7 +171,7 @@ class IndexQueries:
 
     def tagged(self, namespace: str, name: str, tag: str) -> VersionRecord | None:
         """The version a tag points at, or None."""
-        row = self._one(
+        row = self.row(
             "SELECT version FROM tags WHERE namespace = ? AND name = ? AND tag = ?",
             [namespace, name, tag],
         )
@@ -131,7 +180,7 @@ class IndexQueries:
     def by_hash_prefix(self, namespace: str, name: str, prefix: str) -> list[VersionRecord]:
         """Versions of ``name`` whose hash starts with ``prefix`` (``blake3:<hex>``)."""
         # "+hash": the name's versions (primary key) are few; the hash index is not for this.
-        rows = self._all(
+        rows = self.rows(
             "SELECT * FROM versions WHERE namespace = ? AND name = ? AND +hash >= ? "
             "AND +hash < ? ORDER BY version",
             [namespace, name, prefix, prefix + _TOP],
@@ -144,7 +193,7 @@ class IndexQueries:
         A version's time is its ``at`` (see ``Index.apply``): never before the store wrote its
         changeset. Rows applied before ``at`` existed use their ``created``.
         """
-        return self._record(self._one(
+        return self._record(self.row(
             "SELECT * FROM versions WHERE namespace = ? AND name = ? "
             "AND coalesce(at, created) <= ? ORDER BY version DESC LIMIT 1",
             [namespace, name, when],
@@ -152,7 +201,7 @@ class IndexQueries:
 
     def first_time(self, namespace: str, name: str) -> str | None:
         """The time (as ``at_time`` compares it) of the name's first version, or None."""
-        row = self._one(
+        row = self.row(
             "SELECT coalesce(at, created) AS t FROM versions WHERE namespace = ? AND name = ? "
             "ORDER BY version LIMIT 1", [namespace, name],
         )
@@ -160,7 +209,7 @@ class IndexQueries:
 
     def latest_under(self, namespace: str, prefix: str) -> list[VersionRecord]:
         """The latest (non-purged) version of every name starting with ``prefix``, by name."""
-        rows = self._all(
+        rows = self.rows(
             "SELECT v.* FROM names n JOIN versions v ON v.namespace = n.namespace "
             "AND v.name = n.name AND v.version = n.latest "
             "WHERE n.namespace = ? AND n.name >= ? AND n.name < ? ORDER BY n.name",
@@ -170,7 +219,7 @@ class IndexQueries:
 
     def versions_under(self, namespace: str, prefix: str) -> list[VersionRecord]:
         """Every version of every name starting with ``prefix``, by name then version."""
-        rows = self._all(
+        rows = self.rows(
             "SELECT * FROM versions WHERE namespace = ? AND name >= ? AND name < ? "
             "ORDER BY name, version",
             [namespace, prefix, prefix + _TOP],
@@ -183,7 +232,7 @@ class IndexQueries:
         Every entry of every changeset is one event: new versions, tags, untags, purges and
         scratch expiry changes.
         """
-        rows = self._all(
+        rows = self.rows(
             "SELECT * FROM events WHERE namespace = ? AND name >= ? AND name < ? "
             "ORDER BY seq DESC, pos DESC LIMIT ?",
             [namespace, prefix, prefix + _TOP, limit],
@@ -196,7 +245,7 @@ class IndexQueries:
         ``stored`` counts each distinct blob once; purged versions and delete markers hold none.
         """
         bounds = [namespace, prefix, prefix + _TOP]
-        latest = self._one(
+        latest = self.row(
             "SELECT count(*) AS names, coalesce(sum(v.size), 0) AS logical FROM names n "
             "JOIN versions v ON v.namespace = n.namespace AND v.name = n.name "
             "AND v.version = n.latest WHERE n.namespace = ? AND n.name >= ? AND n.name < ? "
@@ -204,10 +253,10 @@ class IndexQueries:
         ) or {}
         readable = ("FROM versions WHERE namespace = ? AND name >= ? AND name < ? "
                     "AND purged = 0 AND hash IS NOT NULL")
-        every = self._one(
+        every = self.row(
             f"SELECT count(*) AS versions, coalesce(sum(size), 0) AS total {readable}", bounds
         ) or {}
-        stored = self._one(
+        stored = self.row(
             "SELECT coalesce(sum(size), 0) AS stored FROM "
             f"(SELECT hash, max(size) AS size {readable} GROUP BY hash)", bounds,
         ) or {}
@@ -225,7 +274,7 @@ class IndexQueries:
         expired by then; ``purged``: only purged versions. Blobs the index never saw are
         absent.
         """
-        rows = self._all(
+        rows = self.rows(
             f"SELECT hash, max(CASE WHEN {LIVE_AT} THEN 2 "
             "WHEN purged = 0 THEN 1 ELSE 0 END) AS state FROM versions "
             "WHERE hash IS NOT NULL GROUP BY hash", [expired_before],
@@ -236,13 +285,13 @@ class IndexQueries:
     def hash_is_live(self, hash_string: str, at: str) -> bool:
         """Whether some version names this blob that is live at ``at`` (:data:`LIVE_AT`: not
         purged, not expired), in any namespace: the same test as :meth:`blob_states`."""
-        return self._one(f"SELECT 1 AS live FROM versions WHERE hash = ? AND {LIVE_AT} LIMIT 1",
+        return self.row(f"SELECT 1 AS live FROM versions WHERE hash = ? AND {LIVE_AT} LIMIT 1",
                          [hash_string, at]) is not None
 
     def readable_versions(self, namespace: str, prefix: str, now: str) -> list[VersionRecord]:
         """Versions with bytes under ``prefix`` that are neither purged nor expired at ``now``
         (what ``verify`` checks: gc may have collected an expired scratch version's blob)."""
-        rows = self._all(
+        rows = self.rows(
             "SELECT * FROM versions WHERE namespace = ? AND name >= ? AND name < ? "
             f"AND hash IS NOT NULL AND {LIVE_AT} "
             "ORDER BY name, version",
