@@ -196,7 +196,7 @@ def test_options_change_the_variable_the_partition_and_create_only() -> None:
 
 def test_the_policy_prefix_matches_the_store_layout() -> None:
     from eoscatalog.log.changesets import changeset_key, checkpoint_key
-    from eoscatalog.store import base
+    from eoscatalog.store import keys as base
 
     assert base.blob_key("blake3:" + "ab" * 32).startswith(admin.BLOBS)
     assert changeset_key("org", 1).startswith(admin.CATALOG + "org/")

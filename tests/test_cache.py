@@ -25,11 +25,11 @@ import pytest
 
 from eoscatalog.core.errors import IntegrityError, InvalidNameError, NotFoundError, StoreError
 from eoscatalog.core.hashing import hash_bytes, hash_file
+from eoscatalog.core.tempfiles import TEMP_PREFIX
 from eoscatalog.local.blob_cache import BlobCache
 from eoscatalog.local.cache_prune import STALE_TEMP_SECONDS
 from eoscatalog.local.config import Config
 from eoscatalog.store import LocalStore, MemoryStore, S3Store, Store, blob_key
-from eoscatalog.store.base import TEMP_PREFIX
 
 PROCESSES = 8
 BIG_CHUNK = 8 * 1024 * 1024

@@ -28,7 +28,7 @@ from eoscatalog import Catalog, hash_bytes
 from eoscatalog.core.errors import ConflictError, NotFoundError
 from eoscatalog.log.changesets import Entry
 from eoscatalog.store import LocalStore, MemoryStore, Store, blob_key
-from eoscatalog.store.base import QUARANTINE, TRASH
+from eoscatalog.store.keys import QUARANTINE, TRASH
 
 DATA = b"bytes an expired scratch version named\n" * 10
 SCRATCH = "eos://scratch/ada/tmp.bin"

@@ -21,7 +21,7 @@ from eoscatalog.local import hash_cache as hashcache
 from eoscatalog.local.hash_cache import HashCache
 from eoscatalog.store import LocalStore, S3Store, Store, blob_key
 from eoscatalog.store import local as local_module
-from eoscatalog.store.s3.store import transfer as s3_transfer
+from eoscatalog.store.s3 import downloader as s3_transfer
 
 MiB = 1024 * 1024
 SIZE = 12 * MiB + 5  # three 5 MiB parts on the S3 store below

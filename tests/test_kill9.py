@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from eoscatalog import Catalog
+from eoscatalog.core.tempfiles import TEMP_PREFIX
 from eoscatalog.store import LocalStore
-from eoscatalog.store.base import TEMP_PREFIX
 
 ROOT = Path(__file__).resolve().parent.parent
 WRITERS = 8

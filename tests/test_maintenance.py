@@ -30,9 +30,10 @@ from conftest import make_bucket
 from eoscatalog import Catalog, IntegrityError, NotFoundError, PermissionDeniedError, hash_bytes
 from eoscatalog.catalog.maintenance import BlobProblem, GcReport
 from eoscatalog.core.errors import EosError, InvalidNameError
+from eoscatalog.core.tempfiles import TEMP_PREFIX
 from eoscatalog.local.blob_cache import BlobCache
 from eoscatalog.store import LocalStore, MemoryStore, S3Store, Store, blob_key
-from eoscatalog.store.base import QUARANTINE, TEMP_PREFIX, TOUCHED
+from eoscatalog.store.keys import QUARANTINE, TOUCHED
 
 ROOT = Path(__file__).resolve().parent.parent
 ADA = "eos://users/ada/"

@@ -19,7 +19,7 @@ from eoscatalog import Catalog, IntegrityError, NotFoundError, hash_bytes
 from eoscatalog.core.errors import StoreError
 from eoscatalog.log.changesets import Entry
 from eoscatalog.store import Store, blob_key
-from eoscatalog.store.base import QUARANTINE
+from eoscatalog.store.keys import QUARANTINE
 
 DATA = b"the victim's real bytes\n" * 50  # 1,200 bytes
 SAME_SIZE = b"X" * len(DATA)

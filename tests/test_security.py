@@ -34,11 +34,10 @@ from conftest import make_bucket
 from eoscatalog import Catalog, File
 from eoscatalog.core.errors import NotFoundError, StoreError
 from eoscatalog.core.hashing import hash_bytes
-from eoscatalog.core.tempfiles import temp_prefix
+from eoscatalog.core.tempfiles import TEMP_PREFIX, temp_prefix
 from eoscatalog.local.blob_cache import BlobCache
 from eoscatalog.local.config import Config
 from eoscatalog.store import MemoryStore, S3Store, blob_key
-from eoscatalog.store.base import TEMP_PREFIX
 
 # -- the cache: planted symlinks -------------------------------------------------------------
 

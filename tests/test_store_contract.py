@@ -39,7 +39,7 @@ from eoscatalog.core.errors import (
 )
 from eoscatalog.core.hashing import hash_bytes, hash_file
 from eoscatalog.store import LocalStore, MemoryStore, S3Store, Store, blob_key, open_store
-from eoscatalog.store.base import QUARANTINE, TOUCHED
+from eoscatalog.store.keys import QUARANTINE, TOUCHED
 
 MiB = 1024 * 1024
 TEMP_PREFIX = ".eos-tmp-"
@@ -1211,7 +1211,7 @@ def test_s3_parallel_download_writes_out_as_it_goes(
 ) -> None:
     """Bytes are written out to disk in the background while parts arrive (so the fsync that
     makes a cache entry durable finds little left), one fdatasync at a time."""
-    from eoscatalog.store.s3.store import transfer as s3_transfer
+    from eoscatalog.store.s3 import writeback as s3_transfer
 
     synced: list[int] = []
     real = os.fdatasync

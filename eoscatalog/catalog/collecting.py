@@ -19,7 +19,7 @@ from eoscatalog.core.errors import NotFoundError, PreconditionFailedError
 from eoscatalog.core.units import format_time
 from eoscatalog.log.index import Index
 from eoscatalog.store import Store
-from eoscatalog.store.base import TOUCHED, TRASH
+from eoscatalog.store.keys import TOUCHED, TRASH
 from eoscatalog.store.outboard import outboard_key
 
 if TYPE_CHECKING:

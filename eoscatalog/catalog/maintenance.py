@@ -45,7 +45,7 @@ from eoscatalog.rules.retention import (
     versions_to_prune,
 )
 from eoscatalog.store import Store, blob_key
-from eoscatalog.store.base import TOUCHED
+from eoscatalog.store.keys import TOUCHED
 from eoscatalog.store.outboard import (
     ChunkHasher,
     repair_outboard,

@@ -32,8 +32,12 @@ from pathlib import Path
 from eoscatalog.core.errors import StoreError
 from eoscatalog.core.tempfiles import temp_prefix
 
-__all__ = ["Staged", "atomic_write", "copy_file", "fsync_folder", "open_temp", "staged",
-           "temp_name"]
+__all__ = ["OnBytes", "Staged", "atomic_write", "copy_file", "fsync_folder", "open_temp",
+           "staged", "temp_name"]
+
+# A progress callback: told how many more bytes moved (copies here, uploads and downloads of the
+# stores above). One name for it, everywhere.
+OnBytes = Callable[[int], None]
 
 COPY_CHUNK = 64 * 1024 * 1024  # bytes per kernel copy call (and per progress report)
 READ_CHUNK = 1024 * 1024
@@ -200,10 +204,7 @@ def atomic_write(target: str | os.PathLike[str], data: bytes | str, *, mode: int
 
 # -- kernel copy ---------------------------------------------------------------------------------
 
-Progress = Callable[[int], None]  # told how many more bytes moved
-
-
-def copy_file(src: int, dst: int, on_bytes: Progress | None = None) -> int:
+def copy_file(src: int, dst: int, on_bytes: OnBytes | None = None) -> int:
     """Copy all of file descriptor ``src`` from its offset to ``dst``; return the bytes copied.
 
     The kernel moves the bytes (``copy_file_range``, which may share extents on file systems

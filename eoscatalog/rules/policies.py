@@ -22,7 +22,7 @@ from typing import Any
 from eoscatalog.core.errors import ConfigError, InvalidNameError
 from eoscatalog.local.config import _ORG_RE  # the one rule for organization names
 from eoscatalog.rules.retention import POLICY_KEY
-from eoscatalog.store.base import BLOB_PREFIX, QUARANTINE, TOUCHED, TRASH
+from eoscatalog.store.keys import BLOB_PREFIX, QUARANTINE, TOUCHED, TRASH
 from eoscatalog.store.outboard import OUTBOARD_PREFIX
 
 __all__ = [

@@ -13,9 +13,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from eoscatalog.core.errors import StoreError
-from eoscatalog.store.base import ObjectInfo, Store, blob_key
+from eoscatalog.store.base import Store
+from eoscatalog.store.keys import blob_key
 from eoscatalog.store.local import LocalStore
 from eoscatalog.store.memory import MemoryStore
+from eoscatalog.store.object_info import ObjectInfo
 
 if TYPE_CHECKING:
     from eoscatalog.store.s3.store import S3Store

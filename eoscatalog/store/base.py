@@ -3,7 +3,10 @@
 A store is the organization's root in object storage. It knows keys and bytes, never names or
 versions. Every backend implements the primitives (``get``, ``put`` with create-if-absent and
 compare-and-swap, ``head``, ``list``, ``list_dirs``, ``delete``, ``iter_chunks`` and
-``_upload_blob``); blob handling (layout, dedup, verified downloads) is written once, here.
+``_upload_blob``); blob handling (dedup, checked reuse, verified downloads) is written once,
+here. The layout of keys is :mod:`~eoscatalog.store.keys`; what ``head`` and ``list`` answer,
+:mod:`~eoscatalog.store.object_info`; checking a blob found stored, :class:`BlobReuse`
+(:mod:`~eoscatalog.store.reuse`).
 """
 
 from __future__ import annotations
@@ -12,90 +15,21 @@ import builtins
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from eoscatalog.core.errors import (
-    IntegrityError,
-    InvalidNameError,
-    NotFoundError,
-    PreconditionFailedError,
-    StoreError,
-)
+from eoscatalog.core.errors import NotFoundError, PreconditionFailedError, StoreError
 from eoscatalog.core.faults import crash_point
-from eoscatalog.core.fsio import staged
-from eoscatalog.core.hashing import (
-    FileState,
-    StreamHasher,
-    digest_of,
-    hash_bytes,
-    parse_hash,
-    verify_hash,
-)
-from eoscatalog.core.tempfiles import (
-    TEMP_PREFIX as TEMP_PREFIX,  # one name pattern for every temp file
-)
-from eoscatalog.store.outboard import Outboard, outboard_key, save_outboard, wants_outboard
+from eoscatalog.core.fsio import OnBytes, staged
+from eoscatalog.core.hashing import FileState, StreamHasher, hash_bytes, parse_hash, verify_hash
+from eoscatalog.store.file_errors import mismatch_error
+from eoscatalog.store.keys import QUARANTINE, TOUCHED, blob_key
+from eoscatalog.store.object_info import ObjectInfo
+from eoscatalog.store.outboard import Outboard, save_outboard, wants_outboard
+from eoscatalog.store.reuse import BlobReuse
 
-__all__ = ["ObjectInfo", "Progress", "Store", "blob_key", "check_key"]
-
-Progress = Callable[[int], None]  # told how many more bytes moved
-
-BLOB_PREFIX = "blobs/blake3/"
-# Markers of recent use (``touch`` on stores where rewriting the object itself costs too much):
-# ``touched/<key>``, an empty object whose time is when ``key`` was last reused.
-TOUCHED = "touched/"
-# Damaged objects moved aside by ``eos verify``, or by a write that found wrong bytes under
-# the hash of the file it stores (``quarantine/<key>``).
-QUARANTINE = "quarantine/"
-# Blobs garbage collection has moved aside and deletes once it has read the catalog again
-# (``trash/<key>``): a writer that named one in between gets it back.
-TRASH = "trash/"
-
-
-def blob_key(hash_string: str) -> str:
-    """The one place the blob layout is computed: ``blobs/blake3/<2 hex>/<64 hex>``.
-
-    >>> blob_key("blake3:" + "ab" * 32)
-    'blobs/blake3/ab/abababababababababababababababababababababababababababababababab'
-    """
-    digest = digest_of(hash_string)
-    return f"{BLOB_PREFIX}{digest[:2]}/{digest}"
-
-
-def check_key(key: str) -> str:
-    """Refuse keys that could escape the store root (defence in depth: keys are built inside).
-
-    >>> check_key("catalog/org/log/000000000001.json")
-    'catalog/org/log/000000000001.json'
-    """
-    bad = (
-        not key
-        or key.startswith("/")
-        or "\\" in key
-        or "\x00" in key
-        or any(part in ("", ".", "..") for part in key.split("/"))
-    )
-    if bad:
-        raise InvalidNameError(f"invalid store key {key!r}: keys are relative '/'-paths")
-    return key
-
-
-@dataclass(frozen=True)
-class ObjectInfo:
-    """What a listing or ``head`` says about one object."""
-
-    key: str
-    size: int
-    etag: str
-    modified: str | None = None  # ISO 8601 with a zone: when it was written (or touched)
-
-    @property
-    def modified_at(self) -> datetime | None:
-        """``modified`` as an aware datetime."""
-        return datetime.fromisoformat(self.modified) if self.modified else None
+__all__ = ["Store"]
 
 
 class Store(ABC):
@@ -157,7 +91,7 @@ class Store(ABC):
 
     @abstractmethod
     def _upload_blob(self, key: str, path: Path, expected: str,
-                     on_bytes: Progress | None = None,
+                     on_bytes: OnBytes | None = None,
                      unchanged: FileState | None = None) -> Outboard | None:
         """Store the file at ``path`` under ``key`` if absent, checking it hashes to ``expected``.
 
@@ -256,7 +190,7 @@ class Store(ABC):
         return self.exists(blob_key(hash_string))
 
     def put_blob(self, hash_string: str, path: str | os.PathLike[str], *,
-                 on_bytes: Progress | None = None, ask_first: bool = False,
+                 on_bytes: OnBytes | None = None, ask_first: bool = False,
                  unchanged: FileState | None = None, size: int | None = None) -> bool:
         """Store a file's bytes under their hash; return False when the blob was already there.
 
@@ -278,7 +212,7 @@ class Store(ABC):
             data = path.read_bytes()
             actual = hash_bytes(data)
             if actual != hash_string:
-                raise self._mismatch(path, hash_string, actual)
+                raise mismatch_error(path, hash_string, actual)
             written = self._create_blob(key, data) or self._settle_reuse(
                 key, hash_string, len(data), lambda: self._write_blob_bytes(key, data))
             if written and on_bytes is not None:
@@ -348,42 +282,11 @@ class Store(ABC):
 
     def _settle_reuse(self, key: str, hash_string: str, size: int, write: Callable[[], None],
                       *, first: bool = False) -> bool:
-        """Whether ``write`` stored the blob (True) or the object already at ``key`` is the
-        blob (False: reused). ``first``: nothing was tried yet (the object may be absent).
-
-        ``write`` is a create-if-absent that raises PreconditionFailedError when an object was
-        already there: bytes that appeared between the check and the write (another writer's,
-        or planted) are checked as any found object is, never trusted. A found object is
-        trusted only once checked (:meth:`_reuse_problem`); wrong bytes are moved to
-        ``quarantine/`` and the blob is written again (a create that wins needs no check: the
-        bytes there are these; one that loses checks what won, and so on, four times at most).
-        """
-        problem: str | None = None
-        for _ in range(4):
-            try:
-                problem = self._reuse_problem(key, hash_string, size)
-            except NotFoundError:  # absent (or collected since a refused create): store it
-                problem = None
-            else:
-                if problem is None:
-                    return False
-                self._set_aside(key, hash_string, problem)
-            try:
-                write()
-            except PreconditionFailedError:
-                continue  # created by someone else since the check: check what is there
-            except BaseException:
-                if problem is not None:
-                    self._put_back_aside(key)
-                raise
-            return True
-        raise IntegrityError(
-            f"blob {hash_string} in {self.url} kept holding wrong bytes "
-            f"({problem or 'objects kept appearing under its key'}) after it was moved to "
-            "quarantine/ and stored again: someone keeps writing there; nothing was recorded. "
-            "Ask an admin to look at the store.",
-            expected=hash_string, actual=problem or "(objects kept appearing)",
-        )
+        """Whether ``write`` (a create-if-absent) stored the blob (True) or the object already
+        at ``key`` is the blob (False: reused, once checked by :meth:`_reuse_problem`; wrong
+        bytes are quarantined and the blob written again: :class:`BlobReuse`). ``first``:
+        nothing was tried yet (the object may be absent)."""
+        return BlobReuse(self, self._reuse_problem).settle(key, hash_string, size, write)
 
     def _reuse_problem(self, key: str, hash_string: str, size: int) -> str | None:
         """What is wrong with the object at a blob key a write means to reuse (None: it is
@@ -395,33 +298,6 @@ class Store(ABC):
             return None if actual == hash_string else f"{len(data)} bytes hashing to {actual}"
         stored = self.head(key).size
         return None if stored == size else f"{stored} bytes, not {size}"
-
-    def _set_aside(self, key: str, hash_string: str, problem: str) -> None:
-        """Quarantine the wrong object at a blob key, or say why the write cannot go on."""
-        try:
-            self.quarantine(key)
-        except NotFoundError:
-            pass  # another writer moved it first
-        except StoreError as e:
-            raise IntegrityError(
-                f"blob {hash_string} in {self.url} holds wrong bytes ({problem}): stored "
-                f"damaged, or planted under the hash of this file. It could not be moved to "
-                f"quarantine/ ({e}); nothing was recorded. Ask an admin to put this file (an "
-                "admin's put moves the bad object aside), then put it again.",
-                expected=hash_string, actual=problem,
-            ) from None
-        try:  # an outboard stored beside wrong bytes describes them, not the blob
-            self.delete(outboard_key(hash_string))
-        except (NotFoundError, StoreError):
-            pass
-
-    def _put_back_aside(self, key: str) -> None:
-        """Undo :meth:`_set_aside` after the write failed (the file changed, say): the object
-        may have been right after all (a size compared against a file that changed)."""
-        try:
-            self.move(QUARANTINE + key, key, if_absent=True)
-        except (NotFoundError, PreconditionFailedError, StoreError):
-            pass
 
     def _write_blob_bytes(self, key: str, data: bytes) -> None:
         """Store already-hashed bytes at a blob key (backends may make them read-only);
@@ -441,7 +317,7 @@ class Store(ABC):
         return b"".join(parts)
 
     def download_blob(self, hash_string: str, dest: str | os.PathLike[str], *,
-                      on_bytes: Progress | None = None) -> Path:
+                      on_bytes: OnBytes | None = None) -> Path:
         """Stream a blob into ``dest``, verified on the way; nothing is left behind on failure.
 
         The bytes go to a temporary file beside ``dest`` and are renamed into place only after
@@ -472,25 +348,16 @@ class Store(ABC):
             ) from None
 
     def _upload_in_one(self, key: str, path: Path, expected: str,
-                       on_bytes: Progress | None = None) -> Outboard | None:
+                       on_bytes: OnBytes | None = None) -> Outboard | None:
         """Upload a small file in one request, its bytes hashed first (``_upload_blob``)."""
         data = path.read_bytes()
         actual = hash_bytes(data)
         if actual != expected:
-            raise self._mismatch(path, expected, actual)
+            raise mismatch_error(path, expected, actual)
         self._create_new(key, data)
         if on_bytes is not None:
             on_bytes(len(data))
         return Outboard.of_bytes(data, expected) if wants_outboard(len(data)) else None
-
-    def _put_if_absent_ok(self, key: str, data: bytes) -> None:
-        """Create-if-absent where losing the race is fine (the winner wrote the same bytes).
-
-        A refusal is trusted only when the object is really there: S3 also refuses with
-        409 ConditionalRequestConflict while a concurrent write is in flight, and that
-        write may still fail.
-        """
-        self._create_blob(key, data)
 
     def _create_new(self, key: str, data: bytes) -> None:
         """Create-if-absent that says when it lost: PreconditionFailedError when an object was
@@ -499,8 +366,14 @@ class Store(ABC):
             raise PreconditionFailedError(f"object {key!r} already exists in {self.url}")
 
     def _create_blob(self, key: str, data: bytes) -> bool:
-        """Create-if-absent (``_put_if_absent_ok``); True when these bytes were written,
-        False when the object was already there."""
+        """Create-if-absent where losing the race is fine (the winner wrote the same bytes, or
+        the caller checks them): True when these bytes were written, False when the object was
+        already there.
+
+        A refusal is trusted only when the object is really there: S3 also refuses with
+        409 ConditionalRequestConflict while a concurrent write is in flight, and that
+        write may still fail.
+        """
         for _ in range(3):
             try:
                 self.put(key, data, if_absent=True)
@@ -510,23 +383,3 @@ class Store(ABC):
                     return False
         raise StoreError(f"could not store {key!r} in {self.url}: concurrent writes kept "
                          "conflicting; retry")
-
-    @staticmethod
-    def _changed(path: Path, expected: str) -> IntegrityError:
-        """The error for a file that changed after it was hashed (seen by its state)."""
-        return IntegrityError(
-            f"{path} changed while it was being stored (its size, times or identity are not "
-            f"those it had when it hashed to {expected}); nothing was stored. Retry once the "
-            "file is complete.",
-            expected=expected,
-            actual="(not hashed again: the file changed)",
-        )
-
-    @staticmethod
-    def _mismatch(path: Path, expected: str, actual: str) -> IntegrityError:
-        return IntegrityError(
-            f"{path} changed while it was being stored: it hashed to {expected} before and "
-            f"{actual} during the upload; nothing was stored. Retry once the file is complete.",
-            expected=expected,
-            actual=actual,
-        )

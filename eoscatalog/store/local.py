@@ -20,18 +20,13 @@ from urllib.parse import unquote, urlparse
 
 from eoscatalog.core.errors import NotFoundError, PreconditionFailedError, StoreError
 from eoscatalog.core.faults import crash_point
-from eoscatalog.core.fsio import Staged, copy_file, fsync_folder, staged
+from eoscatalog.core.fsio import OnBytes, Staged, copy_file, fsync_folder, staged
 from eoscatalog.core.hashing import FileState, hash_file
-from eoscatalog.store.base import (
-    BLOB_PREFIX,
-    QUARANTINE,
-    TEMP_PREFIX,
-    TOUCHED,
-    ObjectInfo,
-    Progress,
-    Store,
-    check_key,
-)
+from eoscatalog.core.tempfiles import TEMP_PREFIX
+from eoscatalog.store.base import Store
+from eoscatalog.store.file_errors import mismatch_error
+from eoscatalog.store.keys import BLOB_PREFIX, QUARANTINE, TOUCHED, check_key
+from eoscatalog.store.object_info import ObjectInfo
 from eoscatalog.store.outboard import Outboard, wants_outboard
 
 __all__ = ["LocalStore", "path_from_file_url"]
@@ -372,7 +367,7 @@ class LocalStore(Store):
             self._link_into_place(temp, key)
 
     def _upload_blob(self, key: str, path: Path, expected: str,
-                     on_bytes: Progress | None = None,
+                     on_bytes: OnBytes | None = None,
                      unchanged: FileState | None = None) -> Outboard | None:
         """Copy in the kernel, then hash the copy itself (from the page cache, on every core)
         while the disk takes it: what is stored is what is checked, and no byte passes through
@@ -391,7 +386,7 @@ class LocalStore(Store):
                     actual = hash_file(temp.path)
                     synced.result()
             if actual != expected:
-                raise self._mismatch(path, expected, actual)
+                raise mismatch_error(path, expected, actual)
             outboard = Outboard.of_file(temp.path, expected) if wants_outboard(copied) else None
             temp.chmod(0o444)
             crash_point("store.blob-temp")

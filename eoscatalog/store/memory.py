@@ -10,8 +10,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from eoscatalog.core.errors import NotFoundError, PreconditionFailedError
+from eoscatalog.core.fsio import OnBytes
 from eoscatalog.core.hashing import FileState, hash_bytes
-from eoscatalog.store.base import BLOB_PREFIX, QUARANTINE, ObjectInfo, Progress, Store, check_key
+from eoscatalog.store.base import Store
+from eoscatalog.store.keys import BLOB_PREFIX, QUARANTINE, check_key
+from eoscatalog.store.object_info import ObjectInfo
 from eoscatalog.store.outboard import Outboard
 
 __all__ = ["MemoryStore"]
@@ -127,6 +130,6 @@ class MemoryStore(Store):
         yield data[start:end]
 
     def _upload_blob(self, key: str, path: Path, expected: str,
-                     on_bytes: Progress | None = None,
+                     on_bytes: OnBytes | None = None,
                      unchanged: FileState | None = None) -> Outboard | None:
         return self._upload_in_one(key, path, expected, on_bytes)

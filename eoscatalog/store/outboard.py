@@ -32,20 +32,21 @@ from typing import TYPE_CHECKING, Any
 import blake3
 
 from eoscatalog.core.errors import EosError, NotFoundError, PreconditionFailedError
-from eoscatalog.core.hashing import digest_of, parse_hash
+from eoscatalog.core.hashing import parse_hash
+from eoscatalog.store.keys import BLOB_PREFIX, OUTBOARD_PREFIX, outboard_key
 
 if TYPE_CHECKING:
     from eoscatalog.store.base import Store
 
 __all__ = [
     "OUTBOARD_MIN_SIZE",
-    "OUTBOARD_PREFIX",
+    "OUTBOARD_PREFIX",  # defined with the rest of the layout in keys.py
     "ChunkHasher",
     "Outboard",
     "chunk_digest",
     "chunk_size_for",
     "load_outboard",
-    "outboard_key",
+    "outboard_key",  # keys.py's too
     "repair_outboard",
     "save_outboard",
     "sweep_orphan_outboards",
@@ -54,8 +55,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-OUTBOARD_PREFIX = "outboards/blake3/"
-BLOB_PREFIX = "blobs/blake3/"  # base.py's (imported from there it would be a cycle)
 OUTBOARD_MIN_SIZE = 4 * 1024 * 1024  # larger blobs get an outboard; smaller are read whole
 MIN_CHUNK = 256 * 1024  # a 64 KiB footer read fetches one 256 KiB chunk
 MAX_CHUNKS = 65536  # so an outboard stays under 2 MiB: chunks double past 16 GiB blobs
@@ -64,16 +63,6 @@ FORMAT = 1
 DIGEST = 32
 _THREADS = min(8, os.cpu_count() or 1)
 _MAP_WINDOW = 64 * 1024 * 1024
-
-
-def outboard_key(hash_string: str) -> str:
-    """Where a blob's outboard is: ``outboards/blake3/<2 hex>/<64 hex>``.
-
-    >>> outboard_key("blake3:" + "ab" * 32)[:22]
-    'outboards/blake3/ab/ab'
-    """
-    digest = digest_of(hash_string)
-    return f"{OUTBOARD_PREFIX}{digest[:2]}/{digest}"
 
 
 def wants_outboard(size: int) -> bool:

@@ -1,6 +1,7 @@
 """The S3 request budget's defaults, in a module of their own with no imports: the client
 (:mod:`~eoscatalog.store.s3.client`), its retry policy (:mod:`~eoscatalog.store.s3.retries`) and
-the settings (``config.py``) all read them, and none of them needs botocore to.
+the settings (``config.py``) all read them, and none of them needs botocore to. The sizes of
+transfers too: the store's, its downloader's and its uploader's defaults.
 
 >>> MAX_ATTEMPTS
 4
@@ -8,8 +9,13 @@ the settings (``config.py``) all read them, and none of them needs botocore to.
 
 from __future__ import annotations
 
-__all__ = ["BACKOFF", "MAX_ATTEMPTS", "READ_TIMEOUT"]
+__all__ = ["BACKOFF", "MAX_ATTEMPTS", "MAX_CONCURRENCY", "MULTIPART_THRESHOLD", "PART_SIZE",
+           "READ_TIMEOUT"]
 
 MAX_ATTEMPTS = 4  # tries of each request, the first included
 READ_TIMEOUT = 60.0  # seconds a silent connection is waited on
 BACKOFF = 0.1  # seconds: the first retry waits up to this, each next one up to twice as long
+
+MULTIPART_THRESHOLD = 16 * 1024 * 1024  # bytes: larger blobs go up as multipart uploads
+PART_SIZE = 8 * 1024 * 1024  # bytes per part of an upload, per ranged GET of a download
+MAX_CONCURRENCY = 8  # parts in flight at once

@@ -7,7 +7,9 @@ S3-compatible services work. Create-if-absent and compare-and-swap use S3's cond
 
 The botocore client, its configuration, retries and error messages:
 :mod:`~eoscatalog.store.s3.client` (shared with plain ``s3://`` sources); resumed downloads and
-multipart uploads: :mod:`~eoscatalog.store.s3.transfer`. This module imports botocore, so
+multipart uploads: :class:`~eoscatalog.store.s3.downloader.S3Downloader` and
+:class:`~eoscatalog.store.s3.uploader.S3Uploader`, which the store owns. This module imports
+botocore, so
 :mod:`eoscatalog.store` and :mod:`eoscatalog` import it only when ``S3Store`` is first used.
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import os
 import tempfile
 import threading
 import uuid
@@ -28,21 +31,24 @@ from urllib.parse import quote
 from botocore.exceptions import ClientError
 
 from eoscatalog.core.errors import NotFoundError, PreconditionFailedError, StoreError
-from eoscatalog.store.base import BLOB_PREFIX, TOUCHED, ObjectInfo, Store, check_key
-from eoscatalog.store.s3.client import (
+from eoscatalog.core.fsio import OnBytes
+from eoscatalog.core.hashing import FileState
+from eoscatalog.store.base import Store
+from eoscatalog.store.keys import BLOB_PREFIX, TOUCHED, check_key
+from eoscatalog.store.object_info import ObjectInfo
+from eoscatalog.store.outboard import Outboard
+from eoscatalog.store.s3.client import S3Client, endpoint_from_env
+from eoscatalog.store.s3.downloader import S3Downloader
+from eoscatalog.store.s3.limits import (
     BACKOFF,
     MAX_ATTEMPTS,
-    READ_TIMEOUT,
-    S3Client,
-    endpoint_from_env,
-)
-from eoscatalog.store.s3.redaction import install_redaction
-from eoscatalog.store.s3.transfer import (
     MAX_CONCURRENCY,
     MULTIPART_THRESHOLD,
     PART_SIZE,
-    S3Transfers,
+    READ_TIMEOUT,
 )
+from eoscatalog.store.s3.redaction import install_redaction
+from eoscatalog.store.s3.uploader import S3Uploader
 
 __all__ = ["BLIND_PUT_LIMIT", "S3Store", "endpoint_from_env"]
 
@@ -52,12 +58,13 @@ BLIND_PUT_LIMIT = 1024 * 1024
 install_redaction()  # botocore logs signed requests at DEBUG: mask credentials
 
 
-class S3Store(S3Transfers, Store):
+class S3Store(Store):
     """A store root in an S3 bucket.
 
     ``max_attempts`` bounds the tries of every request and the streams of every download, and
     ``backoff`` scales the waits between them (:class:`RetryPolicy`); ``read_timeout`` is how
-    many seconds a silent connection is waited on.
+    many seconds a silent connection is waited on. Downloads (:attr:`downloads`) and
+    multipart uploads (:attr:`uploads`) are the work of two collaborators the store owns.
 
     >>> S3Store("s3://my-bucket/labs/org", endpoint_url="http://127.0.0.1:9000").prefix
     'labs/org/'
@@ -84,8 +91,6 @@ class S3Store(S3Transfers, Store):
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self.url = f"s3://{bucket}/{self.prefix}".rstrip("/")
-        self.max_concurrency = max_concurrency
-        self.part_size = part_size
         self.multipart_threshold = multipart_threshold
         self.blind_put_limit = min(blind_put_limit, multipart_threshold)
         self.max_attempts = max_attempts
@@ -95,6 +100,10 @@ class S3Store(S3Transfers, Store):
                            addressing_style=addressing_style)
         self.endpoint_url = self.s3.endpoint_url
         self.retry = self.s3.retry
+        self.downloads = S3Downloader(self.s3, bucket, self.url, self._key, self.head,
+                                      part_size=part_size, max_concurrency=max_concurrency)
+        self.uploads = S3Uploader(self.s3, bucket, self.prefix, self.url, self._key, self.exists,
+                                  part_size=part_size, max_concurrency=max_concurrency)
         self._conditional: bool | None = None
         self._bucket_exists = False
         self._probe_lock = threading.Lock()
@@ -145,6 +154,24 @@ class S3Store(S3Transfers, Store):
 
     def get(self, key: str) -> bytes:
         return b"".join(self.iter_chunks(key))
+
+    def iter_chunks(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """Stream ``[start, end)``, resuming a cut stream (:meth:`S3Downloader.iter_chunks`)."""
+        return self.downloads.iter_chunks(key, start, end)
+
+    def download_blob(self, hash_string: str, dest: str | os.PathLike[str], *,
+                      on_bytes: OnBytes | None = None) -> Path:
+        """Download a blob to ``dest`` as parallel ranged GETs, verified before it is renamed
+        into place (:meth:`S3Downloader.download_blob`)."""
+        return self.downloads.download_blob(hash_string, dest, on_bytes=on_bytes)
+
+    def _upload_blob(self, key: str, path: Path, expected: str,
+                     on_bytes: OnBytes | None = None,
+                     unchanged: FileState | None = None) -> Outboard | None:
+        size = path.stat().st_size
+        if size <= self.multipart_threshold:
+            return self._upload_in_one(key, path, expected, on_bytes)
+        return self.uploads.upload(key, path, expected, size, on_bytes, unchanged)
 
     def put(
         self, key: str, data: bytes, *, if_absent: bool = False, if_match: str | None = None
@@ -237,25 +264,7 @@ class S3Store(S3Transfers, Store):
     def clean_partial(self, older_than: datetime, *,
                       dry_run: bool = False) -> list[tuple[str, int]]:
         """Abort multipart uploads under the root started before ``older_than``."""
-        found = []
-        with self.errors():
-            pages = self.client.get_paginator("list_multipart_uploads").paginate(
-                Bucket=self.bucket, Prefix=self.prefix
-            )
-            for page in pages:
-                for upload in page.get("Uploads", []):
-                    if upload["Initiated"] >= older_than:
-                        continue
-                    parts = self.client.list_parts(
-                        Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
-                    ).get("Parts", [])
-                    if not dry_run:
-                        self.client.abort_multipart_upload(
-                            Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
-                        )
-                    found.append((f"multipart upload of {upload['Key'][len(self.prefix):]}",
-                                  sum(p["Size"] for p in parts)))
-        return found
+        return self.uploads.clean_partial(older_than, dry_run=dry_run)
 
     def presigned_url(self, key: str, expires_in: int, filename: str | None = None) -> str:
         """A SigV4-signed GET link for this one object (S3 allows at most 7 days).

@@ -1,0 +1,227 @@
+"""Downloads from an S3 store root (:class:`S3Downloader`, owned by
+:class:`~eoscatalog.store.s3.store.S3Store`): streams that resume with a ranged GET after a cut,
+and blobs fetched as parallel ranged GETs.
+
+A download's stream cut mid-body goes on from the first byte not received, with ``If-Match`` on
+the first answer's ETag, at most ``max_attempts`` streams in all.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError, IncompleteReadError
+
+from eoscatalog.core.errors import NotFoundError, StoreError
+from eoscatalog.core.faults import crash_point
+from eoscatalog.core.fsio import OnBytes, staged
+from eoscatalog.core.hashing import hash_file, parse_hash, verify_hash
+from eoscatalog.store.keys import blob_key
+from eoscatalog.store.object_info import ObjectInfo
+from eoscatalog.store.s3.client import PRECONDITION, S3Client
+from eoscatalog.store.s3.limits import MAX_CONCURRENCY, PART_SIZE
+from eoscatalog.store.s3.retries import STREAM_CUT, STREAM_READ
+from eoscatalog.store.s3.writeback import Writeback
+
+__all__ = ["S3Downloader"]
+
+logger = logging.getLogger(__name__)
+
+READ_CHUNK = 1024 * 1024
+
+
+class S3Downloader:
+    """Reads the objects of one store root: ``bucket``, keys made by ``key_of`` (the root's
+    prefix added to a checked store key), requests through ``s3`` (its client, retry policy and
+    error translation). ``head`` tells a range past the end from a missing object. Blobs come
+    as ranged GETs of ``part_size`` bytes, at most ``max_concurrency`` at a time.
+    """
+
+    def __init__(self, s3: S3Client, bucket: str, url: str, key_of: Callable[[str], str],
+                 head: Callable[[str], ObjectInfo], *, part_size: int = PART_SIZE,
+                 max_concurrency: int = MAX_CONCURRENCY) -> None:
+        self.s3 = s3
+        self.bucket = bucket
+        self.url = url
+        self.key_of = key_of
+        self.head = head
+        self.part_size = part_size
+        self.max_concurrency = max_concurrency
+
+    def iter_chunks(self, key: str, start: int = 0, end: int | None = None, *,
+                    if_match: str | None = None, cuts: int = 0) -> Iterator[bytes]:
+        """Stream ``[start, end)``; a stream cut mid-body goes on with a ranged GET from the
+        next byte, at most ``max_attempts`` streams in all (StoreError after that).
+
+        Every ranged GET after the first carries ``If-Match`` with the first answer's ETag (or
+        with ``if_match`` from the start), so the pieces come from one version of the object.
+        ``cuts`` counts streams of this range already cut (they use up the attempts).
+        """
+        if end is not None and end <= start:
+            return
+        retry, max_attempts = self.s3.retry, self.s3.max_attempts
+        offset, stop, etag = start, end, if_match
+        sized = False
+        if cuts:
+            time.sleep(retry.delay(cuts))
+        cut: BaseException | None = None
+        for attempt in range(cuts + 1, max_attempts + 1):
+            opened = self._open_range(key, offset, stop, etag)
+            if opened is None:
+                return  # the range starts at or past the end: no bytes
+            response, body = opened
+            cut = None
+            if not sized:
+                sized = True
+                etag = etag or response["ETag"]
+                # What this answer holds: a range asked past the end is served up to the end.
+                stop = offset + response["ContentLength"]
+            if stop is None:  # the first answer set it; this tells the type checker so
+                raise RuntimeError(f"internal error: no size for {key!r}; please report it")
+            pending = bytearray()  # received bytes not yet yielded, kept across a cut
+            try:
+                while True:
+                    try:
+                        data = body.read(STREAM_READ)
+                    except STREAM_CUT as e:
+                        cut = e
+                        break
+                    if not data:
+                        break
+                    pending += data
+                    offset += len(data)
+                    if len(pending) >= READ_CHUNK:
+                        yield bytes(pending)
+                        pending.clear()
+            finally:
+                body.close()
+            if pending:
+                yield bytes(pending)
+            if offset >= stop:
+                return
+            if cut is None:
+                cut = IncompleteReadError(actual_bytes=offset - start, expected_bytes=stop - start)
+            if attempt < max_attempts:
+                logger.debug("GET %s cut at byte %d (%s); resuming", key, offset, cut)
+                time.sleep(retry.delay(attempt))
+        raise StoreError(
+            f"the download of {key!r} from {self.s3.where(self.url)} was cut {max_attempts} "
+            f"times (last at byte {offset} of {stop}: {cut}); nothing was kept. Check your "
+            "network, then retry"
+        )
+
+    def _open_range(self, key: str, offset: int, stop: int | None,
+                    etag: str | None) -> tuple[dict[str, Any], Any] | None:
+        """GetObject from ``offset`` (to ``stop``); None when nothing is there to read."""
+        args: dict[str, Any] = {"Bucket": self.bucket, "Key": self.key_of(key)}
+        if offset or stop is not None:
+            args["Range"] = f"bytes={offset}-{'' if stop is None else stop - 1}"
+        if etag is not None:
+            args["IfMatch"] = etag
+        with self.s3.errors(self.url, key):
+            try:
+                response = self.s3.client.get_object(**args)
+            except ClientError as e:
+                code = e.response.get("Error", {}).get("Code")
+                if code == "InvalidRange":
+                    self.head(key)  # NotFoundError if the object is gone
+                    return None
+                if etag is not None and code in PRECONDITION:
+                    raise StoreError(
+                        f"{key!r} in {self.url} was replaced while it was being read; retry"
+                    ) from None
+                raise
+        if offset and not response.get("ContentRange", "").startswith(f"bytes {offset}-"):
+            response["Body"].close()
+            raise StoreError(f"{self.s3.where(self.url)} ignored the Range of a GET of {key!r}: "
+                             "it cannot resume downloads")
+        return response, response["Body"]
+
+    def download_blob(self, hash_string: str, dest: str | os.PathLike[str], *,
+                      on_bytes: OnBytes | None = None) -> Path:
+        """Download a blob to ``dest`` as ranged GETs of ``part_size`` bytes, in parallel and
+        all pinned to the first answer's ETag, each written at its offset; the file is then
+        hashed as a whole (memory-mapped, on every core) and renamed into place only if it
+        matches. A blob of one part costs one GET, as a plain download would."""
+        hash_string = parse_hash(hash_string)
+        key = blob_key(hash_string)
+        dest = Path(dest)
+        try:
+            with staged(dest, durable=False) as temp:
+                self._download_parts(temp.fd, key, on_bytes)
+                temp.close()
+                crash_point("get.temp-written")
+                verify_hash(hash_string, hash_file(temp.path), f"blob {hash_string} in {self.url}")
+                temp.replace()
+        except NotFoundError:
+            raise NotFoundError(
+                f"blob {hash_string} is missing from {self.url}: the catalog names it but "
+                "the store lost it; run `eos verify` and upload it again"
+            ) from None
+        return dest
+
+    def _download_parts(self, fd: int, key: str, on_bytes: OnBytes | None) -> None:
+        opened = self._open_range(key, 0, self.part_size, None)
+        if opened is None:
+            return  # an empty blob
+        response, body = opened
+        etag = response["ETag"]
+        end = response["ContentLength"]
+        content_range = response.get("ContentRange", "")
+        size = int(content_range.rsplit("/", 1)[-1]) if "/" in content_range else end
+        os.ftruncate(fd, size)
+        writeback = Writeback(fd)
+        try:
+            self._fetch_parts(fd, key, body, etag, end, size, writeback, on_bytes)
+        finally:
+            writeback.close()
+
+    def _fetch_parts(self, fd: int, key: str, body: Any, etag: str, end: int, size: int,
+                     writeback: Writeback, on_bytes: OnBytes | None) -> None:
+        """Write the open first part, then fetch the other parts in parallel."""
+        written, cuts = 0, 0
+        try:
+            while data := body.read(STREAM_READ):
+                os.pwrite(fd, data, written)
+                written += len(data)
+                writeback.wrote(len(data))
+                if on_bytes is not None:
+                    on_bytes(len(data))
+        except STREAM_CUT:
+            cuts = 1  # the rest of the first part is fetched below, with one attempt used
+        finally:
+            body.close()
+        ranges = [(written, end, cuts)] if written < end else []
+        ranges += [(s, min(s + self.part_size, size), 0)
+                   for s in range(end, size, self.part_size)]
+
+        def fetch(start: int, stop: int, cuts: int) -> None:
+            offset = start
+            for chunk in self.iter_chunks(key, start, stop, if_match=etag, cuts=cuts):
+                os.pwrite(fd, chunk, offset)
+                offset += len(chunk)
+                writeback.wrote(len(chunk))
+                if on_bytes is not None:
+                    on_bytes(len(chunk))
+            if offset != stop:
+                raise StoreError(f"{key!r} in {self.url} ended at byte {offset}, not {stop}; "
+                                 "retry")
+
+        if len(ranges) <= 1:
+            for r in ranges:
+                fetch(*r)
+            return
+        with ThreadPoolExecutor(self.max_concurrency) as pool:
+            futures = [pool.submit(fetch, *r) for r in ranges]
+            try:
+                for future in futures:
+                    future.result()
+            except BaseException:
+                pool.shutdown(cancel_futures=True)
+                raise
