@@ -4,11 +4,9 @@ It combines the store (where the truth lives: blobs and the log) with the index 
 replay of the log). Every write checks what can be refused, stores the blobs, verified, and then
 commits a changeset planned on the freshest state (:meth:`Replay.commit`).
 
-Its methods are the API, each said in a line; the work, and its full account, is in what it
-owns: a :class:`~eoscatalog.catalog.parser.Parser`, a :class:`~eoscatalog.catalog.reads.Reader`,
-a :class:`~eoscatalog.catalog.writes.Writer`, the one commit path of every change
-(:class:`~eoscatalog.catalog.commit.Committer`), and the functions of ``exports`` and
-``maintenance``.
+Its methods are the API, each said in a line; the work, and its full account, is in what it owns
+(modules of ``eoscatalog.catalog``): ``parser.Parser``, ``reads.Reader``, ``writes.Writer``, the
+one commit path of every change ``commit.Committer``, and ``exports`` and ``maintenance``.
 
 >>> from eoscatalog.store import MemoryStore
 >>> cat = Catalog(MemoryStore(), ":memory:", user="ada")

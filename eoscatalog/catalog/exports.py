@@ -45,10 +45,18 @@ def write_text_atomically(path: str | os.PathLike[str], text: str) -> Path:
 
 
 def to_intake(store: Store, index: Index, loc: Location, files: Iterable[VersionRecord],
-          path: str | os.PathLike[str] | None = None, *, latest_only: bool = False,
-          tag: str | None = None, description: str | None = None) -> str:
-    """An Intake catalog of ``files`` (the live names under ``loc``, listed), as YAML text
-    (also written to ``path`` when given); see :meth:`Catalog.to_intake`."""
+              path: str | os.PathLike[str] | None = None, *, latest_only: bool = False,
+              tag: str | None = None, description: str | None = None) -> str:
+    """An Intake catalog of ``files`` (the live names under ``loc``, as listed), as YAML text
+    (also written to ``path`` when given): intake 0.6, 0.7 and 2 open it alike.
+
+    Each live name has an entry ``name`` (its latest version now) and, unless
+    ``latest_only``, one per readable version (``name@N``); with ``tag``, only the names
+    with that tag, each as the tagged version. Every entry points at the blob's immutable
+    URL, so it means the same bytes after new versions and rollbacks. Blobs of a local
+    store inside the folder of ``path`` are written relative to the file
+    (``CATALOG_DIR``), so both can move together.
+    """
     chosen: list[tuple[str, VersionRecord]] = []
     for record in files:
         if tag is not None:
@@ -86,8 +94,8 @@ def to_intake(store: Store, index: Index, loc: Location, files: Iterable[Version
 
 
 def to_yaml(index: Index, loc: Location, path: str | os.PathLike[str] | None = None) -> str:
-    """Every name and version under ``loc`` as a YAML catalog (also written to ``path`` when
-    given); see :meth:`Catalog.to_yaml`."""
+    """Every name and version under ``loc`` (deleted and purged ones too) as a YAML catalog,
+    also written to ``path`` when given; :func:`import_yaml` loads it back."""
     records = index.versions_under(loc.namespace, loc.name)
     if not records:
         raise NotFoundError(
@@ -108,9 +116,14 @@ def to_yaml(index: Index, loc: Location, path: str | os.PathLike[str] | None = N
 
 
 def import_yaml(committer: Committer, path: str | os.PathLike[str], *,
-            message: str = "") -> list[str]:
-    """Load a YAML catalog in ONE changeset, everything checked first; return the names it
-    added to (see :meth:`Catalog.import_yaml`)."""
+                message: str = "") -> list[str]:
+    """Load a YAML catalog (``to_yaml``, ``eos export yaml``); return the names it added to.
+
+    Everything is checked before anything is written: the file's form, that every
+    readable version's blob is in the store with the right size, and that versions and
+    tags the namespace already has agree with the file. The import is then ONE changeset:
+    all of it or none. Versions keep their numbers, times and authors.
+    """
     source = Path(path).expanduser()
     try:
         text = source.read_text(encoding="utf-8")
