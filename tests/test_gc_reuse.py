@@ -201,7 +201,7 @@ def test_a_second_gc_leaves_a_running_gcs_trash_alone(
     key = purged_blob(store, catalogs, bob)
     back_date(store, key, days=3)
     at_commit, committed, release = threading.Event(), threading.Event(), threading.Event()
-    commit, restore = bob.replay.commit, bob._restore_reused
+    commit, restore = bob.replay.commit, bob._writer._restore_reused
     go_on = threading.Event()
 
     def late_commit(*args: Any, **kwargs: Any) -> Any:
@@ -215,7 +215,7 @@ def test_a_second_gc_leaves_a_running_gcs_trash_alone(
         restore(*args, **kwargs)
 
     monkeypatch.setattr(bob.replay, "commit", late_commit)
-    monkeypatch.setattr(bob, "_restore_reused", late_restore)
+    monkeypatch.setattr(bob._writer, "_restore_reused", late_restore)
     results: list[Any] = []
     put = threading.Thread(target=lambda: results.append(
         bob.put_bytes(DATA, "eos://users/bob/kept.bin")))
@@ -284,7 +284,7 @@ def test_a_trash_entry_gone_before_its_put_back_is_reported_not_fatal(
 
     def remove_and_name() -> None:
         store.delete(TRASH + key)
-        eve._commit("users/eve", lambda: [Entry(op="put", name="bait", version=1,
+        eve._committer.commit("users/eve", lambda: [Entry(op="put", name="bait", version=1,
                                                  hash=hash_bytes(DATA), size=len(DATA))], "")
 
     around_move(store, monkeypatch, key, lambda: None, remove_and_name)
@@ -307,7 +307,7 @@ def test_gc_puts_a_blob_back_over_wrong_bytes_planted_at_its_key(
 
     def plant_and_name() -> None:
         store.put(key, b"X" * len(DATA), if_absent=True)
-        eve._commit("users/eve", lambda: [Entry(op="put", name="bait", version=1,
+        eve._committer.commit("users/eve", lambda: [Entry(op="put", name="bait", version=1,
                                                  hash=hash_bytes(DATA), size=len(DATA))], "")
 
     around_move(store, monkeypatch, key, lambda: None, plant_and_name)
@@ -392,7 +392,7 @@ def test_eos_gc_shows_the_blobs_it_could_not_put_back(
 
     from click.testing import CliRunner
 
-    from eoscatalog.catalog.maintenance import GcReport
+    from eoscatalog.catalog.reports import GcReport
     from eoscatalog.cli.main import cli
 
     lost = "blobs/blake3/ab/" + "ab" * 32

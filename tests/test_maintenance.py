@@ -28,7 +28,7 @@ import pytest
 from conftest import make_bucket
 
 from eoscatalog import Catalog, IntegrityError, NotFoundError, PermissionDeniedError, hash_bytes
-from eoscatalog.catalog.maintenance import BlobProblem, GcReport
+from eoscatalog.catalog.reports import BlobProblem, GcReport
 from eoscatalog.core.errors import EosError, InvalidNameError
 from eoscatalog.core.tempfiles import TEMP_PREFIX
 from eoscatalog.local.blob_cache import BlobCache
@@ -509,13 +509,13 @@ def test_reuse_marker_protects_a_blob_in_flight(store: Store, catalogs: MakeCata
         gc_cat = catalogs(store, admin=True)
     writer = catalogs(store)
     reports: list[GcReport] = []
-    commit = writer._commit
+    commit = writer._committer.commit
 
     def gc_then_commit(*args: Any, **kwargs: Any) -> Any:
         reports.append(gc_cat.gc())
         return commit(*args, **kwargs)
 
-    monkeypatch.setattr(writer, "_commit", gc_then_commit)
+    monkeypatch.setattr(writer._committer, "commit", gc_then_commit)
     if source == "file":
         path = tmp_path / "reused.bin"
         path.write_bytes(data)

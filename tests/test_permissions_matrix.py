@@ -4,7 +4,7 @@ LocalStore.
 
 DESIGN.md: a user writes only ``users/<self>`` and ``scratch/<self>``, everybody writes
 ``org``, only admins write ``public``, everybody reads everything. DESIGN.md says nothing about
-who may purge; the code (``CatalogWrites.purge`` -> ``check_write``) treats it as a write of the
+who may purge; the code (``Writer.purge`` -> ``check_write``) treats it as a write of the
 namespace, and these tables assert that. A refused write raises PermissionDeniedError and the
 store is left exactly as it was (same keys, same etags: no blob, no changeset).
 

@@ -82,7 +82,7 @@ def test_planted_bytes_a_crafted_version_names_are_still_checked(
     blob as live: that proves nothing about its bytes, and it is checked all the same."""
     plant(store, SAME_SIZE)
     eve = Catalog(store, tmp_path / "eve.sqlite", user="eve")
-    eve._commit("users/eve", lambda: [Entry(op="put", name="bait", version=1,
+    eve._committer.commit("users/eve", lambda: [Entry(op="put", name="bait", version=1,
                                              hash=hash_bytes(DATA), size=len(DATA))], "")
     assert catalog.resolve("eos://users/eve/bait").hash == hash_bytes(DATA)  # known live
     assert put(catalog, tmp_path, "bytes", "data.bin") is True

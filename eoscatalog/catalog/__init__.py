@@ -1,2 +1,2 @@
-"""Catalog, the one class the faces call, and what it owns: writes and their commit, exports,
-verify and gc, uploads, verified ranged reads."""
+"""Catalog, the one class the faces call, and what it owns: parsing, reads, writes and their one
+commit path, exports, verify and gc, uploads, verified ranged reads."""

@@ -4,6 +4,10 @@ It combines the store (where the truth lives: blobs and the log) with the index 
 replay of the log). Every write checks what can be refused, stores the blobs, verified, and then
 commits a changeset planned on the freshest state (:meth:`Replay.commit`).
 
+Its methods are the API, each said in a line; the work, and its full account, is in what it owns
+(modules of ``eoscatalog.catalog``): ``parser.Parser``, ``reads.Reader``, ``writes.Writer``, the
+one commit path of every change ``commit.Committer``, and ``exports`` and ``maintenance``.
+
 >>> from eoscatalog.store import MemoryStore
 >>> cat = Catalog(MemoryStore(), ":memory:", user="ada")
 >>> cat.put_bytes(b"a,b\\n1,2\\n", "tables/t.csv").record.uri
@@ -14,78 +18,47 @@ b'a,b\\n1,2\\n'
 
 from __future__ import annotations
 
-import math
 import os
-import sqlite3
-import time
-import warnings
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from eoscatalog.catalog.exports import CatalogExports
-from eoscatalog.catalog.maintenance import CatalogMaintenance
-from eoscatalog.catalog.writes import CatalogWrites, PutResult
-from eoscatalog.core.errors import (
-    ConflictError,
-    EosWarning,
-    InvalidNameError,
-    NotFoundError,
-    StoreError,
-)
-from eoscatalog.core.names import (
-    Location,
-    Reference,
-    parse_location,
-    parse_reference,
-    validate_name,
-    validate_namespace,
-)
-from eoscatalog.core.tempfiles import clean_stale_once
-from eoscatalog.core.units import format_time, parse_duration
+from eoscatalog.catalog import exports, maintenance
+from eoscatalog.catalog.commit import Committer
+from eoscatalog.catalog.ingest import Source
+from eoscatalog.catalog.parser import Parser
+from eoscatalog.catalog.reads import Reader, link_seconds
+from eoscatalog.catalog.reports import GcReport, VerifyReport
+from eoscatalog.catalog.writes import Meta, PutResult, Writer
+from eoscatalog.core.names import Location, Reference
+from eoscatalog.core.units import parse_duration
 from eoscatalog.local.blob_cache import BlobCache
 from eoscatalog.local.config import Config
 from eoscatalog.local.hash_cache import HashCache
-from eoscatalog.local.home import check_database, is_damage
-from eoscatalog.local.materialize import materialize
-from eoscatalog.lock.active import active_lock, note_resolved, pin_for
-from eoscatalog.log.changesets import changeset_key, list_namespaces
+from eoscatalog.log.changesets import changeset_key
 from eoscatalog.log.index import Index
 from eoscatalog.log.records import Event, Usage, VersionRecord
 from eoscatalog.log.replay import Replay
-from eoscatalog.rules.listing import Listing, group_listing
-from eoscatalog.rules.resolution import check_settled, resolve_in_index
-from eoscatalog.store import Store, blob_key, open_store
+from eoscatalog.rules.listing import Listing
+from eoscatalog.rules.retention import RetentionRule
+from eoscatalog.store import Store, open_store
 
 __all__ = ["Catalog", "PutResult"]
 
-T = TypeVar("T")
-MAX_LINK_SECONDS = 7 * 24 * 3600
 
-
-class Catalog(CatalogWrites, CatalogExports, CatalogMaintenance):
+class Catalog:
     """Versioned names over a store, replayed into a local SQLite index.
 
     ``index`` is a path (``":memory:"`` for a throwaway index) or an :class:`Index`.
     """
 
-    def __init__(
-        self,
-        store: Store,
-        index: Index | str | os.PathLike[str],
-        *,
-        user: str,
-        default_namespace: str = "users/me",
-        admin: bool = False,
-        offline: bool = False,
-        hash_cache: HashCache | None = None,
-        cache: BlobCache | None = None,
-        checkpoint_every: int = 100,
-        scratch_ttl: str | float = "7d",
-        single_writer: bool = False,
-        clock: Callable[[], datetime] | None = None,
-    ) -> None:
+    def __init__(self, store: Store, index: Index | str | os.PathLike[str], *, user: str,
+                 default_namespace: str = "users/me", admin: bool = False, offline: bool = False,
+                 hash_cache: HashCache | None = None, cache: BlobCache | None = None,
+                 checkpoint_every: int = 100, scratch_ttl: str | float = "7d",
+                 single_writer: bool = False,
+                 clock: Callable[[], datetime] | None = None) -> None:
         self.store = store
         self.index = index if isinstance(index, Index) else Index(index)
         self.user = user
@@ -95,42 +68,37 @@ class Catalog(CatalogWrites, CatalogExports, CatalogMaintenance):
         self.hash_cache = hash_cache or HashCache(":memory:")
         self.cache = cache
         self.single_writer = single_writer
-        self.replay = Replay(
-            store, self.index, checkpoint_every=checkpoint_every, single_writer=single_writer
-        )
+        self.replay = Replay(store, self.index, checkpoint_every=checkpoint_every,
+                             single_writer=single_writer)
         self.scratch_ttl = parse_duration(scratch_ttl)
-        self._clock = clock or (lambda: datetime.now(timezone.utc))
-        parse_location("x", user=user, default_namespace=default_namespace)  # validate early
+        # The collaborators read user, admin, offline... from this catalog at every call.
+        self._parser = Parser(self)
+        self._parser.location("x")  # the user and default namespace, checked early
+        now = clock or (lambda: datetime.now(timezone.utc))
+        self._committer = Committer(store, self.index, self.replay, self, now)
+        self._reader = Reader(store, self.index, self.replay, self, now)
+        self._writer = Writer(self._committer, self._reader, self._parser, self.hash_cache)
 
     @classmethod
-    def open(
-        cls, config: Config | None = None, *, create: bool = False, **overrides: Any
-    ) -> Catalog:
+    def open(cls, config: Config | None = None, *, create: bool = False,
+             **overrides: Any) -> Catalog:
         """The catalog the environment and ``$EOS_HOME/config.yaml`` describe.
 
         The embedded store is created on first use; a local folder given as the store is
         created only with ``create`` (as ``eos init`` does); an S3 bucket must exist.
         """
         config = config or Config.load(**overrides)
-        s3 = config.store_root.startswith("s3://")
         options: dict[str, Any] = {}
-        if s3:
+        if config.store_root.startswith("s3://"):
             options = {"endpoint_url": config.endpoint_url, "region": config.region,
                        "max_attempts": config.max_attempts}
         store = open_store(config.store_root, create=create or config.is_embedded, **options)
-        return cls(
-            store,
-            config.index_path,
-            user=config.user,
-            default_namespace=config.default_namespace,
-            admin=config.admin,
-            offline=config.offline,
-            hash_cache=HashCache(config.hashcache_path),
-            cache=BlobCache(config.cache_dir, max_size=config.cache_max_bytes),
-            checkpoint_every=config.checkpoint_every,
-            scratch_ttl=config.scratch_ttl,
-            single_writer=config.single_writer,
-        )
+        return cls(store, config.index_path, user=config.user,
+                   default_namespace=config.default_namespace, admin=config.admin,
+                   offline=config.offline, hash_cache=HashCache(config.hashcache_path),
+                   cache=BlobCache(config.cache_dir, max_size=config.cache_max_bytes),
+                   checkpoint_every=config.checkpoint_every, scratch_ttl=config.scratch_ttl,
+                   single_writer=config.single_writer)
 
     def check_store(self) -> None:
         """Make one listing request, so a missing bucket or a bad endpoint fails now, clearly."""
@@ -155,23 +123,11 @@ class Catalog(CatalogWrites, CatalogExports, CatalogMaintenance):
 
     def reference(self, ref: str | Reference) -> Reference:
         """Parse a reference with this catalog's user and default namespace."""
-        if isinstance(ref, Reference):  # built by callers: check it as a parsed one would be
-            return Reference(validate_namespace(ref.namespace, user=self.user),
-                             validate_name(ref.name), ref.kind, ref.value)
-        return parse_reference(ref, user=self.user, default_namespace=self.default_namespace)
+        return self._parser.reference(ref)
 
     def location(self, name: str | Location) -> Location:
         """Parse a name or URI (no ``@`` selector allowed)."""
-        if isinstance(name, Location):
-            # Built by callers: check both parts, as parsing would.
-            return Location(validate_namespace(name.namespace, user=self.user),
-                            validate_name(name.name))
-        if "@" in name:
-            raise InvalidNameError(
-                f"{name!r} has an '@' selector, but this operation takes a name: drop the "
-                "'@...' part"
-            )
-        return parse_location(name, user=self.user, default_namespace=self.default_namespace)
+        return self._parser.location(name)
 
     def folder(self, uri: str | Location) -> Location:
         """A URI or prefix as a folder: ``eos://org/p`` -> ``("org", "p/")``; the root is ``""``.
@@ -180,154 +136,7 @@ class Catalog(CatalogWrites, CatalogExports, CatalogMaintenance):
         >>> Catalog(MemoryStore(), ":memory:", user="ada").folder("eos://org/p")
         Location(namespace='org', name='p/')
         """
-        loc = uri if isinstance(uri, Location) else parse_location(
-            uri, user=self.user, default_namespace=self.default_namespace, allow_prefix=True
-        )
-        name = loc.name if not loc.name or loc.name.endswith("/") else loc.name + "/"
-        return Location(loc.namespace, name)
-
-    def _now(self) -> datetime:
-        return self._clock()
-
-    # -- keeping the index up to date ------------------------------------------------------------
-
-    def refresh(self, namespace: str) -> int:
-        """Apply the namespace's new changesets to the index; return how many were applied.
-
-        A warm index costs one LIST request; a cold one starts from the newest checkpoint.
-        """
-        return self.replay.refresh(namespace)
-
-    def reindex(self, namespaces: Iterable[str] | None = None) -> dict[str, int]:
-        """Rebuild the index from the store (newest checkpoint plus the log's tail).
-
-        Returns the seq each namespace is at afterwards. A damaged index file is set aside
-        (``<file>.damaged-<time>``) and rebuilt whole.
-        """
-        on_disk = self.index.path != ":memory:"
-        if on_disk and check_database(self.index.path) is not None:
-            self.index.reset()
-        try:
-            return self.replay.reindex(namespaces)
-        except sqlite3.DatabaseError as e:
-            if not (on_disk and is_damage(e)):
-                raise
-            self.index.reset()
-            return self.replay.reindex(namespaces)
-
-    def bad_changesets(self, namespaces: Iterable[str] | None = None) -> list[tuple[str, str]]:
-        """The changesets replay skipped as malformed, crafted or inconsistent: (key, reason).
-
-        ``namespaces`` (default: every namespace in the store) are brought up to date first.
-        A skipped changeset's seq stays used and none of its changes happened; redo what it
-        meant with new writes (docs/admin.md).
-        """
-        chosen = (list_namespaces(self.store) if namespaces is None
-                  else [validate_namespace(ns, user=self.user) for ns in namespaces])
-        found = []
-        for namespace in chosen:
-            self._refresh_online(namespace)
-            found += [(changeset_key(namespace, seq), reason)
-                      for seq, reason in self.index.bad_changesets(namespace)]
-        return found
-
-    def stored_changeset(self, namespace: str, seq: int) -> bytes:
-        """The bytes of changeset ``seq`` of ``namespace`` as the store holds them."""
-        return self.store.get(changeset_key(validate_namespace(namespace, user=self.user), seq))
-
-    def _refresh_online(self, namespace: str) -> None:
-        if not self.offline:
-            self.refresh(namespace)
-
-    # -- reading ---------------------------------------------------------------------------------
-
-    def resolve(self, ref: str | Reference) -> VersionRecord:
-        """The readable version a reference means.
-
-        ``latest`` and tags are checked against the store (one LIST request); pinned references
-        (``@N``, ``@blake3:...``, ``@<time>``) are served from the index, which is brought up to
-        date only when it cannot answer. While a lock file is active (``use_lock``,
-        ``EOS_LOCK``) every name resolves to its pinned version, and a name the lock lacks is
-        an error; every resolution is reported to open ``record_inputs`` blocks.
-        """
-        ref = self.reference(ref)
-        lock = active_lock()
-        if lock is None:
-            record = self._resolve(ref)
-        else:
-            pin = pin_for(lock, ref.namespace, ref.name)
-            pinned = Reference(ref.namespace, ref.name, "version", pin.version)
-            # Names and tags move over time: the lock says where they pointed. Pinned
-            # references must agree with it (a hash prefix by its bytes alone).
-            moving = ref.kind in ("latest", "tag")
-            record = self._resolve(pinned if moving else ref)
-            if ref.kind == "hash" and record.hash == pin.hash:
-                record = self._resolve(pinned)
-            if record.version != pin.version or record.hash != pin.hash:
-                raise ConflictError(
-                    f"{ref.uri} means {record.uri} ({record.hash}), but the active lock pins "
-                    f"{pin.uri} ({pin.hash}): drop the '@...' part to use the locked version, "
-                    "or update the lock file"
-                )
-        note_resolved(record)
-        return record
-
-    def _resolve(self, ref: Reference) -> VersionRecord:
-        wait = check_settled(ref, self._now())
-        if wait and not self.offline:
-            time.sleep(wait)  # a time this recent is answered once it is settled (resolution.py)
-        if not ref.is_pinned or (ref.kind == "time" and self._stale_for(ref)):
-            self._refresh_online(ref.namespace)
-            return resolve_in_index(self.index, ref, self._now())
-        try:
-            return resolve_in_index(self.index, ref, self._now())
-        except KeyError:
-            if self.offline:
-                raise
-            self.refresh(ref.namespace)
-            return resolve_in_index(self.index, ref, self._now())
-
-    def _stale_for(self, ref: Reference) -> bool:
-        # Changeset times grow with the log's order, so once a changeset made after the
-        # instant is applied, nothing still to come can change the answer.
-        last = self.index.last_time(ref.namespace)
-        if not isinstance(ref.value, datetime):
-            raise InvalidNameError(
-                f"{ref.uri}: a time reference needs a datetime, not {ref.value!r}"
-            )
-        return last is None or last <= format_time(ref.value)
-
-    def versions(self, name: str | Location) -> list[VersionRecord]:
-        """Every version of a name, oldest first, delete markers and purged ones included."""
-        loc = self.location(name)
-        self._refresh_online(loc.namespace)
-        history = self.index.versions(loc.namespace, loc.name)
-        if not history:
-            resolve_in_index(self.index, Reference(loc.namespace, loc.name), self._now())
-        return history
-
-    def ls(
-        self,
-        prefix: str | Location = "",
-        *,
-        recursive: bool = False,
-        versions: bool = False,
-        deleted: bool = False,
-    ) -> Listing:
-        """Names under a prefix (a bare prefix, or an ``eos://`` URI ending anywhere).
-
-        Like ``aws s3 ls``: the prefix is matched as text, and names continue as folders at the
-        next ``/`` unless ``recursive``. Each name shows its latest version; ``versions`` shows
-        every version (delete markers included); deleted names appear only with ``deleted``.
-        """
-        loc = self._prefix(prefix)
-        if versions:
-            records = self.index.versions_under(loc.namespace, loc.name)
-            return group_listing(loc.namespace, loc.name, records, recursive=recursive,
-                                 deleted=True)
-        records = self.index.latest_under(loc.namespace, loc.name)
-        return group_listing(loc.namespace, loc.name, records, recursive=recursive,
-                             deleted=deleted)
+        return self._parser.folder(uri)
 
     def prefix(self, uri: str | Location) -> Location:
         """Parse a prefix: a bare one or an ``eos://`` URI ending anywhere, matched as text.
@@ -336,22 +145,50 @@ class Catalog(CatalogWrites, CatalogExports, CatalogMaintenance):
         >>> Catalog(MemoryStore(), ":memory:", user="ada").prefix("eos://org/tables/t")
         Location(namespace='org', name='tables/t')
         """
-        if isinstance(uri, Location):
-            return Location(validate_namespace(uri.namespace, user=self.user), uri.name)
-        return parse_location(
-            uri, user=self.user, default_namespace=self.default_namespace, allow_prefix=True
-        )
+        return self._parser.prefix(uri)
 
     def _prefix(self, uri: str | Location) -> Location:
         loc = self.prefix(uri)
-        self._refresh_online(loc.namespace)
+        self._reader.refresh_online(loc.namespace)
         return loc
+
+    # -- keeping the index up to date ------------------------------------------------------------
+
+    def refresh(self, namespace: str) -> int:
+        """Apply the namespace's new changesets to the index; return how many were applied."""
+        return self.replay.refresh(namespace)
+
+    def reindex(self, namespaces: Iterable[str] | None = None) -> dict[str, int]:
+        """Rebuild the index from the store; return the seq each namespace is at afterwards."""
+        return self._reader.reindex(namespaces)
+
+    def bad_changesets(self, namespaces: Iterable[str] | None = None) -> list[tuple[str, str]]:
+        """The changesets replay skipped as malformed, crafted or inconsistent: (key, reason)."""
+        return self._reader.bad_changesets(
+            None if namespaces is None else [self._parser.namespace(ns) for ns in namespaces])
+
+    def stored_changeset(self, namespace: str, seq: int) -> bytes:
+        """The bytes of changeset ``seq`` of ``namespace`` as the store holds them."""
+        return self.store.get(changeset_key(self._parser.namespace(namespace), seq))
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def resolve(self, ref: str | Reference) -> VersionRecord:
+        """The readable version a reference means (pinned by the active lock, if any)."""
+        return self._reader.resolve(self.reference(ref))
+
+    def versions(self, name: str | Location) -> list[VersionRecord]:
+        """Every version of a name, oldest first, delete markers and purged ones included."""
+        return self._reader.versions(self.location(name))
+
+    def ls(self, prefix: str | Location = "", *, recursive: bool = False, versions: bool = False,
+           deleted: bool = False) -> Listing:
+        """Names under a prefix (a bare prefix, or an ``eos://`` URI ending anywhere)."""
+        return self._reader.ls(self.prefix(prefix), recursive=recursive, versions=versions,
+                               deleted=deleted)
 
     def log(self, prefix: str | Location = "", limit: int = 20) -> list[Event]:
         """The newest ``limit`` changes to names under a prefix, newest first (``eos log``).
-
-        Each entry of each changeset is one :class:`Event`: new versions, delete markers,
-        rollbacks, tags and untags, purges.
 
         >>> from eoscatalog.store import MemoryStore
         >>> cat = Catalog(MemoryStore(), ":memory:", user="ada")
@@ -384,137 +221,176 @@ class Catalog(CatalogWrites, CatalogExports, CatalogMaintenance):
 
     def cached(self, ref: str | Reference) -> tuple[VersionRecord, Path]:
         """The verified cache entry holding the bytes ``ref`` means (fetched if missing)."""
-        record = self.resolve(ref)
-        if self.cache is None:
-            raise StoreError("this catalog has no cache: use get() or read_bytes()")
-        cache = self.cache
-        return record, self._with_blob(ref, record,
-                                       lambda h: cache.fetch(h, self.store, verify=True))
+        return self._reader.cached(self.reference(ref), self.cache)
 
     def info(self, ref: str | Reference) -> dict[str, Any]:
         """The resolved version as a dict, with where its bytes live."""
-        record = self.resolve(ref)
-        data = record.to_dict()
-        data["blob"] = f"{self.store.url}/{blob_key(record.hash)}" if record.hash else None
-        data["versions"] = self.index.next_version(record.namespace, record.name) - 1
-        return data
+        return self._reader.info(self.resolve(ref))
 
     def get(self, ref: str | Reference, dest: str | os.PathLike[str] | None = None, *,
             on_bytes: Callable[[int], None] | None = None) -> Path:
-        """Download the bytes ``ref`` means to ``dest`` (a file, or a folder to put it in).
-
-        The bytes are verified while they stream (into the shared cache when this catalog has
-        one); ``dest`` is replaced only by complete, verified bytes.
-        """
-        record = self.resolve(ref)
-        target = Path(dest) if dest is not None else Path.cwd()
-        if dest is None or target.is_dir() or os.fspath(dest).endswith(("/", os.sep)):
-            target = target / record.name.rsplit("/", 1)[-1]
-        self.fetch_to(record.uri, target, on_bytes=on_bytes)
-        return target
+        """Download the verified bytes ``ref`` means to ``dest`` (a file, or a folder)."""
+        return self._reader.get(self.reference(ref), dest, self.cache, on_bytes=on_bytes)
 
     def fetch_to(self, ref: str | Reference, dest: str | os.PathLike[str], *,
                  on_bytes: Callable[[int], None] | None = None,
                  follow_lock: bool = True) -> VersionRecord:
-        """Put the verified bytes ``ref`` means at ``dest``; return the version they are.
-
-        With a cache, the blob is fetched into it once and ``dest`` is a reflink, hardlink or
-        copy of the cache entry; without, the blob streams straight to ``dest``.
-        ``follow_lock=False`` reads exactly ``ref`` even while a lock file is active, and
-        records no input: ``eos sync`` and ``eos cp -r`` copy the versions a listing showed.
-        """
-        def resolve(r: str | Reference) -> VersionRecord:
-            return self.resolve(r) if follow_lock else self._resolve(self.reference(r))
-
-        record = resolve(ref)
-        target = Path(dest)
-        clean_stale_once(target.parent)  # what a killed download left there
-        cache = self.cache
-        if cache is None:
-            self._with_blob(ref, record,
-                            lambda h: self.store.download_blob(h, target, on_bytes=on_bytes),
-                            resolve)
-        else:
-            entry = self._with_blob(ref, record,
-                                    lambda h: cache.fetch(h, self.store, on_bytes=on_bytes,
-                                                          verify=True),
-                                    resolve)
-            try:
-                materialize(entry, target)
-            except FileNotFoundError:  # another process pruned the entry just now
-                if record.hash is None:
-                    raise RuntimeError(
-                        f"internal error: {record.uri} has no hash (a delete marker where bytes "
-                        "were expected); please report it"
-                    ) from None
-                materialize(cache.fetch(record.hash, self.store), target)
-        return record
+        """Put the verified bytes ``ref`` means at ``dest``; return the version they are."""
+        return self._reader.fetch_to(self.reference(ref), Path(dest), self.cache,
+                                     on_bytes=on_bytes, follow_lock=follow_lock)
 
     def cat(self, ref: str | Reference) -> bytes:
         """The verified bytes ``ref`` means, in memory (``eos cat`` streams them instead)."""
-        record = self.resolve(ref)
-        return self._with_blob(ref, record, self.store.read_blob)
+        parsed = self.reference(ref)
+        return self._reader.with_blob(parsed, self._reader.resolve(parsed), self.store.read_blob)
 
     def read_bytes(self, ref: str | Reference) -> bytes:
         """Alias of :meth:`cat` (its name before it took the name of ``eos cat``); kept."""
         return self.cat(ref)
 
-    def _with_blob(
-        self, ref: str | Reference, record: VersionRecord, use: Callable[[str], T],
-        resolve: Callable[[str | Reference], VersionRecord] | None = None,
-    ) -> T:
-        """Run ``use(hash)``; a missing blob may mean another client purged the version since
-        this index last looked, so look again before blaming the store."""
-        if record.hash is None:
-            raise RuntimeError(
-                f"internal error: {record.uri} has no hash (a delete marker where bytes were "
-                "expected); please report it"
-            )
-        try:
-            return use(record.hash)
-        except NotFoundError:
-            if self.offline:
-                raise
-            self.refresh(record.namespace)
-            again = (resolve or self.resolve)(ref)  # raises "was purged" if it was
-            if again.hash == record.hash:
-                raise
-            if again.hash is None:
-                raise RuntimeError(
-                    f"internal error: {again.uri} has no hash (a delete marker where bytes were "
-                    "expected); please report it"
-                ) from None
-            return use(again.hash)
-
     def url(self, ref: str | Reference, *, expires: str | float = "48h",
             on_warning: Callable[[str], None] | None = None) -> str:
-        """A link to the bytes ``ref`` means that works without credentials until it expires.
+        """A link to the bytes ``ref`` means that works without credentials until it expires
+        (``expires``: a duration, at most 7 days)."""
+        seconds = link_seconds(expires)
+        return self._reader.link(self.resolve(ref), seconds, on_warning)
 
-        On S3 a presigned GET of the one blob (at most 7 days, the SigV4 limit) that tells
-        browsers, ``wget`` and ``curl -OJ`` to save it under the name's last segment; on a
-        local store a ``file://`` URL. ``expires`` is a duration (``30m``, ``48h``, ``7d``) or
-        seconds. Warns when the signing credentials expire before the link (or passes the
-        message to ``on_warning``, for a caller that warns later or not at all).
+    # -- writing ---------------------------------------------------------------------------------
+
+    def put(self, path: Source, name: str | Location, *, meta: Meta = None,
+            message: str = "", on_bytes: Callable[[int], None] | None = None) -> PutResult:
+        """Store a local file under ``name``; no new version if bytes and metadata are unchanged."""
+        return self.put_many([(path, name)], meta=meta, message=message, on_bytes=on_bytes)[0]
+
+    def put_bytes(self, data: bytes, name: str | Location, *, meta: Meta = None,
+                  message: str = "") -> PutResult:
+        """Store an in-memory buffer under ``name``."""
+        return self.put_many([(data, name)], meta=meta, message=message)[0]
+
+    def put_many(self, items: Iterable[tuple[Source, str | Location]], *, meta: Meta = None,
+                 message: str = "", deletes: Iterable[str | Location] = (),
+                 on_bytes: Callable[[int], None] | None = None,
+                 on_file: Callable[[], None] | None = None) -> list[PutResult]:
+        """Store many files (paths or bytes) in one changeset per namespace."""
+        return self._writer.put_many(items, meta=meta, message=message, deletes=deletes,
+                                     on_bytes=on_bytes, on_file=on_file)
+
+    def put_if_absent(self, source: Source, name: str | Location, *, meta: Meta = None,
+                      message: str = "") -> PutResult:
+        """Store a file (a path or bytes) under ``name`` only if the name holds no readable
+        version; otherwise raise :class:`NameExistsError`."""
+        return self._writer.put_if_absent(source, name, meta=meta, message=message)
+
+    def copy(self, source: str | Reference, name: str | Location, *,
+             message: str = "") -> VersionRecord:
+        """Make ``name`` hold the bytes ``source`` means, without moving any byte."""
+        return self.copy_many([(source, name)], message=message)[0].record
+
+    def copy_many(self, pairs: Iterable[tuple[str | Reference, str | Location]], *,
+                  message: str = "", deletes: Iterable[str | Location] = ()) -> list[PutResult]:
+        """Copy many sources to names, one changeset per destination namespace; no byte moves."""
+        return self._writer.copy_many(pairs, message=message, deletes=deletes)
+
+    def rm_prefix(self, prefix: str | Location, *, message: str = "",
+                  whole_namespace: bool = False) -> list[str]:
+        """Delete every name under a folder (``aws s3 rm --recursive``) in ONE changeset."""
+        return self._writer.rm_prefix(prefix, message=message, whole_namespace=whole_namespace)
+
+    def rm(self, name: str | Location, *, message: str = "") -> VersionRecord:
+        """Delete a name by adding a delete marker; every earlier version stays readable."""
+        return self._writer.rm(name, message=message)
+
+    def undelete(self, name: str | Location, *, message: str = "") -> VersionRecord:
+        """Add a version restoring the newest readable version before the delete marker."""
+        return self._writer.undelete(name, message=message)
+
+    def rollback(self, name: str | Location, to: int | str, *,
+                 message: str = "") -> VersionRecord:
+        """Add a version carrying the bytes of version ``to`` (a number, tag or hash prefix)."""
+        return self._writer.rollback(name, to, message=message)
+
+    def tag(self, ref: str | Reference, tag: str, *, force: bool = False,
+            message: str = "") -> VersionRecord:
+        """Point ``tag`` at the version ``ref`` means; return that version."""
+        return self._writer.tag(ref, tag, force=force, message=message)
+
+    def untag(self, name: str | Location, tag: str, *, message: str = "") -> None:
+        """Remove a tag from a name."""
+        self._writer.untag(name, tag, message=message)
+
+    def purge(self, ref: str | Reference, *, message: str = "") -> list[int]:
+        """Make a version (``name@N``) or every version (``name``) unreadable, for good."""
+        return self._writer.purge(ref, message=message)
+
+    def check_writable(self, namespace: str, *, probe: bool = True) -> None:
+        """Raise the error a write to ``namespace`` would raise now, so plans and dry runs
+        refuse what runs would (``probe=False``: leave out the conditional-write probe)."""
+        self._committer.check_write(namespace, probe=probe)
+
+    # -- catalogs out and in ---------------------------------------------------------------------
+
+    def to_intake(self, prefix: str | Location = "", path: str | os.PathLike[str] | None = None,
+                  *, latest_only: bool = False, tag: str | None = None,
+                  description: str | None = None) -> str:
+        """An Intake catalog of the names under ``prefix``, as YAML text (also written to
+        ``path`` when given): intake 0.6, 0.7 and 2 open it alike.
+
+        >>> from eoscatalog import Catalog
+        >>> import tempfile
+        >>> cat = Catalog.open(store=f"file://{tempfile.mkdtemp()}", user="ada", create=True)
+        >>> _ = cat.put_bytes(b"a,b\\n1,2\\n", "t.csv")
+        >>> "t.csv@1" in cat.to_intake()
+        True
         """
-        seconds = parse_duration(expires)
-        if seconds > MAX_LINK_SECONDS:
-            raise InvalidNameError(
-                f"invalid expiry {expires!r}: links last at most 7 days (the S3 SigV4 limit)"
-            )
-        record = self.resolve(ref)
-        if record.hash is None:
-            raise RuntimeError(
-                f"internal error: {record.uri} has no hash (a delete marker where bytes were "
-                "expected); please report it"
-            )
-        link = self.store.presigned_url(blob_key(record.hash), max(1, math.ceil(seconds)),
-                                        filename=record.name.rsplit("/", 1)[-1])
-        ends = self.store.credentials_expire_at()
-        if ends is not None and ends < self._now() + timedelta(seconds=seconds):
-            message = (f"the link to {record.uri} stops working at {format_time(ends)}, when "
-                       "the credentials that signed it expire, before its requested expiry")
-            if on_warning is not None:
-                on_warning(message)
-            else:
-                warnings.warn(message, EosWarning, stacklevel=2)
-        return link
+        loc = self._prefix(prefix)
+        return exports.to_intake(self.store, self.index, loc, self.ls(loc, recursive=True).files,
+                                 path, latest_only=latest_only, tag=tag,
+                                 description=description)
+
+    def to_yaml(self, prefix: str | Location = "",
+                path: str | os.PathLike[str] | None = None) -> str:
+        """Every name and version under ``prefix`` (deleted and purged ones too) as a YAML
+        catalog, also written to ``path`` when given; ``import_yaml`` loads it back.
+
+        >>> from eoscatalog import Catalog, MemoryStore
+        >>> cat = Catalog(MemoryStore(), ":memory:", user="ada")
+        >>> _ = cat.put_bytes(b"x", "a.txt")
+        >>> print(cat.to_yaml().splitlines()[:2])
+        ['format: 1', 'namespace: users/ada']
+        """
+        return exports.to_yaml(self.index, self._prefix(prefix), path)
+
+    def import_yaml(self, path: str | os.PathLike[str], *, message: str = "") -> list[str]:
+        """Load a YAML catalog (``to_yaml``, ``eos export yaml``) in ONE changeset, everything
+        checked first; return the names it added to."""
+        return exports.import_yaml(self._committer, path, message=message)
+
+    # -- keeping the store healthy ---------------------------------------------------------------
+
+    def verify(self, prefix: str | Location = "", *, all_namespaces: bool = False,
+               repair_from: str | os.PathLike[str] | None = None,
+               quarantine: bool = True) -> VerifyReport:
+        """Check that every readable version's blob under ``prefix`` (or in every namespace)
+        exists and hashes to its key; report exactly the missing and corrupt ones."""
+        return maintenance.verify(self._committer, self.hash_cache,
+                                  None if all_namespaces else self._prefix(prefix),
+                                  repair_from=repair_from, quarantine=quarantine)
+
+    def retention_rules(self) -> list[RetentionRule]:
+        """The store's retention rules (``eos admin retention list``)."""
+        return maintenance.retention_rules(self.store)
+
+    def set_retention(self, prefix: str | Location, *, keep_last: int | None = None,
+                      keep_tagged: bool = True, keep_days: float | None = None,
+                      remove: bool = False) -> list[RetentionRule]:
+        """Add, replace or (``remove``) the retention rule of a prefix; admins only."""
+        return maintenance.set_retention(
+            self._committer, lambda: self._prefix(prefix), keep_last=keep_last,
+            keep_tagged=keep_tagged, keep_days=keep_days, remove=remove)
+
+    def gc(self, *, grace: str | float = "24h", dry_run: bool = False,
+           recheck: bool = True, prune: bool = False) -> GcReport:
+        """Delete blobs that nothing live references and that are older than ``grace``;
+        abort or remove what interrupted uploads left behind. Needs admin rights."""
+        return maintenance.gc(self._committer, grace=grace, dry_run=dry_run, recheck=recheck,
+                              prune=prune)

@@ -1,7 +1,7 @@
 """How ``gc`` deletes blobs without losing one a writer names meanwhile (DESIGN.md invariant 5).
 
 A writer that reuses a stored blob touches it (when no live version names it), commits, then
-checks the blob is still there and stores it again if not (``CatalogWrites._restore_reused``).
+checks the blob is still there and stores it again if not (``Writer._restore_reused``).
 gc moves each blob it means to delete aside to ``trash/`` after reading the catalog and the
 blob's last use, reads the catalog once more, puts back what a version now names, and only then
 deletes: every commit that names the blob lands either before that second read (gc puts it
@@ -13,17 +13,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from eoscatalog.catalog.reports import GcReport
 from eoscatalog.core.errors import NotFoundError, PreconditionFailedError
 from eoscatalog.core.units import format_time
 from eoscatalog.log.index import Index
 from eoscatalog.store import Store
 from eoscatalog.store.keys import TOUCHED, TRASH
 from eoscatalog.store.outboard import outboard_key
-
-if TYPE_CHECKING:
-    from eoscatalog.catalog.maintenance import GcReport
 
 __all__ = ["GC_BATCH", "collect", "empty_trash", "used_since"]
 

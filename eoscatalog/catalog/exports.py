@@ -1,8 +1,7 @@
-"""Catalogs out and in: Intake catalogs and YAML catalogs (the export half of ``Catalog``).
+"""Catalogs out and in: Intake catalogs and YAML catalogs, for ``Catalog.to_intake``,
+``Catalog.to_yaml`` and ``Catalog.import_yaml``.
 
-:class:`CatalogExports` is mixed into
-:class:`~eoscatalog.catalog.catalog.Catalog`. The file formats are
-built by pure modules (:mod:`~eoscatalog.interchange.intake_catalog`,
+The file formats are built by pure modules (:mod:`~eoscatalog.interchange.intake_catalog`,
 :mod:`~eoscatalog.interchange.yaml_catalog`); this
 module picks the versions, checks the blobs and publishes imports.
 """
@@ -10,10 +9,10 @@ module picks the versions, checks the blobs and publishes imports.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
+from eoscatalog.catalog.commit import Committer
 from eoscatalog.core.errors import InvalidCatalogFileError, NotFoundError
 from eoscatalog.core.fsio import atomic_write
 from eoscatalog.core.names import Location
@@ -24,13 +23,11 @@ from eoscatalog.interchange.yaml_catalog import (
     parse_document,
     plan_import,
 )
-from eoscatalog.log.changesets import Changeset
 from eoscatalog.log.index import Index
 from eoscatalog.log.records import VersionRecord
-from eoscatalog.rules.listing import Listing
 from eoscatalog.store import Store, blob_key
 
-__all__ = ["CatalogExports", "write_text_atomically"]
+__all__ = ["import_yaml", "to_intake", "to_yaml", "write_text_atomically"]
 
 
 def write_text_atomically(path: str | os.PathLike[str], text: str) -> Path:
@@ -47,174 +44,138 @@ def write_text_atomically(path: str | os.PathLike[str], text: str) -> Path:
     return target
 
 
-class CatalogExports:
-    """``to_intake``, ``to_yaml`` and ``import_yaml`` (used through Catalog)."""
+def to_intake(store: Store, index: Index, loc: Location, files: Iterable[VersionRecord],
+              path: str | os.PathLike[str] | None = None, *, latest_only: bool = False,
+              tag: str | None = None, description: str | None = None) -> str:
+    """An Intake catalog of ``files`` (the live names under ``loc``, as listed), as YAML text
+    (also written to ``path`` when given): intake 0.6, 0.7 and 2 open it alike.
 
-    store: Store
-    index: Index
-
-    if TYPE_CHECKING:  # provided by Catalog
-
-        def _prefix(self, uri: str | Location) -> Location: ...
-        def ls(self, prefix: str | Location = "", *, recursive: bool = False) -> Listing: ...
-        def _commit(self, namespace: str, plan: Callable[[], list[Any]],
-                    message: str) -> Changeset | None: ...
-        def _now(self) -> Any: ...
-
-    def _blob_location(self, hash_string: str) -> tuple[str, dict[str, Any] | None]:
-        return self.store.reader_location(blob_key(hash_string))
-
-    def to_intake(
-        self,
-        prefix: str | Location = "",
-        path: str | os.PathLike[str] | None = None,
-        *,
-        latest_only: bool = False,
-        tag: str | None = None,
-        description: str | None = None,
-    ) -> str:
-        """An Intake catalog of the names under ``prefix``, as YAML text (also written to
-        ``path`` when given): intake 0.6, 0.7 and 2 open it alike.
-
-        Each live name has an entry ``name`` (its latest version now) and, unless
-        ``latest_only``, one per readable version (``name@N``); with ``tag``, only the names
-        with that tag, each as the tagged version. Every entry points at the blob's immutable
-        URL, so it means the same bytes after new versions and rollbacks. Blobs of a local
-        store inside the folder of ``path`` are written relative to the file
-        (``CATALOG_DIR``), so both can move together.
-
-        >>> from eoscatalog import Catalog
-        >>> import tempfile
-        >>> cat = Catalog.open(store=f"file://{tempfile.mkdtemp()}", user="ada", create=True)
-        >>> _ = cat.put_bytes(b"a,b\\n1,2\\n", "t.csv")
-        >>> "t.csv@1" in cat.to_intake()
-        True
-        """
-        loc = self._prefix(prefix)
-        chosen: list[tuple[str, VersionRecord]] = []
-        for record in self.ls(loc, recursive=True).files:
-            if tag is not None:
-                tagged = self.index.tagged(loc.namespace, record.name, tag)
-                if tagged is not None and tagged.hash and not tagged.purged:
-                    chosen.append((record.name, tagged))
-                continue
-            chosen.append((record.name, record))
-            if not latest_only:
-                chosen.extend(
-                    (f"{v.name}@{v.version}", v)
-                    for v in self.index.versions(loc.namespace, record.name)
-                    if v.hash and not v.purged
-                )
-        if not chosen:
-            what = f"names tagged {tag!r}" if tag else "names"
-            raise NotFoundError(
-                f"no {what} under {loc.uri} to export: check the prefix with `eos ls {loc.uri}`"
+    Each live name has an entry ``name`` (its latest version now) and, unless
+    ``latest_only``, one per readable version (``name@N``); with ``tag``, only the names
+    with that tag, each as the tagged version. Every entry points at the blob's immutable
+    URL, so it means the same bytes after new versions and rollbacks. Blobs of a local
+    store inside the folder of ``path`` are written relative to the file
+    (``CATALOG_DIR``), so both can move together.
+    """
+    chosen: list[tuple[str, VersionRecord]] = []
+    for record in files:
+        if tag is not None:
+            tagged = index.tagged(loc.namespace, record.name, tag)
+            if tagged is not None and tagged.hash and not tagged.purged:
+                chosen.append((record.name, tagged))
+            continue
+        chosen.append((record.name, record))
+        if not latest_only:
+            chosen.extend(
+                (f"{v.name}@{v.version}", v)
+                for v in index.versions(loc.namespace, record.name)
+                if v.hash and not v.purged
             )
-        catalog = intake_catalog(
-            chosen, self._blob_location,
-            description=description or f"eoscatalog export of {loc.uri}",
-            metadata={"eoscatalog": {
-                # A local store's path differs per machine; an S3 store's URL does not.
-                **({} if self.store.url.startswith("file:") else {"store": self.store.url}),
-                "namespace": loc.namespace, "prefix": loc.name, "tag": tag,
-                "latest_only": latest_only,
-            }},
-            catalog_dir=str(Path(path).expanduser().resolve().parent) if path else None,
+    if not chosen:
+        what = f"names tagged {tag!r}" if tag else "names"
+        raise NotFoundError(
+            f"no {what} under {loc.uri} to export: check the prefix with `eos ls {loc.uri}`"
         )
-        text = dump_yaml(catalog)
-        if path is not None:
-            write_text_atomically(path, text)
-        return text
+    catalog = intake_catalog(
+        chosen, lambda h: store.reader_location(blob_key(h)),
+        description=description or f"eoscatalog export of {loc.uri}",
+        metadata={"eoscatalog": {
+            # A local store's path differs per machine; an S3 store's URL does not.
+            **({} if store.url.startswith("file:") else {"store": store.url}),
+            "namespace": loc.namespace, "prefix": loc.name, "tag": tag,
+            "latest_only": latest_only,
+        }},
+        catalog_dir=str(Path(path).expanduser().resolve().parent) if path else None,
+    )
+    text = dump_yaml(catalog)
+    if path is not None:
+        write_text_atomically(path, text)
+    return text
 
-    def to_yaml(self, prefix: str | Location = "",
-                path: str | os.PathLike[str] | None = None) -> str:
-        """Every name and version under ``prefix`` (deleted and purged ones too) as a YAML
-        catalog, also written to ``path`` when given; ``import_yaml`` loads it back.
 
-        >>> from eoscatalog import Catalog, MemoryStore
-        >>> cat = Catalog(MemoryStore(), ":memory:", user="ada")
-        >>> _ = cat.put_bytes(b"x", "a.txt")
-        >>> print(cat.to_yaml().splitlines()[:2])
-        ['format: 1', 'namespace: users/ada']
-        """
-        loc = self._prefix(prefix)
-        records = self.index.versions_under(loc.namespace, loc.name)
-        if not records:
-            raise NotFoundError(
-                f"no names under {loc.uri} to export: check the prefix with `eos ls {loc.uri}`"
+def to_yaml(index: Index, loc: Location, path: str | os.PathLike[str] | None = None) -> str:
+    """Every name and version under ``loc`` (deleted and purged ones too) as a YAML catalog,
+    also written to ``path`` when given; :func:`import_yaml` loads it back."""
+    records = index.versions_under(loc.namespace, loc.name)
+    if not records:
+        raise NotFoundError(
+            f"no names under {loc.uri} to export: check the prefix with `eos ls {loc.uri}`"
+        )
+    tags: dict[tuple[str, int], list[str]] = {}
+    for record in records:
+        for t in index.versions(loc.namespace, record.name)[record.version - 1].tags:
+            tags.setdefault((record.name, record.version), []).append(t)
+    with_tags = [
+        VersionRecord(**{**r.__dict__, "tags": tuple(tags.get((r.name, r.version), ()))})
+        for r in records
+    ]
+    text = dump_document(loc.namespace, loc.name, with_tags)
+    if path is not None:
+        write_text_atomically(path, text)
+    return text
+
+
+def import_yaml(committer: Committer, path: str | os.PathLike[str], *,
+                message: str = "") -> list[str]:
+    """Load a YAML catalog (``to_yaml``, ``eos export yaml``); return the names it added to.
+
+    Everything is checked before anything is written: the file's form, that every
+    readable version's blob is in the store with the right size, and that versions and
+    tags the namespace already has agree with the file. The import is then ONE changeset:
+    all of it or none. Versions keep their numbers, times and authors.
+    """
+    source = Path(path).expanduser()
+    try:
+        text = source.read_text(encoding="utf-8")
+    except OSError as e:
+        raise NotFoundError(f"cannot read {source}: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:
+        raise InvalidCatalogFileError(
+            f"{source} is not a YAML catalog: it is not UTF-8 text (byte {e.start}); import "
+            "takes the file `eos export yaml` writes"
+        ) from None
+    document = parse_document(text, source=str(source))
+    _check_blobs(committer.store, document.namespace, [
+        v for h in document.names for v in h.versions if v.hash and not v.purged
+    ])
+    changeset = committer.commit(
+        document.namespace, lambda: plan_import(committer.index, document),
+        message or f"import {source.name}",
+    )
+    return sorted({e.name for e in changeset.entries}) if changeset else []
+
+
+def _check_blobs(store: Store, namespace: str, versions: list[VersionRecord]) -> None:
+    missing, wrong = [], []
+    seen: dict[str, int] = {}
+    for v in versions:
+        if v.hash is None:
+            raise RuntimeError(
+                f"internal error: {v.uri} has no hash (a delete marker where bytes were "
+                "expected); please report it"
             )
-        tags: dict[tuple[str, int], list[str]] = {}
-        for record in records:
-            for t in self.index.versions(loc.namespace, record.name)[record.version - 1].tags:
-                tags.setdefault((record.name, record.version), []).append(t)
-        with_tags = [
-            VersionRecord(**{**r.__dict__, "tags": tuple(tags.get((r.name, r.version), ()))})
-            for r in records
-        ]
-        text = dump_document(loc.namespace, loc.name, with_tags)
-        if path is not None:
-            write_text_atomically(path, text)
-        return text
-
-    def import_yaml(self, path: str | os.PathLike[str], *, message: str = "") -> list[str]:
-        """Load a YAML catalog (``to_yaml``, ``eos export yaml``); return the names it added to.
-
-        Everything is checked before anything is written: the file's form, that every
-        readable version's blob is in the store with the right size, and that versions and
-        tags the namespace already has agree with the file. The import is then ONE changeset:
-        all of it or none. Versions keep their numbers, times and authors.
-        """
-        source = Path(path).expanduser()
-        try:
-            text = source.read_text(encoding="utf-8")
-        except OSError as e:
-            raise NotFoundError(f"cannot read {source}: {e.strerror or e}") from None
-        except UnicodeDecodeError as e:
-            raise InvalidCatalogFileError(
-                f"{source} is not a YAML catalog: it is not UTF-8 text (byte {e.start}); import "
-                "takes the file `eos export yaml` writes"
-            ) from None
-        document = parse_document(text, source=str(source))
-        self._check_blobs(document.namespace, [
-            v for h in document.names for v in h.versions if v.hash and not v.purged
-        ])
-        changeset = self._commit(
-            document.namespace, lambda: plan_import(self.index, document),
-            message or f"import {source.name}",
-        )
-        return sorted({e.name for e in changeset.entries}) if changeset else []
-
-    def _check_blobs(self, namespace: str, versions: list[VersionRecord]) -> None:
-        missing, wrong = [], []
-        seen: dict[str, int] = {}
-        for v in versions:
-            if v.hash is None:
-                raise RuntimeError(
-                    f"internal error: {v.uri} has no hash (a delete marker where bytes were "
-                    "expected); please report it"
-                )
-            if v.hash in seen:
-                if seen[v.hash] >= 0 and seen[v.hash] != v.size:
-                    wrong.append(f"{v.name}@{v.version} ({v.size} bytes, the blob has "
-                                 f"{seen[v.hash]})")
-                continue
-            try:
-                seen[v.hash] = self.store.head(blob_key(v.hash)).size
-                # Mark it used now, so gc spares it until the import's changeset names it.
-                self.store.touch(blob_key(v.hash))
-            except NotFoundError:
-                seen[v.hash] = -1
-                missing.append(f"{v.name}@{v.version} ({v.hash})")
-                continue
-            if seen[v.hash] != v.size:
+        if v.hash in seen:
+            if seen[v.hash] >= 0 and seen[v.hash] != v.size:
                 wrong.append(f"{v.name}@{v.version} ({v.size} bytes, the blob has "
                              f"{seen[v.hash]})")
-        if missing or wrong:
-            problems = [f"{len(missing)} missing: " + ", ".join(missing[:5])] if missing else []
-            problems += [f"{len(wrong)} of the wrong size: " + ", ".join(wrong[:5])] if wrong \
-                else []
-            raise NotFoundError(
-                f"cannot import into eos://{namespace}/: the store {self.store.url} lacks the "
-                f"bytes of some versions ({'; '.join(problems)}). Copy the blobs into the "
-                "store first (or import into the store they live in); nothing was written"
-            )
+            continue
+        try:
+            seen[v.hash] = store.head(blob_key(v.hash)).size
+            # Mark it used now, so gc spares it until the import's changeset names it.
+            store.touch(blob_key(v.hash))
+        except NotFoundError:
+            seen[v.hash] = -1
+            missing.append(f"{v.name}@{v.version} ({v.hash})")
+            continue
+        if seen[v.hash] != v.size:
+            wrong.append(f"{v.name}@{v.version} ({v.size} bytes, the blob has "
+                         f"{seen[v.hash]})")
+    if missing or wrong:
+        problems = [f"{len(missing)} missing: " + ", ".join(missing[:5])] if missing else []
+        problems += [f"{len(wrong)} of the wrong size: " + ", ".join(wrong[:5])] if wrong \
+            else []
+        raise NotFoundError(
+            f"cannot import into eos://{namespace}/: the store {store.url} lacks the "
+            f"bytes of some versions ({'; '.join(problems)}). Copy the blobs into the "
+            "store first (or import into the store they live in); nothing was written"
+        )

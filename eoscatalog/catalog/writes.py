@@ -1,9 +1,9 @@
-"""The catalog's write operations: a part of
-:class:`~eoscatalog.catalog.catalog.Catalog`, in its own
-module so each stays readable.
+"""The catalog's write operations: :class:`Writer`, owned by
+:class:`~eoscatalog.catalog.catalog.Catalog`, whose public write methods delegate here.
 
 Every write checks what can be refused before any I/O, stores the blobs (verified) first, and
-then commits a changeset planned on the freshest state (:meth:`Replay.commit`).
+then commits a changeset planned on the freshest state
+(:class:`~eoscatalog.catalog.commit.Committer`).
 """
 
 from __future__ import annotations
@@ -11,22 +11,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from eoscatalog.catalog.commit import Committer
 from eoscatalog.catalog.copyguard import check_copied, check_restored, check_sources, mark_sources
 from eoscatalog.catalog.ingest import UPLOAD_THREADS, Source, StoredBlob, store_sources
+from eoscatalog.catalog.parser import Parser
+from eoscatalog.catalog.reads import Reader
 from eoscatalog.core.errors import ConflictError, InvalidNameError, NameExistsError, NotFoundError
 from eoscatalog.core.faults import crash_point
 from eoscatalog.core.names import Location, Reference, split_reference, validate_tag
 from eoscatalog.core.units import format_time
 from eoscatalog.local.hash_cache import HashCache
-from eoscatalog.log.changesets import VERSION_OPS, Changeset, Entry, no_conditional_writes_error
-from eoscatalog.log.index import Index
+from eoscatalog.log.changesets import Entry
 from eoscatalog.log.records import VersionRecord
-from eoscatalog.log.replay import Replay
-from eoscatalog.rules.listing import Listing
-from eoscatalog.rules.permissions import check_write
 from eoscatalog.rules.planning import (
     PutItem,
     normalize_meta,
@@ -39,9 +37,9 @@ from eoscatalog.rules.planning import (
     plan_undelete,
     plan_untag,
 )
-from eoscatalog.store import Store, blob_key
+from eoscatalog.store import blob_key
 
-__all__ = ["CatalogWrites", "PutResult"]
+__all__ = ["Meta", "PutResult", "Writer"]
 
 Meta = dict[str, Any] | None
 
@@ -69,38 +67,24 @@ def _in_parallel(call: Callable[[Source, Any], None], items: list[tuple[Source, 
 _END_OF_TIME = "9999-12-31T23:59:59.999999Z"
 
 
-class CatalogWrites:
-    """put, copy, rm, undelete, rollback, tag, untag and purge (used through Catalog)."""
+class Writer:
+    """put, copy, rm, undelete, rollback, tag, untag and purge, for :class:`Catalog` (whose
+    methods of the same names say what each does), committed through ``committer``."""
 
-    store: Store
-    index: Index
-    replay: Replay
-    hash_cache: HashCache
-    user: str
-    admin: bool
-    offline: bool
-    single_writer: bool
-    scratch_ttl: float
+    def __init__(self, committer: Committer, reader: Reader, parser: Parser,
+                 hash_cache: HashCache) -> None:
+        self.committer = committer
+        self.reader = reader
+        self.parser = parser
+        self.hash_cache = hash_cache
+        self.store = committer.store
+        self.index = committer.index
 
-    if TYPE_CHECKING:  # provided by Catalog
-
-        def _now(self) -> datetime: ...
-        def location(self, name: str | Location) -> Location: ...
-        def reference(self, ref: str | Reference) -> Reference: ...
-        def resolve(self, ref: str | Reference) -> VersionRecord: ...
-        def _resolve(self, ref: Reference) -> VersionRecord: ...
-        def ls(self, prefix: str | Location = "", *, recursive: bool = False) -> Listing: ...
-        def folder(self, uri: str | Location) -> Location: ...
-
-    def put(self, path: Source, name: str | Location, *, meta: Meta = None,
-            message: str = "", on_bytes: Callable[[int], None] | None = None) -> PutResult:
-        """Store a local file under ``name``; no new version if bytes and metadata are unchanged."""
-        return self.put_many([(path, name)], meta=meta, message=message, on_bytes=on_bytes)[0]
-
-    def put_bytes(self, data: bytes, name: str | Location, *, meta: Meta = None,
-                  message: str = "") -> PutResult:
-        """Store an in-memory buffer under ``name``."""
-        return self.put_many([(data, name)], meta=meta, message=message)[0]
+    def writable(self, name: str | Location) -> Location:
+        """``name`` parsed, once the writer may write to its namespace."""
+        loc = self.parser.location(name)
+        self.committer.check_write(loc.namespace)
+        return loc
 
     def put_many(self, items: Iterable[tuple[Source, str | Location]], *, meta: Meta = None,
                  message: str = "", deletes: Iterable[str | Location] = (),
@@ -109,18 +93,19 @@ class CatalogWrites:
         """Store many files (paths or bytes) in one changeset per namespace.
 
         All blobs are stored before any changeset is written, and each namespace's names appear
-        together or not at all. ``deletes`` names get delete markers in the same changeset
-        (a sync's ``--delete``); names already deleted are skipped. ``on_bytes`` is told the
-        bytes as they are stored and ``on_file`` of each file stored (for progress lines).
+        together or not at all; no new version where bytes and metadata are unchanged.
+        ``deletes`` names get delete markers in the same changeset (a sync's ``--delete``);
+        names already deleted are skipped. ``on_bytes`` is told the bytes as they are stored and
+        ``on_file`` of each file stored (for progress lines).
         """
-        pairs = [(source, self.location(name)) for source, name in items]
-        removals = [self.location(name) for name in deletes]
+        pairs = [(source, self.parser.location(name)) for source, name in items]
+        removals = [self.parser.location(name) for name in deletes]
         seen: set[Location] = set()
         for loc in [loc for _, loc in pairs] + removals:
             if loc in seen:
                 raise InvalidNameError(f"{loc.uri} is given twice in one put")
             seen.add(loc)
-            self._check_write(loc.namespace)
+            self.committer.check_write(loc.namespace)
         # Everything that can be refused is checked before the first byte is stored.
         meta = normalize_meta(meta)
         stored = store_sources(
@@ -143,7 +128,6 @@ class CatalogWrites:
         self._restore_reused([(pairs[i][0], stored[i].hash) for i, r in enumerate(results)
                               if not r.uploaded and (r.created or r.record.expires)])
         return results
-
     def _mark_reused(self, pairs: list[tuple[Source, Location]],
                      stored: list[StoredBlob]) -> None:
         """Touch reused blobs that no live version names (orphans, or named only by purged or
@@ -169,7 +153,7 @@ class CatalogWrites:
             return True
         if not self.index.hash_is_live(hash_string, ""):  # "" is before every expiry
             return False
-        return self.index.hash_is_live(hash_string, format_time(self._now()))
+        return self.index.hash_is_live(hash_string, format_time(self.committer.now()))
 
     def _restore_reused(self, reused: list[tuple[Source, str]]) -> None:
         """Store again any reused blob that vanished before the changeset naming it landed.
@@ -188,40 +172,6 @@ class CatalogWrites:
         else:
             self.store.put_blob(hash_string, source, ask_first=True)
 
-    def _read_back(
-        self, namespace: str, changeset: Changeset | None, items: list[PutItem]
-    ) -> list[tuple[VersionRecord, bool]]:
-        """Each item's version after a commit, and whether the changeset made it.
-
-        Versions are read back by number: another process sharing the index may have added
-        newer ones since this changeset was applied.
-        """
-        new = {
-            e.name: e.version for e in (changeset.entries if changeset else ())
-            if e.op in VERSION_OPS
-        }
-        out = []
-        for item in items:
-            version = new.get(item.name)
-            record = (
-                self.index.version(namespace, item.name, version)
-                if version is not None
-                else self.index.latest(namespace, item.name)
-            )
-            if record is None:
-                raise ConflictError(
-                    f"eos://{namespace}/{item.name} was written, but this client's index no "
-                    "longer shows it (rebuilt or purged by another thread or process at the "
-                    "same moment); see `eos versions` for what the log holds"
-                )
-            out.append((record, version is not None))
-        return out
-
-    def _expiry(self, namespace: str) -> str | None:
-        if not namespace.startswith("scratch/"):
-            return None
-        return format_time(self._now() + timedelta(seconds=self.scratch_ttl))
-
     def put_if_absent(self, source: Source, name: str | Location, *, meta: Meta = None,
                       message: str = "") -> PutResult:
         """Store a file (a path or bytes) under ``name`` only if the name holds no readable
@@ -230,7 +180,7 @@ class CatalogWrites:
         The check is part of the plan, which runs again on the freshest state at every commit
         attempt: of two writers creating the same name at once, exactly one succeeds.
         """
-        loc = self._writable(name)
+        loc = self.writable(name)
         meta = normalize_meta(meta)
 
         def refuse_existing() -> None:
@@ -241,32 +191,23 @@ class CatalogWrites:
                     "makes only the first version; write without it to add a version"
                 )
 
-        self.replay.refresh(loc.namespace)
+        self.committer.replay.refresh(loc.namespace)
         refuse_existing()  # before any byte is stored, when it can be told already
         stored = store_sources(self.store, self.hash_cache, [source],
                                is_live=self._is_live_now)
         self._mark_reused([(source, loc)], stored)
         item = PutItem(loc.name, stored[0].hash, stored[0].size, dict(meta))
-        expires = self._expiry(loc.namespace)
+        expires = self.committer.expiry(loc.namespace)
 
         def plan() -> list[Entry]:
             refuse_existing()
             return plan_put(self.index, loc.namespace, [item], expires=expires)
 
-        changeset = self._commit(loc.namespace, plan, message)
-        record, created = self._read_back(loc.namespace, changeset, [item])[0]
+        changeset = self.committer.commit(loc.namespace, plan, message)
+        record, created = self.committer.read_back(loc.namespace, changeset, [item])[0]
         if created and not stored[0].uploaded:
             self._restore_reused([(source, stored[0].hash)])
         return PutResult(record, created, stored[0].uploaded)
-
-    def copy(
-        self, source: str | Reference, name: str | Location, *, message: str = ""
-    ) -> VersionRecord:
-        """Make ``name`` hold the bytes ``source`` means, without moving any byte.
-
-        The new version records where it came from (``source``, a pinned URI).
-        """
-        return self.copy_many([(source, name)], message=message)[0].record
 
     def copy_many(
         self, pairs: Iterable[tuple[str | Reference, str | Location]], *, message: str = "",
@@ -274,8 +215,9 @@ class CatalogWrites:
     ) -> list[PutResult]:
         """Copy many sources to names, one changeset per destination namespace; no byte moves.
 
-        Returns, for each pair, the destination's current version and whether the copy made
-        it (a destination already holding those bytes keeps its version: ``created`` False).
+        Each new version records where it came from (``source``, a pinned URI). Returns, for
+        each pair, the destination's current version and whether the copy made it (a
+        destination already holding those bytes keeps its version: ``created`` False).
         ``deletes`` names get delete markers in the same changesets (an ``eos://`` to
         ``eos://`` sync's ``--delete``); names already deleted are skipped.
         """
@@ -284,8 +226,8 @@ class CatalogWrites:
         planned = []
         origins: list[VersionRecord] = []
         for source, name in pairs:
-            origin = self._resolve(self.reference(source))
-            loc = self._writable(name)
+            origin = self.reader.resolve_exact(self.parser.reference(source))
+            loc = self.writable(name)
             origins.append(origin)
             planned.append((loc, PutItem(loc.name, origin.hash or "", origin.size or 0,
                                          dict(origin.meta), source=origin.uri)))
@@ -297,7 +239,7 @@ class CatalogWrites:
             taken.add(loc)
             by_namespace.setdefault(loc.namespace, []).append((i, item))
         doomed: dict[str, list[str]] = {}
-        for loc in map(self._writable, deletes):
+        for loc in map(self.writable, deletes):
             if loc in taken:
                 raise InvalidNameError(f"{loc.uri} is both copied to and deleted")
             taken.add(loc)
@@ -307,8 +249,9 @@ class CatalogWrites:
         results = [PutResult(record, created, uploaded=False)
                    for _, (record, created) in self._publish(
                        by_namespace, doomed, message,
-                       check=lambda ns: check_sources(self.index, self.replay.refresh,
-                                                      self.reference, self._now(), ns, origins))]
+                       check=lambda ns: check_sources(self.index, self.committer.replay.refresh,
+                                                      self.parser.reference, self.committer.now(),
+                                                      ns, origins))]
         check_copied(self.store, [(origin, r.record) for origin, r
                                   in zip(origins, results, strict=True)
                                   if r.created or r.record.expires])
@@ -324,7 +267,7 @@ class CatalogWrites:
         results: dict[int, tuple[VersionRecord, bool]] = {}
         for namespace, indexed in by_namespace.items():
             items = [item for _, item in indexed]
-            expires = self._expiry(namespace)
+            expires = self.committer.expiry(namespace)
             gone = doomed.get(namespace, [])
 
             def plan(ns: str = namespace, its: list[PutItem] = items, ex: str | None = expires,
@@ -333,8 +276,8 @@ class CatalogWrites:
                     check(ns)
                 return plan_put(self.index, ns, its, expires=ex) + plan_deletes(self.index, ns, dl)
 
-            changeset = self._commit(namespace, plan, message)
-            read_back = self._read_back(namespace, changeset, items)
+            changeset = self.committer.commit(namespace, plan, message)
+            read_back = self.committer.read_back(namespace, changeset, items)
             results.update(zip((i for i, _ in indexed), read_back, strict=True))
         return sorted(results.items())
 
@@ -345,12 +288,12 @@ class CatalogWrites:
         ``p/a`` means the folder ``p/a/`` (never ``p/ab``). Emptying a whole namespace needs
         ``whole_namespace``. Returns the names deleted; earlier versions stay readable.
         """
-        folder = self.folder(prefix)
+        folder = self.parser.folder(prefix)
         if not folder.name and not whole_namespace:
             raise InvalidNameError(
                 f"that would delete every name in eos://{folder.namespace}/: confirm with --yes"
             )
-        listing = self.ls(folder, recursive=True)
+        listing = self.reader.ls(self.parser.prefix(folder), recursive=True)
         names = [Location(listing.namespace, r.name) for r in listing.files]
         if not names:
             raise NotFoundError(f"nothing to delete under eos://{listing.namespace}/"
@@ -360,17 +303,18 @@ class CatalogWrites:
 
     def rm(self, name: str | Location, *, message: str = "") -> VersionRecord:
         """Delete a name by adding a delete marker; every earlier version stays readable."""
-        loc = self._writable(name)
-        return self._commit_one(loc, lambda: plan_rm(self.index, loc.namespace, loc.name), message)
+        loc = self.writable(name)
+        return self.committer.commit_one(
+            loc, lambda: plan_rm(self.index, loc.namespace, loc.name), message)
 
     def undelete(self, name: str | Location, *, message: str = "") -> VersionRecord:
         """Add a version restoring the newest readable version before the delete marker."""
-        loc = self._writable(name)
-        expires = self._expiry(loc.namespace)
-        record = self._commit_one(
+        loc = self.writable(name)
+        expires = self.committer.expiry(loc.namespace)
+        record = self.committer.commit_one(
             loc,
             lambda: plan_undelete(self.index, loc.namespace, loc.name, expires=expires,
-                                  now=format_time(self._now())),
+                                  now=format_time(self.committer.now())),
             message,
         )
         check_restored(self.store, record)
@@ -380,12 +324,13 @@ class CatalogWrites:
         self, name: str | Location, to: int | str, *, message: str = ""
     ) -> VersionRecord:
         """Add a version carrying the bytes of version ``to`` (a number, tag or hash prefix)."""
-        loc = self._writable(name)
+        loc = self.writable(name)
         selector = str(to).lstrip("@")
-        target = self.reference(f"{loc.uri}@{selector}")
-        expires = self._expiry(loc.namespace)
-        record = self._commit_one(
-            loc, lambda: plan_rollback(self.index, target, self._now(), expires=expires), message
+        target = self.parser.reference(f"{loc.uri}@{selector}")
+        expires = self.committer.expiry(loc.namespace)
+        record = self.committer.commit_one(
+            loc, lambda: plan_rollback(self.index, target, self.committer.now(), expires=expires),
+            message,
         )
         check_restored(self.store, record)
         return record
@@ -394,12 +339,12 @@ class CatalogWrites:
         self, ref: str | Reference, tag: str, *, force: bool = False, message: str = ""
     ) -> VersionRecord:
         """Point ``tag`` at the version ``ref`` means; return that version."""
-        target = self.reference(ref)
+        target = self.parser.reference(ref)
         validate_tag(tag)
-        self._check_write(target.namespace)
-        changeset = self._commit(
+        self.committer.check_write(target.namespace)
+        changeset = self.committer.commit(
             target.namespace,
-            lambda: plan_tag(self.index, target, tag, force=force, now=self._now()),
+            lambda: plan_tag(self.index, target, tag, force=force, now=self.committer.now()),
             message,
         )
         # The version this call tagged, not where the tag is now: another thread or process
@@ -416,9 +361,9 @@ class CatalogWrites:
 
     def untag(self, name: str | Location, tag: str, *, message: str = "") -> None:
         """Remove a tag from a name."""
-        loc = self._writable(name)
+        loc = self.writable(name)
         validate_tag(tag)
-        self._commit(
+        self.committer.commit(
             loc.namespace, lambda: plan_untag(self.index, loc.namespace, loc.name, tag), message
         )
 
@@ -428,66 +373,19 @@ class CatalogWrites:
         Their blobs become collectable by garbage collection once nothing else references them.
         Returns the versions purged.
         """
-        target = self.reference(ref)
+        target = self.parser.reference(ref)
         selector = split_reference(ref)[1] if isinstance(ref, str) else target.selector[1:]
         if target.kind not in ("latest", "version") or selector == "latest":
             raise InvalidNameError(
                 f"purge takes a name (all versions) or name@N (one version), not {target.uri}"
             )
-        self._check_write(target.namespace)
+        self.committer.check_write(target.namespace)
         version = target.value if target.kind == "version" else None
         if version is not None and not isinstance(version, int):
             raise InvalidNameError(f"purge takes name@N with N a number, not {target.uri}")
-        changeset = self._commit(
+        changeset = self.committer.commit(
             target.namespace,
             lambda: plan_purge(self.index, target.namespace, target.name, version),
             message,
         )
         return list(changeset.entries[0].versions) if changeset else []
-
-    # -- the write path --------------------------------------------------------------------------
-
-    def check_writable(self, namespace: str, *, probe: bool = True) -> None:
-        """Raise the error a write to ``namespace`` would raise now (permission, offline, a
-        store without conditional writes), so plans and dry runs refuse what runs would.
-
-        ``probe=False`` leaves out the store's conditional-write probe (writes, on S3): a sync
-        checks the rest before planning and probes only once it has something to write.
-        """
-        self._check_write(namespace, probe=probe)
-
-    def _writable(self, name: str | Location) -> Location:
-        loc = self.location(name)
-        self._check_write(loc.namespace)
-        return loc
-
-    def _check_write(self, namespace: str, *, probe: bool = True) -> None:
-        if self.offline:
-            raise ConflictError("cannot write while offline: unset EOS_OFFLINE to publish changes")
-        check_write(namespace, user=self.user, admin=self.admin)
-        if probe and not self.single_writer and not self.store.supports_conditional_writes:
-            raise no_conditional_writes_error(self.store.url)  # before any byte is stored
-
-    def _commit_one(
-        self, loc: Location, plan: Callable[[], list[Entry]], message: str
-    ) -> VersionRecord:
-        changeset = self._commit(loc.namespace, plan, message)
-        record = (
-            self.index.version(loc.namespace, loc.name, changeset.entries[0].version or 0)
-            if changeset
-            else self.index.latest(loc.namespace, loc.name)
-        )
-        if record is None:
-            raise ConflictError(f"{loc.uri} was purged by another writer at the same moment; "
-                                "see `eos versions` for what the log holds")
-        return record
-
-    def _commit(
-        self, namespace: str, plan: Callable[[], list[Entry]], message: str
-    ) -> Changeset | None:
-        """Append the planned entries at the next seq, replanning after every lost race."""
-        self._check_write(namespace)
-        return self.replay.commit(
-            namespace, plan, author=self.user, message=message,
-            now=lambda: format_time(self._now()),
-        )
