@@ -49,8 +49,6 @@ KNOWN_TYPE_ONLY_CYCLES: dict[frozenset[str], str] = {
         "outboard.py's functions take the Store (base.py) that saves and loads outboards",
     frozenset({"eoscatalog.catalog.collecting", "eoscatalog.catalog.maintenance"}):
         "collect() fills the GcReport that maintenance.py defines and returns",
-    frozenset({"eoscatalog.sdk.filesystem", "eoscatalog.catalog.ranged"}):
-        "BlobFile (ranged.py) is opened by the EosFileSystem it keeps a reference to",
 }
 
 

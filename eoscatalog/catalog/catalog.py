@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 from eoscatalog.catalog.exports import CatalogExports
 from eoscatalog.catalog.maintenance import CatalogMaintenance
+from eoscatalog.catalog.ranged import VerifiedRanges
 from eoscatalog.catalog.writes import CatalogWrites, PutResult
 from eoscatalog.core.errors import (
     ConflictError,
@@ -45,12 +46,13 @@ from eoscatalog.core.names import (
 from eoscatalog.core.tempfiles import clean_stale_once
 from eoscatalog.core.units import format_time, parse_duration
 from eoscatalog.local.blob_cache import BlobCache
+from eoscatalog.local.cache_prune import CacheInfo, PruneResult
 from eoscatalog.local.config import Config
 from eoscatalog.local.hash_cache import HashCache
 from eoscatalog.local.home import check_database, is_damage
 from eoscatalog.local.materialize import materialize
 from eoscatalog.lock.active import active_lock, note_resolved, pin_for
-from eoscatalog.log.changesets import changeset_key, list_namespaces
+from eoscatalog.log.changesets import changeset_key, changesets_written, list_namespaces
 from eoscatalog.log.index import Index
 from eoscatalog.log.records import Event, Usage, VersionRecord
 from eoscatalog.log.replay import Replay
@@ -518,3 +520,121 @@ class Catalog(CatalogWrites, CatalogExports, CatalogMaintenance):
             else:
                 warnings.warn(message, EosWarning, stacklevel=2)
         return link
+
+    # What the faces need from below (transfer, sdk and cli reach the store, the log and the
+    # caches through these methods only).
+
+    @classmethod
+    def at(cls, store: str | os.PathLike[str], index: Index | str | os.PathLike[str] = ":memory:",
+           *, create: bool = False, **options: Any) -> Catalog:
+        """A catalog over the store at ``store``, with its index at ``index`` (default: a
+        throwaway one in memory); ``options`` go to the constructor (``user`` is required).
+
+        ``store`` is a store URL (``file:///path``, ``memory://``, ``s3://bucket/prefix``) or a
+        local folder (``create`` makes it when missing). :meth:`open` reads the settings from
+        the environment and ``$EOS_HOME/config.yaml`` instead.
+
+        >>> cat = Catalog.at("memory://", user="ada")
+        >>> cat.put_bytes(b"x", "a.txt").record.uri
+        'eos://users/ada/a.txt@1'
+        """
+        url = store if isinstance(store, str) else str(Path(store).resolve())
+        return cls(open_store(url, create=create), index, **options)
+
+    def namespaces(self) -> list[str]:
+        """Every namespace that has a log in the store, e.g. ``['org', 'users/ada']``.
+
+        >>> cat = Catalog.at("memory://", user="ada")
+        >>> _ = cat.put_bytes(b"x", "eos://org/a.txt"); _ = cat.put_bytes(b"y", "b.txt")
+        >>> cat.namespaces()
+        ['org', 'users/ada']
+        """
+        return list_namespaces(self.store)
+
+    def open_ranges(self, record: VersionRecord) -> VerifiedRanges:
+        """Verified ranged reads of a version's blob (``.read(start, end)``): each range is
+        checked before it is returned, through the download cache when it holds the blob.
+
+        A version with no bytes (a delete marker) is a NotFoundError.
+
+        >>> cat = Catalog.at("memory://", user="ada")
+        >>> record = cat.put_bytes(b"hello world", "a.txt").record
+        >>> cat.open_ranges(record).read(6, 11)
+        b'world'
+        """
+        return VerifiedRanges.of(self.store, record, self.cache)
+
+    def cached_path(self, record: VersionRecord) -> Path | None:
+        """The download cache's entry holding a version's bytes, hashed again just now (entries
+        can be edited); None when the cache does not hold them, or there is no cache. Nothing
+        is downloaded: :meth:`cached` fetches a missing blob.
+
+        >>> import tempfile
+        >>> cat = Catalog.at("memory://", user="ada", cache=BlobCache(tempfile.mkdtemp()))
+        >>> record = cat.put_bytes(b"x", "a.txt").record
+        >>> cat.cached_path(record) is None
+        True
+        >>> cat.cached(record.uri)[1] == cat.cached_path(record)
+        True
+        """
+        cache = self.cache
+        if cache is None or record.hash is None:
+            return None
+        entry = cache.lookup(record.hash)
+        if entry is None or not cache.check_entry(entry, record.hash):
+            return None
+        return entry
+
+    def cache_info(self) -> CacheInfo:
+        """Where the download cache is, how many blobs it holds and their size (``eos cache
+        info``); a StoreError when this catalog has no cache.
+
+        >>> import tempfile
+        >>> cat = Catalog.at("memory://", user="ada", cache=BlobCache(tempfile.mkdtemp()))
+        >>> cat.cache_info().entries
+        0
+        """
+        return self._download_cache().info()
+
+    def prune_cache(self, max_size: int) -> PruneResult:
+        """Remove the least recently used blobs until the download cache holds at most
+        ``max_size`` bytes (``eos cache prune``); a StoreError when this catalog has no cache.
+
+        >>> import tempfile
+        >>> cat = Catalog.at("memory://", user="ada", cache=BlobCache(tempfile.mkdtemp()))
+        >>> _, entry = cat.cached(cat.put_bytes(b"x", "a.txt").record.uri)
+        >>> result = cat.prune_cache(0); (len(result.removed), result.size)
+        (1, 0)
+        """
+        return self._download_cache().prune(max_size)
+
+    def _download_cache(self) -> BlobCache:
+        if self.cache is None:
+            raise StoreError("this catalog has no download cache: open it with "
+                             "Catalog.open(), or pass cache=BlobCache(folder)")
+        return self.cache
+
+    def s3_options(self) -> dict[str, Any] | None:
+        """The endpoint and region of the catalog's S3 store (plain ``s3://`` URLs are reached
+        with them); None when the store is not on S3.
+
+        >>> Catalog.at("memory://", user="ada").s3_options() is None
+        True
+        """
+        if not self.store.url.startswith("s3://"):
+            return None
+        from eoscatalog.store.s3.store import S3Store  # imported already: the store is one
+
+        if not isinstance(self.store, S3Store):
+            return None
+        return {"endpoint_url": self.store.endpoint_url, "region": self.store.region}
+
+    @staticmethod
+    def changesets_written() -> int:
+        """How many changesets this process has written so far, through any catalog: a
+        command that failed after one landed has made its change, and must not be run again.
+
+        >>> Catalog.changesets_written() >= 0
+        True
+        """
+        return changesets_written()
