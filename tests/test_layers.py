@@ -47,8 +47,6 @@ MAX_LINES = 400
 KNOWN_TYPE_ONLY_CYCLES: dict[frozenset[str], str] = {
     frozenset({"eoscatalog.store.base", "eoscatalog.store.outboard"}):
         "outboard.py's functions take the Store (base.py) that saves and loads outboards",
-    frozenset({"eoscatalog.sdk.filesystem", "eoscatalog.catalog.ranged"}):
-        "BlobFile (ranged.py) is opened by the EosFileSystem it keeps a reference to",
 }
 
 

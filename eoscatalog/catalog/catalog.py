@@ -24,10 +24,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from eoscatalog.catalog import exports, maintenance
+from eoscatalog.catalog import exports, maintenance, opening
 from eoscatalog.catalog.commit import Committer
 from eoscatalog.catalog.ingest import Source
 from eoscatalog.catalog.parser import Parser
+from eoscatalog.catalog.ranged import VerifiedRanges
 from eoscatalog.catalog.reads import Reader, link_seconds
 from eoscatalog.catalog.reports import GcReport, VerifyReport
 from eoscatalog.catalog.writes import Meta, PutResult, Writer
@@ -36,13 +37,13 @@ from eoscatalog.core.units import parse_duration
 from eoscatalog.local.blob_cache import BlobCache
 from eoscatalog.local.config import Config
 from eoscatalog.local.hash_cache import HashCache
-from eoscatalog.log.changesets import changeset_key
+from eoscatalog.log.changesets import changeset_key, changesets_written, list_namespaces
 from eoscatalog.log.index import Index
 from eoscatalog.log.records import Event, Usage, VersionRecord
 from eoscatalog.log.replay import Replay
 from eoscatalog.rules.listing import Listing
 from eoscatalog.rules.retention import RetentionRule
-from eoscatalog.store import Store, open_store
+from eoscatalog.store import Store
 
 __all__ = ["Catalog", "PutResult"]
 
@@ -87,18 +88,8 @@ class Catalog:
         The embedded store is created on first use; a local folder given as the store is
         created only with ``create`` (as ``eos init`` does); an S3 bucket must exist.
         """
-        config = config or Config.load(**overrides)
-        options: dict[str, Any] = {}
-        if config.store_root.startswith("s3://"):
-            options = {"endpoint_url": config.endpoint_url, "region": config.region,
-                       "max_attempts": config.max_attempts}
-        store = open_store(config.store_root, create=create or config.is_embedded, **options)
-        return cls(store, config.index_path, user=config.user,
-                   default_namespace=config.default_namespace, admin=config.admin,
-                   offline=config.offline, hash_cache=HashCache(config.hashcache_path),
-                   cache=BlobCache(config.cache_dir, max_size=config.cache_max_bytes),
-                   checkpoint_every=config.checkpoint_every, scratch_ttl=config.scratch_ttl,
-                   single_writer=config.single_writer)
+        store, options = opening.from_config(config or Config.load(**overrides), create=create)
+        return cls(store, **options)
 
     def check_store(self) -> None:
         """Make one listing request, so a missing bucket or a bad endpoint fails now, clearly."""
@@ -130,21 +121,11 @@ class Catalog:
         return self._parser.location(name)
 
     def folder(self, uri: str | Location) -> Location:
-        """A URI or prefix as a folder: ``eos://org/p`` -> ``("org", "p/")``; the root is ``""``.
-
-        >>> from eoscatalog.store import MemoryStore
-        >>> Catalog(MemoryStore(), ":memory:", user="ada").folder("eos://org/p")
-        Location(namespace='org', name='p/')
-        """
+        """A URI or prefix as a folder: ``eos://org/p`` -> ``("org", "p/")``; the root is ``""``."""
         return self._parser.folder(uri)
 
     def prefix(self, uri: str | Location) -> Location:
-        """Parse a prefix: a bare one or an ``eos://`` URI ending anywhere, matched as text.
-
-        >>> from eoscatalog.store import MemoryStore
-        >>> Catalog(MemoryStore(), ":memory:", user="ada").prefix("eos://org/tables/t")
-        Location(namespace='org', name='tables/t')
-        """
+        """Parse a prefix: a bare one or an ``eos://`` URI ending anywhere, matched as text."""
         return self._parser.prefix(uri)
 
     def _prefix(self, uri: str | Location) -> Location:
@@ -333,15 +314,7 @@ class Catalog:
                   *, latest_only: bool = False, tag: str | None = None,
                   description: str | None = None) -> str:
         """An Intake catalog of the names under ``prefix``, as YAML text (also written to
-        ``path`` when given): intake 0.6, 0.7 and 2 open it alike.
-
-        >>> from eoscatalog import Catalog
-        >>> import tempfile
-        >>> cat = Catalog.open(store=f"file://{tempfile.mkdtemp()}", user="ada", create=True)
-        >>> _ = cat.put_bytes(b"a,b\\n1,2\\n", "t.csv")
-        >>> "t.csv@1" in cat.to_intake()
-        True
-        """
+        ``path`` when given): intake 0.6, 0.7 and 2 open it alike."""
         loc = self._prefix(prefix)
         return exports.to_intake(self.store, self.index, loc, self.ls(loc, recursive=True).files,
                                  path, latest_only=latest_only, tag=tag,
@@ -350,14 +323,7 @@ class Catalog:
     def to_yaml(self, prefix: str | Location = "",
                 path: str | os.PathLike[str] | None = None) -> str:
         """Every name and version under ``prefix`` (deleted and purged ones too) as a YAML
-        catalog, also written to ``path`` when given; ``import_yaml`` loads it back.
-
-        >>> from eoscatalog import Catalog, MemoryStore
-        >>> cat = Catalog(MemoryStore(), ":memory:", user="ada")
-        >>> _ = cat.put_bytes(b"x", "a.txt")
-        >>> print(cat.to_yaml().splitlines()[:2])
-        ['format: 1', 'namespace: users/ada']
-        """
+        catalog, also written to ``path`` when given; ``import_yaml`` loads it back."""
         return exports.to_yaml(self.index, self._prefix(prefix), path)
 
     def import_yaml(self, path: str | os.PathLike[str], *, message: str = "") -> list[str]:
@@ -394,3 +360,41 @@ class Catalog:
         abort or remove what interrupted uploads left behind. Needs admin rights."""
         return maintenance.gc(self._committer, grace=grace, dry_run=dry_run, recheck=recheck,
                               prune=prune)
+
+    # -- what the faces (transfer, sdk, cli) need from the layers below ----------------------
+
+    @classmethod
+    def at(cls, store: str | os.PathLike[str], index: Index | str | os.PathLike[str] = ":memory:",
+           *, create: bool = False, **options: Any) -> Catalog:
+        """A catalog over a store URL or local folder (``create`` makes a missing folder), its
+        index at ``index`` (in memory by default); ``options`` as the constructor's.
+
+        >>> Catalog.at("memory://", user="ada").put_bytes(b"x", "a.txt").record.uri
+        'eos://users/ada/a.txt@1'
+        """
+        return cls(opening.store_at(store, create=create), index, **options)
+
+    def namespaces(self) -> list[str]:
+        """Every namespace that has a log in the store, e.g. ``['org', 'users/ada']``."""
+        return list_namespaces(self.store)
+
+    def open_ranges(self, record: VersionRecord) -> VerifiedRanges:
+        """Verified ranged reads (``.read(start, end)``) of a version's blob, cache first."""
+        return VerifiedRanges.of(self.store, record, self.cache)
+
+    def cached_path(self, record: VersionRecord) -> Path | None:
+        """The cache entry holding a version's bytes, hashed again now; None if not cached."""
+        return self._reader.cached_path(record, self.cache)
+
+    def download_cache(self) -> BlobCache:
+        """The download cache (``.info()``, ``.prune(max_size)``); a StoreError if there is none."""
+        return self._reader.download_cache(self.cache)
+
+    def s3_options(self) -> dict[str, Any] | None:
+        """The S3 store's endpoint and region (to reach plain ``s3://`` URLs); None off S3."""
+        return self.store.s3_options()
+
+    @staticmethod
+    def changesets_written() -> int:
+        """The changesets this process wrote (a command that failed after one must not rerun)."""
+        return changesets_written()

@@ -56,6 +56,13 @@ def to_intake(store: Store, index: Index, loc: Location, files: Iterable[Version
     URL, so it means the same bytes after new versions and rollbacks. Blobs of a local
     store inside the folder of ``path`` are written relative to the file
     (``CATALOG_DIR``), so both can move together.
+
+    >>> from eoscatalog import Catalog
+    >>> import tempfile
+    >>> cat = Catalog.open(store=f"file://{tempfile.mkdtemp()}", user="ada", create=True)
+    >>> _ = cat.put_bytes(b"a,b\\n1,2\\n", "t.csv")
+    >>> "t.csv@1" in cat.to_intake()
+    True
     """
     chosen: list[tuple[str, VersionRecord]] = []
     for record in files:
@@ -95,7 +102,14 @@ def to_intake(store: Store, index: Index, loc: Location, files: Iterable[Version
 
 def to_yaml(index: Index, loc: Location, path: str | os.PathLike[str] | None = None) -> str:
     """Every name and version under ``loc`` (deleted and purged ones too) as a YAML catalog,
-    also written to ``path`` when given; :func:`import_yaml` loads it back."""
+    also written to ``path`` when given; :func:`import_yaml` loads it back.
+
+    >>> from eoscatalog import Catalog, MemoryStore
+    >>> cat = Catalog(MemoryStore(), ":memory:", user="ada")
+    >>> _ = cat.put_bytes(b"x", "a.txt")
+    >>> print(cat.to_yaml().splitlines()[:2])
+    ['format: 1', 'namespace: users/ada']
+    """
     records = index.versions_under(loc.namespace, loc.name)
     if not records:
         raise NotFoundError(

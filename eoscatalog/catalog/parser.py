@@ -66,7 +66,12 @@ class Parser:
         return parse_location(name, user=user, default_namespace=self.owner.default_namespace)
 
     def folder(self, uri: str | Location) -> Location:
-        """A URI or prefix as a folder: ``eos://org/p`` -> ``("org", "p/")``; the root is ``""``."""
+        """A URI or prefix as a folder: ``eos://org/p`` -> ``("org", "p/")``; the root is ``""``.
+
+        >>> from types import SimpleNamespace
+        >>> Parser(SimpleNamespace(user="ada", default_namespace="users/me")).folder("eos://org/p")
+        Location(namespace='org', name='p/')
+        """
         loc = uri if isinstance(uri, Location) else parse_location(
             uri, user=self.owner.user, default_namespace=self.owner.default_namespace,
             allow_prefix=True,
@@ -75,7 +80,13 @@ class Parser:
         return Location(loc.namespace, name)
 
     def prefix(self, uri: str | Location) -> Location:
-        """Parse a prefix: a bare one or an ``eos://`` URI ending anywhere, matched as text."""
+        """Parse a prefix: a bare one or an ``eos://`` URI ending anywhere, matched as text.
+
+        >>> from types import SimpleNamespace
+        >>> owner = SimpleNamespace(user="ada", default_namespace="users/me")
+        >>> Parser(owner).prefix("eos://org/tables/t")
+        Location(namespace='org', name='tables/t')
+        """
         if isinstance(uri, Location):
             return Location(validate_namespace(uri.namespace, user=self.owner.user), uri.name)
         return parse_location(uri, user=self.owner.user,

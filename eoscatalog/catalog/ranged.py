@@ -20,9 +20,6 @@ import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
-
-from fsspec.spec import AbstractBufferedFile
 
 from eoscatalog.core.errors import EosWarning, IntegrityError, NotFoundError
 from eoscatalog.core.hashing import StreamHasher
@@ -38,10 +35,7 @@ from eoscatalog.store.outboard import (
     wants_outboard,
 )
 
-if TYPE_CHECKING:
-    from eoscatalog.sdk.filesystem import EosFileSystem
-
-__all__ = ["BlobFile", "VerifiedRanges"]
+__all__ = ["VerifiedRanges"]
 
 MEMO_BYTES = 32 * 1024 * 1024  # outboards kept in memory per process (a 100 MiB blob's: 13 KB)
 WINDOW_BYTES = 8 * 1024 * 1024  # the last verified chunks kept per reader, for small reads
@@ -260,34 +254,3 @@ def _first_bad_chunk(outboard: Outboard, data: bytes, first: int,
         if actual != outboard.digest(index):
             return index, actual
     return None
-
-
-class BlobFile(AbstractBufferedFile):  # type: ignore[misc]  # fsspec is untyped
-    """A version's bytes read in ranges from its blob, every range verified
-    (:class:`VerifiedRanges`); a read from start to end is also checked against the whole
-    hash."""
-
-    def __init__(self, fs: EosFileSystem, path: str, record: VersionRecord, **kwargs: Any):
-        self.record = record
-        self.ranges = VerifiedRanges.of(fs.catalog.store, record, fs.catalog.cache)
-        self._hasher: StreamHasher | None = StreamHasher()
-        self._hashed = 0
-        super().__init__(fs, path, mode="rb", size=record.size or 0, **kwargs)
-
-    def _fetch_range(self, start: int, end: int) -> bytes:
-        data = self.ranges.read(start, end)
-        end = start + len(data)
-        if self._hasher is not None and data:
-            if start == self._hashed:
-                self._hasher.update(data)
-                self._hashed = end
-                actual = self._hasher.hash
-                if end == self.size and actual != self.record.hash:
-                    raise IntegrityError(
-                        f"{self.record.uri}: the blob's bytes hash to {actual}, not "
-                        f"{self.record.hash}; run `eos verify` and re-put the good bytes",
-                        expected=str(self.record.hash), actual=actual,
-                    )
-            elif start > self._hashed:
-                self._hasher = None  # random access: the whole-read check no longer applies
-        return data

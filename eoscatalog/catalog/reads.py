@@ -241,6 +241,25 @@ class Reader:
         return record, self.with_blob(ref, record,
                                       lambda h: cache.fetch(h, self.store, verify=True))
 
+    def cached_path(self, record: VersionRecord, cache: BlobCache | None) -> Path | None:
+        """The ``cache`` entry holding a version's bytes, hashed again just now (entries can be
+        edited); None when the cache does not hold them, or there is no cache. Nothing is
+        downloaded: :meth:`cached` fetches a missing blob."""
+        if cache is None or record.hash is None:
+            return None
+        entry = cache.lookup(record.hash)
+        if entry is None or not cache.check_entry(entry, record.hash):
+            return None
+        return entry
+
+    @staticmethod
+    def download_cache(cache: BlobCache | None) -> BlobCache:
+        """``cache``, or a StoreError saying how to open a catalog that has one."""
+        if cache is None:
+            raise StoreError("this catalog has no download cache: open it with "
+                             "Catalog.open(), or pass cache=BlobCache(folder)")
+        return cache
+
     def fetch_to(self, ref: Reference, target: Path, cache: BlobCache | None, *,
                  on_bytes: Callable[[int], None] | None = None,
                  follow_lock: bool = True) -> VersionRecord:

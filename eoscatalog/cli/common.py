@@ -25,7 +25,6 @@ from eoscatalog.core.errors import DeletedError, EosError, InvalidNameError, Not
 from eoscatalog.core.names import split_reference
 from eoscatalog.local.config import Config
 from eoscatalog.local.home import is_damage, repair, unwritable_message
-from eoscatalog.log.changesets import changesets_written
 
 __all__ = ["EosGroup", "echo_json", "json_option", "one_name", "open_catalog"]
 
@@ -35,14 +34,14 @@ class EosGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         saved = _saved_args(ctx)
-        written = changesets_written()
+        written = Catalog.changesets_written()
         try:
             try:
                 return super().invoke(ctx)
             except sqlite3.DatabaseError as e:
                 if not is_damage(e) or not _set_aside_damaged():
                     raise
-            if changesets_written() != written:
+            if Catalog.changesets_written() != written:
                 # The change is in the store already: running the command again would refuse
                 # it as done (rm: "already deleted") or report another outcome.
                 click.echo("eos: the change was made; the local index is rebuilt from the "

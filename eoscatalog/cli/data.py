@@ -21,7 +21,6 @@ from eoscatalog.cli.progress import Progress
 from eoscatalog.core.errors import NotFoundError
 from eoscatalog.core.names import is_uri
 from eoscatalog.core.units import format_time, parse_duration, parse_size
-from eoscatalog.local.blob_cache import BlobCache
 from eoscatalog.lock.active import use_lock
 from eoscatalog.lock.lock_file import LockFile
 from eoscatalog.rules.listing import Listing
@@ -328,12 +327,6 @@ def lock(refs: tuple[str, ...], output: Path, add: bool, update: bool, as_json: 
     click.echo(f"wrote {output} ({len(lock_file)} inputs: {counts})")
 
 
-def _cache_of(cat: Catalog) -> BlobCache:
-    if cat.cache is None:  # Catalog.open always gives one
-        raise RuntimeError("internal error: this catalog has no download cache; please report it")
-    return cat.cache
-
-
 @click.group()
 def cache() -> None:
     """Look at and trim the shared download cache (EOS_CACHE, default $EOS_HOME/cache).
@@ -350,7 +343,7 @@ def cache_info(as_json: bool) -> None:
     Example: eos cache info --json
     """
     with open_catalog() as cat:
-        info = _cache_of(cat).info()
+        info = cat.download_cache().info()
     data = {"root": str(info.root), "entries": info.entries, "size": info.size,
             "max_size": info.max_size}
     if as_json:
@@ -372,7 +365,7 @@ def cache_prune(max_size: str, as_json: bool) -> None:
     """
     size = parse_size(max_size)
     with open_catalog() as cat:
-        result = _cache_of(cat).prune(size)
+        result = cat.download_cache().prune(size)
     if as_json:
         echo_json({"removed": list(result.removed), "freed": result.freed,
                    "size": result.size})

@@ -22,7 +22,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from eoscatalog.catalog.catalog import Catalog
-from eoscatalog.store import LocalStore
 
 __all__ = ["EXAMPLE_FILES", "build_examples"]
 
@@ -83,11 +82,10 @@ def build_examples(folder: str | Path) -> list[Path]:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(folder / STORE, ignore_errors=True)
-    store = LocalStore(folder / STORE, create=True)
     ticks = _clock()
     with tempfile.TemporaryDirectory() as work:
-        cat = Catalog(store, Path(work) / "index.sqlite", user="example",
-                      clock=lambda: next(ticks))
+        cat = Catalog.at(folder / STORE, Path(work) / "index.sqlite", create=True,
+                         user="example", clock=lambda: next(ticks))
         cat.put_bytes(SAMPLES_V1, "eos://org/example/samples.csv", message="first run")
         cat.tag("eos://org/example/samples.csv@1", "paper-2026")
         cat.put_bytes(SAMPLES_V2, "eos://org/example/samples.csv", message="add S3")

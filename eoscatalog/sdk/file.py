@@ -319,12 +319,9 @@ class File:
 
     def _s3_options(self) -> dict[str, Any]:
         """Endpoint and region for plain s3:// remotes: the catalog's, else the configured."""
-        store = self._catalog.store if self._catalog is not None else None
-        if store is not None and store.url.startswith("s3://"):
-            from eoscatalog.store.s3.store import S3Store  # imported already: the store is one
-
-            if isinstance(store, S3Store):
-                return {"endpoint_url": store.endpoint_url, "region": store.region}
+        options = self._catalog.s3_options() if self._catalog is not None else None
+        if options is not None:
+            return options
         config = Config.load()
         return {"endpoint_url": config.endpoint_url, "region": config.region}
 

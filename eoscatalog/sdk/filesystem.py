@@ -9,8 +9,8 @@ Registered through the ``fsspec.specs`` entry point, so after ``pip install eosc
 Paths are references (``<namespace>/<name>[@selector]``); folders are name prefixes. Reads come
 from the verified cache when the blob is there, otherwise as ranged reads of the immutable blob
 (a 1 KiB read of a 100 MB blob moves about one block, not the blob). Every range is verified
-before it is returned (ranged.py: a small blob whole, a large one chunk by chunk against its
-outboard); a mismatch or a blob shorter than the catalog says raises IntegrityError.
+before it is returned (Catalog.open_ranges: a small blob whole, a large one chunk by chunk
+against its outboard); a mismatch or a blob shorter than the catalog says raises IntegrityError.
 Writes go to a temporary file and become one new version on ``close``; a ``with`` block that
 raises publishes nothing.
 """
@@ -25,12 +25,11 @@ from typing import Any
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
 from eoscatalog.catalog.catalog import Catalog
-from eoscatalog.catalog.ranged import BlobFile, VerifiedRanges
 from eoscatalog.core.errors import EosError, NameExistsError, NotFoundError
 from eoscatalog.core.names import Location, split_reference
 from eoscatalog.core.units import parse_time
-from eoscatalog.log.changesets import list_namespaces
 from eoscatalog.log.records import VersionRecord
+from eoscatalog.sdk.blob_file import BlobFile
 from eoscatalog.sdk.file import default_catalog
 from eoscatalog.sdk.fs_options import catalog_settings
 
@@ -122,7 +121,7 @@ class EosFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec is unty
         """The root lists namespace kinds, ``users`` and ``scratch`` their owners."""
         if stripped not in ("", "users", "scratch"):
             return None
-        found = list_namespaces(self.catalog.store)
+        found = self.catalog.namespaces()
         if stripped:
             names = sorted({n for n in found if n.startswith(stripped + "/")})
         else:
@@ -169,24 +168,22 @@ class EosFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec is unty
         end = size if end is None else max(0, size + end if end < 0 else min(end, size))
         if start >= end:
             return b""
-        return VerifiedRanges.of(self.catalog.store, record, self.catalog.cache).read(start, end)
+        return self.catalog.open_ranges(record).read(start, end)
 
     def _open(self, path: str, mode: str = "rb", block_size: Any = None,
               autocommit: bool = True, cache_options: Any = None, **kwargs: Any) -> Any:
         if "r" in mode:
             record = self._record(path)
-            cache = self.catalog.cache
             if record.hash is None:
                 raise RuntimeError(
                     f"internal error: {record.uri} has no hash (a delete marker where bytes were "
                     "expected); please report it"
                 )
-            cached = cache.lookup(record.hash) if cache is not None else None
-            if cached is not None and cache is not None and cache.check_entry(cached,
-                                                                               record.hash):
+            cached = self.catalog.cached_path(record)
+            if cached is not None:
                 return open(cached, "rb")  # checked again just now: entries can be edited
-            return BlobFile(self, path, record, block_size=block_size or "default",
-                            cache_options=cache_options)
+            return BlobFile(self, path, record, self.catalog.open_ranges(record).read,
+                            block_size=block_size or "default", cache_options=cache_options)
         if mode not in ("wb", "xb"):
             raise ValueError(f"eos:// files open as 'rb' or 'wb' ('xb': a new name only), "
                              f"not {mode!r}")

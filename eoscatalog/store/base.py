@@ -160,6 +160,11 @@ class Store(ABC):
             "read them: export from a local or an S3 store"
         )
 
+    def s3_options(self) -> dict[str, Any] | None:
+        """The endpoint and region of an S3 store (plain ``s3://`` URLs are reached with them);
+        None for any other store."""
+        return None
+
     def credentials_expire_at(self) -> datetime | None:
         """When the credentials that sign links stop working (None: they do not expire)."""
         return None

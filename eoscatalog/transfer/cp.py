@@ -211,8 +211,7 @@ def _import(catalog: Catalog, source: str, dest: str, dry_run: bool) -> list[Tra
     with tempfile.TemporaryDirectory(prefix="eos-import-") as tmp:
         local = Path(tmp) / name
         if source.startswith("s3://"):
-            store = catalog.store
-            endpoint = getattr(store, "endpoint_url", None)
+            endpoint = (catalog.s3_options() or {}).get("endpoint_url")
             download_s3(source, local, endpoint_url=endpoint)
         else:
             download_url(source, local)

@@ -122,6 +122,15 @@ class S3Store(Store):
         """The region the store's requests are signed for."""
         return self.s3.region
 
+    def s3_options(self) -> dict[str, Any] | None:
+        """The endpoint and region plain ``s3://`` URLs are reached with.
+
+        >>> S3Store("s3://b/org", endpoint_url="http://127.0.0.1:9000",
+        ...         region="eu-west-1").s3_options()
+        {'endpoint_url': 'http://127.0.0.1:9000', 'region': 'eu-west-1'}
+        """
+        return {"endpoint_url": self.endpoint_url, "region": self.region}
+
     def reader_location(self, key: str) -> tuple[str, dict[str, Any] | None]:
         """The object's ``s3://`` URL, and the endpoint and region s3fs needs to reach it.
 
