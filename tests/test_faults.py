@@ -281,7 +281,9 @@ def test_with_retries(rig: Rig, op: str, kind: str, request: pytest.FixtureReque
 # -- the matrix: retries exhausted ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", FAULTS)
+# A stalled request waits out the read timeout on every attempt: those run in the slow step.
+@pytest.mark.parametrize("kind", [pytest.param(kind, marks=pytest.mark.slow) if kind == "stall"
+                                  else kind for kind in FAULTS])
 @pytest.mark.parametrize("op", list(OPS))
 def test_retries_exhausted(rig: Rig, op: str, kind: str,
                            request: pytest.FixtureRequest) -> None:

@@ -314,6 +314,7 @@ FUZZERS: dict[str, Callable[[random.Random], None]] = {
 }
 
 
+@pytest.mark.slow
 def test_the_fuzzers_checked_over_100000_names() -> None:
     """Every fuzzer, run and counted here: the figure the issue asks for, in every run."""
     counts: dict[str, int] = {}

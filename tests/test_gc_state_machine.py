@@ -664,6 +664,7 @@ class GcMachine(RuleBasedStateMachine):
         assert (report.versions, report.blobs) == (readable, len(hashes))
 
 
+@pytest.mark.slow
 def test_gc_state_machine() -> None:
     """Fixed seed (derandomized) so CI runs the same examples every time."""
     run_state_machine_as_test(

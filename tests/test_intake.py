@@ -169,6 +169,7 @@ def intake07() -> Path:
     return intake07_python(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"))
 
 
+@pytest.mark.slow
 def test_an_unreachable_package_index_fails_the_intake07_tests_loudly(tmp_path: Path) -> None:
     """No silent skip: without an index the intake 0.7 tests fail, saying what is missing."""
     unreachable = {

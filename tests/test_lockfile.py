@@ -874,6 +874,7 @@ locked_inputs = st.builds(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(
     pins=st.lists(locked_inputs, max_size=12, unique_by=lambda p: p.key),

@@ -172,6 +172,7 @@ def test_round_trip_local(data: bytes) -> None:
         check_round_trip(store, tmp, data)
 
 
+@pytest.mark.slow
 @settings(max_examples=15, deadline=None)
 @given(data=any_bytes, multipart=st.booleans())
 def test_round_trip_s3(s3_server: Any, s3_client: Any, data: bytes, multipart: bool) -> None:

@@ -893,6 +893,7 @@ def test_s3_without_conditional_writes_looks_before_every_blob(
     assert blob_versions(s3_client, store, h) == 1
 
 
+@pytest.mark.slow
 def test_s3_listing_pages_through_more_than_a_thousand_keys(
     s3_store: S3Store, s3_client: Any
 ) -> None:

@@ -47,7 +47,8 @@ def writes_per_thread(kind: str, face: str) -> int:
     return 50 if kind == "local" or face == "put" else 12
 
 
-@pytest.fixture(params=["local", "s3"])
+# On S3 the same writes take several times longer: those run in the slow step.
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.slow)])
 def kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 

@@ -8,7 +8,7 @@ backoff and full jitter, when it failed in a way that may pass: 500, 502, 503, 5
 write was in flight), a connection that could not be made, was reset or timed out
 (``read_timeout``). Nothing else is retried: 403, 404, 412 are answers. A download whose stream
 is cut goes on with a ranged GET from the next byte (pinned to the first answer's ETag), at most
-``max_attempts`` streams per object (``s3_transfer.py``). What is still failing after that is
+``max_attempts`` streams per object (``downloader.py``). What is still failing after that is
 raised as StoreError; blobs are hashed while they stream and renamed into place only when
 complete (``Store.download_blob``), and a failed multipart upload is aborted.
 """
