@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typing as _typing
 
-from eoscatalog.catalog.catalog import Catalog, PutResult
+from eoscatalog.catalog.catalog import Catalog, PutResult, Transaction
 from eoscatalog.core.errors import (
     AmbiguousReferenceError,
     ConfigError,
@@ -38,7 +38,7 @@ from eoscatalog.lock.active import active_lock, record_inputs, use_lock
 from eoscatalog.lock.lock_file import LockFile
 from eoscatalog.lock.pin import LockedInput
 from eoscatalog.log.records import VersionRecord
-from eoscatalog.sdk.file import File, default_catalog, set_default_catalog
+from eoscatalog.sdk.file import File, default_catalog, set_default_catalog, transaction
 from eoscatalog.sdk.remotes import EFile, NamedFile, S3File, URLFile
 from eoscatalog.store import LocalStore, MemoryStore, Store, open_store
 from eoscatalog.store.s3.redaction import install_redaction as _install_redaction
@@ -98,6 +98,7 @@ __all__ = [
     "S3Store",
     "Store",
     "StoreError",
+    "Transaction",
     "URLFile",
     "VersionRecord",
     "__version__",
@@ -109,6 +110,7 @@ __all__ = [
     "parse_reference",
     "record_inputs",
     "set_default_catalog",
+    "transaction",
     "use_lock",
 ]
 

@@ -201,7 +201,7 @@ def test_a_second_gc_leaves_a_running_gcs_trash_alone(
     key = purged_blob(store, catalogs, bob)
     back_date(store, key, days=3)
     at_commit, committed, release = threading.Event(), threading.Event(), threading.Event()
-    commit, restore = bob.replay.commit, bob._writer._restore_reused
+    commit, restore = bob.replay.commit, bob._writer.reuse.restore
     go_on = threading.Event()
 
     def late_commit(*args: Any, **kwargs: Any) -> Any:
@@ -215,7 +215,7 @@ def test_a_second_gc_leaves_a_running_gcs_trash_alone(
         restore(*args, **kwargs)
 
     monkeypatch.setattr(bob.replay, "commit", late_commit)
-    monkeypatch.setattr(bob._writer, "_restore_reused", late_restore)
+    monkeypatch.setattr(bob._writer.reuse, "restore", late_restore)
     results: list[Any] = []
     put = threading.Thread(target=lambda: results.append(
         bob.put_bytes(DATA, "eos://users/bob/kept.bin")))

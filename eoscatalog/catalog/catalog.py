@@ -31,6 +31,7 @@ from eoscatalog.catalog.parser import Parser
 from eoscatalog.catalog.ranged import VerifiedRanges
 from eoscatalog.catalog.reads import Reader, link_seconds
 from eoscatalog.catalog.reports import GcReport, VerifyReport
+from eoscatalog.catalog.transaction import Transaction, active_transaction
 from eoscatalog.catalog.writes import Meta, PutResult, Writer
 from eoscatalog.core.names import Location, Reference
 from eoscatalog.core.units import parse_duration
@@ -45,7 +46,7 @@ from eoscatalog.rules.listing import Listing
 from eoscatalog.rules.retention import RetentionRule
 from eoscatalog.store import Store
 
-__all__ = ["Catalog", "PutResult"]
+__all__ = ["Catalog", "PutResult", "Transaction"]
 
 
 class Catalog:
@@ -169,32 +170,16 @@ class Catalog:
                                deleted=deleted)
 
     def log(self, prefix: str | Location = "", limit: int = 20) -> list[Event]:
-        """The newest ``limit`` changes to names under a prefix, newest first (``eos log``).
-
-        >>> from eoscatalog.store import MemoryStore
-        >>> cat = Catalog(MemoryStore(), ":memory:", user="ada")
-        >>> _ = cat.put_bytes(b"x", "a.txt"); _ = cat.tag("a.txt@1", "v1")
-        >>> [e.what for e in cat.log()]
-        ['tag v1', 'put']
-        """
-        loc = self._prefix(prefix)
-        return self.index.events_under(loc.namespace, loc.name, limit)
+        """The newest ``limit`` changes to names under a prefix, newest first (``eos log``)."""
+        return self._reader.log(self.prefix(prefix), limit)
 
     def history(self, prefix: str | Location = "", limit: int = 20) -> list[Event]:
         """Alias of :meth:`log` (its name before it took the name of ``eos log``); kept."""
         return self.log(prefix, limit)
 
     def du(self, prefix: str | Location = "") -> Usage:
-        """The space names under a prefix take (``eos du``), added up by the index.
-
-        >>> from eoscatalog.store import MemoryStore
-        >>> cat = Catalog(MemoryStore(), ":memory:", user="ada")
-        >>> _ = cat.put_bytes(b"xy", "a.txt"); _ = cat.put_bytes(b"xy", "b.txt")
-        >>> u = cat.du(); (u.names, u.all_versions, u.stored, u.saved)
-        (2, 4, 2, 2)
-        """
-        loc = self._prefix(prefix)
-        return self.index.usage_under(loc.namespace, loc.name)
+        """The space names under a prefix take (``eos du``), added up by the index."""
+        return self._reader.du(self.prefix(prefix))
 
     def usage(self, prefix: str | Location = "") -> Usage:
         """Alias of :meth:`du` (its name before it took the name of ``eos du``); kept."""
@@ -302,6 +287,18 @@ class Catalog:
     def purge(self, ref: str | Reference, *, message: str = "") -> list[int]:
         """Make a version (``name@N``) or every version (``name``) unreadable, for good."""
         return self._writer.purge(ref, message=message)
+
+    def transaction(self, message: str = "", *, namespace: str | None = None,
+                    join: str | None = None) -> Transaction:
+        """A block (``with cat.transaction("msg") as txn:``) whose writes to the store, from any
+        thread or catalog of the process, publish at its end as ONE changeset to one namespace,
+        or not at all if it raises; it reads its own writes. An open one is joined; ``join``:
+        the id of one another process opened (``txn.announce()``). See docs/concepts.md."""
+        return self._writer.stager.transaction(message, namespace=namespace, join=join)
+
+    def open_transaction(self) -> Transaction | None:
+        """The transaction open on this catalog's store in this process, if any."""
+        return active_transaction(self.store)
 
     def check_writable(self, namespace: str, *, probe: bool = True) -> None:
         """Raise the error a write to ``namespace`` would raise now, so plans and dry runs

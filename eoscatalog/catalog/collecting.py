@@ -1,7 +1,7 @@
 """How ``gc`` deletes blobs without losing one a writer names meanwhile (DESIGN.md invariant 5).
 
 A writer that reuses a stored blob touches it (when no live version names it), commits, then
-checks the blob is still there and stores it again if not (``Writer._restore_reused``).
+checks the blob is still there and stores it again if not (``ReuseGuard.restore``).
 gc moves each blob it means to delete aside to ``trash/`` after reading the catalog and the
 blob's last use, reads the catalog once more, puts back what a version now names, and only then
 deletes: every commit that names the blob lands either before that second read (gc puts it

@@ -44,7 +44,8 @@ from eoscatalog.rules.retention import (
     versions_to_prune,
 )
 from eoscatalog.store import Store, blob_key
-from eoscatalog.store.keys import TOUCHED
+from eoscatalog.store.keys import TOUCHED, TRANSACTIONS
+from eoscatalog.store.object_info import ObjectInfo
 from eoscatalog.store.outboard import (
     ChunkHasher,
     repair_outboard,
@@ -287,6 +288,7 @@ def gc(committer: Committer, *, grace: str | float = "24h", dry_run: bool = Fals
     for what, size in store.clean_partial(cutoff, dry_run=dry_run):
         report.add("partial", what, size)
     _sweep_markers(store, cutoff, dry_run, report)
+    _sweep_transactions(store, cutoff, dry_run, report)
     for what, size in sweep_orphan_outboards(store, cutoff, dry_run=dry_run):
         report.add("outboards", what, size)
     return report
@@ -303,6 +305,23 @@ def _sweep_markers(store: Store, cutoff: datetime, dry_run: bool, report: GcRepo
         report.add("markers", info.key, info.size)
         if not dry_run:
             store.delete(info.key)
+
+
+def _sweep_transactions(store: Store, cutoff: datetime, dry_run: bool,
+                        report: GcReport) -> None:
+    """Remove what abandoned transactions staged (``transactions/<id>/``): a transaction none
+    of whose objects is younger than the grace period was never published, or its committing
+    process died."""
+    by_id: dict[str, list[ObjectInfo]] = {}
+    for info in store.list(TRANSACTIONS):
+        by_id.setdefault(info.key[len(TRANSACTIONS):].split("/", 1)[0], []).append(info)
+    for infos in by_id.values():
+        if any(i.modified_at is None or i.modified_at >= cutoff for i in infos):
+            continue
+        for info in infos:
+            report.add("transactions", info.key, info.size)
+            if not dry_run:
+                store.delete(info.key)
 
 
 def _is_zero(grace: str | float) -> bool:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from eoscatalog.catalog.commit import Settings
+from eoscatalog.catalog.transaction import active_transaction
 from eoscatalog.core.errors import (
     ConflictError,
     EosWarning,
@@ -36,7 +37,7 @@ from eoscatalog.local.materialize import materialize
 from eoscatalog.lock.active import active_lock, note_resolved, pin_for
 from eoscatalog.log.changesets import changeset_key, list_namespaces
 from eoscatalog.log.index import Index
-from eoscatalog.log.records import VersionRecord
+from eoscatalog.log.records import Event, Usage, VersionRecord
 from eoscatalog.log.replay import Replay
 from eoscatalog.rules.listing import Listing, group_listing
 from eoscatalog.rules.resolution import check_settled, resolve_in_index
@@ -152,7 +153,19 @@ class Reader:
         return record
 
     def resolve_exact(self, ref: Reference) -> VersionRecord:
-        """The readable version ``ref`` means, past any active lock and recording no input."""
+        """The readable version ``ref`` means, past any active lock and recording no input.
+
+        While a transaction is open on the store, a name it wrote means its staged version
+        (``latest``, or the number the staged version forecasts).
+        """
+        txn = active_transaction(self.store)
+        staged = txn.staged(ref.namespace, ref.name) if txn is not None else None
+        if txn is not None and staged is not None and ref.kind in ("latest", "version"):
+            forecast = self.index.next_version(ref.namespace, ref.name)
+            if ref.kind == "latest" and staged.op == "delete":
+                raise txn.missing(ref.namespace, ref.name)
+            if ref.kind == "latest" or (ref.value == forecast and staged.op != "delete"):
+                return txn.record_of(ref.namespace, staged, forecast, self.settings.user)
         wait = check_settled(ref, self.clock())
         if wait and not self.settings.offline:
             time.sleep(wait)  # a time this recent is answered once it is settled (resolution.py)
@@ -198,11 +211,50 @@ class Reader:
         self.refresh_online(loc.namespace)
         if versions:
             records = self.index.versions_under(loc.namespace, loc.name)
+            records = sorted([*records, *self._staged(loc)], key=lambda r: r.name)
             return group_listing(loc.namespace, loc.name, records, recursive=recursive,
                                  deleted=True)
         records = self.index.latest_under(loc.namespace, loc.name)
+        staged = self._staged(loc)
+        if staged:  # an open transaction's writes replace the names' latest versions
+            names = {r.name for r in staged}
+            records = sorted([r for r in records if r.name not in names] + staged,
+                             key=lambda r: r.name)
         return group_listing(loc.namespace, loc.name, records, recursive=recursive,
                              deleted=deleted)
+
+    def _staged(self, loc: Location) -> list[VersionRecord]:
+        """The versions an open transaction on the store has staged under ``loc``."""
+        txn = active_transaction(self.store)
+        if txn is None:
+            return []
+        return [txn.record_of(loc.namespace, w, self.index.next_version(loc.namespace, w.name),
+                              self.settings.user)
+                for w in txn.staged_under(loc.namespace, loc.name)]
+
+    def log(self, loc: Location, limit: int = 20) -> list[Event]:
+        """The newest ``limit`` changes to names under a prefix, newest first (``eos log``).
+
+        >>> from eoscatalog import Catalog
+        >>> cat = Catalog.at("memory://", user="ada")
+        >>> _ = cat.put_bytes(b"x", "a.txt"); _ = cat.tag("a.txt@1", "v1")
+        >>> [e.what for e in cat.log()]
+        ['tag v1', 'put']
+        """
+        self.refresh_online(loc.namespace)
+        return self.index.events_under(loc.namespace, loc.name, limit)
+
+    def du(self, loc: Location) -> Usage:
+        """The space names under a prefix take (``eos du``), added up by the index.
+
+        >>> from eoscatalog import Catalog
+        >>> cat = Catalog.at("memory://", user="ada")
+        >>> _ = cat.put_bytes(b"xy", "a.txt"); _ = cat.put_bytes(b"xy", "b.txt")
+        >>> u = cat.du(); (u.names, u.all_versions, u.stored, u.saved)
+        (2, 4, 2, 2)
+        """
+        self.refresh_online(loc.namespace)
+        return self.index.usage_under(loc.namespace, loc.name)
 
     def info(self, record: VersionRecord) -> dict[str, Any]:
         """A resolved version as a dict, with where its bytes live."""

@@ -9,15 +9,17 @@ then commits a changeset planned on the freshest state
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from eoscatalog.catalog.commit import Committer
 from eoscatalog.catalog.copyguard import check_copied, check_restored, check_sources, mark_sources
-from eoscatalog.catalog.ingest import UPLOAD_THREADS, Source, StoredBlob, store_sources
+from eoscatalog.catalog.ingest import Source, store_sources
 from eoscatalog.catalog.parser import Parser
 from eoscatalog.catalog.reads import Reader
+from eoscatalog.catalog.reuse_guard import ReuseGuard
+from eoscatalog.catalog.staging import Stager
+from eoscatalog.catalog.transaction import active_transaction
 from eoscatalog.core.errors import ConflictError, InvalidNameError, NameExistsError, NotFoundError
 from eoscatalog.core.faults import crash_point
 from eoscatalog.core.names import Location, Reference, split_reference, validate_tag
@@ -37,7 +39,6 @@ from eoscatalog.rules.planning import (
     plan_undelete,
     plan_untag,
 )
-from eoscatalog.store import blob_key
 
 __all__ = ["Meta", "PutResult", "Writer"]
 
@@ -53,20 +54,6 @@ class PutResult:
     uploaded: bool  # the blob's bytes were sent to the store (False: deduplicated)
 
 
-def _in_parallel(call: Callable[[Source, Any], None], items: list[tuple[Source, Any]]) -> None:
-    """``call(*item)`` for each item, on the upload threads when there are several."""
-    if len(items) <= 1:
-        for item in items:
-            call(*item)
-        return
-    with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
-        list(pool.map(lambda item: call(*item), items))
-
-
-# Later than every expiry (fixed-width ISO text compares as time).
-_END_OF_TIME = "9999-12-31T23:59:59.999999Z"
-
-
 class Writer:
     """put, copy, rm, undelete, rollback, tag, untag and purge, for :class:`Catalog` (whose
     methods of the same names say what each does), committed through ``committer``."""
@@ -79,6 +66,8 @@ class Writer:
         self.hash_cache = hash_cache
         self.store = committer.store
         self.index = committer.index
+        self.reuse = ReuseGuard(self.store, self.index, committer.now)
+        self.stager = Stager(committer, reader, parser, self._publish)
 
     def writable(self, name: str | Location) -> Location:
         """``name`` parsed, once the writer may write to its namespace."""
@@ -110,10 +99,13 @@ class Writer:
         meta = normalize_meta(meta)
         stored = store_sources(
             self.store, self.hash_cache, [source for source, _ in pairs],
-            on_bytes=on_bytes, is_live=self._is_live_now, on_file=on_file,
+            on_bytes=on_bytes, is_live=self.reuse.is_live_now, on_file=on_file,
         )
-        self._mark_reused(pairs, stored)
+        self.reuse.mark(pairs, stored)
         crash_point("put.blobs-stored")
+        if (txn := active_transaction(self.store)) is not None:
+            staged = self.stager.put(txn, [loc for _, loc in pairs], stored, meta, removals)
+            return [PutResult(r, c, b.uploaded) for (r, c), b in zip(staged, stored, strict=True)]
         by_namespace: dict[str, list[tuple[int, PutItem]]] = {}
         for i, ((_, loc), blob) in enumerate(zip(pairs, stored, strict=True)):
             item = PutItem(loc.name, blob.hash, blob.size, dict(meta))
@@ -125,53 +117,9 @@ class Writer:
         results = [PutResult(record, created, stored[i].uploaded)
                    for i, (record, created) in self._publish(by_namespace, doomed, message)]
         # A renewed scratch name (no new version, a new expiry) names its reused blob anew too.
-        self._restore_reused([(pairs[i][0], stored[i].hash) for i, r in enumerate(results)
+        self.reuse.restore([(pairs[i][0], stored[i].hash) for i, r in enumerate(results)
                               if not r.uploaded and (r.created or r.record.expires)])
         return results
-    def _mark_reused(self, pairs: list[tuple[Source, Location]],
-                     stored: list[StoredBlob]) -> None:
-        """Touch reused blobs that no live version names (orphans, or named only by purged or
-        expired versions: what gc may be about to take), so its grace period covers them until
-        the changeset names them."""
-        def mark(source: Source, blob: StoredBlob) -> None:
-            try:
-                self.store.touch(blob_key(blob.hash))
-            except NotFoundError:  # collected a moment ago: store the bytes again
-                self._restore_one(source, blob.hash)
-
-        _in_parallel(mark, [(source, blob) for (source, _), blob in zip(pairs, stored, strict=True)
-                            if not blob.uploaded and not self._is_live_now(blob.hash)])
-
-    def _is_live_now(self, hash_string: str) -> bool:
-        """Whether a version live now names the blob: gc's own test (``LIVE_AT``), at now.
-
-        The clock is read only when an expiry decides: a version that never expires is live
-        at the end of time, and a blob no unpurged version names is live at no time (so an
-        injected clock, as reproducible example stores use, is read only for the times stamped).
-        """
-        if self.index.hash_is_live(hash_string, _END_OF_TIME):
-            return True
-        if not self.index.hash_is_live(hash_string, ""):  # "" is before every expiry
-            return False
-        return self.index.hash_is_live(hash_string, format_time(self.committer.now()))
-
-    def _restore_reused(self, reused: list[tuple[Source, str]]) -> None:
-        """Store again any reused blob that vanished before the changeset naming it landed.
-
-        A reused blob was marked used (``Store.touch``) before the commit, which gc respects;
-        this closes the rest of the race: gc checked the blob's last use just before the
-        touch and deletes it just after. The bytes are still at hand, so nothing is lost.
-        """
-        _in_parallel(self._restore_one, reused)  # one HEAD each: many at a time
-
-    def _restore_one(self, source: Source, hash_string: str) -> None:
-        if self.store.has_blob(hash_string):
-            return
-        if isinstance(source, (bytes, bytearray, memoryview)):
-            self.store.put_blob_bytes(bytes(source), known_absent=True)
-        else:
-            self.store.put_blob(hash_string, source, ask_first=True)
-
     def put_if_absent(self, source: Source, name: str | Location, *, meta: Meta = None,
                       message: str = "") -> PutResult:
         """Store a file (a path or bytes) under ``name`` only if the name holds no readable
@@ -182,6 +130,12 @@ class Writer:
         """
         loc = self.writable(name)
         meta = normalize_meta(meta)
+        if (txn := active_transaction(self.store)) is not None:
+            blobs = store_sources(self.store, self.hash_cache, [source],
+                                  is_live=self.reuse.is_live_now)
+            self.reuse.mark([(source, loc)], blobs)
+            return PutResult(*self.stager.put_if_absent(txn, loc, blobs[0], meta),
+                             blobs[0].uploaded)
 
         def refuse_existing() -> None:
             latest = self.index.latest(loc.namespace, loc.name)
@@ -194,8 +148,8 @@ class Writer:
         self.committer.replay.refresh(loc.namespace)
         refuse_existing()  # before any byte is stored, when it can be told already
         stored = store_sources(self.store, self.hash_cache, [source],
-                               is_live=self._is_live_now)
-        self._mark_reused([(source, loc)], stored)
+                               is_live=self.reuse.is_live_now)
+        self.reuse.mark([(source, loc)], stored)
         item = PutItem(loc.name, stored[0].hash, stored[0].size, dict(meta))
         expires = self.committer.expiry(loc.namespace)
 
@@ -206,7 +160,7 @@ class Writer:
         changeset = self.committer.commit(loc.namespace, plan, message)
         record, created = self.committer.read_back(loc.namespace, changeset, [item])[0]
         if created and not stored[0].uploaded:
-            self._restore_reused([(source, stored[0].hash)])
+            self.reuse.restore([(source, stored[0].hash)])
         return PutResult(record, created, stored[0].uploaded)
 
     def copy_many(
@@ -245,7 +199,11 @@ class Writer:
             taken.add(loc)
             doomed.setdefault(loc.namespace, []).append(loc.name)
             by_namespace.setdefault(loc.namespace, [])
-        mark_sources(self.store, origins, self._is_live_now)
+        mark_sources(self.store, origins, self.reuse.is_live_now)
+        if (txn := active_transaction(self.store)) is not None:
+            gone = [Location(ns, name) for ns, names in doomed.items() for name in names]
+            return [PutResult(r, c, uploaded=False)
+                    for r, c in self.stager.copies(txn, planned, gone)]
         results = [PutResult(record, created, uploaded=False)
                    for _, (record, created) in self._publish(
                        by_namespace, doomed, message,
@@ -304,11 +262,14 @@ class Writer:
     def rm(self, name: str | Location, *, message: str = "") -> VersionRecord:
         """Delete a name by adding a delete marker; every earlier version stays readable."""
         loc = self.writable(name)
+        if (txn := active_transaction(self.store)) is not None:
+            return self.stager.rm(txn, loc)
         return self.committer.commit_one(
             loc, lambda: plan_rm(self.index, loc.namespace, loc.name), message)
 
     def undelete(self, name: str | Location, *, message: str = "") -> VersionRecord:
         """Add a version restoring the newest readable version before the delete marker."""
+        self.stager.refuse("undelete")
         loc = self.writable(name)
         expires = self.committer.expiry(loc.namespace)
         record = self.committer.commit_one(
@@ -324,6 +285,7 @@ class Writer:
         self, name: str | Location, to: int | str, *, message: str = ""
     ) -> VersionRecord:
         """Add a version carrying the bytes of version ``to`` (a number, tag or hash prefix)."""
+        self.stager.refuse("rollback")
         loc = self.writable(name)
         selector = str(to).lstrip("@")
         target = self.parser.reference(f"{loc.uri}@{selector}")
@@ -339,6 +301,7 @@ class Writer:
         self, ref: str | Reference, tag: str, *, force: bool = False, message: str = ""
     ) -> VersionRecord:
         """Point ``tag`` at the version ``ref`` means; return that version."""
+        self.stager.refuse("tag")
         target = self.parser.reference(ref)
         validate_tag(tag)
         self.committer.check_write(target.namespace)
@@ -361,6 +324,7 @@ class Writer:
 
     def untag(self, name: str | Location, tag: str, *, message: str = "") -> None:
         """Remove a tag from a name."""
+        self.stager.refuse("untag")
         loc = self.writable(name)
         validate_tag(tag)
         self.committer.commit(
@@ -373,6 +337,7 @@ class Writer:
         Their blobs become collectable by garbage collection once nothing else references them.
         Returns the versions purged.
         """
+        self.stager.refuse("purge")
         target = self.parser.reference(ref)
         selector = split_reference(ref)[1] if isinstance(ref, str) else target.selector[1:]
         if target.kind not in ("latest", "version") or selector == "latest":

@@ -22,7 +22,7 @@ from typing import Any
 from eoscatalog.core.errors import ConfigError, InvalidNameError
 from eoscatalog.local.config import _ORG_RE  # the one rule for organization names
 from eoscatalog.rules.retention import POLICY_KEY
-from eoscatalog.store.keys import BLOB_PREFIX, QUARANTINE, TOUCHED, TRASH
+from eoscatalog.store.keys import BLOB_PREFIX, QUARANTINE, TOUCHED, TRANSACTIONS, TRASH
 from eoscatalog.store.outboard import OUTBOARD_PREFIX
 
 __all__ = [
@@ -230,6 +230,10 @@ def bucket_policy(
                    [f"{root}{BLOBS}*", f"{root}{OUTBOARDS}*"]),
         _statement("EosMembersMarkBlobsUsed", "Allow", members_, ["s3:PutObject"],
                    [f"{root}{TOUCHED}*"]),
+        # A transaction written from several processes: workers stage their writes here, the
+        # committing process removes them once published (gc removes abandoned ones).
+        _statement("EosMembersStageTransactions", "Allow", members_,
+                   ["s3:PutObject", "s3:DeleteObject"], [f"{root}{TRANSACTIONS}*"]),
         _statement("EosMembersProbeConditionalWrites", "Allow", members_,
                    ["s3:PutObject", "s3:DeleteObject"], [f"{root}{PROBE}*"]),
         _statement("EosMembersWriteOrgNamespace", "Allow", members_, ["s3:PutObject"],

@@ -25,7 +25,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from eoscatalog.catalog.catalog import Catalog
+from eoscatalog.catalog.catalog import Catalog, Transaction
 from eoscatalog.core.errors import InvalidNameError, StoreError
 from eoscatalog.core.names import Reference, split_reference
 from eoscatalog.core.units import format_time, parse_time
@@ -44,7 +44,7 @@ from eoscatalog.sdk.remotes import (
 from eoscatalog.sdk.temp_paths import ensure_temp_folder, new_temp_folder
 from eoscatalog.transfer.external import download_s3, download_url, upload_s3
 
-__all__ = ["File", "default_catalog", "set_default_catalog"]
+__all__ = ["File", "default_catalog", "set_default_catalog", "transaction"]
 
 TEMP_FOLDER = "tmp"
 _default: Catalog | None = None
@@ -65,6 +65,14 @@ def set_default_catalog(catalog: Catalog | None) -> None:
     global _default
     with _default_lock:
         _default = catalog
+
+
+def transaction(message: str = "", *, namespace: str | None = None) -> Transaction:
+    """``with eoscatalog.transaction("regrid v2"):``: every write the block makes to the
+    default catalog's store (``File.upload``, ``eos://`` writes from pandas, xarray, zarr and
+    dask, ``Catalog.put``), from any thread, publishes at its end as ONE changeset, or not at
+    all if it raises (:meth:`Catalog.transaction` on :func:`default_catalog`)."""
+    return default_catalog().transaction(message, namespace=namespace)
 
 
 class File:

@@ -20,9 +20,10 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
+from fsspec.spec import AbstractBufferedFile, AbstractFileSystem, make_instance
 
 from eoscatalog.catalog.catalog import Catalog
 from eoscatalog.core.errors import EosError, NameExistsError, NotFoundError
@@ -32,6 +33,7 @@ from eoscatalog.log.records import VersionRecord
 from eoscatalog.sdk.blob_file import BlobFile
 from eoscatalog.sdk.file import default_catalog
 from eoscatalog.sdk.fs_options import catalog_settings
+from eoscatalog.sdk.fs_transaction import EosFsTransaction
 
 __all__ = ["EosFileSystem"]
 
@@ -54,12 +56,34 @@ class EosFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec is unty
 
     protocol = ("eos",)  # not "e": fsspec takes one-letter schemes for drive letters
     root_marker = ""
+    transaction_type = EosFsTransaction
 
     def __init__(self, catalog: Catalog | None = None, **options: Any) -> None:
         settings = catalog_settings(options)  # an unknown option is refused before anything
         super().__init__(catalog=catalog, **options)
         self._catalog = catalog or (Catalog.open(**settings) if settings else None)
         self._copying = threading.local()  # pairs a copy or mv collects from cp_file
+        self._joins: str | None = options.get("transaction")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled inside an open transaction (for dask workers), the copy writes into it."""
+        options = dict(self.storage_options)
+        txn = self.catalog.open_transaction()
+        if txn is not None:
+            options["transaction"] = txn.announce()
+        return make_instance, (type(self), self.storage_args, options)
+
+    def start_transaction(self) -> Any:
+        """Begin a transaction without ``with`` (``end_transaction`` publishes it)."""
+        transaction = super().start_transaction()
+        transaction.start()
+        return transaction
+
+    def _writing(self) -> AbstractContextManager[Any]:
+        """The transaction this filesystem was pickled in, joined for one write (if any)."""
+        if self._joins is None:
+            return nullcontext()
+        return self.catalog.transaction(join=self._joins)
 
     @property
     def catalog(self) -> Catalog:
@@ -195,9 +219,11 @@ class EosFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec is unty
             raise NameExistsError(f"eos://{stripped} exists: 'xb' creates only new names; "
                                   "open it 'wb' to add a version")
         # "xb" is checked again as the version is committed (Catalog.put_if_absent), so a name
-        # created by someone else while this file was open is not overwritten.
+        # created by someone else while this file was open is not overwritten. In a transaction
+        # a file is staged as it closes (fsspec would defer it), so the block reads it.
+        staged = autocommit or self.catalog.open_transaction() is not None
         return NewVersionFile(self, stripped, mode=mode, block_size=block_size or "default",
-                              autocommit=autocommit)
+                              autocommit=staged)
 
     def _exists_as_name(self, stripped: str) -> bool:
         try:
@@ -218,7 +244,8 @@ class EosFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec is unty
         """Delete a name (a delete marker: earlier versions stay readable);
         FileNotFoundError if it has no readable version."""
         try:
-            self.catalog.rm("eos://" + self._strip_protocol(path))
+            with self._writing():
+                self.catalog.rm("eos://" + self._strip_protocol(path))
         except NotFoundError as e:
             raise FileNotFoundError(str(e)) from None
         self.invalidate_cache()
@@ -235,7 +262,8 @@ class EosFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec is unty
         if collected is not None:
             collected.append(pair)  # copy() and mv() commit them together
         else:
-            self.catalog.copy(*pair)
+            with self._writing():
+                self.catalog.copy(*pair)
             self.invalidate_cache()
 
     def _copy_source(self, path: str) -> str | None:
@@ -254,7 +282,8 @@ class EosFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec is unty
         pairs = self._collect_copies(path1, path2, recursive=recursive, maxdepth=maxdepth,
                                      on_error=on_error, **kwargs)
         if pairs:
-            self.catalog.copy_many(pairs)
+            with self._writing():
+                self.catalog.copy_many(pairs)
         self.invalidate_cache()
 
     def mv(self, path1: Any, path2: Any, recursive: bool = False,
@@ -274,8 +303,9 @@ class EosFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec is unty
         sources = list(dict.fromkeys(src.rsplit("@", 1)[0] for src, _ in pairs))
         moved = [(src, dest) for src, dest in pairs if src.rsplit("@", 1)[0] != dest]
         if moved:
-            self.catalog.copy_many(moved, deletes=[s for s in sources
-                                                   if s not in {d for _, d in moved}])
+            with self._writing():
+                self.catalog.copy_many(moved, deletes=[s for s in sources
+                                                       if s not in {d for _, d in moved}])
         self.invalidate_cache()
 
     def _collect_copies(self, path1: Any, path2: Any, **kwargs: Any) -> list[tuple[str, str]]:
@@ -293,7 +323,8 @@ class EosFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec is unty
             if self.info(p)["type"] == "directory":
                 if not recursive:
                     raise IsADirectoryError(f"{p} is a folder: pass recursive=True")
-                self.catalog.rm_prefix(self._folder(p))
+                with self._writing():
+                    self.catalog.rm_prefix(self._folder(p))
             else:
                 self.rm_file(p)
         self.invalidate_cache()
@@ -327,17 +358,22 @@ class NewVersionFile(AbstractBufferedFile):  # type: ignore[misc]  # fsspec is u
 
     def commit(self) -> None:
         """Publish the written bytes as the name's new version (once; the temp file goes)."""
+        if getattr(self, "_done", False):
+            return  # staged as it closed, in a transaction fsspec also commits at its end
+        self._done = True
         try:
-            if self.mode == "xb":
-                self.fs.catalog.put_if_absent(self._temp, "eos://" + self.path)
-            else:
-                self.fs.catalog.put(self._temp, "eos://" + self.path)
+            with self.fs._writing():
+                if self.mode == "xb":
+                    self.fs.catalog.put_if_absent(self._temp, "eos://" + self.path)
+                else:
+                    self.fs.catalog.put(self._temp, "eos://" + self.path)
         finally:
             os.unlink(self._temp)
 
     def discard(self) -> None:
         """Drop the written bytes: no version."""
-        if hasattr(self, "_sink"):
+        if hasattr(self, "_sink") and not getattr(self, "_done", False):
+            self._done = True
             self._sink.close()
             os.unlink(self._temp)
 

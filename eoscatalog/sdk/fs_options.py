@@ -14,7 +14,7 @@ from typing import Any
 from eoscatalog.core.errors import ConfigError
 from eoscatalog.local.config import Config
 
-__all__ = ["CATALOG_SETTINGS", "FSSPEC_OPTIONS", "catalog_settings"]
+__all__ = ["CATALOG_SETTINGS", "EOS_OPTIONS", "FSSPEC_OPTIONS", "catalog_settings"]
 
 #: fsspec's own options, and what ``eos://`` does with each.
 FSSPEC_OPTIONS: dict[str, str] = {
@@ -27,6 +27,12 @@ FSSPEC_OPTIONS: dict[str, str] = {
     "asynchronous": "accepted, no effect: eos:// is synchronous and is wrapped by async callers",
     "loop": "accepted, no effect (see asynchronous)",
     "batch_size": "accepted, no effect (see asynchronous)",
+}
+
+#: eos:// options of its own.
+EOS_OPTIONS: dict[str, str] = {
+    "transaction": "take part in the open transaction of this id (set when an eos:// filesystem "
+                   "is pickled inside one: dask workers write into the transaction)",
 }
 
 #: The catalog settings a storage option may give (``Config``'s fields, ``home`` included).
@@ -45,12 +51,14 @@ def catalog_settings(options: dict[str, Any]) -> dict[str, Any]:
     ...     print(str(e).split(";")[0])
     eos:// does not take the storage option 'anon'
     """
-    unknown = sorted(k for k in options if k not in CATALOG_SETTINGS and k not in FSSPEC_OPTIONS)
+    unknown = sorted(k for k in options
+                     if k not in CATALOG_SETTINGS and k not in FSSPEC_OPTIONS
+                     and k not in EOS_OPTIONS)
     if unknown:
         listed = ", ".join(repr(k) for k in unknown)
         raise ConfigError(
             f"eos:// does not take the storage option{'s' if len(unknown) > 1 else ''} "
             f"{listed}; it takes catalog settings ({', '.join(CATALOG_SETTINGS)}) and "
-            f"fsspec's own ({', '.join(FSSPEC_OPTIONS)})"
+            f"fsspec's own ({', '.join(FSSPEC_OPTIONS)}) and {', '.join(EOS_OPTIONS)}"
         )
     return {k: v for k, v in options.items() if k in CATALOG_SETTINGS}

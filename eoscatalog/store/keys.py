@@ -10,8 +10,8 @@ from __future__ import annotations
 from eoscatalog.core.errors import InvalidNameError
 from eoscatalog.core.hashing import digest_of
 
-__all__ = ["BLOB_PREFIX", "OUTBOARD_PREFIX", "QUARANTINE", "TOUCHED", "TRASH", "blob_key",
-           "check_key", "outboard_key"]
+__all__ = ["BLOB_PREFIX", "OUTBOARD_PREFIX", "QUARANTINE", "TOUCHED", "TRANSACTIONS", "TRASH",
+           "blob_key", "check_key", "outboard_key"]
 
 BLOB_PREFIX = "blobs/blake3/"
 # Large blobs' chunk hashes (:mod:`~eoscatalog.store.outboard`), beside ``blobs/``, not in it.
@@ -25,6 +25,9 @@ QUARANTINE = "quarantine/"
 # Blobs garbage collection has moved aside and deletes once it has read the catalog again
 # (``trash/<key>``): a writer that named one in between gets it back.
 TRASH = "trash/"
+# Writes staged by other processes (dask workers) for an open transaction, until it publishes
+# (``transactions/<id>/``, :mod:`~eoscatalog.log.staged`); gc removes abandoned ones.
+TRANSACTIONS = "transactions/"
 
 
 def blob_key(hash_string: str) -> str:

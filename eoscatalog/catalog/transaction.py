@@ -1,0 +1,237 @@
+"""Transactions: every write made in a block, by any thread or face of the process, staged
+and published at the end of the block as ONE changeset (or not at all).
+
+A transaction belongs to a store (its URL): while one is open, every catalog of the process on
+that store stages its writes in it instead of committing them, and reads ``latest`` and listings
+through it (a block reads its own writes). Blocks opened while one is open join it; the
+outermost block's end publishes. Other processes (dask workers) join by the transaction's id:
+their writes are staged as objects under ``transactions/<id>/`` (:mod:`eoscatalog.log.staged`)
+that the committing process collects.
+
+>>> from eoscatalog import Catalog
+>>> cat = Catalog.at("memory://", user="ada")
+>>> with cat.transaction(message="two files") as txn:
+...     _ = cat.put_bytes(b"1", "d/a.txt"); _ = cat.put_bytes(b"2", "d/b.txt")
+...     cat.cat("d/a.txt")
+b'1'
+>>> [r.uri for r in txn.records], cat.resolve("d/b.txt").seq
+(['eos://users/ada/d/a.txt@1', 'eos://users/ada/d/b.txt@1'], 1)
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from types import TracebackType
+
+from eoscatalog.core.errors import ConflictError, EosError, InvalidNameError, NotFoundError
+from eoscatalog.log.records import VersionRecord
+from eoscatalog.log.staged import (
+    StagedWrite,
+    check_transaction_id,
+    decode_staged,
+    encode_staged,
+    open_key,
+    staging_key,
+    staging_prefix,
+)
+from eoscatalog.store import Store
+
+__all__ = ["Transaction", "active_transaction"]
+
+_ACTIVE: dict[str, Transaction] = {}
+_REGISTRY = threading.Lock()
+
+Publish = Callable[["Transaction", list[StagedWrite]], list[VersionRecord]]
+
+
+def active_transaction(store: Store) -> Transaction | None:
+    """The transaction open on ``store`` in this process, if any."""
+    return _ACTIVE.get(store.url)
+
+
+class Transaction:
+    """Writes staged until the block ends (see the module's description).
+
+    Made by :meth:`Catalog.transaction <eoscatalog.catalog.catalog.Catalog.transaction>`;
+    ``publish`` commits the collected writes (the opening catalog's, as one changeset).
+    With ``joined``, this process takes part in the transaction of that id opened elsewhere:
+    its writes are stored under ``transactions/<id>/`` at once, and it publishes nothing.
+    """
+
+    def __init__(self, store: Store, publish: Publish, *, started: datetime, message: str = "",
+                 namespace: str | None = None, joined: str | None = None) -> None:
+        self.store = store
+        self.started = started
+        self.message = message
+        self.namespace = namespace
+        self.id = check_transaction_id(joined) if joined else uuid.uuid4().hex
+        self.remote = joined is not None
+        self.records: list[VersionRecord] = []  # the published versions, once committed
+        self._publish = publish
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._staged: dict[str, StagedWrite] = {}
+        self._participant = uuid.uuid4().hex
+        self._objects = 0
+        self._announced = False
+        self._closed = False
+        self._joined_to: Transaction | None = None
+
+    def __repr__(self) -> str:
+        return f"Transaction(id={self.id!r}, namespace={self.namespace!r})"
+
+    # -- the block ------------------------------------------------------------------------------
+
+    def __enter__(self) -> Transaction:
+        with _REGISTRY:
+            current = _ACTIVE.get(self.store.url)
+            if current is not None and current is not self:
+                # Another thread opened one since this block was made: join it.
+                if self.remote and current.id != self.id:
+                    raise ConflictError(
+                        f"cannot join transaction {self.id} on {self.store.url}: this process "
+                        f"has transaction {current.id} open there")
+                self._joined_to = current
+                current._depth += 1
+                return current
+            _ACTIVE[self.store.url] = self
+            self._depth += 1
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        if self._joined_to is not None:
+            joined, self._joined_to = self._joined_to, None
+            joined.__exit__(kind, value, traceback)
+            return
+        with _REGISTRY:
+            self._depth -= 1
+            if self._depth:
+                return
+            del _ACTIVE[self.store.url]
+        if self.remote:
+            return
+        if kind is None:
+            self.commit()
+        else:
+            self.abort()
+
+    def commit(self) -> list[VersionRecord]:
+        """Publish every staged write as one changeset (the block's end does this)."""
+        with self._lock:
+            if self._closed:
+                raise ConflictError(f"transaction {self.id} has ended already")
+            self._closed = True
+        writes = self._collect()
+        self.records = self._publish(self, writes) if writes else []
+        self._clean()
+        return self.records
+
+    def abort(self) -> None:
+        """Publish nothing; remove what other processes staged. Blobs already stored are named
+        by no version: gc collects them after its grace period."""
+        with self._lock:
+            self._closed = True
+            self._staged.clear()
+        if self._announced:
+            self._clean()
+
+    # -- staging ----------------------------------------------------------------------------------
+
+    def stage(self, namespace: str, writes: list[StagedWrite]) -> None:
+        """Stage writes to ``namespace`` (of two writes to one name, the later one wins)."""
+        with self._lock:
+            if self._closed:
+                raise ConflictError(f"transaction {self.id} has ended: its writes were "
+                                    "published or dropped; write outside it, or open another")
+            if self.namespace is None:
+                self.namespace = namespace
+            elif namespace != self.namespace:
+                raise InvalidNameError(
+                    f"a transaction writes to one namespace: this one writes to "
+                    f"eos://{self.namespace}/, not eos://{namespace}/ (one changeset per "
+                    "namespace: use a transaction for each)")
+            for write in writes:
+                self._staged[write.name] = write
+            if self.remote:
+                self._send(namespace, writes)
+
+    def staged(self, namespace: str, name: str) -> StagedWrite | None:
+        """This process's staged write of a name, if any."""
+        if namespace != self.namespace:
+            return None
+        return self._staged.get(name)
+
+    def staged_under(self, namespace: str, prefix: str) -> list[StagedWrite]:
+        """This process's staged writes of names starting with ``prefix``."""
+        if namespace != self.namespace:
+            return []
+        with self._lock:
+            return [w for name, w in sorted(self._staged.items()) if name.startswith(prefix)]
+
+    def record_of(self, namespace: str, write: StagedWrite, version: int,
+                  author: str) -> VersionRecord:
+        """The version a staged write will be: ``version`` is a forecast (numbers are assigned
+        at commit, on the freshest log); ``seq`` 0 says it is not published yet."""
+        return VersionRecord(namespace, write.name, version, write.op, write.hash, write.size,
+                             write.at, author, self.message, 0, source=write.source,
+                             meta=dict(write.meta))
+
+    def missing(self, namespace: str, name: str) -> NotFoundError:
+        """The error for a name this transaction deleted."""
+        return NotFoundError(f"eos://{namespace}/{name} is deleted in the open transaction "
+                             f"{self.id}")
+
+    # -- other processes ------------------------------------------------------------------------
+
+    def announce(self) -> str:
+        """Let other processes join (the ``open.json`` marker); return the id they join by."""
+        with self._lock:
+            if self._closed:
+                raise ConflictError(f"transaction {self.id} has ended")
+            if not self._announced and not self.remote:
+                self.store.put(open_key(self.id), b"{}")
+                self._announced = True
+        return self.id
+
+    def _send(self, namespace: str, writes: list[StagedWrite]) -> None:
+        self._objects += 1
+        key = staging_key(self.id, self._participant, self._objects)
+        self.store.put(key, encode_staged(namespace, self.id, writes), if_absent=True)
+        if not self.store.exists(open_key(self.id)):
+            raise ConflictError(
+                f"transaction {self.id} was no longer open when this process staged "
+                f"{len(writes)} write(s): they may be missing from its changeset; write them "
+                "again (outside it, or in a new transaction)")
+
+    def _collect(self) -> list[StagedWrite]:
+        """Every write staged for this transaction, here and (after closing the door to other
+        processes) in the store; a name's latest write wins."""
+        if not self._announced:
+            return list(self._staged.values())
+        self.store.delete(open_key(self.id))
+        latest = dict(self._staged)
+        for info in self.store.list(staging_prefix(self.id)):
+            namespace, writes = decode_staged(self.store.get(info.key), self.id)
+            if writes and self.namespace not in (None, namespace):
+                raise InvalidNameError(
+                    f"transaction {self.id} got writes to eos://{namespace}/ from another "
+                    f"process, but it writes to eos://{self.namespace}/: nothing was published")
+            self.namespace = namespace if writes else self.namespace
+            for write in writes:
+                if write.name not in latest or latest[write.name].at <= write.at:
+                    latest[write.name] = write
+        return sorted(latest.values(), key=lambda w: w.name)
+
+    def _clean(self) -> None:
+        """Remove the transaction's objects (best effort: gc removes what is left)."""
+        if not self._announced:
+            return
+        try:
+            for info in list(self.store.list(staging_prefix(self.id))):
+                self.store.delete(info.key)
+        except EosError:  # published already; gc removes what is left
+            pass
