@@ -293,7 +293,7 @@ class Catalog:
         """A block (``with cat.transaction("msg") as txn:``) whose writes to the store, from any
         thread or catalog of the process, publish at its end as ONE changeset to one namespace,
         or not at all if it raises; it reads its own writes. An open one is joined; ``join``:
-        the id of one another process opened (``txn.announce()``). See docs/concepts.md."""
+        the id of one another process opened (``txn.announce()``). See docs/browsing.md."""
         return self._writer.stager.transaction(message, namespace=namespace, join=join)
 
     def open_transaction(self) -> Transaction | None:
