@@ -98,7 +98,7 @@ class Stager:
                       meta: dict[str, object]) -> tuple[VersionRecord, bool]:
         """Stage the first version of a name that holds none (checked again at commit)."""
         staged = txn.staged(loc.namespace, loc.name)
-        current = self._current(txn, loc)
+        current = self._current(txn, loc, fresh=True)
         if current is not None:
             raise NameExistsError(
                 f"{loc.uri} already exists (version {current.version}): a create-only write "
@@ -109,7 +109,7 @@ class Stager:
 
     def rm(self, txn: Transaction, loc: Location) -> VersionRecord:
         """Stage a delete marker on a name's readable latest version."""
-        if self._current(txn, loc) is None:
+        if self._current(txn, loc, fresh=True) is None:
             raise NotFoundError(f"{loc.uri} has no readable version to delete")
         write = StagedWrite(loc.name, "delete", at=self._now())
         txn.stage(loc.namespace, [write])
@@ -147,13 +147,16 @@ class Stager:
             return current, False
         return txn.record_of(namespace, write, self._forecast(loc), self._user()), True
 
-    def _current(self, txn: Transaction, loc: Location) -> VersionRecord | None:
-        """The readable latest version of a name, as this transaction sees it."""
+    def _current(self, txn: Transaction, loc: Location, *,
+                 fresh: bool = False) -> VersionRecord | None:
+        """The readable latest version of a name, as this transaction sees it (``fresh``: with
+        the log read first; a forecast does without, the commit plans on the freshest log)."""
         staged = txn.staged(loc.namespace, loc.name)
         if staged is not None:
             return (None if staged.op == "delete" else
                     txn.record_of(loc.namespace, staged, self._forecast(loc), self._user()))
-        self.reader.refresh_online(loc.namespace)
+        if fresh:
+            self.reader.refresh_online(loc.namespace)
         latest = self.index.latest(loc.namespace, loc.name)
         return None if latest is None or latest.is_delete_marker else latest
 
