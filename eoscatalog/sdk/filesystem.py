@@ -211,13 +211,7 @@ class EosFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec is unty
         if mode not in ("wb", "xb"):
             raise ValueError(f"eos:// files open as 'rb' or 'wb' ('xb': a new name only), "
                              f"not {mode!r}")
-        stripped = self._strip_protocol(path)
-        _, selector = split_reference(stripped)
-        if selector is not None:
-            raise ValueError(f"{path}: a write makes a new version; drop the '@{selector}' part")
-        if mode == "xb" and self._exists_as_name(stripped):
-            raise NameExistsError(f"eos://{stripped} exists: 'xb' creates only new names; "
-                                  "open it 'wb' to add a version")
+        stripped = self._write_target(path, create=mode == "xb")
         # "xb" is checked again as the version is committed (Catalog.put_if_absent), so a name
         # created by someone else while this file was open is not overwritten. In a transaction
         # a file is staged as it closes (fsspec would defer it), so the block reads it.
@@ -232,11 +226,29 @@ class EosFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec is unty
             return False
         return True
 
+    def _write_target(self, path: str, *, create: bool) -> str:
+        """The name a write to ``path`` makes a version of (no ``@`` selector); with
+        ``create``, NameExistsError if it exists already."""
+        stripped = self._strip_protocol(path)
+        _, selector = split_reference(stripped)
+        if selector is not None:
+            raise ValueError(f"{path}: a write makes a new version; drop the '@{selector}' part")
+        if create and self._exists_as_name(stripped):
+            raise NameExistsError(f"eos://{stripped} exists: 'xb' creates only new names; "
+                                  "open it 'wb' to add a version")
+        return stripped
+
     def pipe_file(self, path: str, value: bytes, mode: str = "overwrite", **kwargs: Any) -> None:
         """Write ``value`` as a new version; ``mode="create"`` only if the name does not exist
-        (FileExistsError otherwise, checked when the version is committed)."""
-        with self.open(path, "xb" if mode == "create" else "wb", **kwargs) as f:
-            f.write(value)
+        (FileExistsError otherwise, checked when the version is committed). The bytes go to
+        the store from memory (zarr writes every chunk this way)."""
+        stripped = self._write_target(path, create=mode == "create")
+        with self._writing():
+            if mode == "create":
+                self.catalog.put_if_absent(bytes(value), "eos://" + stripped)
+            else:
+                self.catalog.put_bytes(bytes(value), "eos://" + stripped)
+        self.invalidate_cache(stripped)
 
     # -- changing -----------------------------------------------------------------------------
 
