@@ -83,3 +83,25 @@ def test_zarr_open_group_by_url(cat: Catalog, zarr_format: int) -> None:
     assert np.array_equal(again["a"][:], data)
     assert again.attrs["owner"] == "ada"
     assert list(again.array_keys()) == ["a"]
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_append_dim_in_a_transaction_is_one_changeset(cat: Catalog, zarr_format: int) -> None:
+    """Appending along a dimension (consolidated metadata with format 2) publishes the new
+    chunks and the rewritten metadata together."""
+    url = f"eos://org/runs/append{zarr_format}.zarr"
+    options = {"zarr_format": zarr_format, "consolidated": zarr_format == 2}
+    first = dataset(1)
+    first.chunk({"time": 3}).to_zarr(url, mode="w", **options)
+    log = "catalog/org/log/"
+    before = sum(1 for _ in cat.store.list(log))
+    more = dataset(2).assign_coords(time=np.arange(6, 12))
+    with cat.transaction("append six steps") as txn:
+        more[["t"]].chunk({"time": 3}).to_zarr(url, append_dim="time", **options)
+    assert sum(1 for _ in cat.store.list(log)) == before + 1
+    assert len({r.seq for r in txn.records}) == 1
+    back = xr.open_zarr(url, **options).compute()
+    assert back.t.shape == (12, 8)
+    np.testing.assert_array_equal(back.t.values, np.concatenate([first.t.values,
+                                                                 more.t.values]))
+    assert list(back.time.values) == list(range(12))
