@@ -97,11 +97,14 @@ def test_every_public_function_and_class_has_a_docstring() -> None:
     assert missing == [], f"public API without docstrings: {missing}"
 
 
+@pytest.mark.parametrize("where", ["embedded", "s3"])
 @pytest.mark.parametrize(("page", "at_least"), [("file.md", 8), ("browsing.md", 5)])
-def test_the_pages_examples_run(page: str, at_least: int, tmp_path: Path,
-                                monkeypatch: pytest.MonkeyPatch) -> None:
-    """The examples of docs/file.md and docs/browsing.md, executed in order on the embedded
-    store as user ada."""
+def test_the_pages_examples_run(page: str, at_least: int, where: str, tmp_path: Path,
+                                monkeypatch: pytest.MonkeyPatch,
+                                request: pytest.FixtureRequest) -> None:
+    """The examples of docs/file.md and docs/browsing.md, executed in order as user ada on the
+    embedded store, and on a store in the S3 test server (as EOS_STORE and the standard
+    AWS_ENDPOINT_URL_S3 name it)."""
     import eoscatalog
 
     blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / page).read_text(), re.S)
@@ -109,6 +112,10 @@ def test_the_pages_examples_run(page: str, at_least: int, tmp_path: Path,
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("EOS_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("EOS_USER", "ada")
+    if where == "s3":
+        server = request.getfixturevalue("s3_server")
+        monkeypatch.setenv("EOS_STORE", f"s3://{request.getfixturevalue('s3_bucket')}/acme")
+        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", server.endpoint_url)
     eoscatalog.set_default_catalog(None)
     namespace: dict[str, object] = {}
     try:
@@ -117,6 +124,8 @@ def test_the_pages_examples_run(page: str, at_least: int, tmp_path: Path,
                 exec(compile(block, f"docs/{page} block {i + 1}", "exec"), namespace)
             except Exception as e:
                 raise AssertionError(f"docs/{page} block {i + 1} failed: {e!r}\n{block}") from e
+        used = eoscatalog.default_catalog().store.url
+        assert used.startswith("s3://" if where == "s3" else "file://"), used
     finally:
         eoscatalog.default_catalog().close()
         eoscatalog.set_default_catalog(None)
