@@ -312,6 +312,27 @@ def test_a_joined_transaction_collects_another_process_writes(local_store: Store
     assert cat.cat("d/here.txt") == b"again"  # the later write wins
     assert staged_objects(cat) == []
     # a process joining after the end is told its writes may be lost
-    with pytest.raises(ConflictError, match="no longer open"), cat.transaction(join=txn.id):
+    token = txn.token
+    with pytest.raises(ConflictError, match="no longer open"), cat.transaction(join=token):
         cat.put_bytes(b"late", "d/late.txt")
     cat.close()
+
+
+def test_a_staged_object_planted_without_the_key_fails_the_commit(mem: Catalog) -> None:
+    """Members may list and write under transactions/: a writer who learns a transaction's id
+    (from a listing) but not its key cannot slip versions into it."""
+    from eoscatalog.core.errors import InvalidChangesetError
+    from eoscatalog.log.staged import StagedWrite, encode_staged, split_token, staging_key
+
+    blob = mem.store.put_blob_bytes(b"planted")
+    refused = pytest.raises(InvalidChangesetError, match="not signed with this transaction's key")
+    with refused, mem.transaction() as txn:
+        mem.put_bytes(b"mine", "mine.txt")
+        ident, _ = split_token(txn.announce())
+        forged = encode_staged(NS, f"{ident}.{'0' * 64}",
+                               [StagedWrite("evil.txt", "put", blob, 7,
+                                            "2026-01-01T00:00:00.000000Z")])
+        mem.store.put(staging_key(ident, "f" * 32, 1), forged)
+    assert changesets(mem) == 0
+    with pytest.raises(NotFoundError):
+        mem.resolve("evil.txt")

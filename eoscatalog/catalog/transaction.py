@@ -30,10 +30,11 @@ from eoscatalog.core.errors import ConflictError, EosError, InvalidNameError, No
 from eoscatalog.log.records import VersionRecord
 from eoscatalog.log.staged import (
     StagedWrite,
-    check_transaction_id,
     decode_staged,
     encode_staged,
+    new_token,
     open_key,
+    split_token,
     staging_key,
     staging_prefix,
 )
@@ -67,7 +68,8 @@ class Transaction:
         self.started = started
         self.message = message
         self.namespace = namespace
-        self.id = check_transaction_id(joined) if joined else uuid.uuid4().hex
+        self.token = joined or new_token()
+        self.id = split_token(self.token)[0]
         self.remote = joined is not None
         self.records: list[VersionRecord] = []  # the published versions, once committed
         self._publish = publish
@@ -188,19 +190,21 @@ class Transaction:
     # -- other processes ------------------------------------------------------------------------
 
     def announce(self) -> str:
-        """Let other processes join (the ``open.json`` marker); return the id they join by."""
+        """Let other processes join (the ``open.json`` marker); return the token they join by
+        (``Catalog.transaction(join=token)``; it holds the key their writes are signed with:
+        hand it only to processes that may write in this transaction)."""
         with self._lock:
             if self._closed:
                 raise ConflictError(f"transaction {self.id} has ended")
             if not self._announced and not self.remote:
                 self.store.put(open_key(self.id), b"{}")
                 self._announced = True
-        return self.id
+        return self.token
 
     def _send(self, namespace: str, writes: list[StagedWrite]) -> None:
         self._objects += 1
         key = staging_key(self.id, self._participant, self._objects)
-        self.store.put(key, encode_staged(namespace, self.id, writes), if_absent=True)
+        self.store.put(key, encode_staged(namespace, self.token, writes), if_absent=True)
         if not self.store.exists(open_key(self.id)):
             raise ConflictError(
                 f"transaction {self.id} was no longer open when this process staged "
@@ -215,7 +219,7 @@ class Transaction:
         self.store.delete(open_key(self.id))
         latest = dict(self._staged)
         for info in self.store.list(staging_prefix(self.id)):
-            namespace, writes = decode_staged(self.store.get(info.key), self.id)
+            namespace, writes = decode_staged(self.store.get(info.key), self.token)
             if writes and self.namespace not in (None, namespace):
                 raise InvalidNameError(
                     f"transaction {self.id} got writes to eos://{namespace}/ from another "

@@ -8,21 +8,29 @@ Layout under the store root::
 
 A participant writes its object (create-if-absent) after the blobs it names are stored; the
 committing process removes ``open.json`` first, then lists the folder, so a participant that
-still finds ``open.json`` after writing knows its writes are listed. Nothing under
+still finds ``open.json`` after writing knows its writes are listed. Every member may list and
+write under ``transactions/``, so each object carries an HMAC of its bytes under the
+transaction's key, which travels only with the token processes join by (never in the store):
+an object anyone else planted fails the commit instead of being published under the writer's
+name. Nothing under
 ``transactions/`` is ever read as the catalog: until the committing process publishes one
 changeset, none of these writes exist for anyone else. gc removes what an abandoned
 transaction left once it is older than the grace period.
 
 >>> w = StagedWrite("x.zarr/zarr.json", "put", "blake3:" + "0" * 64, 2,
 ...                 at="2026-01-01T00:00:00.000000Z")
->>> decode_staged(encode_staged("org", "t1", [w]), "t1") == ("org", [w])
+>>> token = new_token()
+>>> decode_staged(encode_staged("org", token, [w]), token) == ("org", [w])
 True
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
+import secrets
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -33,12 +41,13 @@ from eoscatalog.core.units import parse_time
 from eoscatalog.store.keys import TRANSACTIONS
 
 __all__ = [
-    "TRANSACTIONS",
     "StagedWrite",
     "check_transaction_id",
     "decode_staged",
     "encode_staged",
+    "new_token",
     "open_key",
+    "split_token",
     "staging_key",
     "staging_prefix",
 ]
@@ -77,6 +86,29 @@ def check_transaction_id(text: str) -> str:
     return text
 
 
+def new_token() -> str:
+    """A new transaction's token: ``<id>.<key>``, its id (32 hex digits, in the store's keys)
+    and the key its staged objects are signed with (64 hex digits, never stored)."""
+    return f"{secrets.token_hex(16)}.{secrets.token_hex(32)}"
+
+
+def split_token(token: str) -> tuple[str, str]:
+    """The id and key of a transaction's token; InvalidNameError if it is not one.
+
+    >>> split_token("0" * 32 + "." + "f" * 64)[0] == "0" * 32
+    True
+    """
+    ident, _, key = token.partition(".") if isinstance(token, str) else ("", "", "")
+    if not re.fullmatch(r"[0-9a-f]{64}", key):
+        raise InvalidNameError("invalid transaction token: expected <id>.<key> as "
+                               "Transaction.announce() gives it")
+    return check_transaction_id(ident), key
+
+
+def _mac(key: str, body: bytes) -> str:
+    return hmac.new(bytes.fromhex(key), body, hashlib.sha256).hexdigest()
+
+
 def staging_prefix(transaction_id: str) -> str:
     """The folder of a transaction's objects: ``transactions/<id>/``."""
     return f"{TRANSACTIONS}{check_transaction_id(transaction_id)}/"
@@ -96,18 +128,28 @@ def staging_key(transaction_id: str, participant: str, n: int) -> str:
     return f"{staging_prefix(transaction_id)}{check_transaction_id(participant)}-{n:08d}.json"
 
 
-def encode_staged(namespace: str, transaction_id: str, writes: list[StagedWrite]) -> bytes:
-    """The JSON object a participant stores for ``writes`` to ``namespace``."""
-    return json.dumps({"format": FORMAT, "transaction": transaction_id, "namespace": namespace,
-                       "writes": [asdict(w) for w in writes]}, sort_keys=True).encode()
+def encode_staged(namespace: str, token: str, writes: list[StagedWrite]) -> bytes:
+    """The JSON object a participant stores for ``writes`` to ``namespace``, signed with the
+    key of the transaction's ``token``."""
+    transaction_id, key = split_token(token)
+    body = json.dumps({"format": FORMAT, "transaction": transaction_id, "namespace": namespace,
+                       "writes": [asdict(w) for w in writes]}, sort_keys=True)
+    return json.dumps({"body": body, "mac": _mac(key, body.encode())}).encode()
 
 
-def decode_staged(raw: bytes, transaction_id: str) -> tuple[str, list[StagedWrite]]:
-    """The namespace and writes of a staged object of ``transaction_id``, every field checked;
-    InvalidChangesetError naming the fault (such an object fails the commit: nothing is
-    published)."""
+def decode_staged(raw: bytes, token: str) -> tuple[str, list[StagedWrite]]:
+    """The namespace and writes of a staged object of the transaction of ``token``, its
+    signature and every field checked; InvalidChangesetError naming the fault (such an object
+    fails the commit: nothing is published)."""
+    transaction_id, key = split_token(token)
     try:
-        data = json.loads(raw)
+        outer = json.loads(raw)
+        if not isinstance(outer, dict) or not isinstance(outer.get("body"), str):
+            raise ValueError("not a signed object")
+        if not hmac.compare_digest(str(outer.get("mac")), _mac(key, outer["body"].encode())):
+            raise ValueError("it is not signed with this transaction's key: written by a "
+                             "process that was not given the transaction's token")
+        data = json.loads(outer["body"])
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ValueError("not a format 1 object")
         if data.get("transaction") != transaction_id:

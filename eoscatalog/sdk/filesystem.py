@@ -229,7 +229,7 @@ class EosFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec is unty
     def _write_target(self, path: str, *, create: bool) -> str:
         """The name a write to ``path`` makes a version of (no ``@`` selector); with
         ``create``, NameExistsError if it exists already."""
-        stripped = self._strip_protocol(path)
+        stripped = str(self._strip_protocol(path))
         _, selector = split_reference(stripped)
         if selector is not None:
             raise ValueError(f"{path}: a write makes a new version; drop the '@{selector}' part")
