@@ -509,13 +509,13 @@ def test_reuse_marker_protects_a_blob_in_flight(store: Store, catalogs: MakeCata
         gc_cat = catalogs(store, admin=True)
     writer = catalogs(store)
     reports: list[GcReport] = []
-    commit = writer._committer.commit
+    commit = writer._committer.commit_shared
 
     def gc_then_commit(*args: Any, **kwargs: Any) -> Any:
         reports.append(gc_cat.gc())
         return commit(*args, **kwargs)
 
-    monkeypatch.setattr(writer._committer, "commit", gc_then_commit)
+    monkeypatch.setattr(writer._committer, "commit_shared", gc_then_commit)
     if source == "file":
         path = tmp_path / "reused.bin"
         path.write_bytes(data)

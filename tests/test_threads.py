@@ -326,8 +326,9 @@ class CountingStore(MemoryStore):
 
 
 def test_threads_of_one_process_take_turns_for_the_next_seq(tmp_path: Path) -> None:
-    """16 threads x 10 puts: one changeset write each, none refused (they share the index, so
-    racing for a seq would only waste writes; with enough threads one could lose every try)."""
+    """16 threads x 10 puts: no changeset write refused (they share the index, so racing for a
+    seq would only waste writes; with enough threads one could lose every try). Writes that
+    queue behind a commit share the next changeset (group commit): at most one each."""
     store = CountingStore()
     cat = Catalog(store, tmp_path / "index.sqlite", user="ada")
     try:
@@ -335,8 +336,9 @@ def test_threads_of_one_process_take_turns_for_the_next_seq(tmp_path: Path) -> N
             cat.put_bytes(content(f"t{t}/n{i}"), f"eos://{NS}/t{t}/n{i}") for i in range(10)
         ])
         assert errors == [], f"{len(errors)} writes failed, the first: {errors[0]!r}"
-        assert (store.changeset_writes, store.refused) == (THREADS * 10, 0)
-        assert cat.index.applied_seq(NS) == THREADS * 10
+        assert store.refused == 0
+        assert store.changeset_writes == cat.index.applied_seq(NS) <= THREADS * 10
+        assert len(cat.ls(f"eos://{NS}/", recursive=True).files) == THREADS * 10
     finally:
         cat.index.close()
         cat.hash_cache.close()

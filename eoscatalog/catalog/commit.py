@@ -5,14 +5,17 @@ freshest state, append at the next seq, plan again after a lost race, read the r
 writes (:mod:`~eoscatalog.catalog.writes`), the YAML import
 (:mod:`~eoscatalog.catalog.exports`) and gc's retention pruning
 (:mod:`~eoscatalog.catalog.maintenance`). The race itself is run by :meth:`Replay.commit`.
+Writes that make versions go through :meth:`Committer.commit_shared`, which lets concurrent
+threads share changesets (:mod:`~eoscatalog.catalog.group_commit`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from eoscatalog.catalog.group_commit import GroupCommit
 from eoscatalog.core.errors import ConflictError
 from eoscatalog.core.names import Location
 from eoscatalog.core.units import format_time
@@ -57,6 +60,7 @@ class Committer:
         self.replay = replay
         self.settings = settings
         self.clock = clock
+        self.group = GroupCommit(self._append)
 
     def now(self) -> datetime:
         """The time by this catalog's clock."""
@@ -88,6 +92,22 @@ class Committer:
     ) -> Changeset | None:
         """Append the planned entries at the next seq, replanning after every lost race."""
         self.check_write(namespace)
+        return self._append(namespace, plan, message)
+
+    def commit_shared(
+        self, namespace: str, plan: Callable[[], list[Entry]], message: str,
+        names: Iterable[str],
+    ) -> Changeset | None:
+        """As :meth:`commit`, for a plan that writes entries of ``names`` only: writes of
+        other threads arriving meanwhile may share the changeset (group commit), which is
+        returned once it is in the store. Read the plan's own results with :meth:`read_back`.
+        """
+        self.check_write(namespace)
+        return self.group.commit(namespace, plan, message, names)
+
+    def _append(
+        self, namespace: str, plan: Callable[[], list[Entry]], message: str
+    ) -> Changeset | None:
         return self.replay.commit(
             namespace, plan, author=self.settings.user, message=message,
             now=lambda: format_time(self.now()),

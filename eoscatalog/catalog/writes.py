@@ -157,7 +157,7 @@ class Writer:
             refuse_existing()
             return plan_put(self.index, loc.namespace, [item], expires=expires)
 
-        changeset = self.committer.commit(loc.namespace, plan, message)
+        changeset = self.committer.commit_shared(loc.namespace, plan, message, [loc.name])
         record, created = self.committer.read_back(loc.namespace, changeset, [item])[0]
         if created and not stored[0].uploaded:
             self.reuse.restore([(source, stored[0].hash)])
@@ -234,7 +234,8 @@ class Writer:
                     check(ns)
                 return plan_put(self.index, ns, its, expires=ex) + plan_deletes(self.index, ns, dl)
 
-            changeset = self.committer.commit(namespace, plan, message)
+            changeset = self.committer.commit_shared(
+                namespace, plan, message, [item.name for item in items] + gone)
             read_back = self.committer.read_back(namespace, changeset, items)
             results.update(zip((i for i, _ in indexed), read_back, strict=True))
         return sorted(results.items())
