@@ -23,6 +23,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from types import TracebackType
 
@@ -42,6 +43,9 @@ from eoscatalog.store import Store
 
 __all__ = ["Transaction", "active_transaction"]
 
+# Objects other processes staged are read and removed this many at a time (a Zarr store
+# written by dask workers makes one per chunk).
+STAGED_THREADS = 16
 _ACTIVE: dict[str, Transaction] = {}
 _REGISTRY = threading.Lock()
 
@@ -81,6 +85,8 @@ class Transaction:
         self._announced = False
         self._closed = False
         self._joined_to: Transaction | None = None
+        # What this process staged before others could join: any write of theirs came later.
+        self._before_others: dict[str, StagedWrite] = {}
 
     def __repr__(self) -> str:
         return f"Transaction(id={self.id!r}, namespace={self.namespace!r})"
@@ -127,9 +133,11 @@ class Transaction:
             if self._closed:
                 raise ConflictError(f"transaction {self.id} has ended already")
             self._closed = True
-        writes = self._collect()
-        self.records = self._publish(self, writes) if writes else []
-        self._clean()
+        try:
+            writes = self._collect()
+            self.records = self._publish(self, writes) if writes else []
+        finally:  # published, or refused as a whole: the staged objects serve no one now
+            self._clean()
         return self.records
 
     def abort(self) -> None:
@@ -199,6 +207,7 @@ class Transaction:
             if not self._announced and not self.remote:
                 self.store.put(open_key(self.id), b"{}")
                 self._announced = True
+                self._before_others = dict(self._staged)
         return self.token
 
     def _send(self, namespace: str, writes: list[StagedWrite]) -> None:
@@ -213,20 +222,34 @@ class Transaction:
 
     def _collect(self) -> list[StagedWrite]:
         """Every write staged for this transaction, here and (after closing the door to other
-        processes) in the store; a name's latest write wins."""
+        processes) in the store; a name's latest write wins. A write staged elsewhere beats
+        one staged here before others could join (``to_zarr(mode="w")`` deletes the old chunks
+        here, then workers write them), whatever the machines' clocks say; otherwise the times
+        staged decide."""
         if not self._announced:
             return list(self._staged.values())
+        if not self.store.exists(open_key(self.id)):
+            raise ConflictError(
+                f"transaction {self.id} was no longer open to other processes when it ended "
+                f"(its {open_key(self.id)} was removed: by gc with a grace period shorter than "
+                "the transaction?): what they staged may be gone, so nothing was published; "
+                "run the transaction again")
         self.store.delete(open_key(self.id))
+        keys = [info.key for info in self.store.list(staging_prefix(self.id))]
         latest = dict(self._staged)
-        for info in self.store.list(staging_prefix(self.id)):
-            namespace, writes = decode_staged(self.store.get(info.key), self.token)
+        with ThreadPoolExecutor(min(STAGED_THREADS, max(1, len(keys)))) as pool:
+            objects = list(pool.map(self.store.get, keys))  # one per participant's write
+        for raw in objects:
+            namespace, writes = decode_staged(raw, self.token)
             if writes and self.namespace not in (None, namespace):
                 raise InvalidNameError(
                     f"transaction {self.id} got writes to eos://{namespace}/ from another "
                     f"process, but it writes to eos://{self.namespace}/: nothing was published")
             self.namespace = namespace if writes else self.namespace
             for write in writes:
-                if write.name not in latest or latest[write.name].at <= write.at:
+                held = latest.get(write.name)
+                if (held is None or held is self._before_others.get(write.name)
+                        or held.at <= write.at):
                     latest[write.name] = write
         return sorted(latest.values(), key=lambda w: w.name)
 
@@ -235,7 +258,9 @@ class Transaction:
         if not self._announced:
             return
         try:
-            for info in list(self.store.list(staging_prefix(self.id))):
-                self.store.delete(info.key)
+            self.store.delete(open_key(self.id))  # first: a participant staging now is told
+            keys = [info.key for info in self.store.list(staging_prefix(self.id))]
+            with ThreadPoolExecutor(min(STAGED_THREADS, max(1, len(keys)))) as pool:
+                list(pool.map(self.store.delete, keys))
         except EosError:  # published already; gc removes what is left
             pass
