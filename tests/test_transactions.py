@@ -336,3 +336,32 @@ def test_a_staged_object_planted_without_the_key_fails_the_commit(mem: Catalog) 
     assert changesets(mem) == 0
     with pytest.raises(NotFoundError):
         mem.resolve("evil.txt")
+
+
+def test_a_block_opening_as_another_ends_is_a_new_transaction(mem: Catalog) -> None:
+    """A thread that got the open transaction just before its block ended gets a new one,
+    not the closed one (which would refuse every write of the process until it ended)."""
+    with mem.transaction() as first:
+        mem.put_bytes(b"1", "a.txt")
+        late = mem.transaction()  # the open one, about to end
+        assert late is first
+    with late as second:
+        assert second is not first
+        mem.put_bytes(b"2", "b.txt")
+    assert changesets(mem) == 2
+    assert mem.cat("b.txt") == b"2" and mem.open_transaction() is None
+
+
+def test_a_staged_write_naming_a_missing_blob_publishes_nothing(mem: Catalog) -> None:
+    """Another process's staged write whose blob the store does not have (stored nowhere, or
+    collected since) fails the commit: no version may name bytes that are not there."""
+    from eoscatalog.log.staged import StagedWrite, encode_staged, staging_key
+
+    with pytest.raises(ConflictError, match="1 blob"), mem.transaction() as txn:
+        mem.put_bytes(b"mine", "mine.txt")
+        token = txn.announce()
+        signed = encode_staged(NS, token, [StagedWrite("gone.txt", "put", hash_bytes(b"never"),
+                                                       5, "2026-01-01T00:00:00.000000Z")])
+        mem.store.put(staging_key(txn.id, "e" * 32, 1), signed)
+    assert changesets(mem) == 0
+    assert staged_objects(mem) == []

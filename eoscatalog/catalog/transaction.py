@@ -94,6 +94,13 @@ class Transaction:
     # -- the block ------------------------------------------------------------------------------
 
     def __enter__(self) -> Transaction:
+        if self._closed and not self.remote:
+            # Its block ended while this one was opening (another thread's): this block is a
+            # new transaction.
+            fresh = Transaction(self.store, self._publish, started=self.started,
+                                message=self.message)
+            self._joined_to = fresh
+            return fresh.__enter__()
         with _REGISTRY:
             current = _ACTIVE.get(self.store.url)
             if current is not None and current is not self:
@@ -251,7 +258,22 @@ class Transaction:
                 if (held is None or held is self._before_others.get(write.name)
                         or held.at <= write.at):
                     latest[write.name] = write
+        self._check_blobs({w.hash for w in latest.values()
+                           if w.hash and w is not self._staged.get(w.name)})
         return sorted(latest.values(), key=lambda w: w.name)
+
+    def _check_blobs(self, hashes: set[str]) -> None:
+        """Refuse to publish versions naming blobs another process said it stored but the
+        store does not have (this process checked its own as it stored them)."""
+        ordered = sorted(hashes)
+        with ThreadPoolExecutor(min(STAGED_THREADS, max(1, len(ordered)))) as pool:
+            missing = [h for h, there in zip(ordered, pool.map(self.store.has_blob, ordered),
+                                             strict=True) if not there]
+        if missing:
+            raise ConflictError(
+                f"{len(missing)} blob(s) another process staged in transaction {self.id} are "
+                f"not in {self.store.url} (e.g. {missing[0]}): nothing was published; run the "
+                "transaction again")
 
     def _clean(self) -> None:
         """Remove the transaction's objects (best effort: gc removes what is left)."""
