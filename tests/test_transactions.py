@@ -365,3 +365,12 @@ def test_a_staged_write_naming_a_missing_blob_publishes_nothing(mem: Catalog) ->
         mem.store.put(staging_key(txn.id, "e" * 32, 1), signed)
     assert changesets(mem) == 0
     assert staged_objects(mem) == []
+
+
+def test_a_filesystem_made_with_a_catalog_says_why_it_cannot_be_pickled(mem: Catalog) -> None:
+    import pickle
+
+    fs = fsspec.filesystem("eos", catalog=mem, skip_instance_cache=True)
+    with pytest.raises(TypeError, match="storage options"), mem.transaction():
+        pickle.dumps(fs)
+    assert staged_objects(mem) == []  # refused before it let anyone join

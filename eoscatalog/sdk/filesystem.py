@@ -68,6 +68,11 @@ class EosFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec is unty
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled inside an open transaction (for dask workers), the copy writes into it."""
         options = dict(self.storage_options)
+        if options.get("catalog") is not None:
+            raise TypeError(
+                "an eos:// filesystem made with catalog=... cannot go to another process (a "
+                "Catalog holds open databases): make it with storage options (store=..., "
+                "user=...) or from the EOS_* environment, as dask workers need")
         txn = self.catalog.open_transaction()
         if txn is not None:
             options["transaction"] = txn.announce()
