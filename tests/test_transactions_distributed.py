@@ -461,7 +461,7 @@ def test_kill_9_of_a_participant_mid_write(cat: Catalog, fs: EosFileSystem,
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """Two worker processes, one thread each, on 127.0.0.1 only; they import this
     worktree's eoscatalog (and this module, for the tasks defined here)."""
-    distributed = pytest.importorskip("dask.distributed")
+    import dask.distributed as distributed  # in the test extra: missing is a failure
     with pytest.MonkeyPatch.context() as mp:
         for var in list(os.environ):
             if var.startswith("EOS_"):
@@ -639,7 +639,7 @@ def test_workers_configured_by_the_environment(
         tmp_path: Path) -> None:
     """Workers that get the catalog from EOS_* variables (no storage options), as a
     ``with eoscatalog.transaction():`` user's cluster does."""
-    distributed = pytest.importorskip("dask.distributed")
+    import dask.distributed as distributed  # in the test extra: missing is a failure
     import xarray as xr
     monkeypatch.setenv("EOS_STORE", opts["store"])
     monkeypatch.setenv("EOS_HOME", opts["home"])
