@@ -6,10 +6,12 @@ they came from and the command that made them never drift apart.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -143,6 +145,64 @@ LIMITS = {
 }
 
 
+@dataclass
+class Measured:
+    """One workload's rows, as one run measured them (``run.py --only`` reruns some workloads
+    and keeps the others' from the report it rewrites)."""
+
+    rows: list[Row]
+    seconds: float
+    date: str
+    command: str
+    notes: list[str] = field(default_factory=list)
+
+
+# The figures, as data, at the end of the report (an HTML comment: not shown).
+DATA_OPEN, DATA_CLOSE = "<!-- results, read back by run.py --only: ", " -->"
+
+
+def dump(mode: str, results: dict[str, Measured]) -> str:
+    """The report's data line: ``mode`` and every workload's results, as JSON.
+
+    >>> r = {"x": Measured([Row("w", "p", 1.0, 2.0, "s", "t", False, "d")], 3.0, "now", "c")}
+    >>> load(dump("tiny", r)) == ("tiny", r)
+    True
+    """
+    data = {"mode": mode, "results": {
+        name: {**asdict(m), "rows": [asdict(r) for r in m.rows]} for name, m in results.items()}}
+    return DATA_OPEN + json.dumps(data).replace("-->", "--\\u003e") + DATA_CLOSE
+
+
+def load(text: str) -> tuple[str, dict[str, Measured]] | None:
+    """The mode and results a report holds (None if it holds none)."""
+    start = text.rfind(DATA_OPEN)
+    if start < 0:
+        return None
+    body = text[start + len(DATA_OPEN):]
+    data = json.loads(body[:body.index(DATA_CLOSE)])
+    results = {name: Measured(**{**m, "rows": [Row(**r) for r in m["rows"]]})
+               for name, m in data["results"].items()}
+    return data["mode"], results
+
+
+def date_now() -> str:
+    """Now, as the report writes dates."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _provenance(results: dict[str, Measured], command: str) -> list[str]:
+    """Which run measured which workloads, when some were rerun on their own (``--only``)."""
+    runs: dict[tuple[str, str], list[str]] = {}
+    for name, m in results.items():
+        runs.setdefault((m.command, m.date), []).append(name)
+    if len(runs) <= 1:
+        return []
+    said = "; ".join(f"{', '.join(names)} by `{cmd}` ({date})"
+                     for (cmd, date), names in runs.items())
+    return ["", f"Not every workload comes from the same run: {said}. The machine facts below "
+                "are the latest run's."]
+
+
 def _limits(rows: Sequence[Row]) -> list[str]:
     out = []
     for r in rows:
@@ -184,7 +244,7 @@ def facts(work: Path, aws: str) -> dict[str, str]:
     """What the figures depend on: the machine, the file system, the software."""
     v = versions()
     return {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": date_now(),
         "CPU": f"{_cpu()}, {os.cpu_count()} cores",
         "memory": _memory(),
         "system": f"{platform.system()} {platform.release()}",
@@ -208,10 +268,12 @@ def _num(value: float | None, unit: str) -> str:
     return f"{value:.4g} {unit}"
 
 
-def render(rows: Sequence[Row], machine: dict[str, str], *, mode: str,
-           durations: dict[str, float], total: float, notes: Sequence[str],
+def render(results: dict[str, Measured], machine: dict[str, str], *, mode: str,
            command: str) -> str:
-    """The whole of docs/performance.md."""
+    """The whole of docs/performance.md, its data line last."""
+    rows = [r for m in results.values() for r in m.rows]
+    notes = [n for m in results.values() for n in m.notes]
+    total = sum(m.seconds for m in results.values())
     met = sum(r.met for r in rows)
     out = [
         "# Performance",
@@ -222,7 +284,7 @@ def render(rows: Sequence[Row], machine: dict[str, str], *, mode: str,
         "(peer, eoscatalog, peer, ...). Ratios are eoscatalog's time over the peer's: below 1 is",
         "faster. No timing is asserted in the test suite; this file is where the figures live.",
         "",
-        f"**{met} of {len(rows)} targets met** in this run ({mode} mode, {total:.0f} s).",
+        f"**{met} of {len(rows)} targets met** ({mode} mode, workloads {total:.0f} s).",
         "",
         "## Rerun it",
         "",
@@ -232,10 +294,12 @@ def render(rows: Sequence[Row], machine: dict[str, str], *, mode: str,
         "python tests/benchmarks/run.py --quick    # smaller sizes, under 3 minutes",
         "```",
         "",
-        "`--only local,s3,sync,catalog,memory` runs some workloads; `--out FILE` writes",
-        "elsewhere. The aws CLI is installed once into `~/.cache/eoscatalog-bench/awscli`.",
+        "`--only local,s3,sync,catalog,memory,zarr` reruns some workloads (the others' rows are",
+        "kept from this file, from its data line at the end); `--out FILE` writes elsewhere.",
+        "The aws CLI is installed once into `~/.cache/eoscatalog-bench/awscli`.",
         "",
         f"This file was written by `{command}`.",
+        *_provenance(results, command),
         "",
         "## Machine",
         "",
@@ -259,6 +323,6 @@ def render(rows: Sequence[Row], machine: dict[str, str], *, mode: str,
     if notes:
         out += ["", "## Notes from this run", "", *[f"- {n}" for n in notes]]
     out += ["", "## Time per workload", "",
-            *[f"- {name}: {seconds:.0f} s" for name, seconds in durations.items()], ""]
-    out += [DESIGN + RANGED + IMPORTS]
+            *[f"- {name}: {m.seconds:.0f} s" for name, m in results.items()], ""]
+    out += [DESIGN + RANGED + IMPORTS, dump(mode, results), ""]
     return "\n".join(out)

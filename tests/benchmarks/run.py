@@ -21,9 +21,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent.parent)]  # the workloads; eoscatalog from this tree
 
-from harness import FULL, QUICK, TINY, Bench, Row, eos_cli, run_cli  # noqa: E402
+from harness import FULL, QUICK, TINY, Bench, eos_cli, run_cli  # noqa: E402
 from peers import aws_cli  # noqa: E402
-from report import facts, render  # noqa: E402
+from report import Measured, date_now, facts, load, render  # noqa: E402
 from server import BenchServer  # noqa: E402
 
 ROOT = HERE.parent.parent
@@ -34,6 +34,7 @@ WORKLOADS = [
     ("sync", "w_sync", "syncing many small files"),
     ("catalog", "w_catalog", "lookups in a large catalog"),
     ("memory", "w_memory", "peak memory"),
+    ("zarr", "w_zarr", "Zarr stores through eos:// (transactions)"),
 ]
 
 
@@ -74,8 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["EOS_HOME"] = str(work / "homes" / "default")
     os.environ["EOS_USER"] = "bench"
     started = time.monotonic()
-    rows: list[Row] = []
-    durations: dict[str, float] = {}
+    flags = [*(["--quick"] if args.quick else []), *(["--tiny"] if args.tiny else [])]
+    command = " ".join(["python tests/benchmarks/run.py", *flags])
+    this_run = " ".join([command, *(["--only", args.only] if args.only else [])])
+    results: dict[str, Measured] = {}
     try:
         aws = aws_cli(say=lambda text: print(f"[bench] {text}", file=sys.stderr))
         with BenchServer() as server:
@@ -84,19 +87,17 @@ def main(argv: list[str] | None = None) -> int:
             run_cli([aws, "--version"], bench.env())
             for name, module, what in chosen:
                 bench.say(f"{name}: {what}")
-                t0 = time.monotonic()
-                rows += importlib.import_module(module).run(bench)
-                durations[name] = time.monotonic() - t0
-        text = render(rows, facts(work, aws), mode=mode, durations=durations,
-                      total=time.monotonic() - started, notes=bench.notes,
-                      command=" ".join(["python tests/benchmarks/run.py",
-                                        *(["--quick"] if args.quick else []),
-                                        *(["--tiny"] if args.tiny else [])]))
+                t0, noted = time.monotonic(), len(bench.notes)
+                rows = importlib.import_module(module).run(bench)
+                results[name] = Measured(rows, time.monotonic() - t0, date_now(), this_run,
+                                         bench.notes[noted:])
+        text = render(kept(args, mode, results), facts(work, aws), mode=mode, command=command)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
+    rows = [r for m in results.values() for r in m.rows]
     for row in rows:
         mark = "met" if row.met else "NOT MET"
         peer = "" if row.peer_value is None else f" vs {row.peer} {row.peer_value:.4g}"
@@ -104,6 +105,19 @@ def main(argv: list[str] | None = None) -> int:
               f"({row.target})")
     print(f"wrote {args.out} in {time.monotonic() - started:.0f} s")
     return 0
+
+
+def kept(args: argparse.Namespace, mode: str,
+         results: dict[str, Measured]) -> dict[str, Measured]:
+    """With ``--only``, the other workloads' results kept from the report being rewritten (when
+    it holds results of the same mode), in the report's order."""
+    previous: dict[str, Measured] = {}
+    if args.only and args.out.exists():
+        held = load(args.out.read_text())
+        if held is not None and held[0] == mode:
+            previous = held[1]
+    merged = {**previous, **results}
+    return {name: merged[name] for name, _, _ in WORKLOADS if name in merged}
 
 
 if __name__ == "__main__":
