@@ -52,6 +52,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="scratch folder, kept (its generated data/ is reused); default: a "
                              "new temporary folder, removed after")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--render", action="store_true",
+                        help="measure nothing: write the report again from its data line (after "
+                             "a change to the report's texts)")
     return parser.parse_args(argv)
 
 
@@ -67,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown workloads {sorted(unknown)}; known: "
               f"{', '.join(w[0] for w in WORKLOADS)}", file=sys.stderr)
         return 2
+    if args.render:
+        return rerender(args.out)
     work = args.work or Path(tempfile.mkdtemp(prefix="eos-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     for old in work.iterdir():  # a kept --work: reuse its data, start everything else anew
@@ -114,10 +119,25 @@ def kept(args: argparse.Namespace, mode: str,
     previous: dict[str, Measured] = {}
     if args.only and args.out.exists():
         held = load(args.out.read_text())
-        if held is not None and held[0] == mode:
-            previous = held[1]
+        if held is not None and held.mode == mode:
+            previous = held.results
     merged = {**previous, **results}
     return {name: merged[name] for name, _, _ in WORKLOADS if name in merged}
+
+
+def rerender(out: Path) -> int:
+    """Write ``out`` again from its data line (the machine facts it recorded, or else this
+    machine's now); 2 if it has none."""
+    held = load(out.read_text()) if out.exists() else None
+    if held is None:
+        print(f"{out} holds no results to render", file=sys.stderr)
+        return 2
+    machine = held.machine or facts(out.parent, aws_cli(say=lambda text: None))
+    base = {"full": "", "quick": " --quick", "tiny": " --tiny"}[held.mode]
+    out.write_text(render(held.results, machine, mode=held.mode,
+                          command="python tests/benchmarks/run.py" + base))
+    print(f"wrote {out} from its data line")
+    return 0
 
 
 if __name__ == "__main__":
