@@ -47,7 +47,9 @@ def test_tiny_run_reports_every_workload(tiny_report: tuple[str, str]) -> None:
     workloads = [line.split(" | ")[0][2:] for line in table]
     assert len(table) >= 15, text
     for want in ("hash", "local store", "into S3", "from S3", "`eos put`", "`eos get`",
-                 "sync", "resolve", "latest", "ls", "peak memory"):
+                 "sync", "resolve", "latest", "ls", "peak memory", "Zarr store to S3 in a",
+                 "Zarr store again", "Zarr store to S3 without", "Zarr store to the local",
+                 "by `eos://` URL", "LocalCluster"):
         assert any(want in w for w in workloads), (want, workloads)
     for line in table:
         cells = line.strip("|").split(" | ")
@@ -70,6 +72,44 @@ def test_tiny_run_counts_requests_at_the_server(tiny_report: tuple[str, str]) ->
     assert re.search(r"eoscatalog .*: \d+ requests? \(.*GET.*\); 0 B up, 4\.0 MiB down", details)
     latest = next(line for line in details.splitlines() if "latest" in line)
     assert "1 request (1 GET)" in latest
+    # the Zarr rows: one changeset per transaction, counted in the store; every chunk read back
+    details = details.split("\n## ", 1)[0]
+    zarr = [line for line in details.splitlines() if "Zarr store" in line]
+    assert len(zarr) == 6, zarr
+    assert "changesets made per run: [1]" in zarr[0] and "s3fs: " in zarr[0]
+    assert re.search(r"read back by a fresh catalog: \[9\] chunks, values equal: \[True\]",
+                     zarr[2])
+    assert "changesets made per run: [1]; read back: [9] chunks" in zarr[5]
+
+
+@pytest.mark.slow
+def test_only_reruns_some_workloads_and_keeps_the_others(tmp_path: Path) -> None:
+    """``--only`` rewrites a report with the other workloads' rows kept from its data line."""
+    sys.path.insert(0, str(RUN.parent))
+    try:
+        from harness import Row
+        from report import Measured, dump, load
+    finally:
+        sys.path.remove(str(RUN.parent))
+    out = tmp_path / "p.md"
+    kept = Row("an earlier row", "peer", 2.0, 1.0, "s", "<= 1x", True, "its detail")
+    out.write_text("# old\n" + dump("tiny", {"s3": Measured([kept], 5.0, "then", "old"),
+                                             "local": Measured([kept], 1.0, "then", "old")},
+                                    {}))
+    done = bench("--tiny", "--only", "local", "--out", str(out), "--work",
+                 str(tmp_path / "work"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-4000:]
+    text = out.read_text()
+    held = load(text)
+    assert held is not None and list(held.results) == ["local", "s3"]
+    assert held.results["s3"].rows == [kept] and held.results["local"].rows != [kept]
+    assert "CPU" in held.machine
+    assert "| an earlier row | peer | 2.000 s | 1.000 s | 0.50x | <= 1x | yes |" in text
+    assert "local by `python tests/benchmarks/run.py --tiny --only local`" in text
+    # --render writes the same report again from its data line, measuring nothing
+    again = bench("--render", "--out", str(out), cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert out.read_text() == text
 
 
 BUILDER = """
@@ -137,7 +177,7 @@ def test_committed_report_covers_every_target() -> None:
     table = results_table(text)
     for want in ("hash a 1.0 GiB file", "into the local store", "into S3", "from S3",
                  "small files to S3", "again under a new name", "resolve", "latest", "ls",
-                 "peak memory"):
+                 "peak memory", "625-chunk Zarr store", "LocalCluster"):
         assert any(want in line for line in table), want
     for line in table:
         assert line.rstrip().endswith(("| yes |", "| **no** |")), line

@@ -21,9 +21,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent.parent)]  # the workloads; eoscatalog from this tree
 
-from harness import FULL, QUICK, TINY, Bench, Row, eos_cli, run_cli  # noqa: E402
+from harness import FULL, QUICK, TINY, Bench, eos_cli, run_cli  # noqa: E402
 from peers import aws_cli  # noqa: E402
-from report import facts, render  # noqa: E402
+from report import Measured, date_now, facts, load, render  # noqa: E402
 from server import BenchServer  # noqa: E402
 
 ROOT = HERE.parent.parent
@@ -34,6 +34,7 @@ WORKLOADS = [
     ("sync", "w_sync", "syncing many small files"),
     ("catalog", "w_catalog", "lookups in a large catalog"),
     ("memory", "w_memory", "peak memory"),
+    ("zarr", "w_zarr", "Zarr stores through eos:// (transactions)"),
 ]
 
 
@@ -51,6 +52,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="scratch folder, kept (its generated data/ is reused); default: a "
                              "new temporary folder, removed after")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--render", action="store_true",
+                        help="measure nothing: write the report again from its data line (after "
+                             "a change to the report's texts)")
     return parser.parse_args(argv)
 
 
@@ -66,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown workloads {sorted(unknown)}; known: "
               f"{', '.join(w[0] for w in WORKLOADS)}", file=sys.stderr)
         return 2
+    if args.render:
+        return rerender(args.out)
     work = args.work or Path(tempfile.mkdtemp(prefix="eos-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     for old in work.iterdir():  # a kept --work: reuse its data, start everything else anew
@@ -74,8 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["EOS_HOME"] = str(work / "homes" / "default")
     os.environ["EOS_USER"] = "bench"
     started = time.monotonic()
-    rows: list[Row] = []
-    durations: dict[str, float] = {}
+    flags = [*(["--quick"] if args.quick else []), *(["--tiny"] if args.tiny else [])]
+    command = " ".join(["python tests/benchmarks/run.py", *flags])
+    this_run = " ".join([command, *(["--only", args.only] if args.only else [])])
+    results: dict[str, Measured] = {}
     try:
         aws = aws_cli(say=lambda text: print(f"[bench] {text}", file=sys.stderr))
         with BenchServer() as server:
@@ -84,25 +92,51 @@ def main(argv: list[str] | None = None) -> int:
             run_cli([aws, "--version"], bench.env())
             for name, module, what in chosen:
                 bench.say(f"{name}: {what}")
-                t0 = time.monotonic()
-                rows += importlib.import_module(module).run(bench)
-                durations[name] = time.monotonic() - t0
-        text = render(rows, facts(work, aws), mode=mode, durations=durations,
-                      total=time.monotonic() - started, notes=bench.notes,
-                      command=" ".join(["python tests/benchmarks/run.py",
-                                        *(["--quick"] if args.quick else []),
-                                        *(["--tiny"] if args.tiny else [])]))
+                t0, noted = time.monotonic(), len(bench.notes)
+                rows = importlib.import_module(module).run(bench)
+                results[name] = Measured(rows, time.monotonic() - t0, date_now(), this_run,
+                                         bench.notes[noted:])
+        text = render(kept(args, mode, results), facts(work, aws), mode=mode, command=command)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
+    rows = [r for m in results.values() for r in m.rows]
     for row in rows:
         mark = "met" if row.met else "NOT MET"
         peer = "" if row.peer_value is None else f" vs {row.peer} {row.peer_value:.4g}"
         print(f"{mark:8} {row.workload}: eoscatalog {row.eos_value:.4g} {row.unit}{peer} "
               f"({row.target})")
     print(f"wrote {args.out} in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+def kept(args: argparse.Namespace, mode: str,
+         results: dict[str, Measured]) -> dict[str, Measured]:
+    """With ``--only``, the other workloads' results kept from the report being rewritten (when
+    it holds results of the same mode), in the report's order."""
+    previous: dict[str, Measured] = {}
+    if args.only and args.out.exists():
+        held = load(args.out.read_text())
+        if held is not None and held.mode == mode:
+            previous = held.results
+    merged = {**previous, **results}
+    return {name: merged[name] for name, _, _ in WORKLOADS if name in merged}
+
+
+def rerender(out: Path) -> int:
+    """Write ``out`` again from its data line (the machine facts it recorded, or else this
+    machine's now); 2 if it has none."""
+    held = load(out.read_text()) if out.exists() else None
+    if held is None:
+        print(f"{out} holds no results to render", file=sys.stderr)
+        return 2
+    machine = held.machine or facts(out.parent, aws_cli(say=lambda text: None))
+    base = {"full": "", "quick": " --quick", "tiny": " --tiny"}[held.mode]
+    out.write_text(render(held.results, machine, mode=held.mode,
+                          command="python tests/benchmarks/run.py" + base))
+    print(f"wrote {out} from its data line")
     return 0
 
 

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,13 +91,18 @@ class BenchServer:
         """Forget the requests counted so far."""
         self._control("reset")
 
-    def counts(self, bucket: str | None = None, within: str = "") -> Counts:
+    def counts(self, bucket: str | None = None, within: str = "",
+               match: Callable[[str], bool] | None = None,
+               methods: Collection[str] | None = None) -> Counts:
         """What was counted since the last reset (only ``bucket``'s requests if given, only
-        those whose path holds ``within`` if given, e.g. ``"/blobs/"``)."""
+        those whose path holds ``within`` if given, e.g. ``"/blobs/"``, only those whose path
+        ``match`` accepts and whose method is one of ``methods`` if given)."""
         records = self._control("requests")
         if bucket is not None:
             records = [r for r in records if r["path"].split("/")[1:2] == [bucket]]
-        records = [r for r in records if within in r["path"]]
+        records = [r for r in records if within in r["path"]
+                   and (match is None or match(r["path"]))
+                   and (methods is None or r["method"] in methods)]
         by_method: dict[str, int] = {}
         for r in records:
             by_method[r["method"]] = by_method.get(r["method"], 0) + 1
