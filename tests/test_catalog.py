@@ -1289,3 +1289,29 @@ def test_bad_input_writes_nothing(catalog: Catalog, store: Store, tmp_path: Path
     assert failures == []
     assert [r.version for r in catalog.versions("data.csv")] == [1, 2]
     assert [r.version for r in catalog.versions("gone.csv")] == [1, 2]
+
+
+def test_a_commit_after_this_writers_own_lists_nothing_but_still_sees_others(
+    s3_server: S3TestServer, s3_store: S3Store, tmp_path: Path
+) -> None:
+    """A writer whose own changeset is the newest it knows plans its next one without listing
+    the log (two round trips a commit, not three); had another writer appended meanwhile, the
+    seq is taken, and it lists, replays and plans again: versions, refusals and "unchanged"
+    all decided on the freshest log."""
+    ada = Catalog(s3_store, tmp_path / "ada.sqlite", user="ada")
+    bob = Catalog(s3_store, tmp_path / "bob.sqlite", user="bob")
+    try:
+        ada.put_bytes(b"1", "eos://org/n.txt")
+        s3_server.requests.clear()
+        ada.put_bytes(b"2", "eos://org/n.txt")
+        log_lists = [r for r in s3_server.requests.for_bucket(s3_store.bucket)
+                     if r.method == "GET" and "list-type=2" in r.query]
+        assert log_lists == []
+        bob.put_bytes(b"1", "eos://org/n.txt")  # the bytes of ada's version 1: a new version 3
+        assert ada.put_bytes(b"2", "eos://org/n.txt").record.version == 4  # not "unchanged"
+        bob.rm("eos://org/n.txt")
+        assert ada.undelete("eos://org/n.txt").version == 6  # not "nothing to undelete"
+        assert [v.version for v in bob.versions("eos://org/n.txt")] == [1, 2, 3, 4, 5, 6]
+    finally:
+        ada.close()
+        bob.close()

@@ -81,6 +81,9 @@ class Replay:
         self._cold_checked: set[str] = set()
         self._commit_locks: dict[str, threading.Lock] = {}
         self._commit_locks_guard = threading.Lock()
+        # The seq this replay last appended, per namespace: while it is still the index's
+        # newest, the next commit plans without listing the log first (see _commit).
+        self._own_tip: dict[str, int] = {}
 
     def _commit_lock(self, namespace: str) -> threading.Lock:
         with self._commit_locks_guard:
@@ -166,15 +169,30 @@ class Replay:
         now: Callable[[], str],
     ) -> Changeset | None:
         for attempt in range(MAX_COMMIT_ATTEMPTS):
-            self.refresh(namespace)
+            # After this replay's own append, the index is the freshest state it knows: plan
+            # on it without a LIST. Had another writer appended since, the append below would
+            # find its seq taken, and the next attempt lists, replays and plans again; a plan
+            # that refuses, or finds nothing to do, is also made again on the listed log.
+            # (Not on a store without conditional writes: nothing would find the seq taken.)
+            unlisted = not (attempt or self.single_writer
+                            or self._own_tip.get(namespace) != self.index.applied_seq(namespace))
+            if not unlisted:
+                self.refresh(namespace)
             # Read seq BEFORE planning. The index holds only changesets the store has, so if a
             # process sharing the index applies more while we plan, the store already has
             # `seq` and the append below fails safely. Read after planning, a plan made on an
             # older state could be written at a newer seq with wrong version numbers.
             seq = self.index.applied_seq(namespace) + 1
             last_created = self.index.last_created(namespace)
-            entries = plan()
+            try:
+                entries = plan()
+            except EosError:
+                if unlisted:
+                    continue
+                raise
             if not entries:
+                if unlisted:
+                    continue
                 return None
             changeset = Changeset(
                 namespace=namespace,
@@ -218,6 +236,7 @@ class Replay:
         Log(self.store, changeset.namespace).append(changeset, single_writer=self.single_writer)
         crash_point("commit.changeset-written")
         self._applied(changeset)
+        self._own_tip[changeset.namespace] = changeset.seq
 
     def _applied(self, changeset: Changeset) -> None:
         """Apply a changeset that is in the store, and checkpoint when it is time."""
