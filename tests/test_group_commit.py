@@ -116,6 +116,9 @@ def held(request: pytest.FixtureRequest, tmp_path: Path) -> HeldStore:
 @pytest.fixture
 def cat(held: HeldStore, tmp_path: Path) -> Iterator[Catalog]:
     catalog = Catalog(held, tmp_path / "index.sqlite", user="ada", checkpoint_every=16)
+    # Here batches are made by the held append, not by a leader waiting for writes still
+    # storing their blobs (test_a_leader_waits_for_a_write_storing_its_blob).
+    catalog._committer.group.linger = 0
     yield catalog
     catalog.index.close()
     catalog.hash_cache.close()
@@ -388,3 +391,37 @@ def test_a_lone_write_commits_at_once_in_one_changeset(store: Store, tmp_path: P
     finally:
         cat.index.close()
         cat.hash_cache.close()
+
+
+class SlowBlobStore(MemoryStore):
+    """A memory store whose blob writes of one content take ``delay`` seconds."""
+
+    def __init__(self, slow: bytes, delay: float) -> None:
+        super().__init__()
+        self.slow, self.delay = hash_bytes(slow), delay
+
+    def put_blob_data(self, hash_string: str, data: bytes, *, ask_first: bool = False) -> bool:
+        if hash_string == self.slow:
+            time.sleep(self.delay)
+        return super().put_blob_data(hash_string, data, ask_first=ask_first)
+
+
+@pytest.mark.parametrize("linger", [0.0, 5.0])
+def test_a_leader_waits_for_a_write_storing_its_blob(linger: float) -> None:
+    """Two threads write together; one's blob takes 0.3 s to store. With the leader waiting
+    for announced writes, both share one changeset; without (linger 0), the fast one commits
+    alone first. Either way a lone write never waits (test above)."""
+    cat = Catalog(SlowBlobStore(b"slow", 0.3), ":memory:", user="ada")
+    cat._committer.group.linger = linger
+    start = threading.Barrier(2)
+
+    def write(data: bytes) -> PutResult:
+        start.wait()
+        return cat.put_bytes(data, f"eos://{NS}/{data.decode()}.txt")
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(write, [b"fast", b"slow"]))
+    assert [r.record.version for r in results] == [1, 1]
+    assert changesets(cat) == (1 if linger else 2)
+    assert {r.record.seq for r in results} == ({1} if linger else {1, 2})
+    cat.close()

@@ -27,7 +27,9 @@ its *intent* (its plan, the names it touches, its message) to a queue per namesp
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from eoscatalog.core.errors import ConflictError
@@ -38,6 +40,8 @@ __all__ = ["MAX_BATCH_NAMES", "GroupCommit"]
 # A batch stops taking intents past this many names (its first intent is always taken):
 # changesets stay of the size a large sync makes.
 MAX_BATCH_NAMES = 10_000
+# How long a leader waits, at most, for announced writes still storing their blobs.
+LINGER = 0.05
 
 Plan = Callable[[], list[Entry]]
 
@@ -78,7 +82,39 @@ class GroupCommit:
         self._commit = commit
         self._max_names = max_names
         self._guard = threading.Lock()
+        self._arrived = threading.Condition(self._guard)
         self._queues: dict[str, list[_Intent]] = {}  # a namespace is here while it has a leader
+        self._coming: dict[str, int] = {}  # writes storing their blobs, to commit next
+        self.linger = LINGER
+        self._mine = threading.local()  # the namespaces this thread's write will commit to
+
+    @contextmanager
+    def coming(self, namespaces: Iterable[str]) -> Iterator[None]:
+        """Announce a write that is storing its blobs and will then commit to ``namespaces``:
+        a leader about to commit waits for it (at most ``linger`` seconds) so that both
+        share the changeset. Only announced writes are waited for: a lone write commits at
+        once."""
+        mine = set(namespaces)
+        with self._guard:
+            for namespace in mine:
+                self._coming[namespace] = self._coming.get(namespace, 0) + 1
+        self._mine.namespaces = mine
+        try:
+            yield
+        finally:
+            with self._guard:
+                for namespace in mine:  # those it never committed to (refused, or failed)
+                    self._arrive(namespace)
+            self._mine.namespaces = set()
+
+    def _arrive(self, namespace: str) -> None:
+        """Count an announced write as arrived (under the guard)."""
+        left = self._coming.get(namespace, 0) - 1
+        if left > 0:
+            self._coming[namespace] = left
+        else:
+            self._coming.pop(namespace, None)
+        self._arrived.notify_all()
 
     def commit(self, namespace: str, plan: Plan, message: str,
                names: Iterable[str]) -> Changeset | None:
@@ -90,7 +126,11 @@ class GroupCommit:
         entries would change: plans run one after the other on the same state.
         """
         intent = _Intent(plan, message, frozenset(names))
+        mine: set[str] = getattr(self._mine, "namespaces", set())
         with self._guard:
+            if namespace in mine:
+                mine.discard(namespace)
+                self._arrive(namespace)
             queue = self._queues.get(namespace)
             if queue is None:
                 self._queues[namespace] = [intent]
@@ -120,6 +160,11 @@ class GroupCommit:
         """Commit a batch of the namespace's queue (headed by this thread's own intent), then
         hand the lead to the oldest intent still queued."""
         with self._guard:
+            # Writes still storing their blobs commit next: take them along rather than
+            # leave them to wait a whole commit behind this one.
+            deadline = time.monotonic() + self.linger
+            while self._coming.get(namespace) and (left := deadline - time.monotonic()) > 0:
+                self._arrived.wait(left)
             batch = self._take(self._queues[namespace])
         try:
             self._run(namespace, batch)

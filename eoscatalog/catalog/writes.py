@@ -97,6 +97,14 @@ class Writer:
             self.committer.check_write(loc.namespace)
         # Everything that can be refused is checked before the first byte is stored.
         meta = normalize_meta(meta)
+        with self.committer.group.coming({loc.namespace for _, loc in pairs}
+                                         | {loc.namespace for loc in removals}):
+            return self._store_and_publish(pairs, removals, meta, message, on_bytes, on_file)
+
+    def _store_and_publish(self, pairs: list[tuple[Source, Location]], removals: list[Location],
+                           meta: dict[str, Any], message: str,
+                           on_bytes: Callable[[int], None] | None,
+                           on_file: Callable[[], None] | None) -> list[PutResult]:
         stored = store_sources(
             self.store, self.hash_cache, [source for source, _ in pairs],
             on_bytes=on_bytes, is_live=self.reuse.is_live_now, on_file=on_file,
@@ -120,6 +128,7 @@ class Writer:
         self.reuse.restore([(pairs[i][0], stored[i].hash) for i, r in enumerate(results)
                               if not r.uploaded and (r.created or r.record.expires)])
         return results
+
     def put_if_absent(self, source: Source, name: str | Location, *, meta: Meta = None,
                       message: str = "") -> PutResult:
         """Store a file (a path or bytes) under ``name`` only if the name holds no readable
