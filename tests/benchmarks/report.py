@@ -53,6 +53,15 @@ DESIGN = """\
   source), never by `import eoscatalog`, `eos --version` or commands on a local store; the S3
   client uses botocore directly and is built on a thread while the caller scans the folder;
   sqlite-utils is imported without pandas and numpy.
+- **A dataset is one changeset, and concurrent writes share them.** In a transaction a Zarr
+  chunk costs its blob's PUT and nothing else until the one commit at the end; without one,
+  writes queued behind a commit share the next changeset (group commit), a leader waits up to
+  50 ms for writes of its process still storing their blobs, and a commit after the writer's
+  own skips the LIST of the log (three round trips become two). `eos://` stays synchronous:
+  zarr 3 wraps it in fsspec's `AsyncFileSystemWrapper` (a thread per call), and so wrapped it
+  writes the Zarr store as fast as s3fs, a natively asynchronous filesystem, on the same server
+  (the Zarr rows): an async `eos://` over botocore, which is synchronous, would run its
+  requests on threads all the same.
 """
 
 # Measured by hand with tests/benchmarks/ranged_cost.py, not by this run: kept across reruns.
