@@ -1315,3 +1315,24 @@ def test_a_commit_after_this_writers_own_lists_nothing_but_still_sees_others(
     finally:
         ada.close()
         bob.close()
+
+
+def test_undelete_prefix_restores_every_deleted_name_in_one_changeset(catalog: Catalog) -> None:
+    for name in ("run/a.csv", "run/sub/b.csv", "run/c.csv", "running.csv", "keep/d.csv"):
+        catalog.put_bytes(name.encode(), name)
+    catalog.put_bytes(b"a v2", "run/a.csv")
+    catalog.put_bytes(b"gone", "run/purged.csv")
+    catalog.rm("run/c.csv")  # deleted before, on its own: restored too
+    catalog.rm_prefix("run/")
+    catalog.purge("run/purged.csv")  # nothing left to restore: skipped
+    catalog.rm("running.csv")  # not under the folder run/: untouched
+    restored = catalog.undelete_prefix("run/", message="undo")
+    assert [(r.name, r.version, r.source_version) for r in restored] == [
+        ("run/a.csv", 4, 2), ("run/c.csv", 3, 1), ("run/sub/b.csv", 3, 1)]
+    assert len({r.seq for r in restored}) == 1
+    assert catalog.cat("run/a.csv") == b"a v2" and catalog.cat("run/sub/b.csv") == b"run/sub/b.csv"
+    assert catalog.versions("running.csv")[-1].is_delete_marker
+    with pytest.raises(NotFoundError, match="nothing to undelete"):
+        catalog.undelete_prefix("run/")
+    with pytest.raises(NotFoundError, match="nothing to undelete"):
+        catalog.undelete_prefix("keep/")

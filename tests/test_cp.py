@@ -141,8 +141,14 @@ def test_rm_recursive_is_one_change(env: dict[str, str], tmp_path: Path) -> None
     assert {h["seq"] for h in history if h["op"] == "delete"} == {2}  # one changeset
     assert "nothing to delete" in eos(env, "rm", "-r", "eos://users/me/old/x/", code=1)
     assert "--purge takes one name" in eos(env, "rm", "-r", "--purge", "old/", "--yes", code=2)
+    assert "eos undelete -r eos://users/me/old/x/" in out
     eos(env, "undelete", "old/x/b.txt")
     assert eos(env, "cat", "old/x/b.txt") == "x/b.txt"
+    restored = json.loads(eos(env, "undelete", "-r", "old/x/", "--json"))
+    assert [(r["name"], r["kind"], r["version"], r["source_version"]) for r in restored] == [
+        ("old/x/c.txt", "undelete", 3, 1)]  # b.txt was back already
+    assert eos(env, "cat", "old/x/c.txt") == "x/c.txt"
+    assert "nothing to undelete" in eos(env, "undelete", "-r", "old/x/", code=1)
 
 
 def test_rm_recursive_means_the_folder(tmp_path: Path) -> None:

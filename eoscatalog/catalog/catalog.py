@@ -243,8 +243,7 @@ class Catalog:
 
     def put_if_absent(self, source: Source, name: str | Location, *, meta: Meta = None,
                       message: str = "") -> PutResult:
-        """Store a file (a path or bytes) under ``name`` only if the name holds no readable
-        version; otherwise raise :class:`NameExistsError`."""
+        """Store a file (path or bytes) under ``name`` only if it has no readable version."""
         return self._writer.put_if_absent(source, name, meta=meta, message=message)
 
     def copy(self, source: str | Reference, name: str | Location, *,
@@ -265,6 +264,11 @@ class Catalog:
     def rm(self, name: str | Location, *, message: str = "") -> VersionRecord:
         """Delete a name by adding a delete marker; every earlier version stays readable."""
         return self._writer.rm(name, message=message)
+
+    def undelete_prefix(self, prefix: str | Location, *,
+                        message: str = "") -> list[VersionRecord]:
+        """Undelete every deleted name under a folder in ONE changeset (``eos undelete -r``)."""
+        return self._writer.undelete_folder(prefix, message=message)
 
     def undelete(self, name: str | Location, *, message: str = "") -> VersionRecord:
         """Add a version restoring the newest readable version before the delete marker."""
@@ -290,10 +294,9 @@ class Catalog:
 
     def transaction(self, message: str = "", *, namespace: str | None = None,
                     join: str | None = None) -> Transaction:
-        """A block (``with cat.transaction("msg") as txn:``) whose writes to the store, from any
-        thread or catalog of the process, publish at its end as ONE changeset to one namespace,
-        or not at all if it raises; it reads its own writes. An open one is joined; ``join``:
-        the id of one another process opened (``txn.announce()``). See docs/browsing.md."""
+        """``with cat.transaction("msg"):`` every write to the store in the block (any thread or
+        catalog of the process; ``join``: a token from ``txn.announce()``, another process)
+        publishes at its end as ONE changeset, or none if it raises (docs/browsing.md)."""
         return self._writer.stager.transaction(message, namespace=namespace, join=join)
 
     def open_transaction(self) -> Transaction | None:

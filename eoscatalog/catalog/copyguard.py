@@ -24,7 +24,8 @@ from eoscatalog.log.records import VersionRecord
 from eoscatalog.rules.resolution import resolve_in_index
 from eoscatalog.store import Store, blob_key
 
-__all__ = ["check_copied", "check_restored", "check_sources", "mark_sources"]
+__all__ = ["check_copied", "check_restored", "check_restored_all", "check_sources",
+           "mark_sources"]
 
 HEAD_THREADS = 8
 
@@ -85,6 +86,14 @@ def check_copied(store: Store, named: list[tuple[VersionRecord, VersionRecord]])
             f"the new version names a blob that is gone. Put the file again under "
             f"eos://{record.namespace}/{record.name} to restore it."
         )
+
+
+def check_restored_all(store: Store, records: list[VersionRecord]) -> None:
+    """:func:`check_restored` for many versions, their blobs looked for in parallel."""
+    if not records:
+        return
+    with ThreadPoolExecutor(min(HEAD_THREADS, len(records))) as pool:
+        list(pool.map(lambda record: check_restored(store, record), records))
 
 
 def check_restored(store: Store, record: VersionRecord) -> None:

@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from eoscatalog.catalog.commit import Committer
-from eoscatalog.catalog.copyguard import check_copied, check_restored, check_sources, mark_sources
+from eoscatalog.catalog.copyguard import (
+    check_copied,
+    check_restored,
+    check_restored_all,
+    check_sources,
+    mark_sources,
+)
 from eoscatalog.catalog.ingest import Source, store_sources
 from eoscatalog.catalog.parser import Parser
 from eoscatalog.catalog.reads import Reader
@@ -37,6 +43,7 @@ from eoscatalog.rules.planning import (
     plan_rollback,
     plan_tag,
     plan_undelete,
+    plan_undelete_folder,
     plan_untag,
 )
 
@@ -290,6 +297,24 @@ class Writer:
         )
         check_restored(self.store, record)
         return record
+
+    def undelete_folder(self, prefix: str | Location, *, message: str = "") -> list[VersionRecord]:
+        """Undelete every deleted name under a folder (``eos undelete -r``) in ONE changeset;
+        return the versions made."""
+        self.stager.refuse("undelete")
+        folder = self.parser.folder(prefix)
+        self.committer.check_write(folder.namespace)
+        expires = self.committer.expiry(folder.namespace)
+        changeset = self.committer.commit(
+            folder.namespace,
+            lambda: plan_undelete_folder(self.index, folder.namespace, folder.name,
+                                         expires=expires, now=format_time(self.committer.now())),
+            message)
+        made = [self.index.version(folder.namespace, e.name, e.version or 0)
+                for e in (changeset.entries if changeset else ())]
+        records = [r for r in made if r is not None]
+        check_restored_all(self.store, records)
+        return records
 
     def rollback(
         self, name: str | Location, to: int | str, *, message: str = ""

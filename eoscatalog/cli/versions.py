@@ -56,7 +56,7 @@ def rm(ref: str, recursive: bool, purge: bool, yes: bool, message: str, dry_run:
                 return
             for name in names:
                 click.echo(f"deleted: {name}")
-            click.echo(f"{len(names)} names deleted; `eos undelete NAME` restores one")
+            click.echo(f"{len(names)} names deleted; `eos undelete -r {ref}` restores them")
             return
         if purge:
             if not yes:
@@ -110,14 +110,26 @@ def _rm_dry_run(cat: Catalog, ref: str, *, recursive: bool, purge: bool) -> None
 
 @click.command()
 @click.argument("name")
+@click.option("-r", "-R", "--recursive", is_flag=True,
+              help="Restore every deleted name under a folder, in one change.")
 @click.option("-m", "--message", default="", help="A note kept with the change.")
 @json_option
-def undelete(name: str, message: str, as_json: bool) -> None:
-    """Restore a deleted NAME as a new version carrying its last readable bytes.
+def undelete(name: str, recursive: bool, message: str, as_json: bool) -> None:
+    """Restore a deleted NAME as a new version carrying its last readable bytes; with -r,
+    every deleted name under the folder NAME (what `eos rm -r` deleted), in one change.
 
-    Example: eos undelete project-1/old.csv
+    Example: eos undelete project-1/old.csv; eos undelete -r project-1/run-3/
     """
     with open_catalog() as cat:
+        if recursive:
+            records = cat.undelete_prefix(name, message=message)
+            if as_json:
+                echo_json([r.to_dict() for r in records])
+                return
+            for r in records:
+                click.echo(f"restored: {r.uri} holds version {r.source_version}'s bytes")
+            click.echo(f"{len(records)} names restored")
+            return
         record = cat.undelete(name, message=message)
     if as_json:
         echo_json(record.to_dict())

@@ -30,6 +30,7 @@ __all__ = [
     "plan_rollback",
     "plan_tag",
     "plan_undelete",
+    "plan_undelete_folder",
     "plan_untag",
 ]
 
@@ -169,6 +170,29 @@ def plan_undelete(
         hash=target.hash, size=target.size, source_version=target.version,
         meta=dict(target.meta), expires=expires,
     )]
+
+
+def plan_undelete_folder(
+    index: Index, namespace: str, folder: str, *, expires: str | None = None,
+    now: str | None = None,
+) -> list[Entry]:
+    """A new version for every name under ``folder`` whose latest version is a delete marker,
+    bringing back its newest readable version before it (names with none left, purged or
+    expired, are skipped). NotFoundError when no name under it can be brought back."""
+    restored = []
+    for latest in index.latest_under(namespace, folder):
+        target = restorable_before(index, latest, now) if latest.is_delete_marker else None
+        if target is not None:
+            restored.append(target)
+    numbers = index.next_versions(namespace, [t.name for t in restored])
+    entries = [Entry(op="undelete", name=t.name, version=numbers[t.name], hash=t.hash,
+                     size=t.size, source_version=t.version, meta=dict(t.meta), expires=expires)
+               for t in restored]
+    if not entries:
+        raise NotFoundError(f"nothing to undelete under eos://{namespace}/{folder}: no name "
+                            "there is deleted with an earlier readable version (see `eos ls "
+                            "--deleted`)")
+    return entries
 
 
 def plan_rollback(
