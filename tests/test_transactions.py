@@ -374,3 +374,17 @@ def test_a_filesystem_made_with_a_catalog_says_why_it_cannot_be_pickled(mem: Cat
     with pytest.raises(TypeError, match="storage options"), mem.transaction():
         pickle.dumps(fs)
     assert staged_objects(mem) == []  # refused before it let anyone join
+
+
+def test_pickling_eos_opens_no_catalog(_isolated_home: Path) -> None:
+    """dask pickles filesystems it sends to workers: outside any transaction that must not
+    open (and so create) the default catalog's home."""
+    import pickle
+
+    from eoscatalog.sdk.filesystem import EosFileSystem
+
+    set_default_catalog(None)
+    fs = EosFileSystem(skip_instance_cache=True)
+    again = pickle.loads(pickle.dumps(fs))
+    assert "transaction" not in again.storage_options
+    assert not _isolated_home.exists()

@@ -44,7 +44,8 @@ from eoscatalog.sdk.remotes import (
 from eoscatalog.sdk.temp_paths import ensure_temp_folder, new_temp_folder
 from eoscatalog.transfer.external import download_s3, download_url, upload_s3
 
-__all__ = ["File", "default_catalog", "set_default_catalog", "transaction"]
+__all__ = ["File", "default_catalog", "opened_default_catalog", "set_default_catalog",
+           "transaction"]
 
 TEMP_FOLDER = "tmp"
 _default: Catalog | None = None
@@ -58,6 +59,11 @@ def default_catalog() -> Catalog:
         if _default is None:
             _default = Catalog.open()
         return _default
+
+
+def opened_default_catalog() -> Catalog | None:
+    """The default catalog if this process has opened it already; nothing is opened."""
+    return _default
 
 
 def set_default_catalog(catalog: Catalog | None) -> None:

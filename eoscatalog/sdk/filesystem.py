@@ -29,7 +29,7 @@ from eoscatalog.core.names import Location, split_reference
 from eoscatalog.core.units import parse_time
 from eoscatalog.log.records import VersionRecord
 from eoscatalog.sdk.blob_file import BlobFile
-from eoscatalog.sdk.file import default_catalog
+from eoscatalog.sdk.file import default_catalog, opened_default_catalog
 from eoscatalog.sdk.fs_options import catalog_settings
 from eoscatalog.sdk.fs_transaction import EosFsTransaction
 from eoscatalog.sdk.new_version_file import NewVersionFile
@@ -72,7 +72,9 @@ class EosFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec is unty
                 "an eos:// filesystem made with catalog=... cannot go to another process (a "
                 "Catalog holds open databases): make it with storage options (store=..., "
                 "user=...) or from the EOS_* environment, as dask workers need")
-        txn = self.catalog.open_transaction()
+        # Only a catalog already open can have a transaction open: pickling opens none.
+        catalog = self._catalog or opened_default_catalog()
+        txn = catalog.open_transaction() if catalog is not None else None
         if txn is not None:
             options["transaction"] = txn.announce()
         return make_instance, (type(self), self.storage_args, options)
