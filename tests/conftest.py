@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 from s3server import NO_CONDITIONAL_PREFIX, S3TestServer
 
-from eoscatalog import Catalog
+from eoscatalog import BlobCache, Catalog, set_default_catalog
 from eoscatalog.lock import active as locking
 from eoscatalog.store import LocalStore, MemoryStore, S3Store, Store
 
@@ -101,6 +101,20 @@ def store(request: pytest.FixtureRequest) -> Store:
     if request.param == "local":
         return request.getfixturevalue("local_store")
     return request.getfixturevalue("s3_store")
+
+
+@pytest.fixture(params=["local", "s3"])
+def cat(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Catalog]:
+    """A catalog with a download cache on the local store, then on S3, made the process's
+    default (what ``File`` and ``eos://`` use). Modules needing another define their own."""
+    store: Store = request.getfixturevalue("local_store" if request.param == "local"
+                                           else "s3_store")
+    catalog = Catalog(store, tmp_path / "index.sqlite", user="ada",
+                      cache=BlobCache(tmp_path / "cache"))
+    set_default_catalog(catalog)
+    yield catalog
+    set_default_catalog(None)
+    catalog.close()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import fsspec
@@ -18,22 +17,9 @@ from eoscatalog import (
     ConfigError,
     IntegrityError,
     NameExistsError,
-    set_default_catalog,
 )
 from eoscatalog.sdk.filesystem import EosFileSystem
-from eoscatalog.store import LocalStore, S3Store, Store, blob_key
-
-
-@pytest.fixture(params=["local", "s3"])
-def cat(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Catalog]:
-    store: Store = request.getfixturevalue("local_store" if request.param == "local"
-                                           else "s3_store")
-    catalog = Catalog(store, tmp_path / "index.sqlite", user="ada",
-                      cache=BlobCache(tmp_path / "cache"))
-    set_default_catalog(catalog)
-    yield catalog
-    set_default_catalog(None)
-    catalog.close()
+from eoscatalog.store import LocalStore, S3Store, blob_key
 
 
 def frame(n: int) -> pd.DataFrame:

@@ -20,7 +20,6 @@ import xarray as xr
 
 import eoscatalog
 from eoscatalog import (
-    BlobCache,
     Catalog,
     ConflictError,
     File,
@@ -33,18 +32,6 @@ from eoscatalog import (
 from eoscatalog.store import Store
 
 NS = "users/ada"
-
-
-@pytest.fixture(params=["local", "s3"])
-def cat(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Catalog]:
-    store: Store = request.getfixturevalue("local_store" if request.param == "local"
-                                           else "s3_store")
-    catalog = Catalog(store, tmp_path / "index.sqlite", user="ada",
-                      cache=BlobCache(tmp_path / "cache"))
-    set_default_catalog(catalog)
-    yield catalog
-    set_default_catalog(None)
-    catalog.close()
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ take fsspec's own options; every chunk written becomes a version, read back exac
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,20 +15,7 @@ if sys.version_info < (3, 11):  # zarr 3 needs 3.11; the test extra installs it 
 
 import zarr
 
-from eoscatalog import BlobCache, Catalog, set_default_catalog
-from eoscatalog.store import Store
-
-
-@pytest.fixture(params=["local", "s3"])
-def cat(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Catalog]:
-    store: Store = request.getfixturevalue("local_store" if request.param == "local"
-                                           else "s3_store")
-    catalog = Catalog(store, tmp_path / "index.sqlite", user="ada",
-                      cache=BlobCache(tmp_path / "cache"))
-    set_default_catalog(catalog)
-    yield catalog
-    set_default_catalog(None)
-    catalog.close()
+from eoscatalog import Catalog
 
 
 def dataset(seed: int) -> xr.Dataset:
