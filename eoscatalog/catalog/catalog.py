@@ -26,6 +26,7 @@ from typing import Any
 
 from eoscatalog.catalog import exports, maintenance, opening
 from eoscatalog.catalog.commit import Committer
+from eoscatalog.catalog.folders import Folders
 from eoscatalog.catalog.ingest import Source
 from eoscatalog.catalog.parser import Parser
 from eoscatalog.catalog.ranged import VerifiedRanges
@@ -80,6 +81,9 @@ class Catalog:
         self._committer = Committer(store, self.index, self.replay, self, now)
         self._reader = Reader(store, self.index, self.replay, self, now)
         self._writer = Writer(self._committer, self._reader, self._parser, self.hash_cache)
+        # Folders as versioned datasets: cat.folders.versions("eos://org/x.zarr/"), .snapshot,
+        # .tag, .untag, .rollback (catalog/folders.py); ls, du and exports take x.zarr@3/ too.
+        self.folders = Folders(self._parser, self._reader, self._committer, self._writer.stager)
 
     @classmethod
     def open(cls, config: Config | None = None, *, create: bool = False,
@@ -165,25 +169,17 @@ class Catalog:
 
     def ls(self, prefix: str | Location = "", *, recursive: bool = False, versions: bool = False,
            deleted: bool = False) -> Listing:
-        """Names under a prefix (a bare prefix, or an ``eos://`` URI ending anywhere)."""
-        return self._reader.ls(self.prefix(prefix), recursive=recursive, versions=versions,
-                               deleted=deleted)
+        """Names under a prefix (a bare prefix, an ``eos://`` URI ending anywhere, or a folder
+        version, ``eos://org/x.zarr@3/``: each name at its version there)."""
+        return self.folders.ls(prefix, recursive=recursive, versions=versions, deleted=deleted)
 
     def log(self, prefix: str | Location = "", limit: int = 20) -> list[Event]:
         """The newest ``limit`` changes to names under a prefix, newest first (``eos log``)."""
         return self._reader.log(self.prefix(prefix), limit)
 
-    def history(self, prefix: str | Location = "", limit: int = 20) -> list[Event]:
-        """Alias of :meth:`log` (its name before it took the name of ``eos log``); kept."""
-        return self.log(prefix, limit)
-
     def du(self, prefix: str | Location = "") -> Usage:
-        """The space names under a prefix take (``eos du``), added up by the index."""
-        return self._reader.du(self.prefix(prefix))
-
-    def usage(self, prefix: str | Location = "") -> Usage:
-        """Alias of :meth:`du` (its name before it took the name of ``eos du``); kept."""
-        return self.du(prefix)
+        """The space names under a prefix (or in a folder version) take (``eos du``)."""
+        return self.folders.du(prefix)
 
     def cached(self, ref: str | Reference) -> tuple[VersionRecord, Path]:
         """The verified cache entry holding the bytes ``ref`` means (fetched if missing)."""
@@ -210,16 +206,15 @@ class Catalog:
         parsed = self.reference(ref)
         return self._reader.with_blob(parsed, self._reader.resolve(parsed), self.store.read_blob)
 
-    def read_bytes(self, ref: str | Reference) -> bytes:
-        """Alias of :meth:`cat` (its name before it took the name of ``eos cat``); kept."""
-        return self.cat(ref)
-
     def url(self, ref: str | Reference, *, expires: str | float = "48h",
             on_warning: Callable[[str], None] | None = None) -> str:
         """A link to the bytes ``ref`` means that works without credentials until it expires
         (``expires``: a duration, at most 7 days)."""
         seconds = link_seconds(expires)
         return self._reader.link(self.resolve(ref), seconds, on_warning)
+
+    # Their names before they took those of `eos log`, `eos du` and `eos cat`; kept.
+    history, usage, read_bytes = log, du, cat
 
     # -- writing ---------------------------------------------------------------------------------
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Protocol
 
 from eoscatalog.core.errors import InvalidNameError
+from eoscatalog.core.folder_reference import FolderReference
+from eoscatalog.core.folder_refs import is_folder_reference, parse_folder_reference
 from eoscatalog.core.names import (
     Location,
     Reference,
@@ -49,6 +51,17 @@ class Parser:
         if isinstance(ref, Reference):  # built by callers: check it as a parsed one would be
             return Reference(validate_namespace(ref.namespace, user=user),
                              validate_name(ref.name), ref.kind, ref.value)
+        if is_folder_reference(ref):  # a name in a folder version: x.zarr@3/.zgroup
+            folder = self.folder_reference(ref)
+            if folder is None:
+                raise InvalidNameError(f"internal error: {ref!r} is no folder reference")
+            fref, rest = folder
+            if not rest or rest.endswith("/"):
+                raise InvalidNameError(
+                    f"{ref!r} is a folder, but this operation reads a name: add the name after "
+                    f"the '/' ({fref.uri}<name>), or list the folder with `eos ls {ref}`"
+                )
+            return Reference(fref.namespace, fref.prefix + rest, "snapshot", fref)
         return parse_reference(ref, user=user, default_namespace=self.owner.default_namespace)
 
     def location(self, name: str | Location) -> Location:
@@ -91,6 +104,26 @@ class Parser:
             return Location(validate_namespace(uri.namespace, user=self.owner.user), uri.name)
         return parse_location(uri, user=self.owner.user,
                               default_namespace=self.owner.default_namespace, allow_prefix=True)
+
+    def folder_reference(self, text: str | Location | FolderReference, *,
+                         as_folder: bool = False) -> tuple[FolderReference, str] | None:
+        """A folder reference and the path after it (``x.zarr@3/a`` -> the folder at version 3,
+        ``"a"``), or None when ``text`` has none; with ``as_folder``, ``x.zarr@3`` is the
+        folder too (for commands that take a folder).
+
+        >>> from types import SimpleNamespace
+        >>> p = Parser(SimpleNamespace(user="ada", default_namespace="users/me"))
+        >>> p.folder_reference("eos://org/x.zarr@3/")[0].uri
+        'eos://org/x.zarr@3/'
+        """
+        if isinstance(text, FolderReference):
+            return FolderReference(validate_namespace(text.namespace, user=self.owner.user),
+                                   text.prefix, text.kind, text.value), ""
+        if isinstance(text, Location):
+            return None
+        return parse_folder_reference(text, user=self.owner.user,
+                                      default_namespace=self.owner.default_namespace,
+                                      as_folder=as_folder)
 
     def namespace(self, namespace: str) -> str:
         """Check a namespace as this user writes it (``users/me`` is the user's own)."""

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from eoscatalog.catalog.commit import Settings
+from eoscatalog.catalog.snapshots import Snapshots
 from eoscatalog.catalog.transaction import active_transaction
 from eoscatalog.core.errors import (
     ConflictError,
@@ -81,6 +82,7 @@ class Reader:
         self.replay = replay
         self.settings = settings
         self.clock = clock
+        self.snapshots = Snapshots(index, self.refresh_online, settings, clock)
 
     def refresh_online(self, namespace: str) -> None:
         """Bring the namespace's index up to date, unless this catalog is offline."""
@@ -158,6 +160,8 @@ class Reader:
         While a transaction is open on the store, a name it wrote means its staged version
         (``latest``, or the number the staged version forecasts).
         """
+        if ref.kind == "snapshot":  # a name in a folder version: x.zarr@3/.zgroup
+            return self.snapshots.record(ref)
         txn = active_transaction(self.store)
         staged = txn.staged(ref.namespace, ref.name) if txn is not None else None
         if txn is not None and staged is not None and ref.kind in ("latest", "version"):

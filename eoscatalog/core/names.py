@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from eoscatalog.core.errors import InvalidNameError
+from eoscatalog.core.folder_reference import FolderReference
 from eoscatalog.core.units import format_time, parse_time
 
 __all__ = [
@@ -73,13 +74,15 @@ class Reference:
     """A name plus what to pick among its versions.
 
     ``kind`` is one of ``latest``, ``version`` (value: int), ``tag`` (value: str), ``hash``
-    (value: the ``blake3:<hex prefix>`` string) or ``time`` (value: an aware UTC datetime).
+    (value: the ``blake3:<hex prefix>`` string), ``time`` (value: an aware UTC datetime) or
+    ``snapshot`` (value: a :class:`FolderReference`: the name as it was in that folder version,
+    written ``eos://org/x.zarr@3/.zgroup``).
     """
 
     namespace: str
     name: str
     kind: str = "latest"
-    value: int | str | datetime | None = None
+    value: int | str | datetime | FolderReference | None = None
 
     @property
     def location(self) -> Location:
@@ -87,6 +90,8 @@ class Reference:
 
     @property
     def uri(self) -> str:
+        if isinstance(self.value, FolderReference):
+            return self.value.uri_of(self.name)
         return self.location.uri + self.selector
 
     @property
@@ -94,6 +99,8 @@ class Reference:
         """The ``@...`` part as written back in a URI ('' for latest)."""
         if self.kind == "latest":
             return ""
+        if isinstance(self.value, FolderReference):
+            return self.value.selector + "/"
         if self.kind == "time":
             if not isinstance(self.value, datetime):
                 raise InvalidNameError(f"a time reference needs a datetime, not {self.value!r}")
@@ -103,6 +110,8 @@ class Reference:
     @property
     def is_pinned(self) -> bool:
         """True when the reference names an immutable version (number, hash or time)."""
+        if isinstance(self.value, FolderReference):
+            return self.value.is_pinned
         return self.kind in ("version", "hash", "time")
 
 

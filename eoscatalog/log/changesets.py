@@ -25,7 +25,9 @@ from eoscatalog.core.names import NAMESPACE_KINDS
 from eoscatalog.store import Store
 
 __all__ = [
+    "FOLDER_OPS",
     "FORMAT",
+    "OTHER_OPS",
     "VERSION_OPS",
     "Changeset",
     "Entry",
@@ -42,7 +44,9 @@ FORMAT = 1
 SEQ_WIDTH = 12
 # Entry operations that add a version to their name; the others act on existing versions.
 VERSION_OPS = ("put", "delete", "rollback", "undelete", "copy")
-OTHER_OPS = ("tag", "untag", "purge", "expire")
+OTHER_OPS = ("tag", "untag", "purge", "expire", "folder-tag", "folder-untag")
+# Ops on a folder (``name`` is a prefix ending with ``/``, or "" for the namespace's root).
+FOLDER_OPS = ("folder-tag", "folder-untag")
 
 
 def changeset_key(namespace: str, seq: int) -> str:
@@ -94,7 +98,9 @@ class Entry:
 
     Version-making ops (``put``, ``delete``, ``rollback``, ``undelete``, ``copy``) carry the new
     ``version`` of ``name``; ``source_version`` is the version a rollback or undelete restores.
-    ``tag``/``untag`` carry ``tag`` and (for tag) the ``version`` tagged; ``purge`` carries the
+    ``tag``/``untag`` carry ``tag`` and (for tag) the ``version`` tagged; ``folder-tag`` and
+    ``folder-untag`` do the same for the folder ``name`` (a prefix ending with ``/``) and one
+    of its folder versions; ``purge`` carries the
     purged ``versions``; ``expire`` sets a scratch version's new ``expires``. Imported versions
     (``eos import``) keep their original ``created`` time, ``author`` and ``message``; other
     entries take their changeset's.

@@ -76,10 +76,10 @@ def import_namespace(db: sqlite_utils.Database, namespace: str, path: str | os.P
             for table in COPIED_TABLES:
                 cols = columns(table)
                 db.execute(f"DELETE FROM main.{table} WHERE namespace = ?", [namespace])
-                if table == "bad_changesets" and not queries.row(
+                if table in ("bad_changesets", "folder_tags") and not queries.row(
                     f"SELECT 1 AS found FROM {alias}.sqlite_master WHERE name = ?", [table]
                 ):
-                    continue  # a checkpoint from before skipped changesets were kept
+                    continue  # a checkpoint from before skipped changesets (folder tags) were kept
                 if table == "events" and not has_events:
                     # A checkpoint written before events were kept: derive what it shows.
                     for derive in (EVENTS_FROM_VERSIONS, EVENTS_FROM_TAGS):

@@ -28,7 +28,8 @@ from typing import Any
 from eoscatalog.core.errors import InvalidChangesetError, StoreError
 from eoscatalog.core.sqlite import connect, immediate, set_aside, sqlite_utils
 from eoscatalog.log import checkpoint_files
-from eoscatalog.log.changesets import VERSION_OPS, Changeset
+from eoscatalog.log.changesets import FOLDER_OPS, VERSION_OPS, Changeset
+from eoscatalog.log.folder_queries import FolderQueries, apply_folder_entry, check_folder_entry
 from eoscatalog.log.index_schema import (
     COPIED_TABLES,
     NAMES_FROM_VERSIONS,
@@ -57,6 +58,7 @@ class Index:
 
     db: sqlite_utils.Database
     queries: IndexQueries  # the reads, over ``db``
+    folders: FolderQueries  # the folder reads (versions, snapshots, folder tags)
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
@@ -77,6 +79,7 @@ class Index:
         # are random); the default 2 MB page cache would spill them before the commit.
         self.db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         self.queries = IndexQueries(self.db)
+        self.folders = FolderQueries(self.db)
 
     def reset(self) -> Path:
         """Set this index's file aside (``<file>.damaged-<time>``) and go on with an empty one,
@@ -201,6 +204,8 @@ class Index:
                         "DELETE FROM tags WHERE namespace = ? AND name = ? AND tag = ?",
                         [ns, entry.name, entry.tag],
                     )
+                elif entry.op in FOLDER_OPS:
+                    apply_folder_entry(self.db, self.folders, changeset, entry)
                 elif entry.op == "expire":
                     self.db.execute(
                         "UPDATE versions SET expires = ? WHERE namespace = ? AND name = ? "
@@ -271,6 +276,9 @@ class Index:
         next_version = self.queries.next_versions(ns, named)
         for entry in changeset.entries:
             expected = next_version[entry.name]
+            if entry.op in FOLDER_OPS:
+                check_folder_entry(self.folders, ns, changeset.seq, entry)
+                continue
             if entry.op not in VERSION_OPS:
                 # Tags, expiries and purges act on versions the name has.
                 wanted = [*entry.versions, *([entry.version] if entry.version else [])]

@@ -51,6 +51,13 @@ SCHEMA = {
         {"namespace": str, "seq": int, "reason": str},
         ["namespace", "seq"],
     ),
+    # Folder tags (`eos tag eos://org/x.zarr@3/ paper`): the folder version and the seq of the
+    # changeset that made it (``target_seq``), set by changeset ``seq``.
+    "folder_tags": (
+        {"namespace": str, "prefix": str, "tag": str, "version": int, "target_seq": int,
+         "created": str, "author": str, "seq": int},
+        ["namespace", "prefix", "tag"],
+    ),
     # Derived from versions (newest non-purged version per name), so listings need no GROUP BY
     # over every version; rebuilt after checkpoint imports, not copied into checkpoints.
     "names": (
@@ -58,8 +65,9 @@ SCHEMA = {
         ["namespace", "name"],
     ),
 }
-SCHEMA_VERSION = 5
-COPIED_TABLES = ("versions", "tags", "changesets", "events", "bad_changesets")
+SCHEMA_VERSION = 6
+COPIED_TABLES = ("versions", "tags", "changesets", "events", "bad_changesets",
+                 "folder_tags")
 
 
 # Events for indexes and checkpoints written before the events table existed: the version
@@ -118,6 +126,15 @@ def create_schema(db: sqlite_utils.Database) -> None:
             # (namespace, hash) served no query but led hash-prefix lookups into a scan of
             # the namespace, and every insert paid for it (random keys: a page per row).
             db.execute("DROP INDEX IF EXISTS idx_versions_namespace_hash")
+        if found < 6:
+            # Releases before folder tags skipped their changesets as bad ("unknown op"):
+            # forget those namespaces, which replay then rebuilds with the tags.
+            for row in db.execute(
+                "SELECT DISTINCT namespace FROM bad_changesets WHERE reason LIKE ?",
+                ["%unknown op 'folder-%"],
+            ).fetchall():
+                for table in (*COPIED_TABLES, "names", "namespaces"):
+                    db.execute(f"DELETE FROM {table} WHERE namespace = ?", [row[0]])
         if found < SCHEMA_VERSION:
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 

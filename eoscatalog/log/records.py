@@ -99,7 +99,9 @@ class Event:
 
     ``op`` is a version-making op (``put``, ``delete``, ``rollback``, ``undelete``, ``copy``:
     ``version`` is the new version) or ``tag`` (``tag`` now points at ``version``), ``untag``,
-    ``purge`` (``versions`` are gone for good) or ``expire`` (a scratch version's new expiry).
+    ``purge`` (``versions`` are gone for good) or ``expire`` (a scratch version's new expiry);
+    ``folder-tag`` and ``folder-untag`` tag a folder (``name`` ends with ``/``) at its folder
+    version ``version``.
 
     >>> Event("org", "a.csv", "rollback", 3, 1, "t", "ada", source_version=1).what
     'rollback of 1'
@@ -127,8 +129,8 @@ class Event:
         """What happened, in a few words (the WHAT column of ``eos log``)."""
         if self.op in ("rollback", "undelete") and self.source_version:
             return f"{self.op} of {self.source_version}"
-        if self.op in ("tag", "untag"):
-            return f"{self.op} {self.tag}"
+        if self.op in ("tag", "untag", "folder-tag", "folder-untag"):
+            return f"{self.op.removeprefix('folder-')} {self.tag}"
         if self.op == "purge":
             return "purge " + ",".join(map(str, self.versions))
         if self.op == "expire":
@@ -137,7 +139,10 @@ class Event:
 
     @property
     def target(self) -> str:
-        """``name@version`` when the change concerns one version, else the name."""
+        """``name@version`` when the change concerns one version, else the name; a folder's
+        version is written ``folder@N/``."""
+        if self.op.startswith("folder-"):
+            return f"{self.name[:-1]}@{self.version}/" if self.version else self.name
         return f"{self.name}@{self.version}" if self.version else self.name
 
     def to_dict(self) -> dict[str, Any]:

@@ -21,7 +21,14 @@ from typing import Any
 from eoscatalog.core.errors import InvalidChangesetError, InvalidNameError
 from eoscatalog.core.hashing import parse_hash
 from eoscatalog.core.names import validate_name, validate_tag
-from eoscatalog.log.changesets import FORMAT, OTHER_OPS, VERSION_OPS, Changeset, Entry
+from eoscatalog.log.changesets import (
+    FOLDER_OPS,
+    FORMAT,
+    OTHER_OPS,
+    VERSION_OPS,
+    Changeset,
+    Entry,
+)
 
 __all__ = ["parse_changeset"]
 
@@ -63,12 +70,17 @@ def _entry(data: Any, where: str) -> Entry:
     if op not in VERSION_OPS + OTHER_OPS:
         raise _Fault(f"{where} has the unknown op {op!r}")
     name = _text(data.get("name"), f"{where} name")
+    # A folder op names a folder: a name followed by '/', or "" (the namespace's root).
+    folder_op = op in FOLDER_OPS
+    if folder_op and not (name == "" or (name or "").endswith("/")):
+        raise _Fault(f"{where} ({op}) names {name!r}, which is not a folder (ending with '/')")
+    checked = (name or "")[:-1] if folder_op else name
     try:
-        if validate_name(name or "") != name:
+        if not (folder_op and checked == "") and validate_name(checked or "") != checked:
             raise InvalidNameError(f"{name!r} is not in its normal form")
     except InvalidNameError as e:
         raise _Fault(f"{where} names an invalid name: {e}") from None
-    needs_version = op in VERSION_OPS or op in ("tag", "expire")
+    needs_version = op in VERSION_OPS or op in ("tag", "expire", "folder-tag")
     version = _number(data.get("version"), f"{where} version", minimum=1,
                       optional=not needs_version)
     hash_ = _text(data.get("hash"), f"{where} hash", optional=True)
@@ -88,7 +100,7 @@ def _entry(data: Any, where: str) -> Entry:
     if op in ("rollback", "undelete") and (source_version is None or version is None
                                            or source_version >= version):
         raise _Fault(f"{where} restores version {source_version!r}, which is not an older one")
-    tag = _text(data.get("tag"), f"{where} tag", optional=op not in ("tag", "untag"))
+    tag = _text(data.get("tag"), f"{where} tag", optional=op not in ("tag", "untag", *FOLDER_OPS))
     if tag is not None:
         try:
             validate_tag(tag)

@@ -27,6 +27,7 @@ from eoscatalog.core.names import Location, kind_of, split_reference
 from eoscatalog.lock.active import use_lock
 from eoscatalog.log.records import VersionRecord
 from eoscatalog.transfer.external import download_s3, download_url
+from eoscatalog.transfer.folder_source import source_folder
 from eoscatalog.transfer.sync import download_tree
 from eoscatalog.transfer.sync_plan import (
     PathFilter,
@@ -154,8 +155,8 @@ def _download(catalog: Catalog, source: str, dest: Path, recursive: bool, dest_t
             dest.mkdir(parents=True, exist_ok=True)
         path = catalog.get(source, dest, on_bytes=on_bytes)
         return [Transfer("download", source, str(path))]
-    folder = catalog.folder(source)
-    records = _under(catalog, folder, keep)
+    folder, listed = source_folder(catalog, source)
+    records = _under(catalog, folder, keep, listed)
     items = [(r, r.name[len(folder.name):]) for r in records]
     where = dest_text.rstrip("/") or dest_text
     if dry_run:  # the same checks as a download, before anything is written
@@ -176,8 +177,8 @@ def _copy(catalog: Catalog, source: str, dest: str, recursive: bool, keep: PathF
             return [Transfer("copy", source, _writable(catalog, _into(dest, name)).uri)]
         [result] = catalog.copy_many([(source, _into(dest, name))])
         return [_copy_line(source, result)]
-    src, dst = catalog.folder(source), catalog.folder(dest)
-    records = _under(catalog, src, keep)
+    (src, listed), dst = source_folder(catalog, source), catalog.folder(dest)
+    records = _under(catalog, src, keep, listed)
     pairs = [(r.uri, Location(dst.namespace, dst.name + r.name[len(src.name):]))
              for r in records]
     if dry_run:
@@ -190,10 +191,11 @@ def _copy_line(source: str, result: PutResult) -> Transfer:
     return Transfer("copy" if result.created else "unchanged", source, result.record.uri)
 
 
-def _under(catalog: Catalog, folder: Location, keep: PathFilter) -> list[VersionRecord]:
-    """Every live name below a folder that ``keep`` keeps, or NotFoundError: -r of nothing is a
-    mistake."""
-    records = [r for r in catalog.ls(folder, recursive=True).files
+def _under(catalog: Catalog, folder: Location, keep: PathFilter,
+           listed: str | Location | None = None) -> list[VersionRecord]:
+    """Every live name below a folder (``listed``: a folder version of it) that ``keep`` keeps,
+    or NotFoundError: -r of nothing is a mistake."""
+    records = [r for r in catalog.ls(folder if listed is None else listed, recursive=True).files
                if not keep.leaves_out(r.name[len(folder.name):])]
     if not records:
         left = " once --exclude is applied" if keep.exclude else ""

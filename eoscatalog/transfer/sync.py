@@ -24,6 +24,7 @@ from eoscatalog.core.errors import InvalidNameError, NotFoundError
 from eoscatalog.core.names import Location, is_uri, kind_of
 from eoscatalog.core.units import parse_time
 from eoscatalog.log.records import VersionRecord
+from eoscatalog.transfer.folder_source import source_folder
 from eoscatalog.transfer.sync_plan import (
     Action,
     LocalFile,
@@ -110,17 +111,20 @@ def run_sync(
         )
     keep = PathFilter(tuple(exclude), tuple(include))
     if is_uri(source) and is_uri(dest):
-        return _copy(catalog, catalog.folder(source), catalog.folder(dest), delete=delete,
+        src, listed = source_folder(catalog, source)
+        return _copy(catalog, src, catalog.folder(dest), delete=delete,
                      dry_run=dry_run, keep=keep, message=message, on_action=on_action,
-                     on_plan=on_plan)
+                     on_plan=on_plan, listed=listed)
     if is_uri(dest):
         return _upload(catalog, Path(source).expanduser(), catalog.folder(dest),
                        delete=delete, dry_run=dry_run, keep=keep, message=message,
                        on_action=on_action, on_bytes=on_bytes, on_plan=on_plan, shown=source,
                        on_file=on_file)
-    return _download(catalog, catalog.folder(source), Path(dest).expanduser(),
+    folder, listed = source_folder(catalog, source)
+    return _download(catalog, folder, Path(dest).expanduser(),
                      delete=delete, dry_run=dry_run, keep=keep, on_action=on_action,
-                     on_bytes=on_bytes, on_plan=on_plan, shown=dest, on_file=on_file)
+                     on_bytes=on_bytes, on_plan=on_plan, shown=dest, on_file=on_file,
+                     listed=listed)
 
 
 def _refuse_deleting_everything(actions: Sequence[Action], source: str, dest: str,
@@ -164,11 +168,12 @@ def _absolute(f: LocalFile) -> str:
     return f.absolute or os.path.abspath(f.where)
 
 
-def _remote_map(catalog: Catalog, folder: Location,
-                keep: PathFilter) -> dict[str, VersionRecord]:
-    """The latest version of every name under the folder, less the excluded ones (so that
-    --delete never touches what --exclude leaves out, on either side)."""
-    listing = catalog.ls(folder, recursive=True, deleted=True)
+def _remote_map(catalog: Catalog, folder: Location, keep: PathFilter,
+                listed: str | Location | None = None) -> dict[str, VersionRecord]:
+    """The latest version of every name under the folder (``listed``: their versions in a
+    folder version of it), less the excluded ones (so that --delete never touches what
+    --exclude leaves out, on either side)."""
+    listing = catalog.ls(folder if listed is None else listed, recursive=True, deleted=True)
     return {r.name: r for r in listing.files if not keep.leaves_out(r.name[len(folder.name):])}
 
 
@@ -217,8 +222,9 @@ def _download(catalog: Catalog, folder: Location, root: Path, *, delete: bool, d
               keep: PathFilter, on_action: Callable[[Action], None] | None,
               on_bytes: Callable[[int], None] | None,
               on_plan: Callable[[SyncReport], None] | None, shown: str,
-              on_file: Callable[[], None] | None = None) -> SyncReport:
-    remote = _remote_map(catalog, folder, keep)
+              on_file: Callable[[], None] | None = None,
+              listed: str | Location | None = None) -> SyncReport:
+    remote = _remote_map(catalog, folder, keep, listed)
     files = list(scan_local(root, keep.exclude, keep.include)) if root.exists() else []
     hash_of, hashed = _counting_hasher(catalog, root, files, remote, folder.name)
     with catalog.hash_cache.batch():
@@ -249,7 +255,8 @@ def _download(catalog: Catalog, folder: Location, root: Path, *, delete: bool, d
 
 def _copy(catalog: Catalog, source: Location, dest: Location, *, delete: bool, dry_run: bool,
           keep: PathFilter, message: str, on_action: Callable[[Action], None] | None,
-          on_plan: Callable[[SyncReport], None] | None) -> SyncReport:
+          on_plan: Callable[[SyncReport], None] | None,
+          listed: str | Location | None = None) -> SyncReport:
     catalog.check_writable(dest.namespace)
     if source.namespace == dest.namespace and (source.name.startswith(dest.name)
                                                or dest.name.startswith(source.name)):
@@ -258,7 +265,7 @@ def _copy(catalog: Catalog, source: Location, dest: Location, *, delete: bool, d
             f"cannot sync {source.uri} to {dest.uri}: one holds the other; sync into a prefix "
             "outside the source"
         )
-    src = _remote_map(catalog, source, keep)
+    src = _remote_map(catalog, source, keep, listed)
     dst = _remote_map(catalog, dest, keep)
     actions = plan_copy(src, dst, source_prefix=source.name, dest_prefix=dest.name,
                         delete=delete)
