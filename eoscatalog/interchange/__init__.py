@@ -1,1 +1,2 @@
-"""Catalog files other tools read and write: Intake catalogs and the YAML catalog format."""
+"""Pure file formats: Intake catalogs, the YAML catalog format, and the table summaries
+(CSV, TSV, Parquet schemas and row counts) ``eos diff`` compares."""
