@@ -25,6 +25,7 @@ from fsspec.spec import AbstractFileSystem, make_instance
 
 from eoscatalog.catalog.catalog import Catalog
 from eoscatalog.core.errors import EosError, NameExistsError, NotFoundError
+from eoscatalog.core.folder_refs import is_folder_reference
 from eoscatalog.core.names import Location, split_reference
 from eoscatalog.core.units import parse_time
 from eoscatalog.log.records import VersionRecord
@@ -105,7 +106,7 @@ class EosFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec is unty
         for scheme in ("eos://", "e://"):
             if text.startswith(scheme):
                 text = text[len(scheme):]
-        return text.rstrip("/") if "@" not in text else text
+        return text.rstrip("/")
 
     # -- resolving ------------------------------------------------------------------------------
 
@@ -131,21 +132,43 @@ class EosFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec is unty
     # -- listing ------------------------------------------------------------------------------
 
     def ls(self, path: str, detail: bool = True, **kwargs: Any) -> list[Any]:
-        """Folders and names directly under ``path`` (a namespace, prefix or name)."""
+        """Folders and names directly under ``path`` (a namespace, prefix or name, or a folder
+        version: ``org/x.zarr@3`` lists its names as ``org/x.zarr@3/...``, read as they were)."""
         stripped = self._strip_protocol(path)
         entries = self._namespaces(stripped)
         if entries is None:
-            if "@" in stripped:
-                entries = [self._file_info(self._record(stripped))]
-            else:
-                listing = self.catalog.ls(self._folder(stripped))
-                ns = listing.namespace
-                entries = [{"name": f"{ns}/{f}".rstrip("/"), "size": 0, "type": "directory"}
-                           for f in listing.folders]
-                entries += [self._file_info(r) for r in listing.files]
-                if not entries:
-                    entries = [self.info(stripped)]  # a name, or FileNotFoundError
+            if "@" in stripped and not is_folder_reference(stripped):
+                try:  # name@selector, or else a folder version (x.zarr@3)
+                    return self._detail([self._file_info(self._record(stripped))], detail)
+                except FileNotFoundError:
+                    if self.catalog.folders.reference("eos://" + stripped) is None:
+                        raise
+            entries = self._listed(stripped)
+            if not entries:
+                entries = [self.info(stripped)]  # a name, or FileNotFoundError
+        return self._detail(entries, detail)
+
+    @staticmethod
+    def _detail(entries: list[dict[str, Any]], detail: bool) -> list[Any]:
         return entries if detail else [e["name"] for e in entries]
+
+    def _listed(self, stripped: str) -> list[dict[str, Any]]:
+        """The entries directly under a folder, or under a folder version (whose paths keep
+        its selector, so that reading them reads the version)."""
+        found = self.catalog.folders.reference("eos://" + stripped)
+        if found is None:
+            listing = self.catalog.ls(self._folder(stripped))
+            ns = listing.namespace
+            entries = [{"name": f"{ns}/{f}".rstrip("/"), "size": 0, "type": "directory"}
+                       for f in listing.folders]
+            return entries + [self._file_info(r) for r in listing.files]
+        ref = found[0]
+        listing = self.catalog.ls("eos://" + stripped.rstrip("/") + "/")
+        at = len("eos://")
+        entries = [{"name": ref.uri_of(f)[at:].rstrip("/"), "size": 0, "type": "directory"}
+                   for f in listing.folders]
+        return entries + [{**self._file_info(r), "name": ref.uri_of(r.name)[at:]}
+                          for r in listing.files]
 
     def _namespaces(self, stripped: str) -> list[dict[str, Any]] | None:
         """The root lists namespace kinds, ``users`` and ``scratch`` their owners."""
@@ -166,13 +189,18 @@ class EosFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec is unty
                 stripped.count("/") == 1 and kind in ("users", "scratch")):
             return {"name": stripped, "size": 0, "type": "directory"}
         try:
-            return self._file_info(self._record(stripped))
+            found = self._record(stripped)
+            info = self._file_info(found)
+            # A name in a folder version keeps its selector, so that reading it reads that.
+            return {**info, "name": stripped} if is_folder_reference(stripped) else info
         except FileNotFoundError:
-            if "@" in stripped:
+            if "@" in stripped and self.catalog.folders.reference("eos://" + stripped) is None:
                 raise
-            listing = self.catalog.ls(self._folder(stripped))
-            if listing.files or listing.folders:
-                return {"name": stripped, "size": 0, "type": "directory"}
+            try:
+                if self._listed(stripped):
+                    return {"name": stripped, "size": 0, "type": "directory"}
+            except EosError:
+                pass
             raise
 
     def ukey(self, path: str) -> str:
