@@ -32,6 +32,8 @@ FACES = {"transfer", "sdk", "cli"}
 FACES_MAY_IMPORT = {
     "eoscatalog.core",           # errors, names, units, hashes: the vocabulary of the API
     "eoscatalog.log.records",    # VersionRecord, Event, Usage: what Catalog returns
+    "eoscatalog.log.folder_version",  # FolderVersion, Snapshot: what Catalog.folders returns
+    "eoscatalog.log.snapshot",
     "eoscatalog.local.config",   # Config: the settings eos init and eos config edit
     "eoscatalog.local.home",     # one-line errors for an EOS_HOME that cannot be written
     "eoscatalog.lock",           # the lock file API (public)

@@ -12,12 +12,11 @@ from typing import Protocol
 
 from eoscatalog.core.errors import InvalidNameError
 from eoscatalog.core.folder_reference import FolderReference
-from eoscatalog.core.folder_refs import is_folder_reference, parse_folder_reference
+from eoscatalog.core.folder_refs import parse_folder_reference, parse_name_reference
 from eoscatalog.core.names import (
     Location,
     Reference,
     parse_location,
-    parse_reference,
     validate_name,
     validate_namespace,
 )
@@ -51,18 +50,9 @@ class Parser:
         if isinstance(ref, Reference):  # built by callers: check it as a parsed one would be
             return Reference(validate_namespace(ref.namespace, user=user),
                              validate_name(ref.name), ref.kind, ref.value)
-        if is_folder_reference(ref):  # a name in a folder version: x.zarr@3/.zgroup
-            folder = self.folder_reference(ref)
-            if folder is None:
-                raise InvalidNameError(f"internal error: {ref!r} is no folder reference")
-            fref, rest = folder
-            if not rest or rest.endswith("/"):
-                raise InvalidNameError(
-                    f"{ref!r} is a folder, but this operation reads a name: add the name after "
-                    f"the '/' ({fref.uri}<name>), or list the folder with `eos ls {ref}`"
-                )
-            return Reference(fref.namespace, fref.prefix + rest, "snapshot", fref)
-        return parse_reference(ref, user=user, default_namespace=self.owner.default_namespace)
+        # A name in a folder version (x.zarr@3/.zgroup) is a "snapshot" reference.
+        return parse_name_reference(ref, user=user,
+                                    default_namespace=self.owner.default_namespace)
 
     def location(self, name: str | Location) -> Location:
         """Parse a name or URI (no ``@`` selector allowed)."""

@@ -22,11 +22,12 @@ import click
 
 from eoscatalog.catalog.catalog import Catalog
 from eoscatalog.core.errors import DeletedError, EosError, InvalidNameError, NotFoundError
+from eoscatalog.core.folder_refs import is_folder_reference
 from eoscatalog.core.names import split_reference
 from eoscatalog.local.config import Config
 from eoscatalog.local.home import is_damage, repair, unwritable_message
 
-__all__ = ["EosGroup", "echo_json", "json_option", "one_name", "open_catalog"]
+__all__ = ["EosGroup", "echo_json", "is_folder_arg", "json_option", "one_name", "open_catalog"]
 
 
 class EosGroup(click.Group):
@@ -146,6 +147,14 @@ def echo_json(data: Any) -> None:
 def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
     """The ``--json`` flag (``as_json``) of a command."""
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(f)
+
+
+def is_folder_arg(cat: Catalog, text: str) -> bool:
+    """True when a command argument names a folder: a trailing ``/``, a namespace's root, or a
+    folder reference (``x.zarr@3/``); ``x.zarr`` and ``x.csv@3`` are names."""
+    if is_folder_reference(text) or text.endswith("/"):
+        return True
+    return "@" not in text and not cat.prefix(text).name
 
 
 @contextmanager

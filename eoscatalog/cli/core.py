@@ -12,8 +12,13 @@ from pathlib import Path
 
 import click
 
-from eoscatalog.cli.common import echo_json, json_option, one_name, open_catalog
-from eoscatalog.cli.output import format_size, format_table, versions_table
+from eoscatalog.cli.common import echo_json, is_folder_arg, json_option, one_name, open_catalog
+from eoscatalog.cli.output import (
+    folder_versions_table,
+    format_size,
+    format_table,
+    versions_table,
+)
 from eoscatalog.cli.progress import Progress
 from eoscatalog.core.errors import EosError
 from eoscatalog.local.config import Config
@@ -138,12 +143,22 @@ def get(ref: str, local: str | None, as_json: bool) -> None:
 @click.argument("name")
 @json_option
 def versions(name: str, as_json: bool) -> None:
-    """List every version of NAME, delete markers included.
+    """List every version of NAME, delete markers included; of a FOLDER/ (a trailing '/'),
+    every folder version: one per change to a name under it, with the names added, changed
+    and removed and the bytes added.
 
-    Example: eos versions project-1/reads.fq.gz
+    Example: eos versions project-1/reads.fq.gz; eos versions eos://org/x.zarr/
     """
-    with open_catalog() as cat, one_name(cat, name, "use eos ls --versions {uri}"):
-        records = cat.versions(name)
+    with open_catalog() as cat:
+        if is_folder_arg(cat, name):
+            found = cat.folders.versions(name)
+            if as_json:
+                echo_json([v.to_dict() for v in found])
+            else:
+                click.echo(folder_versions_table(found))
+            return
+        with one_name(cat, name, "add a '/' for the folder's versions: eos versions {uri}"):
+            records = cat.versions(name)
     if as_json:
         echo_json([r.to_dict() for r in records])
     else:

@@ -15,11 +15,11 @@ from typing import Any, NoReturn
 import click
 
 from eoscatalog.catalog.catalog import Catalog
-from eoscatalog.cli.common import echo_json, json_option, one_name, open_catalog
+from eoscatalog.cli.common import echo_json, is_folder_arg, json_option, one_name, open_catalog
 from eoscatalog.cli.output import display_name, format_size, format_table, short_time
 from eoscatalog.cli.progress import Progress
 from eoscatalog.core.errors import NotFoundError
-from eoscatalog.core.names import is_uri
+from eoscatalog.core.names import Location, is_uri
 from eoscatalog.core.units import format_time, parse_duration, parse_size
 from eoscatalog.lock.active import use_lock
 from eoscatalog.lock.lock_file import LockFile
@@ -212,8 +212,14 @@ def du(uri: str, as_json: bool) -> None:
     Example: eos du eos://org/
     """
     with open_catalog() as cat:
-        loc = cat.prefix(uri)
-        u = cat.du(loc)
+        found = cat.folders.reference(uri)
+        u = cat.du(uri)
+        if found is None:
+            loc = cat.prefix(uri)
+            where = f"eos://{loc.namespace}/{loc.name}"
+        else:  # a folder version: eos://org/x.zarr@3/
+            loc = Location(found[0].namespace, found[0].prefix + found[1])
+            where = found[0].uri + found[1]
     data = {"namespace": loc.namespace, "prefix": loc.name, "names": u.names,
             "versions": u.versions, "logical_bytes": u.logical,
             "all_versions_bytes": u.all_versions, "stored_bytes": u.stored,
@@ -221,7 +227,6 @@ def du(uri: str, as_json: bool) -> None:
     if as_json:
         echo_json(data)
         return
-    where = f"eos://{loc.namespace}/{loc.name}"
     click.echo(format_table(["", where], [
         ["names", str(u.names)], ["versions", str(u.versions)],
         ["latest versions", format_size(u.logical)],
@@ -243,12 +248,23 @@ def log(uri: str, limit: int, as_json: bool) -> None:
     """
     with open_catalog() as cat:
         events = cat.log(uri, limit)
+        # Under a folder, which folder version each change made (eos://org/x.zarr@3/).
+        folder = cat.folder(uri) if uri and is_folder_arg(cat, uri) else None
+        numbers = ({v.seq: v.version for v in cat.folders.versions(folder)}
+                   if folder is not None and events else {})
     if as_json:
-        echo_json([e.to_dict() for e in events])
+        echo_json([{**e.to_dict(), **({"folder_version": numbers.get(e.seq)} if numbers else {})}
+                   for e in events])
         return
     rows = [[short_time(e.created), e.author, e.what, e.target, e.message] for e in events]
+    headers = ["WHEN", "WHO", "WHAT", "VERSION", "MESSAGE"]
+    if folder is not None and numbers:
+        base = folder.name[:-1]
+        headers.insert(3, "FOLDER")
+        for row, e in zip(rows, events, strict=True):
+            row.insert(3, f"{base}@{numbers[e.seq]}/" if e.seq in numbers else "")
     if rows:
-        click.echo(format_table(["WHEN", "WHO", "WHAT", "VERSION", "MESSAGE"], rows))
+        click.echo(format_table(headers, rows))
 
 
 @click.command()

@@ -5,10 +5,11 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 
+from eoscatalog.log.folder_version import FolderVersion
 from eoscatalog.log.records import VersionRecord
 
-__all__ = ["display_name", "format_size", "format_table", "short_hash", "short_time",
-           "versions_table"]
+__all__ = ["display_name", "folder_versions_table", "format_size", "format_table", "short_hash",
+           "short_time", "versions_table"]
 
 
 def format_size(size: int | None) -> str:
@@ -86,6 +87,15 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
         "  ".join(str(cell).ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
         for line in lines
     )
+
+
+def folder_versions_table(versions: Sequence[FolderVersion]) -> str:
+    """The ``eos versions PREFIX/`` table: one row per folder version."""
+    rows = [[str(v.version), short_time(v.at or v.created), v.author, f"+{v.added}",
+             f"~{v.changed}", f"-{v.removed}", format_size(v.bytes_added), ",".join(v.tags),
+             v.message] for v in versions]
+    return format_table(["VERSION", "CREATED", "AUTHOR", "ADDED", "CHANGED", "REMOVED",
+                         "BYTES", "TAGS", "MESSAGE"], rows)
 
 
 def versions_table(records: Sequence[VersionRecord]) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import click
 
 from eoscatalog.catalog.catalog import Catalog
-from eoscatalog.cli.common import echo_json, json_option, one_name, open_catalog
+from eoscatalog.cli.common import echo_json, is_folder_arg, json_option, one_name, open_catalog
 from eoscatalog.core.errors import NotFoundError
 from eoscatalog.log.records import VersionRecord
 
@@ -139,18 +139,35 @@ def undelete(name: str, recursive: bool, message: str, as_json: bool) -> None:
 
 @click.command()
 @click.argument("name")
-@click.option("--to", "to", required=True, help="Version number, tag or blake3: hash prefix.")
+@click.option("--to", "to", required=True,
+              help="Version number, tag or blake3: hash prefix; for a folder, a folder version, "
+                   "folder tag or time.")
 @click.option("-m", "--message", default="", help="A note kept with the change.")
 @json_option
 def rollback(name: str, to: str, message: str, as_json: bool) -> None:
-    """Add a new version of NAME carrying the bytes of an older one.
+    """Add a new version of NAME carrying the bytes of an older one; for a FOLDER/ (a trailing
+    '/'), make it hold what its version --to held, in one change: names changed since get
+    their old bytes back, names added since are deleted, names deleted since come back.
 
     --json prints the version that holds them, with "new_version" false when the latest
-    already did.
+    already did (for a folder: the list of versions made).
 
-    Example: eos rollback project-1/table.csv --to 3
+    Example: eos rollback project-1/table.csv --to 3; eos rollback eos://org/x.zarr/ --to 3
     """
     with open_catalog() as cat:
+        if is_folder_arg(cat, name):
+            made = cat.folders.rollback(name, to, message=message)
+            if as_json:
+                echo_json([r.to_dict() for r in made])
+                return
+            for r in made:
+                what = "deleted" if r.is_delete_marker else f"holds version {r.source_version}"
+                click.echo(f"{r.uri} {what}")
+            folder = cat.folder(name).uri
+            click.echo(f"{folder} now holds what {folder[:-1]}@{to.strip('@/')}/ held "
+                       f"({len(made)} names changed)" if made
+                       else f"unchanged: {folder} already holds what version {to} held")
+            return
         before = max((r.version for r in cat.versions(name)), default=0)
         record = cat.rollback(name, to, message=message)
     created = record.version > before
@@ -169,11 +186,20 @@ def rollback(name: str, to: str, message: str, as_json: bool) -> None:
 @click.option("--force", is_flag=True, help="Move the tag if it is on another version.")
 @json_option
 def tag(ref: str, tag: str, force: bool, as_json: bool) -> None:
-    """Put TAG on the version REF means (read it back as name@TAG).
+    """Put TAG on the version REF means (read it back as name@TAG); on a folder version
+    (FOLDER@N/, or FOLDER/ for its latest), a folder tag (read it back as FOLDER@TAG/).
 
-    Example: eos tag project-1/table.csv@3 paper-2026
+    Example: eos tag project-1/table.csv@3 paper-2026; eos tag eos://org/x.zarr@3/ paper-2026
     """
     with open_catalog() as cat:
+        if is_folder_arg(cat, ref):
+            snap = cat.folders.tag(ref, tag, force=force)
+            if as_json:
+                echo_json({"uri": snap.uri, "namespace": snap.namespace, "prefix": snap.prefix,
+                           "version": snap.version, "seq": snap.seq, "tag": tag})
+                return
+            click.echo(f"{snap.uri} tagged {tag} (read it as {snap.uri.rsplit('@', 1)[0]}@{tag}/)")
+            return
         record = cat.tag(ref, tag, force=force)
     if as_json:
         echo_json(record.to_dict())
@@ -186,13 +212,22 @@ def tag(ref: str, tag: str, force: bool, as_json: bool) -> None:
 @click.argument("tag")
 @json_option
 def untag(name: str, tag: str, as_json: bool) -> None:
-    """Remove TAG from NAME.
+    """Remove TAG from NAME (from a FOLDER/, its folder tag).
 
-    --json prints the version the tag was on, as it is now.
+    --json prints the version the tag was on, as it is now (for a folder: its folder version).
 
-    Example: eos untag project-1/table.csv paper-2026
+    Example: eos untag project-1/table.csv paper-2026; eos untag eos://org/x.zarr/ paper-2026
     """
     with open_catalog() as cat:
+        if is_folder_arg(cat, name):
+            snap = cat.folders.snapshot(f"{cat.folder(name).uri[:-1]}@{tag}/") if as_json else None
+            cat.folders.untag(name, tag)
+            if snap is not None:
+                echo_json({"uri": snap.uri, "namespace": snap.namespace, "prefix": snap.prefix,
+                           "version": snap.version, "seq": snap.seq, "tag": tag})
+                return
+            click.echo(f"removed folder tag {tag} from {cat.folder(name).uri}")
+            return
         was = [r.version for r in cat.versions(name) if tag in r.tags] if as_json else []
         cat.untag(name, tag)  # refuses a tag the name does not have, whatever `was` says
         if as_json:

@@ -25,9 +25,11 @@ from __future__ import annotations
 
 from eoscatalog.core.errors import InvalidNameError
 from eoscatalog.core.folder_reference import FolderReference
-from eoscatalog.core.names import parse_location, parse_reference, validate_name
+from eoscatalog.core.names import Reference, parse_location, parse_reference, validate_name
 
-__all__ = ["FolderReference", "is_folder_reference", "parse_folder_reference"]
+__all__ = [
+    "FolderReference", "is_folder_reference", "parse_folder_reference", "parse_name_reference",
+]
 
 
 def is_folder_reference(text: str) -> bool:
@@ -96,3 +98,25 @@ def parse_folder_reference(
             "'@latest' part"
         )
     return FolderReference(loc.namespace, folder, parsed.kind, parsed.value), rest
+
+
+def parse_name_reference(
+    text: str, *, user: str | None = None, default_namespace: str = "users/me",
+) -> Reference:
+    """:func:`~eoscatalog.core.names.parse_reference`, and a name in a folder version
+    (``x.zarr@3/.zgroup``) as a ``snapshot`` reference.
+
+    >>> ref = parse_name_reference("eos://org/x.zarr@3/a/0", user="ada")
+    >>> (ref.name, ref.kind, ref.uri)
+    ('x.zarr/a/0', 'snapshot', 'eos://org/x.zarr@3/a/0')
+    """
+    folder = parse_folder_reference(text, user=user, default_namespace=default_namespace)
+    if folder is None:
+        return parse_reference(text, user=user, default_namespace=default_namespace)
+    ref, rest = folder
+    if not rest or rest.endswith("/"):
+        raise InvalidNameError(
+            f"{text!r} is a folder, but this operation reads a name: add the name after the "
+            f"'/' ({ref.uri}<name>), or list the folder with `eos ls {text}`"
+        )
+    return Reference(ref.namespace, ref.prefix + rest, "snapshot", ref)

@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from eoscatalog.core.errors import InvalidNameError
-from eoscatalog.core.names import is_uri, parse_reference, split_reference
+from eoscatalog.core.folder_refs import parse_name_reference
+from eoscatalog.core.names import is_uri, split_reference
 from eoscatalog.transfer.external import split_s3_url
 
 __all__ = ["EFile", "NamedFile", "Remote", "S3File", "URLFile", "parse_remote"]
@@ -83,11 +84,11 @@ def parse_remote(value: str | Remote) -> Remote:
 
 def _validate(remote: Remote) -> None:
     if isinstance(remote, NamedFile):
-        parse_reference(remote.name, user="me-check")
+        parse_name_reference(remote.name, user="me-check")
     elif isinstance(remote, EFile):
         if not is_uri(remote.path):
             raise InvalidNameError(f"EFile paths are eos:// or e:// URIs, not {remote.path!r}")
-        parse_reference(remote.path, user="me-check")
+        parse_name_reference(remote.path, user="me-check")
     elif isinstance(remote, S3File):
         split_s3_url(remote.path)
     elif not remote.url.startswith(("https://", "http://")):
