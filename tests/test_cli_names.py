@@ -88,5 +88,5 @@ def test_the_old_method_names_are_aliases(catalog: Catalog) -> None:
     assert catalog.usage("p/") == catalog.du("p/")
     assert catalog.cat("p/a.txt@1") == catalog.read_bytes("p/a.txt@1") == b"xy"
     for old, new in (("history", "log"), ("usage", "du"), ("read_bytes", "cat")):
-        assert inspect.signature(getattr(Catalog, old)) == inspect.signature(getattr(Catalog, new))
-        assert f"Alias of :meth:`{new}`" in (getattr(Catalog, old).__doc__ or "")
+        # The very same method under its old name.
+        assert getattr(Catalog, old) is getattr(Catalog, new)
