@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from eoscatalog.catalog import exports, maintenance, opening
+from eoscatalog.catalog import diffing, exports, maintenance, opening
 from eoscatalog.catalog.commit import Committer
 from eoscatalog.catalog.folders import Folders
 from eoscatalog.catalog.ingest import Source
@@ -180,6 +180,10 @@ class Catalog:
     def du(self, prefix: str | Location = "") -> Usage:
         """The space names under a prefix (or in a folder version) take (``eos du``)."""
         return self.folders.du(prefix)
+
+    def diff(self, a: str, b: str, *, tables: bool = True) -> diffing.Diff:
+        """How B differs from A: two names, or two folders ending with ``/`` (``eos diff``)."""
+        return diffing.Differ(self._reader, self.folders, self.cache).diff(a, b, tables=tables)
 
     def cached(self, ref: str | Reference) -> tuple[VersionRecord, Path]:
         """The verified cache entry holding the bytes ``ref`` means (fetched if missing)."""
