@@ -393,7 +393,7 @@ BAD_FILES = [
     ("format: 1\n\tinputs: []\n", "is not valid YAML"),
     ("format: 1\ninputs: []\nextra: 1\n", "unknown key(s) 'extra'"),
     ("inputs: []\n", "has no 'format'"),
-    ("format: 2\ninputs: []\n", "newer eoscatalog: upgrade"),
+    ("format: 3\ninputs: []\n", "newer eoscatalog: upgrade"),
     ("format: '1'\ninputs: []\n", "has format '1'"),
     ("format: true\ninputs: []\n", "has format True"),
     ("format: 1\n", "has no 'inputs' list"),

@@ -19,8 +19,6 @@ write is ONE changeset, planned by :mod:`eoscatalog.rules.folder_planning`.
 
 from __future__ import annotations
 
-import blake3
-
 from eoscatalog.catalog.commit import Committer
 from eoscatalog.catalog.copyguard import check_restored_all
 from eoscatalog.catalog.parser import Parser
@@ -30,6 +28,9 @@ from eoscatalog.core.errors import ConflictError, InvalidNameError, NotFoundErro
 from eoscatalog.core.folder_reference import FolderReference
 from eoscatalog.core.names import Location, validate_tag
 from eoscatalog.core.units import format_time
+from eoscatalog.lock.active import active_lock, recording
+from eoscatalog.lock.folder_pin import LockedFolder, snapshot_digest
+from eoscatalog.lock.pin import LockedInput
 from eoscatalog.log.folder_version import FolderVersion
 from eoscatalog.log.records import Usage, VersionRecord
 from eoscatalog.log.snapshot import Snapshot
@@ -43,17 +44,6 @@ from eoscatalog.rules.listing import Listing, group_listing
 __all__ = ["Folders", "snapshot_digest"]
 
 FolderArg = str | Location | FolderReference
-
-
-def snapshot_digest(records: list[VersionRecord]) -> str:
-    """The digest a folder lock checks: BLAKE3 over the sorted ``name\\0hash\\n`` lines of the
-    snapshot's readable names, as ``blake3:<hex>`` (the same on every client).
-
-    >>> snapshot_digest([])[:23]
-    'blake3:af1349b9f5f9a1a6'
-    """
-    lines = sorted(f"{r.name}\0{r.hash}\n" for r in records if r.hash)
-    return "blake3:" + blake3.blake3("".join(lines).encode("utf-8")).hexdigest()
 
 
 class Folders:
@@ -100,6 +90,36 @@ class Folders:
         """:func:`snapshot_digest` of the snapshot."""
         return snapshot_digest(self.records(snap))
 
+    def pin(self, text: FolderArg) -> LockedFolder:
+        """The lock entry of the folder version ``text`` means (a plain folder: its latest
+        version): ``LockFile.pin_folder(cat.folders.pin("eos://org/x.zarr/"))``; ``eos lock
+        eos://org/x.zarr/`` writes it."""
+        return self.reader.folder_locks.describe(self.snapshot(text))[0]
+
+    def download_source(self, listed: str | Location) -> str | Location:
+        """What a recursive download of ``listed`` (a folder, or a folder version's URI) lists:
+        while ``record_inputs`` is open, the folder version it means, pinned, noted as ONE
+        input (so the listing is the version recorded); otherwise ``listed`` itself."""
+        if not recording():
+            return listed
+        found = self.reference(listed) if isinstance(listed, str) else None
+        ref, rest = found if found is not None else (None, "")
+        if ref is None:
+            loc = self.parser.folder(listed)
+            lock = active_lock()
+            pin = lock.folder_for(loc.namespace, loc.name) if lock is not None else None
+            if pin is not None:  # the lock's folder version: what the listing shows
+                self.reader.folder_locks.note_pin(pin)
+                return pin.uri_of(loc.name)
+            try:
+                snap = self.snapshot(loc)
+            except NotFoundError:
+                return listed  # nothing there: the listing says so
+        else:
+            snap = self.reader.snapshots.resolve(ref)
+        self.reader.folder_locks.note(snap)
+        return snap.uri_of(snap.prefix + rest)
+
     # -- reads -----------------------------------------------------------------------------------
 
     def ls(self, text: FolderArg, *, recursive: bool = False, versions: bool = False,
@@ -107,9 +127,18 @@ class Folders:
         """``Catalog.ls``: a folder version's names (each at its version there), or a prefix's."""
         found = self.reference(text)
         if found is None:
-            return self.reader.ls(self.parser.prefix(text) if not isinstance(
-                text, FolderReference) else Location(text.namespace, text.prefix),
-                recursive=recursive, versions=versions, deleted=deleted)
+            loc = self.parser.prefix(text) if not isinstance(
+                text, FolderReference) else Location(text.namespace, text.prefix)
+            lock = None if versions else active_lock()
+            pin = lock.folder_for(loc.namespace, loc.name) if lock is not None else None
+            if lock is not None and pin is not None:  # under a locked folder: its version
+                snap = self.reader.folder_locks.snapshot(pin)
+                records = [self._pinned(lock.lookup(loc.namespace, r.name), r) for r in
+                           self.index.folders.snapshot(loc.namespace, loc.name, snap.seq,
+                                                       deleted=deleted)]
+                return group_listing(loc.namespace, loc.name, records, recursive=recursive,
+                                     deleted=deleted)
+            return self.reader.ls(loc, recursive=recursive, versions=versions, deleted=deleted)
         if versions:
             raise InvalidNameError(
                 f"{found[0].uri} is one folder version: list every version of its names with "
@@ -122,6 +151,12 @@ class Folders:
         records = self.index.folders.snapshot(snap.namespace, prefix, snap.seq, deleted=deleted)
         return group_listing(snap.namespace, prefix, records, recursive=recursive,
                              deleted=deleted)
+
+    def _pinned(self, pin: LockedInput | None, record: VersionRecord) -> VersionRecord:
+        """``record``, or the version a name pin inside a locked folder gives the name."""
+        if pin is None or pin.version == record.version:
+            return record
+        return self.index.version(record.namespace, record.name, pin.version) or record
 
     def du(self, text: FolderArg) -> Usage:
         """``Catalog.du``: the space of a folder version's names (each blob counted once in

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from eoscatalog.catalog.commit import Settings
+from eoscatalog.catalog.folder_locks import FolderLocks
 from eoscatalog.catalog.snapshots import Snapshots
 from eoscatalog.catalog.transaction import active_transaction
 from eoscatalog.core.errors import (
@@ -29,6 +30,7 @@ from eoscatalog.core.errors import (
     NotFoundError,
     StoreError,
 )
+from eoscatalog.core.folder_reference import FolderReference
 from eoscatalog.core.names import Location, Reference
 from eoscatalog.core.tempfiles import clean_stale_once
 from eoscatalog.core.units import format_time, parse_duration
@@ -83,6 +85,7 @@ class Reader:
         self.settings = settings
         self.clock = clock
         self.snapshots = Snapshots(index, self.refresh_online, settings, clock)
+        self.folder_locks = FolderLocks(index, self.snapshots)
 
     def refresh_online(self, namespace: str) -> None:
         """Bring the namespace's index up to date, unless this catalog is offline."""
@@ -131,11 +134,22 @@ class Reader:
         (``@N``, ``@blake3:...``, ``@<time>``) are served from the index, which is brought up to
         date only when it cannot answer. While a lock file is active (``use_lock``,
         ``EOS_LOCK``) every name resolves to its pinned version, and a name the lock lacks is
-        an error; every resolution is reported to open ``record_inputs`` blocks.
+        an error; every resolution is reported to open ``record_inputs`` blocks. A name under a
+        folder the lock pins (and no name pin of it names) resolves in the pinned folder version;
+        a read through a folder (version) is reported as that one folder.
         """
         lock = active_lock()
+        folder = None if lock is None or lock.lookup(ref.namespace, ref.name) else (
+            lock.folder_for(ref.namespace, ref.name))
+        if folder is not None:
+            record = self.folder_locks.resolve(folder, ref, self.resolve_exact)
+            self.folder_locks.note_pin(folder)
+            return record
         if lock is None:
             record = self.resolve_exact(ref)
+            if isinstance(ref.value, FolderReference):  # x.zarr@3/a: one folder entry
+                self.folder_locks.note(ref.value)
+                return record
         else:
             pin = pin_for(lock, ref.namespace, ref.name)
             pinned = Reference(ref.namespace, ref.name, "version", pin.version)

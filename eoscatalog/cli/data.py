@@ -322,14 +322,19 @@ def lock(refs: tuple[str, ...], output: Path, add: bool, update: bool, as_json: 
     File resolves through the pins; a name missing from the lock is an error. An existing lock
     file keeps its pins and gains new names; a pin it holds moves to another version only with
     --update (otherwise an error names it). Prints each pin: added, updated, unchanged, kept.
+    A REF ending with '/' (eos://org/x.zarr/, x.zarr@3/, x.zarr@paper/) pins a folder version:
+    one entry that pins every name under the folder.
 
     Example: eos lock project-1/reads.fq.gz eos://org/ref/genome.fa@paper-2026 -o eos.lock
     """
     lock_file = LockFile.load(output) if output.exists() else LockFile()
     fresh = LockFile()
     with open_catalog() as cat, use_lock(None):  # pin what the store holds now, not an old lock
-        for ref in refs:
-            fresh.pin(cat.resolve(ref))  # two different pins for one name: ConflictError
+        for ref in refs:  # a trailing '/' is a folder (x.zarr/, x.zarr@3/): one folder entry
+            if ref.endswith("/"):
+                fresh.pin_folder(cat.folders.pin(ref))
+            else:
+                fresh.pin(cat.resolve(ref))  # two different pins for one name: ConflictError
     changes = lock_file.merge(fresh, update=update)
     lock_file.save(output)
     if as_json:
@@ -337,7 +342,7 @@ def lock(refs: tuple[str, ...], output: Path, add: bool, update: bool, as_json: 
         return
     for change in changes:
         was = f" (was @{change.previous.version})" if change.previous is not None else ""
-        click.echo(f"{change.status:<9}  {change.pin.uri}  {change.pin.hash}{was}")
+        click.echo(f"{change.status:<9}  {change.pin.uri}  {change.checksum}{was}")
     counts = ", ".join(f"{sum(c.status == s for c in changes)} {s}"
                        for s in ("added", "updated", "unchanged", "kept"))
     click.echo(f"wrote {output} ({len(lock_file)} inputs: {counts})")

@@ -17,10 +17,12 @@ from __future__ import annotations
 import enum
 import os
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
 from eoscatalog.core.errors import ConfigError, ConflictError, NotFoundError
+from eoscatalog.lock.folder_pin import LockedFolder
 from eoscatalog.lock.lock_file import LockFile
 from eoscatalog.lock.pin import LockedInput, Pinnable
 
@@ -30,6 +32,7 @@ __all__ = [
     "note_resolved",
     "pin_for",
     "record_inputs",
+    "recording",
     "use_lock",
 ]
 
@@ -210,6 +213,19 @@ def _env_lock(setting: str) -> LockFile:
 
 _recorders_mutex = threading.Lock()
 _recorders: list[record_inputs] = []
+Members = Mapping[str, tuple[int, str]]  # a folder version's names: name -> (version, hash)
+Noted = LockedInput | LockedFolder
+
+
+def recording() -> bool:
+    """True while a :class:`record_inputs` block is open (the catalog then describes a folder
+    read, which costs a listing, only when someone records it).
+
+    >>> recording()
+    False
+    """
+    with _recorders_mutex:
+        return bool(_recorders)
 
 
 class record_inputs:  # lower case: it reads like a function, `with record_inputs(path):`
@@ -221,6 +237,9 @@ class record_inputs:  # lower case: it reads like a function, `with record_input
     normally: after an exception nothing is written and an existing file is left as it was.
     If the block read two versions of one name, the file is not written either and ConflictError
     says which (a lock holds one version per name). The path is made absolute on entry.
+    A folder read (a name in a folder version, ``x.zarr@3/a``, or a recursive download) is one
+    folder entry; a name also read on its own under it is left out when its version is the one
+    the folder version holds, and is a conflict when it is another.
 
     >>> import tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "inputs.lock"
@@ -234,24 +253,34 @@ class record_inputs:  # lower case: it reads like a function, `with record_input
         self.path = Path(os.path.abspath(path))
         self.lock = LockFile(path=self.path)
         self.written = False
-        self._conflicts: list[tuple[LockedInput, LockedInput]] = []
+        self._conflicts: list[tuple[Noted, Noted]] = []
+        self._members: dict[tuple[str, str], Members] = {}
         self._entered = False
 
     @property
-    def conflicts(self) -> tuple[tuple[LockedInput, LockedInput], ...]:
-        """(first seen, later seen) for each name resolved to two different versions."""
+    def conflicts(self) -> tuple[tuple[Noted, Noted], ...]:
+        """(first seen, later seen) for each name (or folder) resolved to two different
+        versions, and (folder, name) for a name read at another version than its folder's."""
         with _recorders_mutex:
             return tuple(self._conflicts)
 
-    def note(self, pin: LockedInput) -> None:
-        """Add one resolved input (what :func:`note_resolved` does for every open recorder)."""
+    def note(self, pin: Noted, members: Members | None = None) -> None:
+        """Add one resolved input (what :func:`note_resolved` does for every open recorder);
+        a folder's ``members`` (name -> (version, hash)) let a name read under it be checked."""
         try:
+            if isinstance(pin, LockedFolder):
+                self.lock.pin_folder(pin)
+                if members is not None:
+                    with _recorders_mutex:
+                        self._members.setdefault(pin.key, members)
+                return
             self.lock.pin(pin)
         except ConflictError:
-            first = self.lock.lookup(pin.namespace, pin.name)
+            first: Noted | None = (self.lock.folder_for(*pin.key) if isinstance(pin, LockedFolder)
+                                   else self.lock.lookup(pin.namespace, pin.name))
             if first is None:
                 raise RuntimeError(
-                    f"internal error: the lock refused a pin for {pin.namespace}/{pin.name} but "
+                    f"internal error: the lock refused a pin for {pin.uri} but "
                     "holds none; please report it"
                 ) from None
             with _recorders_mutex:
@@ -274,22 +303,42 @@ class record_inputs:  # lower case: it reads like a function, `with record_input
             _recorders.remove(self)
         if exc_type is not None:
             return
+        self._fold_names_into_folders()
         conflicts = self.conflicts
         if conflicts:
             listing = "; ".join(f"{a.uri} and then {b.uri}" for a, b in conflicts)
             raise ConflictError(
                 f"{self.path} was not written: the block read {listing}, and a lock holds one "
-                "version per name. Pin those references (name@N) in the analysis and run it again"
+                "version per name. Pin those references (name@N, or the folder's version "
+                "x.zarr@N/) in the analysis and run it again"
             )
         self.lock.save(self.path)
         self.written = True
+
+    def _fold_names_into_folders(self) -> None:
+        """Drop each name pin its folder pin gives the same version; a name read at another
+        version than the folder version it is in holds is a conflict."""
+        with _recorders_mutex:
+            members = dict(self._members)
+        for pin in self.lock.inputs:
+            folder = self.lock.folder_for(pin.namespace, pin.name)
+            held = members.get(folder.key) if folder is not None else None
+            if folder is None or held is None or pin.name not in held:
+                continue  # not in a folder read (or added after it): the name pin stays
+            if held[pin.name] == (pin.version, pin.hash):
+                self.lock.unpin(pin.namespace, pin.name)
+            else:
+                with _recorders_mutex:
+                    self._conflicts.append((folder, pin))
 
     def __repr__(self) -> str:
         return f"record_inputs({str(self.path)!r}, {len(self.lock)} inputs)"
 
 
-def note_resolved(record: LockedInput | Pinnable) -> None:
-    """Tell every open :class:`record_inputs` block that ``record`` was resolved.
+def note_resolved(record: LockedInput | LockedFolder | Pinnable,
+                  members: Members | None = None) -> None:
+    """Tell every open :class:`record_inputs` block that ``record`` (a version, or a folder
+    version with its ``members``: name -> (version, hash)) was resolved.
 
     The catalog calls it after each successful resolution; with no block open it does nothing.
 
@@ -299,7 +348,7 @@ def note_resolved(record: LockedInput | Pinnable) -> None:
         recorders = tuple(_recorders)
     if not recorders:
         return
-    pin = LockedInput.from_record(record)
+    pin = record if isinstance(record, LockedFolder) else LockedInput.from_record(record)
     for recorder in recorders:
-        recorder.note(pin)
+        recorder.note(pin, members)
 

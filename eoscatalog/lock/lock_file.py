@@ -1,7 +1,8 @@
 """Lock files: the exact inputs of an analysis, so it can be rerun on the same bytes.
 
 A lock file pins names to exact versions: for each (namespace, name) one version number and the
-BLAKE3 hash of its bytes (a :class:`~eoscatalog.lock.pin.LockedInput`).
+BLAKE3 hash of its bytes (a :class:`~eoscatalog.lock.pin.LockedInput`); and folders to folder
+versions (a :class:`~eoscatalog.lock.folder_pin.LockedFolder`: every name under the prefix).
 ``eos lock REF... -o eos.lock`` writes one; a process that activates it (``EOS_LOCK=eos.lock``
 or :func:`~eoscatalog.lock.active.use_lock`) resolves every reference through it. This module is the
 file itself: :class:`LockFile` holds the pins, and reads and writes them.
@@ -27,6 +28,9 @@ git)::
   ``uri`` is for people and ``grep``; when present it must agree with the other fields. Other
   keys are refused, so a typo cannot silently drop a pin.
 - Two entries for the same name must pin the same version and hash (repeats are merged).
+- A lock that pins folders is ``format: 2``, with a ``folders`` list (sorted by namespace then
+  prefix) of :class:`~eoscatalog.lock.folder_pin.LockedFolder` entries: ``uri``, ``namespace``,
+  ``prefix``, ``version``, ``seq``, ``digest``, ``names``. A lock without is written as format 1.
 
 Anything else is refused by :meth:`LockFile.load` with a
 :class:`~eoscatalog.core.errors.ConfigError`
@@ -59,15 +63,15 @@ import yaml
 
 from eoscatalog.core.errors import ConfigError, ConflictError, InvalidNameError
 from eoscatalog.core.fsio import atomic_write
+from eoscatalog.lock.folder_pin import LockedFolder
+from eoscatalog.lock.lock_yaml import FOLDERS_FORMAT, FORMAT, lock_lists, read_lock_text
 from eoscatalog.lock.pin import LockedInput, Pinnable
 
-__all__ = ["FORMAT", "LockFile", "PinChange"]
+__all__ = ["FOLDERS_FORMAT", "FORMAT", "LockFile", "PinChange"]
 
-FORMAT = 1
 HEADER = (
     "# eoscatalog lock file: exact inputs; `eos lock` writes it, EOS_LOCK=<this file> uses it\n"
 )
-_TOP_KEYS = ("format", "inputs")
 
 
 @dataclass(frozen=True)
@@ -76,9 +80,14 @@ class PinChange:
     ``updated`` (moved from ``previous``), ``unchanged`` (asked for, already pinned so) or
     ``kept`` (in the lock, not asked for)."""
 
-    pin: LockedInput
+    pin: LockedInput | LockedFolder
     status: str
-    previous: LockedInput | None = None
+    previous: LockedInput | LockedFolder | None = None
+
+    @property
+    def checksum(self) -> str:
+        """The pin's hash (a name) or digest (a folder)."""
+        return self.pin.hash if isinstance(self.pin, LockedInput) else self.pin.digest
 
     def to_dict(self) -> dict[str, Any]:
         """The pin's fields, its ``status`` and, when updated, the ``previous`` pin's URI."""
@@ -112,6 +121,7 @@ class LockFile:
     ) -> None:
         self.path = Path(os.path.abspath(path)) if path is not None else None
         self._inputs: dict[tuple[str, str], LockedInput] = {}
+        self._folders: dict[tuple[str, str], LockedFolder] = {}
         self._mutex = threading.RLock()
         for item in inputs:
             self.pin(item)
@@ -122,22 +132,7 @@ class LockFile:
     def load(cls, path: str | os.PathLike[str]) -> LockFile:
         """Read a lock file; anything wrong with it raises ConfigError naming file and fault."""
         where = Path(os.path.abspath(path))
-        try:
-            raw = where.read_bytes()
-        except FileNotFoundError:
-            raise ConfigError(
-                f"lock file {where} does not exist: write it with `eos lock REF... -o {where}`"
-            ) from None
-        except IsADirectoryError:
-            raise ConfigError(f"lock file {where} is a directory, not a file") from None
-        except OSError as e:
-            raise ConfigError(f"cannot read lock file {where}: {e.strerror or e}") from None
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise ConfigError(
-                f"lock file {where} is not UTF-8 text (byte {e.start}); is it a lock file?"
-            ) from None
+        text = read_lock_text(where)
         return cls.from_yaml(text, path=where)
 
     @classmethod
@@ -152,39 +147,7 @@ class LockFile:
         eoscatalog.core.errors.ConfigError: lock file <string> has no 'inputs' list ...
         """
         where = str(path) if path is not None else "<string>"
-        data = _parse_yaml(text, where)
-        if data is None:
-            raise ConfigError(
-                f"lock file {where} is empty: it needs 'format: {FORMAT}' and an 'inputs' list "
-                "(write one with `eos lock REF... -o FILE`)"
-            )
-        if not isinstance(data, dict):
-            raise ConfigError(
-                f"lock file {where} must be a mapping with 'format' and 'inputs', "
-                f"not a {type(data).__name__}"
-            )
-        unknown = [k for k in data if k not in _TOP_KEYS]
-        if unknown:
-            raise ConfigError(
-                f"lock file {where} has unknown key(s) {', '.join(map(repr, unknown))}; "
-                "it holds only 'format' and 'inputs'"
-            )
-        if "format" not in data:
-            raise ConfigError(f"lock file {where} has no 'format' (this version reads {FORMAT})")
-        version = data["format"]
-        if version != FORMAT or isinstance(version, bool):
-            newer = isinstance(version, int) and not isinstance(version, bool) and version > FORMAT
-            hint = "; it was written by a newer eoscatalog: upgrade" if newer else ""
-            raise ConfigError(
-                f"lock file {where} has format {version!r}; this eoscatalog reads format "
-                f"{FORMAT}{hint}"
-            )
-        entries = data.get("inputs")
-        if not isinstance(entries, list):
-            raise ConfigError(
-                f"lock file {where} has no 'inputs' list (got {entries!r}); write "
-                "'inputs: []' for a lock that pins nothing"
-            )
+        entries, folders = lock_lists(text, where)
         lock = cls(path=path)
         first_index: dict[tuple[str, str], int] = {}
         for i, entry in enumerate(entries):
@@ -210,11 +173,19 @@ class LockFile:
                     f"{_describe(pin)}); a lock holds one version per name: keep one entry"
                 ) from None
             first_index.setdefault(pin.key, i)
+        for i, entry in enumerate(folders):
+            try:
+                lock.pin_folder(LockedFolder.from_dict(entry))
+            except (InvalidNameError, ConflictError) as e:
+                raise ConfigError(f"lock file {where}: folders[{i}]: {e}") from None
         return lock
 
     def to_yaml(self) -> str:
         """The file's text: header comment, format, inputs sorted by namespace then name."""
-        data = {"format": FORMAT, "inputs": [pin.to_dict() for pin in self]}
+        data: dict[str, Any] = {"format": FORMAT, "inputs": [pin.to_dict() for pin in self]}
+        if self.folders:
+            data["format"] = FOLDERS_FORMAT
+            data["folders"] = [pin.to_dict() for pin in self.folders]
         body = yaml.safe_dump(
             data, sort_keys=False, allow_unicode=True, default_flow_style=False,
             width=2**31 - 1,  # never fold long names onto a second line
@@ -271,7 +242,7 @@ class LockFile:
                 "a lock holds one version per name (pin(..., replace=True) changes it)"
             )
 
-    def merge(self, items: Iterable[LockedInput | Pinnable], *,
+    def merge(self, items: Iterable[LockedInput | LockedFolder | Pinnable], *,
               update: bool = False) -> list[PinChange]:
         """Pin ``items`` on top of the lock's pins, and say what happened to every pin.
 
@@ -289,32 +260,35 @@ class LockFile:
         >>> [(c.pin.uri, c.status) for c in lock.merge([new], update=True)]
         [('eos://org/x@2', 'updated'), ('eos://org/y@1', 'kept')]
         """
-        fresh = [LockedInput.from_record(item) for item in items]
+        every: Iterable[LockedInput | LockedFolder | Pinnable] = (
+            [*items.inputs, *items.folders] if isinstance(items, LockFile) else items)
+        fresh = [i if isinstance(i, LockedFolder) else LockedInput.from_record(i) for i in every]
         with self._mutex:
-            moved = [(self._inputs[p.key], p) for p in fresh if p.key in self._inputs
-                     and (self._inputs[p.key].version, self._inputs[p.key].hash)
-                     != (p.version, p.hash)]
+            held = {**self._pins()}
+            moved = [(held[p.key], p) for p in fresh if p.key in held and _sig(held[p.key])
+                     != _sig(p)]
             if moved and not update:
-                pins = "; ".join(f"{old.uri} ({old.hash[:19]}...); it now resolves to "
-                                 f"@{new.version} ({new.hash[:19]}...)" for old, new in moved)
+                pins = "; ".join(f"{old.uri} ({_sig(old)[1][:19]}...); it now resolves to "
+                                 f"@{new.version} ({_sig(new)[1][:19]}...)" for old, new in moved)
                 raise ConflictError(
                     f"{self._where()} pins {pins}. Nothing was changed: pass --update "
                     "(merge(..., update=True)) to move the pin"
                     f"{'s' if len(moved) > 1 else ''}, or lock another name"
                 )
-            before = dict(self._inputs)
-            for pin in fresh:
-                self.pin(pin, replace=True)
+            for new in fresh:
+                if isinstance(new, LockedFolder):
+                    self.pin_folder(new, replace=True)
+                else:
+                    self.pin(new, replace=True)
             asked = {p.key for p in fresh}
             changes = []
-            for key in sorted(self._inputs):
-                old = before.get(key)
-                pin = self._inputs[key]
+            for key, pin in sorted(self._pins().items()):
+                old = held.get(key)
                 if key not in asked:
                     changes.append(PinChange(pin, "kept"))
                 elif old is None:
                     changes.append(PinChange(pin, "added"))
-                elif (old.version, old.hash) != (pin.version, pin.hash):
+                elif _sig(old) != _sig(pin):
                     changes.append(PinChange(pin, "updated", old))
                 else:
                     changes.append(PinChange(pin, "unchanged"))
@@ -329,6 +303,55 @@ class LockFile:
         with self._mutex:
             return self._inputs.get((namespace, name))
 
+    def pin_folder(self, pin: LockedFolder, *, replace: bool = False) -> None:
+        """Add a folder pin; pinning a folder to another version (or digest) raises
+        ConflictError unless ``replace=True``.
+
+        >>> lock = LockFile()
+        >>> lock.pin_folder(LockedFolder("org", "x.zarr/", 3, 12, "blake3:" + "0" * 64, 5))
+        >>> lock.folder_for("org", "x.zarr/a/0").version, lock.folder_for("org", "y") is None
+        (3, True)
+        """
+        with self._mutex:
+            old = self._folders.get(pin.key)
+            if old is None or replace or old == pin or (
+                    _sig(old) == _sig(pin) and None in (old.seq, pin.seq)):
+                if old is None or replace or pin.seq is not None:
+                    self._folders[pin.key] = pin
+                return
+            raise ConflictError(
+                f"cannot pin the folder {pin.uri} ({pin.digest[:19]}...): {self._where()} "
+                f"already pins {old.uri} ({old.digest[:19]}...); a lock holds one version per "
+                "folder (pin_folder(..., replace=True) changes it)"
+            )
+
+    def unpin(self, namespace: str, name: str) -> None:
+        """Forget the name pin of ``name`` (nothing if there is none)."""
+        with self._mutex:
+            self._inputs.pop((namespace, name), None)
+
+    def folder_for(self, namespace: str, name: str) -> LockedFolder | None:
+        """The folder pin covering ``name`` (a name or a prefix): the longest prefix wins."""
+        with self._mutex:
+            if not self._folders:
+                return None
+            cut = len(name)
+            while cut > 0:
+                cut = name.rfind("/", 0, cut)
+                pin = self._folders.get((namespace, name[:cut + 1]))
+                if pin is not None:
+                    return pin
+            return None  # cut == -1 looked up the root "" last
+
+    @property
+    def folders(self) -> tuple[LockedFolder, ...]:
+        """Every folder pin, sorted by namespace then prefix (a snapshot)."""
+        with self._mutex:
+            return tuple(self._folders[key] for key in sorted(self._folders))
+
+    def _pins(self) -> dict[tuple[str, str], LockedInput | LockedFolder]:
+        return {**self._inputs, **self._folders}  # names never end with "/", so keys differ
+
     @property
     def inputs(self) -> tuple[LockedInput, ...]:
         """Every pin, sorted by namespace then name (a snapshot)."""
@@ -340,24 +363,25 @@ class LockFile:
 
     def __len__(self) -> int:
         with self._mutex:
-            return len(self._inputs)
+            return len(self._inputs) + len(self._folders)
 
     def __contains__(self, key: object) -> bool:
         if not (isinstance(key, tuple) and len(key) == 2):
             return False
         with self._mutex:
-            return key in self._inputs
+            return key in self._inputs or key in self._folders
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, LockFile):
             return NotImplemented
-        return self.inputs == other.inputs
+        return (self.inputs, self.folders) == (other.inputs, other.folders)
 
     __hash__ = None  # type: ignore[assignment]  # mutable
 
     def __repr__(self) -> str:
         path = str(self.path) if self.path is not None else None
-        return f"LockFile({len(self)} inputs, path={path!r})"
+        folders = f", {len(self._folders)} folders" if self._folders else ""
+        return f"LockFile({len(self._inputs)} inputs{folders}, path={path!r})"
 
     def _where(self) -> str:
         return f"lock file {self.path}" if self.path is not None else "the lock (not saved)"
@@ -370,31 +394,6 @@ def _describe(pin: LockedInput) -> str:
     return f"{pin.uri} ({pin.hash[:19]}...)"
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            try:
-                duplicate = key in seen
-                seen.add(key)
-            except TypeError:
-                continue  # an unhashable key: the base class reports it
-            if duplicate:
-                raise yaml.constructor.ConstructorError(
-                    "while reading a mapping", node.start_mark,
-                    f"the key {key!r} appears twice", key_node.start_mark,
-                )
-        return super().construct_mapping(node, deep=deep)
-
-
-def _parse_yaml(text: str, where: str) -> Any:
-    try:
-        return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        problem = getattr(e, "problem", None) or str(e)
-        raise ConfigError(f"lock file {where} is not valid YAML ({at}{problem})") from None
+def _sig(pin: LockedInput | LockedFolder) -> tuple[int, str]:
+    """What must match for two pins of one key to be the same: version and bytes."""
+    return (pin.version, pin.hash if isinstance(pin, LockedInput) else pin.digest)

@@ -156,6 +156,7 @@ def _download(catalog: Catalog, source: str, dest: Path, recursive: bool, dest_t
         path = catalog.get(source, dest, on_bytes=on_bytes)
         return [Transfer("download", source, str(path))]
     folder, listed = source_folder(catalog, source)
+    listed = catalog.folders.download_source(listed)  # recorded as one folder input
     records = _under(catalog, folder, keep, listed)
     items = [(r, r.name[len(folder.name):]) for r in records]
     where = dest_text.rstrip("/") or dest_text

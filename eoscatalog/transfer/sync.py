@@ -121,6 +121,7 @@ def run_sync(
                        on_action=on_action, on_bytes=on_bytes, on_plan=on_plan, shown=source,
                        on_file=on_file)
     folder, listed = source_folder(catalog, source)
+    listed = catalog.folders.download_source(listed)  # recorded as one folder input
     return _download(catalog, folder, Path(dest).expanduser(),
                      delete=delete, dry_run=dry_run, keep=keep, on_action=on_action,
                      on_bytes=on_bytes, on_plan=on_plan, shown=dest, on_file=on_file,
