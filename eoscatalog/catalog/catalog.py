@@ -313,11 +313,10 @@ class Catalog:
                   *, latest_only: bool = False, tag: str | None = None,
                   description: str | None = None) -> str:
         """An Intake catalog of the names under ``prefix``, as YAML text (also written to
-        ``path`` when given): intake 0.6, 0.7 and 2 open it alike."""
-        loc = self._prefix(prefix)
-        return exports.to_intake(self.store, self.index, loc, self.ls(loc, recursive=True).files,
-                                 path, latest_only=latest_only, tag=tag,
-                                 description=description)
+        ``path`` when given): intake 0.6, 0.7 and 2 open it alike. A folder version prefix
+        (``eos://org/data@3/``) exports its names; a Zarr or Parquet folder is ONE entry."""
+        return exports.to_intake(self.store, self.folders, prefix, path,
+                                 latest_only=latest_only, tag=tag, description=description)
 
     def to_yaml(self, prefix: str | Location = "",
                 path: str | os.PathLike[str] | None = None) -> str:

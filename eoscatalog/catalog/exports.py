@@ -9,13 +9,16 @@ module picks the versions, checks the blobs and publishes imports.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from eoscatalog.catalog.commit import Committer
+from eoscatalog.catalog.folders import Folders, snapshot_digest
 from eoscatalog.core.errors import InvalidCatalogFileError, NotFoundError
+from eoscatalog.core.folder_reference import FolderReference
 from eoscatalog.core.fsio import atomic_write
 from eoscatalog.core.names import Location
+from eoscatalog.interchange.datasets import Dataset, find_datasets
 from eoscatalog.interchange.intake_catalog import intake_catalog
 from eoscatalog.interchange.yaml_catalog import (
     dump_document,
@@ -44,18 +47,24 @@ def write_text_atomically(path: str | os.PathLike[str], text: str) -> Path:
     return target
 
 
-def to_intake(store: Store, index: Index, loc: Location, files: Iterable[VersionRecord],
+def to_intake(store: Store, folders: Folders, prefix: str | Location,
               path: str | os.PathLike[str] | None = None, *, latest_only: bool = False,
               tag: str | None = None, description: str | None = None) -> str:
-    """An Intake catalog of ``files`` (the live names under ``loc``, as listed), as YAML text
-    (also written to ``path`` when given): intake 0.6, 0.7 and 2 open it alike.
+    """An Intake catalog of the live names under ``prefix`` (or of a folder version's names,
+    ``eos://org/data@3/``), as YAML text (also written to ``path`` when given): intake 0.6,
+    0.7 and 2 open it alike.
 
     Each live name has an entry ``name`` (its latest version now) and, unless
-    ``latest_only``, one per readable version (``name@N``); with ``tag``, only the names
-    with that tag, each as the tagged version. Every entry points at the blob's immutable
-    URL, so it means the same bytes after new versions and rollbacks. Blobs of a local
-    store inside the folder of ``path`` are written relative to the file
-    (``CATALOG_DIR``), so both can move together.
+    ``latest_only``, one per readable version (``name@N``; of a folder version, those up to
+    it); with ``tag``, only the names with that tag, each as the tagged version. Every entry
+    points at the blob's immutable URL, so it means the same bytes after new versions and
+    rollbacks. Blobs of a local store inside the folder of ``path`` are written relative to
+    the file (``CATALOG_DIR``), so both can move together.
+
+    A Zarr store or a Parquet dataset folder (rules in
+    :mod:`~eoscatalog.interchange.datasets`) is ONE entry named after the folder, read
+    through its own folder version at the time exported (``eos://org/x.zarr@3``; with ``tag``,
+    the folder version with that folder tag, if any); the names in it get no entries.
 
     >>> from eoscatalog import Catalog
     >>> import tempfile
@@ -64,8 +73,22 @@ def to_intake(store: Store, index: Index, loc: Location, files: Iterable[Version
     >>> "t.csv@1" in cat.to_intake()
     True
     """
+    index = folders.index
+    found = folders.reference(prefix)
+    seq: int | None = None
+    if found is None:
+        loc = folders.parser.prefix(prefix)
+        files, source = list(folders.ls(loc, recursive=True).files), loc.uri
+    else:
+        snap = folders.reader.snapshots.resolve(found[0])
+        loc, seq = Location(snap.namespace, snap.prefix + found[1]), snap.seq
+        files, source = folders.records(snap, loc.name), snap.pinned.uri_of(loc.name)
+    datasets = find_datasets([r.name for r in files], loc.name)
+    inside = {n for d in datasets for n in d.names}
     chosen: list[tuple[str, VersionRecord]] = []
     for record in files:
+        if record.name in inside:
+            continue
         if tag is not None:
             tagged = index.tagged(loc.namespace, record.name, tag)
             if tagged is not None and tagged.hash and not tagged.purged:
@@ -76,28 +99,63 @@ def to_intake(store: Store, index: Index, loc: Location, files: Iterable[Version
             chosen.extend(
                 (f"{v.name}@{v.version}", v)
                 for v in index.versions(loc.namespace, record.name)
-                if v.hash and not v.purged
+                if v.hash and not v.purged and (seq is None or v.seq <= seq)
             )
-    if not chosen:
+    pinned = [p for p in (_pin(store, index, loc.namespace, d, files, seq, tag)
+                          for d in datasets) if p is not None]
+    if not chosen and not pinned:
         what = f"names tagged {tag!r}" if tag else "names"
         raise NotFoundError(
-            f"no {what} under {loc.uri} to export: check the prefix with `eos ls {loc.uri}`"
+            f"no {what} under {source} to export: check the prefix with `eos ls {source}`"
         )
     catalog = intake_catalog(
         chosen, lambda h: store.reader_location(blob_key(h)),
-        description=description or f"eoscatalog export of {loc.uri}",
+        description=description or f"eoscatalog export of {source}",
         metadata={"eoscatalog": {
             # A local store's path differs per machine; an S3 store's URL does not.
             **({} if store.url.startswith("file:") else {"store": store.url}),
             "namespace": loc.namespace, "prefix": loc.name, "tag": tag,
             "latest_only": latest_only,
+            **({"folder_version": source} if found else {}),
         }},
         catalog_dir=str(Path(path).expanduser().resolve().parent) if path else None,
+        datasets=pinned,
     )
     text = dump_yaml(catalog)
     if path is not None:
         write_text_atomically(path, text)
     return text
+
+
+def _pin(store: Store, index: Index, namespace: str, dataset: Dataset,
+         files: list[VersionRecord], seq: int | None,
+         tag: str | None) -> tuple[Dataset, str, dict[str, Any]] | None:
+    """A dataset folder pinned to ITS OWN folder version (they are numbered per folder): the
+    one current at ``seq`` (None: now), or the one its folder tag ``tag`` names (None if it
+    has none). Returns ``(dataset, url, metadata)`` for the writer."""
+    tags = index.folders.tags(namespace, dataset.folder)
+    if tag is not None:
+        if tag not in tags:
+            return None
+        version, at = tags[tag]
+        records = index.folders.snapshot(namespace, dataset.folder, at)
+        dataset = Dataset(dataset.folder, dataset.kind, tuple(r.name for r in records),
+                          f"{dataset.folder}.zmetadata" in {r.name for r in records})
+    else:
+        seqs = index.folders.seqs(namespace, dataset.folder, until=seq)
+        version, at = len(seqs), seqs[-1]
+        names = set(dataset.names)
+        records = [r for r in files if r.name in names]
+    ref = FolderReference(namespace, dataset.folder, "version", version)
+    meta: dict[str, Any] = {
+        "eos_uri": ref.uri, "namespace": namespace, "name": dataset.folder,
+        "version": version, "seq": at, "digest": snapshot_digest(records),
+        "size": sum(r.size or 0 for r in records), "names": len(records),
+        "created": index.folders.changeset_time(namespace, at),
+        "tags": sorted(t for t, (v, _) in tags.items() if v == version),
+        **({} if store.url.startswith("file:") else {"store": store.url}),
+    }
+    return dataset, ref.uri.rstrip("/"), meta
 
 
 def to_yaml(index: Index, loc: Location, path: str | os.PathLike[str] | None = None) -> str:

@@ -13,15 +13,23 @@ Choices, each forced by one of the readers:
 - intake 0.7's csv driver takes pandas options in ``csv_kwargs``, intake 2's reader flat;
 - no credentials are written: readers take them from the environment, as boto3 does.
 
+A Zarr store or a Parquet dataset (:mod:`~eoscatalog.interchange.datasets`) is ONE entry, read
+through its pinned folder version, ``eos://org/x.zarr@3``: xarray's zarr engine (intake 2's
+``XArrayDatasetReader``, intake-xarray's ``zarr`` driver) or pandas' ``read_parquet`` (intake 2's
+``PandasParquet``, intake-parquet's ``parquet`` driver). Reading those needs eoscatalog (its
+``eos://`` filesystem) configured for the store, as ``xr.open_zarr("eos://...")`` does.
+
 Pure: the catalog hands in the records and where each blob can be read.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from eoscatalog.interchange.datasets import Dataset
 from eoscatalog.log.records import VersionRecord
 
 __all__ = ["Reader", "intake_catalog", "reader_for"]
@@ -105,6 +113,7 @@ def intake_catalog(
     description: str,
     metadata: dict[str, Any],
     catalog_dir: str | None = None,
+    datasets: Sequence[tuple[Dataset, str, dict[str, Any]]] = (),
 ) -> dict[str, Any]:
     """The dual v1/v2 catalog for ``(entry name, version)`` pairs, as YAML-ready data.
 
@@ -113,6 +122,9 @@ def intake_catalog(
     are written relative to it (``{{ CATALOG_DIR }}/...`` for intake 0.x, ``{CATALOG_DIR}/...``
     for intake 2), so the catalog and a store beside it can move together, e.g. in a git
     repository. Entries keep the order given.
+
+    ``datasets`` are ``(dataset, url, metadata)``: one entry each, named after the folder
+    (``runs/r.zarr``), after the files' entries; ``url`` is its pinned folder version.
     """
     if "version" in metadata:
         raise ValueError("the top-level metadata cannot have a 'version' key (intake 2 reads "
@@ -157,6 +169,8 @@ def intake_catalog(
             "metadata": {**meta, "description": sources[entry]["description"]},
             "user_parameters": {},
         }
+    for dataset, url, meta in datasets:
+        _dataset_entry(dataset, url, meta, sources, data, v2_entries)
     return {
         "metadata": {"description": description, **metadata},
         "sources": sources,
@@ -164,5 +178,34 @@ def intake_catalog(
         "aliases": {entry: entry for entry in v2_entries},
         "data": data,
         "entries": v2_entries,
+        "user_parameters": {},
+    }
+
+
+def _dataset_entry(dataset: Dataset, url: str, meta: dict[str, Any], sources: dict[str, Any],
+                   data: dict[str, Any], v2_entries: dict[str, Any]) -> None:
+    """Add the v1 source, v2 data and v2 entry of one dataset folder."""
+    description = f"{url} ({dataset.kind}, {len(dataset.names)} names)"
+    token = f"{dataset.kind}-{hashlib.sha256(url.encode()).hexdigest()[:16]}"
+    meta = {**meta, "kind": dataset.kind}
+    if dataset.kind == "zarr":
+        options: dict[str, Any] = {"consolidated": dataset.consolidated}
+        sources[dataset.name] = {"description": description, "driver": "zarr",
+                                 "args": {"urlpath": url, **options}, "metadata": meta}
+        data[token] = {"datatype": f"{V2}.datatypes:Zarr",
+                       "kwargs": {"url": url, "storage_options": None},
+                       "metadata": {}, "user_parameters": {}}
+        reader, kwargs, output = f"{V2}.readers:XArrayDatasetReader", {
+            "engine": "zarr", **options}, "xarray:Dataset"
+    else:
+        sources[dataset.name] = {"description": description, "driver": "parquet",
+                                 "args": {"urlpath": url}, "metadata": meta}
+        data[token] = {"datatype": f"{V2}.datatypes:Parquet",
+                       "kwargs": {"url": url, "storage_options": None},
+                       "metadata": {}, "user_parameters": {}}
+        reader, kwargs, output = f"{V2}.readers:PandasParquet", {}, "pandas:DataFrame"
+    v2_entries[dataset.name] = {
+        "reader": reader, "kwargs": {"args": [f"{{data({token})}}"], **kwargs},
+        "output_instance": output, "metadata": {**meta, "description": description},
         "user_parameters": {},
     }
