@@ -49,7 +49,11 @@ def test_tiny_run_reports_every_workload(tiny_report: tuple[str, str]) -> None:
     for want in ("hash", "local store", "into S3", "from S3", "`eos put`", "`eos get`",
                  "sync", "resolve", "latest", "ls", "peak memory", "Zarr store to S3 in a",
                  "Zarr store again", "Zarr store to S3 without", "Zarr store to the local",
-                 "by `eos://` URL", "LocalCluster"):
+                 "by `eos://` URL", "LocalCluster",
+                 # the folder rows (tests/benchmarks/w_folders.py)
+                 "folder at a time", "at its folder tag", "`eos ls -r` of a sub-folder",
+                 "`eos versions` of the folder", "`Catalog.folders.versions`",
+                 "name in a folder version"):
         assert any(want in w for w in workloads), (want, workloads)
     for line in table:
         cells = line.strip("|").split(" | ")

@@ -148,9 +148,12 @@ class Folders:
         ref, rest = found
         snap = self.reader.snapshots.resolve(ref)
         prefix = snap.prefix + rest
+        if not recursive:  # sub-folders grouped by the index, not from every record
+            folders, files = self.index.folders.children(snap.namespace, prefix, snap.seq,
+                                                         deleted=deleted)
+            return Listing(snap.namespace, prefix, tuple(folders), tuple(files))
         records = self.index.folders.snapshot(snap.namespace, prefix, snap.seq, deleted=deleted)
-        return group_listing(snap.namespace, prefix, records, recursive=recursive,
-                             deleted=deleted)
+        return group_listing(snap.namespace, prefix, records, recursive=True, deleted=deleted)
 
     def _pinned(self, pin: LockedInput | None, record: VersionRecord) -> VersionRecord:
         """``record``, or the version a name pin inside a locked folder gives the name."""

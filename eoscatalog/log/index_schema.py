@@ -112,6 +112,11 @@ def create_schema(db: sqlite_utils.Database) -> None:
                     db.table(table).add_column(column, kind)
         db.table("versions").create_index(["hash"], if_not_exists=True)
         db.table("versions").create_index(["namespace", "name", "created"], if_not_exists=True)
+        # Folder versions, snapshots and listings (log/folder_queries.py) read only these
+        # columns of every version under a prefix: from this index, not the table's rows.
+        db.table("versions").create_index(
+            ["namespace", "name", "version", "seq", "kind", "size"],
+            index_name="idx_versions_folders", if_not_exists=True)
         db.table("events").create_index(["namespace", "name"], if_not_exists=True)
         found = db.execute("PRAGMA user_version").fetchone()[0]
         if found < 2:

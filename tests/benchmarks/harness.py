@@ -45,11 +45,12 @@ class Sizes:
     memory_file: int  # the peak-memory upload and download
     runs: int  # timed runs per contender (medians are reported)
     zarr_shape: tuple[int, int] = (500, 1000)  # the Zarr dataset (chunks of 20 x 40)
+    folder_names: int = 100_000  # names in the versioned folder (20 folder versions)
 
 
 FULL = Sizes(GiB, 10_000, 1_000_000, 100_000, 10_000, 4 * GiB, 3)
-QUICK = Sizes(256 * MiB, 1_000, 100_000, 10_000, 10_000, 512 * MiB, 3)
-TINY = Sizes(4 * MiB, 40, 2_000, 200, 100, 24 * MiB, 1, zarr_shape=(60, 120))
+QUICK = Sizes(256 * MiB, 1_000, 100_000, 10_000, 10_000, 512 * MiB, 3, folder_names=20_000)
+TINY = Sizes(4 * MiB, 40, 2_000, 200, 100, 24 * MiB, 1, zarr_shape=(60, 120), folder_names=500)
 
 
 @dataclass

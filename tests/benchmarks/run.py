@@ -35,6 +35,7 @@ WORKLOADS = [
     ("catalog", "w_catalog", "lookups in a large catalog"),
     ("memory", "w_memory", "peak memory"),
     ("zarr", "w_zarr", "Zarr stores through eos:// (transactions)"),
+    ("folders", "w_folders", "folder versions of a large dataset"),
 ]
 
 
