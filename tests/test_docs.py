@@ -104,8 +104,8 @@ def test_the_pages_examples_run(page: str, at_least: int, where: str, tmp_path: 
                                 monkeypatch: pytest.MonkeyPatch,
                                 request: pytest.FixtureRequest) -> None:
     """The examples of docs/file.md, docs/browsing.md and docs/folders.md, executed in order as
-    user ada on the embedded store, and on a store in the S3 test server (as EOS_STORE and the standard
-    AWS_ENDPOINT_URL_S3 name it)."""
+    user ada on the embedded store, and on a store in the S3 test server (as EOS_STORE and the
+    standard AWS_ENDPOINT_URL_S3 name it)."""
     import eoscatalog
 
     blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / page).read_text(), re.S)

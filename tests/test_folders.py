@@ -358,3 +358,30 @@ def test_cli_copies_and_syncs_a_folder_version(env: dict[str, str], tmp_path: Pa
     assert eos(env, "cat", "eos://org/ds-v1/a.txt") == "one"
     # A folder version is read-only.
     assert "not allowed" in eos(env, "sync", str(src), "eos://org/ds@1/", code=1)
+
+
+def test_a_diff_of_two_versions_of_one_folder_reads_only_what_changed(tmp_path: Path) -> None:
+    """The diff of two versions of one folder (only names changed between them are read)
+    agrees with comparing the two whole listings, for every pair of versions."""
+    import random
+
+    cat = Catalog(MemoryStore(), ":memory:", user="ada")
+    rng = random.Random(7)
+    for step in range(12):
+        names = sorted({f"eos://org/f/{rng.randrange(15):02d}.txt"
+                        for _ in range(rng.randrange(1, 4))})
+        if step % 4 == 3 and cat.ls("eos://org/f/", recursive=True).files:
+            cat.rm(f"eos://org/{rng.choice(cat.ls('eos://org/f/', recursive=True).files).name}")
+        else:
+            cat.put_many([(rng.choice([b"x", b"y", b"z"]) + n.encode(), n) for n in names])
+    count = len(cat.folders.versions("eos://org/f/"))
+    for a in range(1, count + 1):
+        for b in range(1, count + 1):
+            left = {r.name: r.hash for r in cat.ls(f"eos://org/f@{a}/", recursive=True).files}
+            right = {r.name: r.hash for r in cat.ls(f"eos://org/f@{b}/", recursive=True).files}
+            d = cat.diff(f"eos://org/f@{a}/", f"eos://org/f@{b}/")
+            assert {c.name for c in d.added} == {n[2:] for n in right.keys() - left.keys()}
+            assert {c.name for c in d.removed} == {n[2:] for n in left.keys() - right.keys()}
+            assert {c.name for c in d.changed} == {
+                n[2:] for n in left.keys() & right.keys() if left[n] != right[n]}
+            assert d.unchanged == sum(left[n] == right[n] for n in left.keys() & right.keys())

@@ -28,6 +28,7 @@ import gc
 import io
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import BinaryIO
 
 from eoscatalog.catalog.folders import Folders
@@ -41,6 +42,7 @@ from eoscatalog.interchange.table_change import TableDiff
 from eoscatalog.interchange.table_diff import diff_tables, summarize_table, table_format
 from eoscatalog.local.blob_cache import BlobCache
 from eoscatalog.log.records import VersionRecord
+from eoscatalog.log.snapshot import Snapshot
 from eoscatalog.rules.folder_diff import diff_folders
 from eoscatalog.rules.folder_difference import FolderDiff
 
@@ -89,24 +91,38 @@ class Differ:
     # -- folders ---------------------------------------------------------------------------------
 
     def folders_diff(self, a: str, b: str) -> FolderDiff:
-        """How folder B's names differ from folder A's (names relative to each folder)."""
-        with _collector_paused():
-            a_uri, a_prefix, a_version, a_records = self.folder_side(a)
-            b_uri, b_prefix, b_version, b_records = self.folder_side(b)
-            return diff_folders(a_records, a_prefix, b_records, b_prefix, a_uri=a_uri,
-                                b_uri=b_uri, a_version=a_version, b_version=b_version)
+        """How folder B's names differ from folder A's (names relative to each folder).
 
-    def folder_side(self, text: str) -> tuple[str, str, int, list[VersionRecord]]:
-        """The pinned URI, prefix, folder version and readable names' versions of a folder
-        (``x.zarr/`` at its latest version, ``x.zarr@3/``, ``x.zarr@3/sub/``)."""
+        Two versions of one folder compare only the names a changeset between them changed
+        (the others hold the same version in both): a diff of a 100,000-name folder reads
+        the few thousand it changed, not two snapshots."""
+        with _collector_paused():
+            a_uri, a_prefix, a_version, a_snap = self.folder_side(a)
+            b_uri, b_prefix, b_version, b_snap = self.folder_side(b)
+            same = (a_snap.namespace, a_prefix) == (b_snap.namespace, b_prefix)
+            changed = (min(a_snap.seq, b_snap.seq), max(a_snap.seq, b_snap.seq)) if same \
+                else None
+            queries = self.reader.index.folders
+            a_records = queries.snapshot(a_snap.namespace, a_prefix, a_snap.seq, changed=changed)
+            b_records = queries.snapshot(b_snap.namespace, b_prefix, b_snap.seq, changed=changed)
+            found = diff_folders(a_records, a_prefix, b_records, b_prefix, a_uri=a_uri,
+                                 b_uri=b_uri, a_version=a_version, b_version=b_version)
+            if changed is None:
+                return found
+            # The names no changeset between them touched: the same version on both sides.
+            untouched = queries.count(a_snap.namespace, a_prefix, a_snap.seq) - len(a_records)
+            return replace(found, unchanged=found.unchanged + untouched)
+
+    def folder_side(self, text: str) -> tuple[str, str, int, Snapshot]:
+        """The pinned URI, prefix, folder version and snapshot of a folder (``x.zarr/`` at its
+        latest version, ``x.zarr@3/``, ``x.zarr@3/sub/``)."""
         found = self.folders.reference(text)
         if found is None or not found[1]:
             snap = self.folders.snapshot(text)
-            return snap.uri, snap.prefix, snap.version, self.folders.records(snap)
+            return snap.uri, snap.prefix, snap.version, snap
         ref, rest = found  # a folder inside a folder version: x.zarr@3/sub/
         snap = self.reader.snapshots.resolve(ref)
-        prefix = snap.prefix + rest
-        return snap.uri + rest, prefix, snap.version, self.folders.records(snap, prefix)
+        return snap.uri + rest, snap.prefix + rest, snap.version, snap
 
     # -- names -----------------------------------------------------------------------------------
 

@@ -101,19 +101,41 @@ class FolderQueries:
             tags=tuple(sorted(t for t, (v, _) in tags.items() if v == number)),
         ) for number, r in enumerate(rows, 1)]
 
-    def snapshot(self, namespace: str, prefix: str, seq: int, *,
-                 deleted: bool = False) -> list[VersionRecord]:
+    def snapshot(self, namespace: str, prefix: str, seq: int, *, deleted: bool = False,
+                 changed: tuple[int, int] | None = None) -> list[VersionRecord]:
         """The version of every name under ``prefix`` as of changeset ``seq``, by name; names
-        whose version there is a delete marker only with ``deleted``."""
+        whose version there is a delete marker only with ``deleted``. With ``changed=(lo,
+        hi)``, only the names a changeset after ``lo`` and up to ``hi`` changed (what can
+        differ between the folder at ``lo`` and at ``hi``)."""
         # Each name's newest version first (from the covering index), then its row by primary
         # key: CROSS JOIN keeps that order (SQLite otherwise scanned the whole namespace).
+        if changed is None:
+            newest = ("SELECT name, max(version) AS mv FROM versions WHERE namespace = ? "
+                      "AND name >= ? AND name < ? AND seq <= ? GROUP BY name")
+            args: list[Any] = [*_bounds(namespace, prefix), seq]
+        else:
+            newest = ("SELECT w.name, max(w.version) AS mv FROM (SELECT DISTINCT name FROM "
+                      "versions WHERE namespace = ? AND name >= ? AND name < ? AND seq > ? "
+                      "AND seq <= ?) c CROSS JOIN versions w ON w.namespace = ? "
+                      "AND w.name = c.name AND w.seq <= ? GROUP BY w.name")
+            args = [*_bounds(namespace, prefix), *changed, namespace, seq]
         rows = self.queries.rows(
-            "SELECT v.* FROM (SELECT name, max(version) AS mv FROM versions WHERE namespace = ? "
-            "AND name >= ? AND name < ? AND seq <= ? GROUP BY name) m CROSS JOIN versions v "
+            f"SELECT v.* FROM ({newest}) m CROSS JOIN versions v "
             "ON v.namespace = ? AND v.name = m.name AND v.version = m.mv "
             + ("" if deleted else "WHERE v.kind != 'delete' ") + "ORDER BY v.name",
-            [*_bounds(namespace, prefix), seq, namespace])
+            [*args, namespace])
         return [VersionRecord.from_row(r) for r in rows]
+
+    def count(self, namespace: str, prefix: str, seq: int) -> int:
+        """How many names under ``prefix`` are in the folder as of changeset ``seq`` (their
+        version there is no delete marker)."""
+        row = self.queries.row(
+            "SELECT count(*) AS n FROM (SELECT name, max(version) AS mv FROM versions "
+            "WHERE namespace = ? AND name >= ? AND name < ? AND seq <= ? GROUP BY name) m "
+            "CROSS JOIN versions v ON v.namespace = ? AND v.name = m.name "
+            "AND v.version = m.mv WHERE v.kind != 'delete'",
+            [*_bounds(namespace, prefix), seq, namespace])
+        return (row or {}).get("n") or 0
 
     def children(self, namespace: str, prefix: str, seq: int, *,
                  deleted: bool = False) -> tuple[list[str], list[VersionRecord]]:
