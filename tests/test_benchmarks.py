@@ -181,7 +181,9 @@ def test_committed_report_covers_every_target() -> None:
     table = results_table(text)
     for want in ("hash a 1.0 GiB file", "into the local store", "into S3", "from S3",
                  "small files to S3", "again under a new name", "resolve", "latest", "ls",
-                 "peak memory", "625-chunk Zarr store", "LocalCluster"):
+                 "peak memory", "625-chunk Zarr store", "LocalCluster", "at a time (`ds@",
+                 "at its folder tag", "`eos versions` of the folder", "`eos diff` of two folder",
+                 "under a locked folder"):
         assert any(want in line for line in table), want
     for line in table:
         assert line.rstrip().endswith(("| yes |", "| **no** |")), line

@@ -33,7 +33,9 @@ def export_intake(prefix: str, output: str | None, latest_only: bool, tag: str |
                   description: str | None) -> None:
     """Write an Intake catalog of the names under PREFIX that intake 0.6, 0.7 and 2 open.
 
-    Entries are NAME (latest now) and NAME@N (each version), pointing at immutable blobs.
+    Entries are NAME (latest now) and NAME@N (each version), pointing at immutable blobs; a
+    Zarr store or a Parquet dataset folder is one entry, pinned to its folder version.
+    PREFIX may be a folder version (eos://org/data@3/).
 
     Example: eos export intake eos://org/shared/ -o catalogs/shared.yaml
     """
