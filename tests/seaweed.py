@@ -136,7 +136,7 @@ class SeaweedServer:
                             **config)
 
     def stop(self) -> None:
-        """Stop the server (SIGTERM, then SIGKILL after 3 s: its data is thrown away anyway); its folder is left."""
+        """Stop the server (SIGTERM, then SIGKILL after 3 s); its folder is left."""
         if self.process is None:
             return
         if self.process.poll() is None:
