@@ -1032,8 +1032,9 @@ def test_s3_without_conditional_writes_looks_before_every_blob(
 
 @pytest.mark.slow
 def test_s3_listing_pages_through_more_than_a_thousand_keys(
-    s3_store: S3Store, s3_client: Any
+    s3_store_any: S3Store, s3_server_any: S3Endpoint
 ) -> None:
+    s3_store, s3_client = s3_store_any, s3_server_any.client
     count = 1005  # one more page than ListObjectsV2's 1,000 keys
 
     def put(i: int) -> None:
@@ -1095,10 +1096,10 @@ def test_s3_multipart_upload_of_changed_bytes_is_aborted_and_stores_nothing(
 
 
 def test_s3_multipart_upload_that_loses_the_race_keeps_the_winner(
-    multipart_store: S3Store, s3_client: Any, tmp_path: Path
+    multipart_store_any: S3Store, s3_server_any: S3Endpoint, tmp_path: Path
 ) -> None:
     """Two clients both saw the blob missing; the second to complete must not replace it."""
-    store = multipart_store
+    store, s3_client = multipart_store_any, s3_server_any.client
     data = pattern(11 * MiB, seed=6)
     path = write_file(tmp_path / "big.bin", data)
     h = hash_file(path)
@@ -1142,20 +1143,25 @@ def test_s3_conditional_write_probe(
 
 
 def test_s3_missing_bucket_is_a_store_error_that_says_how_to_fix_it(
-    s3_server: S3TestServer,
+    s3_server_any: S3Endpoint,
 ) -> None:
     bucket = "no-such-bucket-" + uuid.uuid4().hex[:12]
-    store = S3Store(f"s3://{bucket}/acme", endpoint_url=s3_server.endpoint_url)
-    calls: list[Callable[[], Any]] = [
+    store = s3_server_any.store(bucket)
+    reads: list[Callable[[], Any]] = [
         lambda: store.get("k"),
-        lambda: store.put("k", b"x"),
-        lambda: store.put("k", b"x", if_absent=True),
         lambda: keys(store),
         lambda: store.list_dirs("catalog/"),
         lambda: read(store, "k"),
+    ]
+    writes: list[Callable[[], Any]] = [
+        lambda: store.put("k", b"x"),
+        lambda: store.put("k", b"x", if_absent=True),
         lambda: store.delete("k"),
         lambda: store.put_blob_bytes(b"x"),
     ]
+    # SeaweedFS with no identities configured (every request is its admin's) makes the
+    # bucket on the first write into it (measured on 4.48): only reads find it missing.
+    calls = reads if s3_server_any.name == "seaweed" else reads + writes
     try:
         for call in calls:
             with pytest.raises(StoreError) as info:
@@ -1168,10 +1174,10 @@ def test_s3_missing_bucket_is_a_store_error_that_says_how_to_fix_it(
 
 
 def test_s3_missing_bucket_head_is_a_store_error_not_a_missing_object(
-    s3_server: S3TestServer,
+    s3_server_any: S3Endpoint,
 ) -> None:
     bucket = "no-such-bucket-" + uuid.uuid4().hex[:12]
-    store = S3Store(f"s3://{bucket}/acme", endpoint_url=s3_server.endpoint_url)
+    store = s3_server_any.store(bucket)
     try:
         with pytest.raises(StoreError) as info:
             store.head("k")
@@ -1232,8 +1238,9 @@ def test_s3_store_url_and_prefix_forms(s3_server: S3TestServer) -> None:
 
 
 def test_open_store_picks_the_backend_from_the_url(
-    tmp_path: Path, s3_server: S3TestServer, s3_bucket: str
+    tmp_path: Path, s3_server_any: S3Endpoint
 ) -> None:
+    s3_bucket = s3_server_any.bucket()
     local = open_store((tmp_path / "org").as_uri(), create=True)
     assert isinstance(local, LocalStore) and local.root == (tmp_path / "org").resolve()
     plain = open_store(str(tmp_path / "org"))
@@ -1244,7 +1251,7 @@ def test_open_store_picks_the_backend_from_the_url(
     memory = open_store("memory://")
     assert isinstance(memory, MemoryStore) and memory.url.startswith("memory://")
 
-    s3 = open_store(f"s3://{s3_bucket}/org", endpoint_url=s3_server.endpoint_url)
+    s3 = open_store(f"s3://{s3_bucket}/org", endpoint_url=s3_server_any.endpoint_url)
     try:
         assert isinstance(s3, S3Store)
         assert (s3.bucket, s3.prefix) == (s3_bucket, "org/")
@@ -1333,8 +1340,9 @@ def test_s3_large_blob_downloads_as_parallel_parts(
 
 
 def test_s3_parallel_download_of_a_corrupt_blob_keeps_nothing(
-    multipart_store: S3Store, s3_client: Any, tmp_path: Path
+    multipart_store_any: S3Store, s3_server_any: S3Endpoint, tmp_path: Path
 ) -> None:
+    multipart_store, s3_client = multipart_store_any, s3_server_any.client
     data = random.Random(12).randbytes(11 * MiB)
     h = multipart_store.put_blob_bytes(data)
     key = multipart_store._key(blob_key(h))
@@ -1345,7 +1353,7 @@ def test_s3_parallel_download_of_a_corrupt_blob_keeps_nothing(
 
 
 def test_s3_parallel_download_writes_out_as_it_goes(
-    multipart_store: S3Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    multipart_store_any: S3Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Bytes are written out to disk in the background while parts arrive (so the fsync that
     makes a cache entry durable finds little left), one fdatasync at a time."""
@@ -1356,16 +1364,17 @@ def test_s3_parallel_download_writes_out_as_it_goes(
     monkeypatch.setattr(s3_transfer, "WRITEBACK_EVERY", 2 * MiB)
     monkeypatch.setattr(s3_transfer.os, "fdatasync", lambda fd: synced.append(fd) or real(fd))
     data = random.Random(13).randbytes(12 * MiB)
-    h = multipart_store.put_blob_bytes(data)
-    assert multipart_store.download_blob(h, tmp_path / "big").read_bytes() == data
+    h = multipart_store_any.put_blob_bytes(data)
+    assert multipart_store_any.download_blob(h, tmp_path / "big").read_bytes() == data
     assert 1 <= len(synced) <= 6 and len(set(synced)) == 1
 
 
-def test_s3_multipart_parts_carry_crc32(multipart_store: S3Store, s3_client: Any,
-                                        tmp_path: Path) -> None:
+def test_s3_multipart_parts_carry_crc32(multipart_store_any: S3Store,
+                                        s3_server_any: S3Endpoint, tmp_path: Path) -> None:
     """Each part is sent with its CRC32, which the server checks as it lands, and the object
     carries the composite CRC32 of its parts (with no algorithm named, S3 would compute a
     CRC64 of the whole object at completion)."""
+    multipart_store, s3_client = multipart_store_any, s3_server_any.client
     data = random.Random(14).randbytes(11 * MiB)
     path = tmp_path / "big"
     path.write_bytes(data)
@@ -1378,12 +1387,12 @@ def test_s3_multipart_parts_carry_crc32(multipart_store: S3Store, s3_client: Any
 
 
 def test_s3_multipart_upload_that_loses_to_planted_bytes_checks_them(
-    multipart_store: S3Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    multipart_store_any: S3Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The write found no blob, and other bytes were planted before its CompleteMultipartUpload
     (refused, 412): the upload must check what is there, quarantine it and store the blob,
     not report the blob stored."""
-    store = multipart_store
+    store = multipart_store_any
     data = pattern(6 * MiB, seed=8)
     path = write_file(tmp_path / "big.bin", data)
     h = hash_file(path)
