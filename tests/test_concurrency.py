@@ -5,11 +5,12 @@ concurrency, and every client derives the same numbers from the log) is tested h
 processes (the ``spawn`` start method, so nothing is shared but the store and, in one variant, the
 SQLite index file), racing from a common start barrier:
 
-* 8 processes x 25 puts of ONE name, each with its own index file, on the local and S3 stores;
+* 8 processes x 25 puts of ONE name, each with its own index file, on the local store and on
+  both S3 test servers (moto, SeaweedFS);
 * the same with all 8 processes sharing ONE ``EOS_HOME`` (one index, one hash cache), opened
   through ``Catalog.open`` as the CLI does: SQLite must queue them, never say "database is locked";
-* a store that ignores conditional writes (a ``nocond-`` bucket) cannot keep racing writers
-  apart, so writes to it are refused unless the client is set to ``single_writer``.
+* a store that ignores conditional writes (a ``nocond-`` bucket: moto only) cannot keep racing
+  writers apart, so writes to it are refused unless the client is set to ``single_writer``.
 
 Each worker writes distinct, recognizable bytes (``b"<proc>-<i>"``), so every version in the final
 list can be traced back to the put that made it. Workers report through JSON files.
@@ -29,7 +30,7 @@ from typing import Any
 
 import blake3
 import pytest
-from conftest import TEST_ENV, make_bucket
+from conftest import TEST_ENV, S3Endpoint, make_bucket
 
 from eoscatalog import Catalog, StoreError, hash_bytes
 from eoscatalog.log.changesets import Log
@@ -291,12 +292,13 @@ def _s3(url: str, endpoint_url: str) -> S3Store:
     return S3Store(url, endpoint_url=endpoint_url)
 
 
-def test_s3_store_own_indexes(work: Path, s3_server: Any, s3_client: Any) -> None:
-    """8 x 25 puts of one name over HTTP to the S3 test server, each process with its own index."""
-    url = f"s3://{make_bucket(s3_client)}/{ORG}"
-    options = {"endpoint_url": s3_server.endpoint_url}
+def test_s3_store_own_indexes(work: Path, s3_server_any: S3Endpoint) -> None:
+    """8 x 25 puts of one name over HTTP to each S3 test server, each process with its own
+    index: on SeaweedFS the server's own atomic conditional writes keep the racers apart."""
+    url = f"s3://{s3_server_any.bucket()}/{ORG}"
+    options = {"endpoint_url": s3_server_any.endpoint_url}
     race = run_race(work, mode="own", store_url=url, store_options=options, env={})
-    store = _s3(url, s3_server.endpoint_url)
+    store = _s3(url, s3_server_any.endpoint_url)
     try:
         assert all(r["conditional"] for r in race.reports)
         check_race(race, store, total=PROCESSES * PUTS_PER_PROCESS)
@@ -305,20 +307,20 @@ def test_s3_store_own_indexes(work: Path, s3_server: Any, s3_client: Any) -> Non
 
 
 def test_s3_store_one_shared_index(
-    work: Path, tmp_path: Path, s3_server: Any, s3_client: Any
+    work: Path, tmp_path: Path, s3_server_any: S3Endpoint
 ) -> None:
     """8 x 25 puts on S3 through one EOS_HOME that already exists: one index shared by all."""
-    bucket = make_bucket(s3_client)
+    bucket = s3_server_any.bucket()
     home = tmp_path / "shared-home"
     env = {"EOS_HOME": str(home), "EOS_STORE": f"s3://{bucket}", "EOS_ORG": ORG,
-           "EOS_USER": USER, "AWS_ENDPOINT_URL_S3": s3_server.endpoint_url}
+           "EOS_USER": USER, "AWS_ENDPOINT_URL_S3": s3_server_any.endpoint_url}
     url = f"s3://{bucket}/{ORG}"
     with pytest.MonkeyPatch.context() as mp:  # this home already exists: index, hash cache
         for var, value in env.items():
             mp.setenv(var, value)
         Catalog.open().close()
     race = run_race(work, mode="shared", store_url=url, store_options={}, env=env)
-    store = _s3(url, s3_server.endpoint_url)
+    store = _s3(url, s3_server_any.endpoint_url)
     try:
         check_race(race, store, total=PROCESSES * PUTS_PER_PROCESS)
         assert len(list((home / "index").glob("*.sqlite"))) == 1

@@ -101,14 +101,14 @@ def held_store(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Hel
         return HeldMemoryStore()
     if kind == "local":
         return HeldLocalStore(tmp_path / "store" / "acme")
-    server = request.getfixturevalue("s3_server")
-    store = HeldS3Store(f"s3://{request.getfixturevalue('s3_bucket')}/acme",
-                        endpoint_url=server.endpoint_url)
+    server = request.getfixturevalue("moto_endpoint" if kind == "s3" else "seaweed_endpoint")
+    store = HeldS3Store(f"s3://{server.bucket()}/acme", endpoint_url=server.endpoint_url)
     request.addfinalizer(store.close)
     return store
 
 
-@pytest.fixture(params=["memory", "local", pytest.param("s3", marks=pytest.mark.slow)])
+@pytest.fixture(params=["memory", "local", pytest.param("s3", marks=pytest.mark.slow),
+                        pytest.param("seaweed", marks=pytest.mark.slow)])
 def held(request: pytest.FixtureRequest, tmp_path: Path) -> HeldStore:
     return held_store(request.param, request, tmp_path)
 

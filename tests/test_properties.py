@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_bucket
+from conftest import S3Endpoint, make_bucket
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -676,8 +676,9 @@ def test_state_machine_local() -> None:
 
 
 @pytest.mark.slow
-def test_state_machine_s3(s3_server: Any, s3_client: Any) -> None:
-    endpoint = s3_server.endpoint_url
+def test_state_machine_s3(s3_server_any: S3Endpoint) -> None:
+    """On moto, then on SeaweedFS."""
+    s3_client, endpoint = s3_server_any.client, s3_server_any.endpoint_url
 
     class S3Machine(CatalogMachine):
         make_store = staticmethod(lambda: s3_store(s3_client, endpoint))

@@ -47,8 +47,9 @@ def writes_per_thread(kind: str, face: str) -> int:
     return 50 if kind == "local" or face == "put" else 12
 
 
-# On S3 the same writes take several times longer: those run in the slow step.
-@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.slow)])
+# On S3 (moto, SeaweedFS) the same writes take several times longer: those run in the slow step.
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.slow),
+                        pytest.param("seaweed", marks=pytest.mark.slow)])
 def kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
@@ -56,7 +57,8 @@ def kind(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def shared(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Catalog]:
     """One catalog for every thread, with a hash cache and a download cache on disk."""
-    store: Store = request.getfixturevalue("local_store" if kind == "local" else "s3_store")
+    store: Store = request.getfixturevalue({"local": "local_store", "s3": "s3_store",
+                                            "seaweed": "seaweed_store"}[kind])
     catalog = Catalog(store, tmp_path / "index.sqlite", user="ada",
                       hash_cache=HashCache(tmp_path / "hashcache.sqlite"),
                       cache=BlobCache(tmp_path / "cache"), checkpoint_every=CHECKPOINT_EVERY)
