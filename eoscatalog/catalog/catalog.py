@@ -195,15 +195,17 @@ class Catalog:
 
     def get(self, ref: str | Reference, dest: str | os.PathLike[str] | None = None, *,
             on_bytes: Callable[[int], None] | None = None) -> Path:
-        """Download the verified bytes ``ref`` means to ``dest`` (a file, or a folder)."""
+        """Download the verified bytes ``ref`` means to ``dest`` (a file, or a folder), once."""
         return self._reader.get(self.reference(ref), dest, self.cache, on_bytes=on_bytes)
 
     def fetch_to(self, ref: str | Reference, dest: str | os.PathLike[str], *,
-                 on_bytes: Callable[[int], None] | None = None,
-                 follow_lock: bool = True) -> VersionRecord:
-        """Put the verified bytes ``ref`` means at ``dest``; return the version they are."""
+                 on_bytes: Callable[[int], None] | None = None, follow_lock: bool = True,
+                 via_cache: bool = False) -> VersionRecord:
+        """Put the verified bytes ``ref`` means at ``dest``, written once (``via_cache``: kept
+        in the download cache too, then copied); return the version they are."""
         return self._reader.fetch_to(self.reference(ref), Path(dest), self.cache,
-                                     on_bytes=on_bytes, follow_lock=follow_lock)
+                                     on_bytes=on_bytes, follow_lock=follow_lock,
+                                     via_cache=via_cache)
 
     def cat(self, ref: str | Reference) -> bytes:
         """The verified bytes ``ref`` means, in memory (``eos cat`` streams them instead)."""
