@@ -22,7 +22,7 @@ import os
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from eoscatalog.catalog import diffing, exports, maintenance, opening
 from eoscatalog.catalog.commit import Committer
@@ -382,9 +382,9 @@ class Catalog:
         """Verified ranged reads (``.read(start, end)``) of a version's blob, cache first."""
         return VerifiedRanges.of(self.store, record, self.cache)
 
-    def cached_path(self, record: VersionRecord) -> Path | None:
-        """The cache entry holding a version's bytes, hashed again now; None if not cached."""
-        return self._reader.cached_path(record, self.cache)
+    def open_cached(self, record: VersionRecord) -> BinaryIO | None:
+        """The cache entry holding a version's bytes, open, in use, hashed again; or None."""
+        return self._reader.open_cached(record, self.cache)
 
     def download_cache(self) -> BlobCache:
         """The download cache (``.info()``, ``.prune(max_size)``); a StoreError if there is none."""

@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from eoscatalog.catalog.commit import Settings
 from eoscatalog.catalog.folder_locks import FolderLocks
@@ -311,16 +311,11 @@ class Reader:
         return record, self.with_blob(ref, record,
                                       lambda h: cache.fetch(h, self.store, verify=True))
 
-    def cached_path(self, record: VersionRecord, cache: BlobCache | None) -> Path | None:
-        """The ``cache`` entry holding a version's bytes, hashed again just now (entries can be
-        edited); None when the cache does not hold them, or there is no cache. Nothing is
-        downloaded: :meth:`cached` fetches a missing blob."""
-        if cache is None or record.hash is None:
-            return None
-        entry = cache.lookup(record.hash)
-        if entry is None or not cache.check_entry(entry, record.hash):
-            return None
-        return entry
+    def open_cached(self, record: VersionRecord, cache: BlobCache | None) -> BinaryIO | None:
+        """The ``cache`` entry holding a version's bytes, open, marked in use and hashed again
+        just now (``BlobCache.open_checked``); None when the cache lacks them, or there is no
+        cache. Nothing is downloaded: :meth:`cached` fetches a missing blob."""
+        return None if cache is None or not record.hash else cache.open_checked(record.hash)
 
     @staticmethod
     def download_cache(cache: BlobCache | None) -> BlobCache:
@@ -335,13 +330,11 @@ class Reader:
                  via_cache: bool = False) -> VersionRecord:
         """Put the verified bytes ``ref`` means at ``target``; return the version they are.
 
-        The bytes are written once: streamed from the store into a temp file beside
-        ``target``, hashed, and renamed over it only if they match (a reflink or copy of the
-        ``cache`` entry, verified the same way, when the cache holds the blob already); nothing
-        new enters the cache. ``via_cache`` (``File.download``) fetches the blob into the cache
-        first and copies the entry. ``follow_lock=False`` reads exactly ``ref`` even while a
-        lock file is active, and records no input: ``eos sync`` and ``eos cp -r`` copy the
-        versions a listing showed.
+        Written once: streamed into a temp file beside ``target``, hashed, renamed over it if
+        they match (or a verified copy of the ``cache`` entry, if it holds the blob); nothing
+        enters the cache unless ``via_cache`` (``File.download``: fetched into the cache, then
+        copied). ``follow_lock=False`` reads exactly ``ref`` even while a lock file is active,
+        and records no input: ``eos sync`` and ``eos cp -r`` copy what a listing showed.
         """
         resolve = self.resolve if follow_lock else self.resolve_exact
         record = resolve(ref)

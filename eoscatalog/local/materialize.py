@@ -20,6 +20,7 @@ from eoscatalog.core.faults import crash_point
 from eoscatalog.core.fsio import Staged, copy_file, staged
 from eoscatalog.core.hashing import hash_file, verify_hash
 from eoscatalog.local.blob_cache import BlobCache
+from eoscatalog.local.cache_prune import open_entry
 
 __all__ = ["materialize", "materialize_cached"]
 
@@ -40,7 +41,7 @@ def materialize(source: Path, dest: Path, *, allow_hardlink: bool = False,
     >>> how in ("reflink", "hardlink", "copy"), (d / "b").read_bytes()
     (True, b'x')
     """
-    with open(source, "rb") as src, staged(dest, durable=False) as temp:
+    with open_entry(source) as src, staged(dest, durable=False) as temp:  # in use: kept
         how = _clone(src.fileno(), temp.fd)
         if how is None and allow_hardlink:
             how = _hardlink(source, temp, expected)
