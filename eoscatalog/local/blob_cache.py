@@ -283,7 +283,7 @@ class BlobCache:
         """
         staging = temp_name(path.parent, f"-{path.name[:8]}")
         try:
-            store.download_blob(hash_string, staging, on_bytes=on_bytes)
+            store.download_blob(hash_string, staging, on_bytes=on_bytes, durable=True)
             fd = os.open(staging, os.O_RDONLY | NOFOLLOW | CLOEXEC)
             try:
                 if not stat.S_ISREG(os.fstat(fd).st_mode):
