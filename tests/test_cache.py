@@ -418,7 +418,9 @@ def test_from_config(tmp_path: Path) -> None:
     cache = BlobCache.from_config(config)
     assert (cache.root, cache.max_size) == (tmp_path / "c", 2048)
     default = BlobCache.from_config(Config(home=tmp_path / "home", user="ada"))
-    assert (default.root, default.max_size) == (tmp_path / "home" / "cache", None)
+    assert (default.root, default.max_size) == (tmp_path / "home" / "cache", "auto")
+    unlimited = Config(home=tmp_path / "home", user="ada", cache_max_size="none")
+    assert BlobCache.from_config(unlimited).max_size is None
 
 
 # -- permissions and symlinks -----------------------------------------------------------------

@@ -279,8 +279,11 @@ def test_lock_and_cache_commands(local_eos: Runner, tmp_path: Path) -> None:
     pins = json.loads(local_eos("lock", "a.csv", "-o", str(tmp_path / "eos.lock"), "--update",
                                 "--json").out)
     assert sorted(p["uri"] for p in pins) == ["eos://org/o.csv@1", "eos://users/ada/a.csv@2"]
+    assert json.loads(local_eos("cache", "info", "--json").out)["entries"] == 0  # get: none
+    assert local_eos("cat", "a.csv@1").out == "v1"  # eos cat reads through the cache
     info = json.loads(local_eos("cache", "info", "--json").out)
-    assert info["entries"] == 1 and info["size"] == 2
+    assert info["entries"] == 1 and info["size"] == 2 and info["max_size_auto"] is True
+    assert 0 < info["max_size"] <= 10 * 1024**3  # the default cap
     pruned = json.loads(local_eos("cache", "prune", "--max-size", "0", "--json").out)
     assert len(pruned["removed"]) == 1 and pruned["size"] == 0
     # eos lock pins what the store holds, even while EOS_LOCK names an older lock

@@ -1355,8 +1355,8 @@ def test_s3_parallel_download_of_a_corrupt_blob_keeps_nothing(
 def test_s3_parallel_download_writes_out_as_it_goes(
     multipart_store_any: S3Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Bytes are written out to disk in the background while parts arrive (so the fsync that
-    makes a cache entry durable finds little left), one fdatasync at a time."""
+    """Bytes of a download the caller will fsync (a cache entry) are written out to disk in
+    the background while parts arrive, so the fsync finds little left; one at a time."""
     from eoscatalog.store.s3 import writeback as s3_transfer
 
     synced: list[int] = []
@@ -1365,8 +1365,12 @@ def test_s3_parallel_download_writes_out_as_it_goes(
     monkeypatch.setattr(s3_transfer.os, "fdatasync", lambda fd: synced.append(fd) or real(fd))
     data = random.Random(13).randbytes(12 * MiB)
     h = multipart_store_any.put_blob_bytes(data)
-    assert multipart_store_any.download_blob(h, tmp_path / "big").read_bytes() == data
+    assert multipart_store_any.download_blob(h, tmp_path / "big", durable=True).read_bytes() == data
     assert 1 <= len(synced) <= 6 and len(set(synced)) == 1
+    # A download no fsync follows (to a user's path) leaves writing out to the kernel.
+    synced.clear()
+    assert multipart_store_any.download_blob(h, tmp_path / "again").read_bytes() == data
+    assert synced == []
 
 
 def test_s3_multipart_parts_carry_crc32(multipart_store_any: S3Store,

@@ -39,10 +39,10 @@ def test_a_killed_get_leaves_no_name_and_the_next_get_cleans_up(
     data.mkdir()
     (data / "keep.csv").write_bytes(b"a,b\n")
 
-    # The process dies (os._exit, as kill -9 would) with the user's file a temp copy beside
-    # its final path.
+    # The process dies (os._exit, as kill -9 would) with the download written, not yet
+    # verified, to a temp file beside its final path.
     crashed = subprocess.run([sys.executable, "-m", "eoscatalog", "get", "big.bin", str(data)],
-                             env={**os.environ, **env, "EOS_CRASH_AT": "get.materialize-temp"},
+                             env={**os.environ, **env, "EOS_CRASH_AT": "get.temp-written"},
                              capture_output=True, text=True, timeout=120)
     assert crashed.returncode == CRASH_EXIT, crashed.stderr
     [partial] = [p for p in data.iterdir() if p.name.startswith(TEMP_PREFIX)]

@@ -22,7 +22,7 @@ import os
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from eoscatalog.catalog import diffing, exports, maintenance, opening
 from eoscatalog.catalog.commit import Committer
@@ -195,15 +195,17 @@ class Catalog:
 
     def get(self, ref: str | Reference, dest: str | os.PathLike[str] | None = None, *,
             on_bytes: Callable[[int], None] | None = None) -> Path:
-        """Download the verified bytes ``ref`` means to ``dest`` (a file, or a folder)."""
+        """Download the verified bytes ``ref`` means to ``dest`` (a file, or a folder), once."""
         return self._reader.get(self.reference(ref), dest, self.cache, on_bytes=on_bytes)
 
     def fetch_to(self, ref: str | Reference, dest: str | os.PathLike[str], *,
-                 on_bytes: Callable[[int], None] | None = None,
-                 follow_lock: bool = True) -> VersionRecord:
-        """Put the verified bytes ``ref`` means at ``dest``; return the version they are."""
+                 on_bytes: Callable[[int], None] | None = None, follow_lock: bool = True,
+                 via_cache: bool = False) -> VersionRecord:
+        """Put the verified bytes ``ref`` means at ``dest``, written once (``via_cache``: kept
+        in the download cache too, then copied); return the version they are."""
         return self._reader.fetch_to(self.reference(ref), Path(dest), self.cache,
-                                     on_bytes=on_bytes, follow_lock=follow_lock)
+                                     on_bytes=on_bytes, follow_lock=follow_lock,
+                                     via_cache=via_cache)
 
     def cat(self, ref: str | Reference) -> bytes:
         """The verified bytes ``ref`` means, in memory (``eos cat`` streams them instead)."""
@@ -380,9 +382,9 @@ class Catalog:
         """Verified ranged reads (``.read(start, end)``) of a version's blob, cache first."""
         return VerifiedRanges.of(self.store, record, self.cache)
 
-    def cached_path(self, record: VersionRecord) -> Path | None:
-        """The cache entry holding a version's bytes, hashed again now; None if not cached."""
-        return self._reader.cached_path(record, self.cache)
+    def open_cached(self, record: VersionRecord) -> BinaryIO | None:
+        """The cache entry holding a version's bytes, open, in use, hashed again; or None."""
+        return self._reader.open_cached(record, self.cache)
 
     def download_cache(self) -> BlobCache:
         """The download cache (``.info()``, ``.prune(max_size)``); a StoreError if there is none."""

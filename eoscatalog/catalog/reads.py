@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from eoscatalog.catalog.commit import Settings
 from eoscatalog.catalog.folder_locks import FolderLocks
@@ -36,7 +36,7 @@ from eoscatalog.core.tempfiles import clean_stale_once
 from eoscatalog.core.units import format_time, parse_duration
 from eoscatalog.local.blob_cache import BlobCache
 from eoscatalog.local.home import check_database, is_damage
-from eoscatalog.local.materialize import materialize
+from eoscatalog.local.materialize import materialize, materialize_cached
 from eoscatalog.lock.active import active_lock, note_resolved, pin_for
 from eoscatalog.log.changesets import changeset_key, list_namespaces
 from eoscatalog.log.index import Index
@@ -311,16 +311,11 @@ class Reader:
         return record, self.with_blob(ref, record,
                                       lambda h: cache.fetch(h, self.store, verify=True))
 
-    def cached_path(self, record: VersionRecord, cache: BlobCache | None) -> Path | None:
-        """The ``cache`` entry holding a version's bytes, hashed again just now (entries can be
-        edited); None when the cache does not hold them, or there is no cache. Nothing is
-        downloaded: :meth:`cached` fetches a missing blob."""
-        if cache is None or record.hash is None:
-            return None
-        entry = cache.lookup(record.hash)
-        if entry is None or not cache.check_entry(entry, record.hash):
-            return None
-        return entry
+    def open_cached(self, record: VersionRecord, cache: BlobCache | None) -> BinaryIO | None:
+        """The ``cache`` entry holding a version's bytes, open, marked in use and hashed again
+        just now (``BlobCache.open_checked``); None when the cache lacks them, or there is no
+        cache. Nothing is downloaded: :meth:`cached` fetches a missing blob."""
+        return None if cache is None or not record.hash else cache.open_checked(record.hash)
 
     @staticmethod
     def download_cache(cache: BlobCache | None) -> BlobCache:
@@ -331,23 +326,23 @@ class Reader:
         return cache
 
     def fetch_to(self, ref: Reference, target: Path, cache: BlobCache | None, *,
-                 on_bytes: Callable[[int], None] | None = None,
-                 follow_lock: bool = True) -> VersionRecord:
+                 on_bytes: Callable[[int], None] | None = None, follow_lock: bool = True,
+                 via_cache: bool = False) -> VersionRecord:
         """Put the verified bytes ``ref`` means at ``target``; return the version they are.
 
-        With a ``cache``, the blob is fetched into it once and ``target`` is a reflink, hardlink
-        or copy of the cache entry; without, the blob streams straight to ``target``, which is
-        replaced only by complete, verified bytes. ``follow_lock=False`` reads exactly ``ref``
-        even while a lock file is active, and records no input: ``eos sync`` and ``eos cp -r``
-        copy the versions a listing showed.
+        Written once: streamed into a temp file beside ``target``, hashed, renamed over it if
+        they match (or a verified copy of the ``cache`` entry, if it holds the blob); nothing
+        enters the cache unless ``via_cache`` (``File.download``: fetched into the cache, then
+        copied). ``follow_lock=False`` reads exactly ``ref`` even while a lock file is active,
+        and records no input: ``eos sync`` and ``eos cp -r`` copy what a listing showed.
         """
         resolve = self.resolve if follow_lock else self.resolve_exact
         record = resolve(ref)
         clean_stale_once(target.parent)  # what a killed download left there
-        if cache is None:
-            self.with_blob(ref, record,
-                           lambda h: self.store.download_blob(h, target, on_bytes=on_bytes),
-                           resolve)
+        if cache is None or not via_cache:
+            if record.hash is None or materialize_cached(cache, record.hash, target) is None:
+                self.with_blob(ref, record, lambda h: self.store.download_blob(
+                    h, target, on_bytes=on_bytes), resolve)
             return record
         entry = self.with_blob(ref, record,
                                lambda h: cache.fetch(h, self.store, on_bytes=on_bytes,
@@ -364,7 +359,7 @@ class Reader:
     def get(self, ref: Reference, dest: str | os.PathLike[str] | None, cache: BlobCache | None,
             *, on_bytes: Callable[[int], None] | None = None) -> Path:
         """Download the bytes ``ref`` means to ``dest`` (a file, or a folder to put it in; None:
-        the working folder), verified while they stream (see :meth:`fetch_to`)."""
+        the working folder), verified, written once (see :meth:`fetch_to`)."""
         record = self.resolve(ref)
         target = Path(dest) if dest is not None else Path.cwd()
         if dest is None or target.is_dir() or os.fspath(dest).endswith(("/", os.sep)):

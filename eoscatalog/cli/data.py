@@ -366,12 +366,13 @@ def cache_info(as_json: bool) -> None:
     with open_catalog() as cat:
         info = cat.download_cache().info()
     data = {"root": str(info.root), "entries": info.entries, "size": info.size,
-            "max_size": info.max_size}
+            "max_size": info.max_size, "max_size_auto": info.auto}
     if as_json:
         echo_json(data)
         return
     cap = format_size(info.max_size) if info.max_size is not None else "none"
-    click.echo(f"{info.root}: {info.entries} blobs, {format_size(info.size)} (cap: {cap})")
+    how = ", the default: EOS_CACHE_MAX_SIZE sets another" if info.auto else ""
+    click.echo(f"{info.root}: {info.entries} blobs, {format_size(info.size)} (cap: {cap}{how})")
 
 
 @cache.command("prune")

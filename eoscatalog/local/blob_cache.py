@@ -41,7 +41,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from eoscatalog.core.errors import EosError, StoreError
 from eoscatalog.core.faults import crash_point
@@ -61,7 +61,7 @@ from eoscatalog.local.cache_layout import (
     same_file,
     unlink_quietly,
 )
-from eoscatalog.local.cache_prune import CacheInfo, CachePruner, PruneResult
+from eoscatalog.local.cache_prune import AUTO, CacheInfo, CachePruner, Cap, PruneResult, open_entry
 from eoscatalog.store.base import Store
 
 if TYPE_CHECKING:
@@ -76,7 +76,9 @@ DIR_MODE = 0o700
 
 
 class BlobCache:
-    """The shared download cache at ``root``, optionally capped at ``max_size`` bytes.
+    """The shared download cache at ``root``, optionally capped at ``max_size`` bytes (or
+    ``"auto"``: 10 GiB or a quarter of the room on its disk, whichever is smaller; the
+    settings' default, see :func:`~eoscatalog.local.cache_prune.default_cap`).
 
     Creating one does no I/O. Its first use checks the root: a root writable by group or
     others, or owned by another user, is refused with StoreError (someone else could plant or
@@ -90,9 +92,10 @@ class BlobCache:
     (0, 1000000)
     """
 
-    def __init__(self, root: str | os.PathLike[str], *, max_size: int | None = None) -> None:
+    def __init__(self, root: str | os.PathLike[str], *, max_size: Cap | None = None) -> None:
         self.root = Path(os.path.abspath(os.path.expanduser(os.fspath(root))))
-        self.max_size = None if max_size is None else check_size(max_size)
+        self.max_size: Cap | None = (
+            None if max_size is None else AUTO if max_size == AUTO else check_size(max_size))
         self._folders: set[Path] = set()  # folders made or checked by this instance
         self._folders_lock = threading.Lock()
         self._clock = threading.Lock()
@@ -103,7 +106,7 @@ class BlobCache:
     @classmethod
     def from_config(cls, config: Config) -> BlobCache:
         """The cache a configuration names: ``EOS_CACHE`` (or ``$EOS_HOME/cache``) and
-        ``EOS_CACHE_MAX_SIZE``.
+        ``EOS_CACHE_MAX_SIZE`` (by default ``"auto"``).
 
         >>> import tempfile
         >>> from eoscatalog.local.config import Config
@@ -111,6 +114,8 @@ class BlobCache:
         >>> cache = BlobCache.from_config(Config(home=home, user="ada", cache_max_size="1MiB"))
         >>> cache.root == home / "cache", cache.max_size
         (True, 1048576)
+        >>> BlobCache.from_config(Config(home=home, user="ada")).max_size
+        'auto'
         """
         return cls(config.cache_dir, max_size=config.cache_max_bytes)
 
@@ -176,6 +181,22 @@ class BlobCache:
         unlink_quietly(path)
         return False
 
+    def open_checked(self, hash_string: str) -> BinaryIO | None:
+        """The entry for a hash, open to read and marked in use (no prune removes it until it
+        is closed), its bytes hashed again just now; None when it is not cached, or no longer
+        matches (then it is removed, as :meth:`check_entry` does)."""
+        entry = self.lookup(hash_string)
+        if entry is None:
+            return None
+        with contextlib.suppress(FileNotFoundError):  # evicted just now: None
+            f = open_entry(entry)
+            if hash_stream(f) == hash_string:
+                f.seek(0)
+                return f
+            f.close()
+            self.check_entry(entry, hash_string)  # says so in the log, and removes it
+        return None
+
     def fetch(self, hash_string: str, store: Store, *,
               on_bytes: Callable[[int], None] | None = None, verify: bool = False) -> Path:
         """Make sure the blob is cached, downloading it from ``store`` if needed; return its path.
@@ -220,7 +241,8 @@ class BlobCache:
     # -- accounting ----------------------------------------------------------------------------
 
     def info(self) -> CacheInfo:
-        """The number of entries and their total size (lock and temp files are not counted).
+        """The number of entries, their total size (lock and temp files are not counted) and
+        the cap in bytes (an ``"auto"`` cap worked out just now: ``auto`` is True).
 
         >>> import tempfile
         >>> from eoscatalog.store import MemoryStore
@@ -261,7 +283,7 @@ class BlobCache:
         """
         staging = temp_name(path.parent, f"-{path.name[:8]}")
         try:
-            store.download_blob(hash_string, staging, on_bytes=on_bytes)
+            store.download_blob(hash_string, staging, on_bytes=on_bytes, durable=True)
             fd = os.open(staging, os.O_RDONLY | NOFOLLOW | CLOEXEC)
             try:
                 if not stat.S_ISREG(os.fstat(fd).st_mode):

@@ -59,7 +59,7 @@ class CacheRoot:
         self.check()
 
 
-def check_size(value: int) -> int:
+def check_size(value: object) -> int:
     """``value`` if it is a valid cache size (whole bytes, zero or more); InvalidNameError
     otherwise.
 

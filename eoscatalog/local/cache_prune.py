@@ -2,9 +2,16 @@
 :class:`~eoscatalog.local.blob_cache.BlobCache` owns and answers ``info`` and ``prune`` with.
 
 ``info`` counts the complete entries and their size. ``prune`` evicts the least recently used
-entries first (recency is an entry's mtime, set on every use) until the total fits, and clears
-what killed processes left behind: temp files untouched for an hour, lock files nobody holds.
-Sizes are file sizes: an evicted entry that is hardlinked elsewhere keeps its bytes on disk.
+entries first (recency is an entry's mtime, set on every use) until the total fits, never one
+in use (a reader of eoscatalog holds a shared ``flock`` on an entry while it reads it:
+:func:`open_entry`), and clears what killed processes left behind: temp files untouched for an
+hour, lock files nobody holds. Sizes are file sizes: an evicted entry that is hardlinked
+elsewhere keeps its bytes on disk.
+
+The cap is a number of bytes, or :data:`AUTO` (what the settings give by default): 10 GiB, or
+a quarter of the room the cache could take on its disk (the free space plus what the cache
+holds already, so the cap does not shrink as the cache fills), whichever is smaller
+(:func:`default_cap`).
 The layout names and entry checks it shares with ``BlobCache`` are in
 :mod:`eoscatalog.local.cache_layout`.
 """
@@ -18,6 +25,7 @@ import time
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, Literal
 
 from eoscatalog.core.errors import StoreError
 from eoscatalog.core.hashing import ALGORITHM
@@ -33,21 +41,62 @@ from eoscatalog.local.cache_layout import (
     is_digest,
     is_entry,
     is_hex,
+    open_nofollow,
     real_folders,
     same_file,
     unlink_quietly,
 )
 
-__all__ = ["STALE_TEMP_SECONDS", "CacheInfo", "CachePruner", "PruneResult"]
+__all__ = ["AUTO", "DEFAULT_MAX_SIZE", "DISK_SHARE", "STALE_TEMP_SECONDS", "CacheInfo",
+           "CachePruner", "Cap", "PruneResult", "default_cap", "open_entry"]
+
+AUTO: Literal["auto"] = "auto"
+Cap = int | Literal["auto"]  # bytes, or the default cap (default_cap)
+DEFAULT_MAX_SIZE = 10 * 1024**3  # the default cap at most: 10 GiB
+DISK_SHARE = 4  # ... and at most a quarter of the room the cache could take on its disk
 
 # A temp file untouched for this long was abandoned by a killed process: a live download
 # writes to its temp file continuously, so its mtime stays fresh.
 STALE_TEMP_SECONDS = STALE_AFTER_SECONDS
 
 
+def default_cap(root: Path, held: int) -> int:
+    """The default cap of a cache at ``root`` holding ``held`` bytes: 10 GiB, or a quarter of
+    the free space of its disk plus ``held``, whichever is smaller.
+
+    >>> import tempfile
+    >>> 0 < default_cap(Path(tempfile.mkdtemp()) / "not-made-yet", 0) <= DEFAULT_MAX_SIZE
+    True
+    """
+    folder = root
+    while not folder.is_dir() and folder != folder.parent:
+        folder = folder.parent  # the cache is made on first use: its disk is its parent's
+    st = os.statvfs(folder)
+    return min(DEFAULT_MAX_SIZE, (st.f_bavail * st.f_frsize + held) // DISK_SHARE)
+
+
+def open_entry(path: Path) -> BinaryIO:
+    """Open a cache entry to read it, marked as in use (a shared ``flock``, released when the
+    file is closed) so that no prune removes it meanwhile; never through a symlink.
+
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "e"; _ = p.write_bytes(b"x")
+    >>> with open_entry(p) as f: f.read()
+    b'x'
+    """
+    f = open(path, "rb", opener=open_nofollow)  # noqa: SIM115 - the caller's to close
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_SH)  # waits only while a prune decides (no I/O)
+    except BaseException:
+        f.close()
+        raise
+    return f
+
+
 @dataclass(frozen=True)
 class CacheInfo:
-    """What the cache holds: its root, the number of entries and their total size in bytes.
+    """What the cache holds: its root, the number of entries and their total size in bytes,
+    and its cap in bytes (None: none; ``auto``: the cap is the default, worked out just now).
 
     >>> CacheInfo(root=Path("/c"), entries=2, size=10, max_size=None).size
     10
@@ -57,6 +106,7 @@ class CacheInfo:
     entries: int
     size: int
     max_size: int | None
+    auto: bool = False
 
 
 @dataclass(frozen=True)
@@ -94,52 +144,73 @@ class CachePruner:
         self._cache_root = root
         self.root = root.path
 
-    def info(self, max_size: int | None) -> CacheInfo:
+    def info(self, max_size: Cap | None) -> CacheInfo:
         """The number of entries and their total size (lock and temp files are not counted);
         ``max_size`` is the cap the cache reports (see ``BlobCache.info``)."""
         self._cache_root.check()
         entries = self._entries(clean=False)
-        return CacheInfo(
-            root=self.root,
-            entries=len(entries),
-            size=sum(e.size for e in entries),
-            max_size=max_size,
-        )
+        size = sum(e.size for e in entries)
+        cap = default_cap(self.root, size) if isinstance(max_size, str) else max_size
+        return CacheInfo(root=self.root, entries=len(entries), size=size, max_size=cap,
+                         auto=max_size == AUTO)
 
-    def prune(self, max_size: int, keep: Collection[str] = ()) -> PruneResult:
+    def prune(self, max_size: Cap, keep: Collection[str] = ()) -> PruneResult:
         """Evict least recently used entries until the total is at most ``max_size`` bytes,
-        never those whose digest is in ``keep``; clear stale temp files, unheld lock files and
-        anything at an entry path that is not an entry (see ``BlobCache.prune``)."""
+        never those whose digest is in ``keep`` nor one in use; clear stale temp files, unheld
+        lock files and anything at an entry path that is not an entry (see
+        ``BlobCache.prune``)."""
         self._cache_root.check()
         self._clean_locks()
         entries = sorted(self._entries(clean=True), key=lambda e: (e.mtime_ns, e.path.name))
         total = sum(e.size for e in entries)
+        cap = default_cap(self.root, total) if isinstance(max_size, str) else max_size
         removed: list[str] = []
         freed = 0
         for entry in entries:
-            if total <= max_size:
+            if total <= cap:
                 break
             if entry.path.name in keep:
                 continue
+            gone = self._evict(entry)
+            if gone is None:
+                continue  # used since the scan, or in use now
+            total -= entry.size
+            if gone:
+                freed += entry.size
+                removed.append(f"{ALGORITHM}:{entry.path.name}")
+        return PruneResult(removed=tuple(removed), freed=freed, size=total)
+
+    @staticmethod
+    def _evict(entry: _Entry) -> bool | None:
+        """Remove an entry unless it was used since the scan or a reader holds it (None);
+        True when this removed it, False when it was gone already (another prune)."""
+        try:
+            fd = os.open(entry.path, os.O_RDONLY | NOFOLLOW | CLOEXEC)
+        except FileNotFoundError:
+            return False
+        except OSError:
+            return None  # a symlink planted since the scan: the next prune clears it
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return None  # a reader holds it (open_entry)
             current = entry_stat(entry.path)
-            if current is None:
-                total -= entry.size  # gone already (another prune)
-                continue
+            if current is None or not same_file(fd, entry.path):
+                return False
             if current.st_mtime_ns != entry.mtime_ns:
-                continue  # used since the scan: no longer the least recently used
+                return None  # used since the scan: no longer the least recently used
             try:
                 os.unlink(entry.path)
             except FileNotFoundError:
-                total -= entry.size
-                continue
+                return False
             except OSError as e:
                 raise StoreError(
                     f"cannot remove {entry.path} from the cache: {e.strerror}"
                 ) from None
-            total -= entry.size
-            freed += entry.size
-            removed.append(f"{ALGORITHM}:{entry.path.name}")
-        return PruneResult(removed=tuple(removed), freed=freed, size=total)
+            return True
+        finally:
+            os.close(fd)
 
     def _entries(self, *, clean: bool) -> list[_Entry]:
         """Every complete entry; with ``clean``, remove stale temp files and non-entries."""

@@ -7,6 +7,9 @@ Settings come from, in order of precedence: environment variables (``EOS_USER``,
 ``EOS_HOME`` defaults to ``~/.eoscatalog``; the default store is the embedded one,
 ``file://$EOS_HOME/store``.
 
+The download cache is capped by default (``EOS_CACHE_MAX_SIZE`` unset, or ``auto``): 10 GiB, or a
+quarter of the room it could take on its disk, whichever is smaller; ``none`` lifts the cap.
+
 The store root of the organization is ``<store>/<org>``: ``s3://bucket/labs`` with org ``genomics``
 keeps everything under ``s3://bucket/labs/genomics/``.
 """
@@ -28,6 +31,7 @@ from eoscatalog.core.errors import ConfigError, InvalidNameError
 from eoscatalog.core.fsio import atomic_write
 from eoscatalog.core.names import validate_namespace, validate_user
 from eoscatalog.core.units import parse_duration, parse_size
+from eoscatalog.local.cache_prune import AUTO, Cap
 from eoscatalog.store.s3.limits import (
     MAX_ATTEMPTS,  # the S3 client's defaults: no botocore imported
 )
@@ -74,7 +78,7 @@ class Config:
     checkpoint_every: int = 100
     single_writer: bool = False
     cache: str = ""
-    cache_max_size: str | int | None = None
+    cache_max_size: str | int | None = None  # None or "auto": the default cap; "none": no cap
     max_attempts: int = MAX_ATTEMPTS  # tries of each S3 request, the first included
 
     def __post_init__(self) -> None:
@@ -102,9 +106,9 @@ class Config:
         _checked(f"default_namespace in {where}",
                  lambda v: validate_namespace(v, user=self.user), self.default_namespace)
         _checked(f"scratch_ttl in {where}", parse_duration, self.scratch_ttl)
-        if self.cache_max_size not in (None, ""):
-            _checked(f"cache_max_size (EOS_CACHE_MAX_SIZE, or in {where})", parse_size,
-                     self.cache_max_size)
+        if _cap_word(self.cache_max_size) is None:
+            _checked(f"cache_max_size (EOS_CACHE_MAX_SIZE, or in {where}; or 'auto', 'none')",
+                     parse_size, self.cache_max_size)
         if not isinstance(self.cache, str):
             raise ConfigError(f"setting 'cache' must be a folder path, not {self.cache!r}")
         if int(self.checkpoint_every) < 1:
@@ -166,9 +170,18 @@ class Config:
         return Path(self.cache).expanduser() if self.cache else self.home / "cache"
 
     @property
-    def cache_max_bytes(self) -> int | None:
-        """The cache's size cap in bytes (None: no cap)."""
-        return None if self.cache_max_size in (None, "") else parse_size(self.cache_max_size)
+    def cache_max_bytes(self) -> Cap | None:
+        """The cache's size cap: bytes, ``"auto"`` (the default: 10 GiB, or a quarter of the
+        room on the cache's disk, whichever is smaller) or None (``none``: no cap).
+
+        >>> [Config(home=Path("/h"), user="ada", cache_max_size=v).cache_max_bytes
+        ...  for v in (None, "2KiB", "none")]
+        ['auto', 2048, None]
+        """
+        word = _cap_word(self.cache_max_size)
+        if word is None:
+            return parse_size(self.cache_max_size or 0)
+        return AUTO if word == AUTO else None
 
     @property
     def config_path(self) -> Path:
@@ -252,6 +265,15 @@ def _checked(setting: str, check: Callable[[Any], Any], value: Any) -> None:
         check(value)
     except InvalidNameError as e:
         raise ConfigError(f"bad setting {setting}: {e}") from None
+
+
+def _cap_word(value: str | int | None) -> str | None:
+    """``auto`` or ``none`` when a cache cap setting says so (unset is ``auto``); None when it
+    should be a size."""
+    if value is None or value == "":
+        return AUTO
+    word = value.strip().lower() if isinstance(value, str) else ""
+    return word if word in (AUTO, "none") else None
 
 
 def _whole_number(text: str) -> int | str:

@@ -249,7 +249,7 @@ class File:
             return download_s3(self.remote.path, target, **self._s3_options())
         if isinstance(self.remote, URLFile):
             return download_url(self.remote.url, target)
-        self._record = self.catalog.fetch_to(self.reference(), target)
+        self._record = self.catalog.fetch_to(self.reference(), target, via_cache=True)
         return target
 
     def as_local(self) -> Path:

@@ -237,9 +237,9 @@ class EosFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec is unty
                     f"internal error: {record.uri} has no hash (a delete marker where bytes were "
                     "expected); please report it"
                 )
-            cached = self.catalog.cached_path(record)
+            cached = self.catalog.open_cached(record)  # hashed again: entries can be edited
             if cached is not None:
-                return open(cached, "rb")  # checked again just now: entries can be edited
+                return cached
             return BlobFile(self, path, record, self.catalog.open_ranges(record).read,
                             block_size=block_size or "default", cache_options=cache_options)
         if mode not in ("wb", "xb"):

@@ -322,11 +322,12 @@ class Store(ABC):
         return b"".join(parts)
 
     def download_blob(self, hash_string: str, dest: str | os.PathLike[str], *,
-                      on_bytes: OnBytes | None = None) -> Path:
+                      on_bytes: OnBytes | None = None, durable: bool = False) -> Path:
         """Stream a blob into ``dest``, verified on the way; nothing is left behind on failure.
 
         The bytes go to a temporary file beside ``dest`` and are renamed into place only after
         their hash matched, so ``dest`` is either the complete, verified file or untouched.
+        ``durable`` says the caller fsyncs ``dest`` next (S3 writes its bytes out meanwhile).
         """
         dest = Path(dest)
         hash_string = parse_hash(hash_string)

@@ -4,7 +4,7 @@ The catalog side is always an ``eos://`` (or ``e://``) URI, as S3's is always ``
 
 - local -> eos: uploads (new versions; unchanged files make none); ``-r`` for a folder, all in
   one changeset;
-- eos -> local: verified downloads through the cache; ``-r`` for a prefix;
+- eos -> local: verified downloads, written once (not through the cache); ``-r`` for a prefix;
 - eos -> eos: new versions with the same hash: no byte moves; ``-r`` in one changeset;
 - s3:// or https:// -> eos: an import (downloaded, checked, then put; the source is kept in the
   version's metadata).

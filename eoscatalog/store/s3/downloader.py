@@ -3,7 +3,9 @@
 and blobs fetched as parallel ranged GETs.
 
 A download's stream cut mid-body goes on from the first byte not received, with ``If-Match`` on
-the first answer's ETag, at most ``max_attempts`` streams in all.
+the first answer's ETag, at most ``max_attempts`` streams in all. Bodies are read 1 MiB at a
+time and each read is passed on as it is (a cut loses at most the read in flight): no byte is
+copied in Python on its way to the file.
 """
 
 from __future__ import annotations
@@ -26,14 +28,17 @@ from eoscatalog.store.keys import blob_key
 from eoscatalog.store.object_info import ObjectInfo
 from eoscatalog.store.s3.client import PRECONDITION, S3Client
 from eoscatalog.store.s3.limits import MAX_CONCURRENCY, PART_SIZE
-from eoscatalog.store.s3.retries import STREAM_CUT, STREAM_READ
+from eoscatalog.store.s3.retries import STREAM_CUT
 from eoscatalog.store.s3.writeback import Writeback
 
 __all__ = ["S3Downloader"]
 
 logger = logging.getLogger(__name__)
 
-READ_CHUNK = 1024 * 1024
+READ_CHUNK = 1024 * 1024  # bytes per read of a body
+# A large blob's parts after the first are spread over about twice the threads, within these
+# bounds: fewer requests (each costs a millisecond of CPU), enough parts to keep them all busy.
+MAX_PART = 64 * 1024 * 1024
 
 
 class S3Downloader:
@@ -84,25 +89,19 @@ class S3Downloader:
                 stop = offset + response["ContentLength"]
             if stop is None:  # the first answer set it; this tells the type checker so
                 raise RuntimeError(f"internal error: no size for {key!r}; please report it")
-            pending = bytearray()  # received bytes not yet yielded, kept across a cut
             try:
                 while True:
                     try:
-                        data = body.read(STREAM_READ)
+                        data = body.read(READ_CHUNK)
                     except STREAM_CUT as e:
                         cut = e
                         break
                     if not data:
                         break
-                    pending += data
                     offset += len(data)
-                    if len(pending) >= READ_CHUNK:
-                        yield bytes(pending)
-                        pending.clear()
+                    yield data
             finally:
                 body.close()
-            if pending:
-                yield bytes(pending)
             if offset >= stop:
                 return
             if cut is None:
@@ -144,17 +143,19 @@ class S3Downloader:
         return response, response["Body"]
 
     def download_blob(self, hash_string: str, dest: str | os.PathLike[str], *,
-                      on_bytes: OnBytes | None = None) -> Path:
-        """Download a blob to ``dest`` as ranged GETs of ``part_size`` bytes, in parallel and
-        all pinned to the first answer's ETag, each written at its offset; the file is then
-        hashed as a whole (memory-mapped, on every core) and renamed into place only if it
-        matches. A blob of one part costs one GET, as a plain download would."""
+                      on_bytes: OnBytes | None = None, durable: bool = False) -> Path:
+        """Download a blob to ``dest`` as parallel ranged GETs (the first of ``part_size``
+        bytes, the rest of at least that, up to 64 MiB, about two per thread), all pinned to
+        the first answer's ETag, each written at its offset straight from the socket; the
+        temp file is then hashed as a whole (memory-mapped, on every core) and renamed into
+        place only if it matches. A blob of one part costs one GET. ``durable``: the caller
+        fsyncs the file next (a cache entry), so its bytes are written out as they arrive."""
         hash_string = parse_hash(hash_string)
         key = blob_key(hash_string)
         dest = Path(dest)
         try:
             with staged(dest, durable=False) as temp:
-                self._download_parts(temp.fd, key, on_bytes)
+                self._download_parts(temp.fd, key, on_bytes, durable)
                 temp.close()
                 crash_point("get.temp-written")
                 verify_hash(hash_string, hash_file(temp.path), f"blob {hash_string} in {self.url}")
@@ -166,7 +167,8 @@ class S3Downloader:
             ) from None
         return dest
 
-    def _download_parts(self, fd: int, key: str, on_bytes: OnBytes | None) -> None:
+    def _download_parts(self, fd: int, key: str, on_bytes: OnBytes | None,
+                        durable: bool) -> None:
         opened = self._open_range(key, 0, self.part_size, None)
         if opened is None:
             return  # an empty blob
@@ -176,39 +178,33 @@ class S3Downloader:
         content_range = response.get("ContentRange", "")
         size = int(content_range.rsplit("/", 1)[-1]) if "/" in content_range else end
         os.ftruncate(fd, size)
-        writeback = Writeback(fd)
+        writeback = Writeback(fd) if durable else None
         try:
             self._fetch_parts(fd, key, body, etag, end, size, writeback, on_bytes)
         finally:
-            writeback.close()
+            if writeback is not None:
+                writeback.close()
 
     def _fetch_parts(self, fd: int, key: str, body: Any, etag: str, end: int, size: int,
-                     writeback: Writeback, on_bytes: OnBytes | None) -> None:
+                     writeback: Writeback | None, on_bytes: OnBytes | None) -> None:
         """Write the open first part, then fetch the other parts in parallel."""
         written, cuts = 0, 0
         try:
-            while data := body.read(STREAM_READ):
-                os.pwrite(fd, data, written)
-                written += len(data)
-                writeback.wrote(len(data))
-                if on_bytes is not None:
-                    on_bytes(len(data))
+            while data := body.read(READ_CHUNK):
+                written += _write_at(fd, data, written, writeback, on_bytes)
         except STREAM_CUT:
             cuts = 1  # the rest of the first part is fetched below, with one attempt used
         finally:
             body.close()
         ranges = [(written, end, cuts)] if written < end else []
-        ranges += [(s, min(s + self.part_size, size), 0)
-                   for s in range(end, size, self.part_size)]
+        step = min(MAX_PART, max(self.part_size,
+                                 -(-(size - end) // (2 * self.max_concurrency))))
+        ranges += [(s, min(s + step, size), 0) for s in range(end, size, step)]
 
         def fetch(start: int, stop: int, cuts: int) -> None:
             offset = start
             for chunk in self.iter_chunks(key, start, stop, if_match=etag, cuts=cuts):
-                os.pwrite(fd, chunk, offset)
-                offset += len(chunk)
-                writeback.wrote(len(chunk))
-                if on_bytes is not None:
-                    on_bytes(len(chunk))
+                offset += _write_at(fd, chunk, offset, writeback, on_bytes)
             if offset != stop:
                 raise StoreError(f"{key!r} in {self.url} ended at byte {offset}, not {stop}; "
                                  "retry")
@@ -225,3 +221,17 @@ class S3Downloader:
             except BaseException:
                 pool.shutdown(cancel_futures=True)
                 raise
+
+
+def _write_at(fd: int, data: bytes, offset: int, writeback: Writeback | None,
+              on_bytes: OnBytes | None) -> int:
+    """Write all of ``data`` at ``offset`` of ``fd``; count it; return its length."""
+    view, at = memoryview(data), offset
+    while view:
+        done = os.pwrite(fd, view, at)
+        view, at = view[done:], at + done
+    if writeback is not None:
+        writeback.wrote(len(data))
+    if on_bytes is not None:
+        on_bytes(len(data))
+    return len(data)

@@ -36,7 +36,6 @@ logger = logging.getLogger(__name__)
 
 MAX_BACKOFF = 20.0
 THROTTLED_BACKOFF = 10  # throttling (SlowDown) backs off this many times longer
-STREAM_READ = 64 * 1024  # a cut loses at most this much of what was already received
 
 # 409s that mean "a conflicting write is in flight, try again" (not BucketNotEmpty and the like).
 RETRYABLE_CONFLICTS = {"ConditionalRequestConflict", "OperationAborted"}

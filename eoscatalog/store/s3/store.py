@@ -169,10 +169,11 @@ class S3Store(Store):
         return self.downloads.iter_chunks(key, start, end)
 
     def download_blob(self, hash_string: str, dest: str | os.PathLike[str], *,
-                      on_bytes: OnBytes | None = None) -> Path:
+                      on_bytes: OnBytes | None = None, durable: bool = False) -> Path:
         """Download a blob to ``dest`` as parallel ranged GETs, verified before it is renamed
         into place (:meth:`S3Downloader.download_blob`)."""
-        return self.downloads.download_blob(hash_string, dest, on_bytes=on_bytes)
+        return self.downloads.download_blob(hash_string, dest, on_bytes=on_bytes,
+                                            durable=durable)
 
     def _upload_blob(self, key: str, path: Path, expected: str,
                      on_bytes: OnBytes | None = None,
