@@ -29,7 +29,8 @@ __all__ = ["CRASH_EXIT", "ENV", "STEPS", "crash_point"]
 ENV = "EOS_CRASH_AT"
 CRASH_EXIT = 77
 STEPS = (
-    "put.hashed", "put.part-recorded", "store.blob-temp", "put.blobs-stored", "commit.changeset-written",
+    "put.hashed", "put.part-recorded", "store.blob-temp", "put.blobs-stored",
+    "commit.changeset-written",
     "commit.applied", "commit.checkpoint-temp", "get.temp-written", "get.cached",
     "get.materialize-temp",
 )
