@@ -189,7 +189,7 @@ class UploadJournal:
               upload_id: str) -> int | None:
         """Remember a new upload (replacing any older one of the same blob); its entry id."""
 
-        def start(conn: sqlite3.Connection) -> int:
+        def start(conn: sqlite3.Connection) -> int | None:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 conn.execute("DELETE FROM uploads WHERE root = ? AND hash = ? AND size = ?",
@@ -203,8 +203,8 @@ class UploadJournal:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
-            assert entry is not None
-            self._claimed.add(entry)
+            if entry is not None:
+                self._claimed.add(entry)
             return entry
 
         return self._run("be written", start)
