@@ -248,3 +248,20 @@ def test_killed_put_resumes_the_parts_it_sent_on_seaweedfs(
     digest = hash_file(big)
     assert hash_bytes(_stored(client, bucket, digest)) == digest
     assert _journal(_isolated_home) == [] and _uploads(client, bucket) == []
+
+
+def test_an_upload_in_use_is_neither_resumed_nor_replaced_by_another(tmp_path: Path) -> None:
+    from eoscatalog.store.s3.upload_journal import JournalPart, UploadJournal
+
+    journal = UploadJournal(tmp_path / "uploads.sqlite")
+    blob = ("root", "blake3:" + "ab" * 32, 10 * MiB)
+    entry = journal.start(*blob, PART, "acme/blobs/x", "U1")
+    journal.record(entry, JournalPart(1, PART, '"e1"', None, b"d" * 32))
+    assert journal.find(*blob) is None  # this process is sending it (two equal files)
+    assert journal.start(*blob, PART, "acme/blobs/x", "U2") is None  # goes unjournaled
+    journal.release(entry)
+    found = journal.find(*blob)
+    assert found is not None and found.upload_id == "U1" and list(found.parts) == [1]
+    journal.drop(found.id)
+    assert journal.find(*blob) is None
+    journal.close()

@@ -187,11 +187,17 @@ class UploadJournal:
 
     def start(self, root: str, hash_string: str, size: int, part_size: int, key: str,
               upload_id: str) -> int | None:
-        """Remember a new upload (replacing any older one of the same blob); its entry id."""
+        """Remember a new upload (replacing an older one of the same blob, unless that one is
+        running); its entry id, or None when it goes unjournaled."""
 
         def start(conn: sqlite3.Connection) -> int | None:
             conn.execute("BEGIN IMMEDIATE")
             try:
+                row = conn.execute("SELECT id, owner FROM uploads WHERE root = ? AND hash = ? "
+                                   "AND size = ?", (root, hash_string, size)).fetchone()
+                if row is not None and (row[0] in self._claimed or _alive_elsewhere(row[1])):
+                    conn.execute("ROLLBACK")  # another upload of this blob is journaled, and
+                    return None  # running: this one goes unjournaled
                 conn.execute("DELETE FROM uploads WHERE root = ? AND hash = ? AND size = ?",
                              (root, hash_string, size))
                 entry = conn.execute(
