@@ -339,7 +339,7 @@ def test_lifecycle_defaults_and_options() -> None:
     assert [r["ID"] for r in rules] == ["eos-abort-incomplete-multipart-uploads",
                                         "eos-expire-noncurrent-versions"]
     assert rules[0]["Filter"] == {"Prefix": "eos/genomics/"}
-    assert rules[0]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    assert rules[0]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 7}
     assert rules[1]["NoncurrentVersionExpiration"] == {"NoncurrentDays": 30}
     rules = lifecycle_rules(STORE_ROOT, abort_multipart_days=3, noncurrent_days=0,
                             expire_scratch_logs=True, scratch_days=90)["Rules"]

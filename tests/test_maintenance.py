@@ -568,7 +568,7 @@ def test_gc_aborts_abandoned_multipart_uploads_on_s3(s3_store: S3Store, s3_clien
         return [u["Key"] for u in s3_client.list_multipart_uploads(Bucket=bucket)
                 .get("Uploads", [])]
 
-    gc_cat = catalogs(s3_store, admin=True, clock=ahead(2))
+    gc_cat = catalogs(s3_store, admin=True, clock=ahead(9))
     partial = [(f"multipart upload of blobs/blake3/ab/{digest}", 1234)]
     assert gc_cat.gc(dry_run=True).deleted == {"partial": partial}
     assert sorted(uploads()) == sorted([abandoned, "elsewhere/big.bin"])

@@ -32,7 +32,9 @@ def from_config(config: Config, *, create: bool = False) -> tuple[Store, dict[st
     s3: dict[str, Any] = {}
     if config.store_root.startswith("s3://"):
         s3 = {"endpoint_url": config.endpoint_url, "region": config.region,
-              "max_attempts": config.max_attempts}
+              "max_attempts": config.max_attempts, "upload_journal": config.uploads_path}
+        if config.part_bytes is not None:
+            s3["part_size"] = config.part_bytes
     store = open_store(config.store_root, create=create or config.is_embedded, **s3)
     return store, {
         "index": config.index_path, "user": config.user,

@@ -99,8 +99,9 @@ def policy(store: str | None, org: str | None, members: tuple[str, ...],
 
 @admin.command()
 @_store_options
-@click.option("--abort-multipart-days", type=int, default=1, show_default=True,
-              help="Abort multipart uploads left unfinished for this many days.")
+@click.option("--abort-multipart-days", type=int, default=7, show_default=True,
+              help="Abort multipart uploads left unfinished for this many days (until then "
+                   "a rerun of the put resumes them).")
 @click.option("--noncurrent-days", type=int, default=30, show_default=True,
               help="Expire the bucket's noncurrent object versions after this many days "
                    "(0: no such rule).")

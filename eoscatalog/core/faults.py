@@ -7,6 +7,7 @@ process call ``os._exit(CRASH_EXIT)`` there: no cleanup, no ``finally``, no atex
 Steps, in the order a put and a get reach them:
 
 - ``put.hashed``: the files are hashed, nothing is stored yet;
+- ``put.part-recorded``: a multipart upload's part is stored and in the upload journal;
 - ``store.blob-temp``: a local store's temp file holds the blob, not yet linked into place;
 - ``put.blobs-stored``: every blob is stored, no changeset is written;
 - ``commit.changeset-written``: the changeset is in the store, this index has not applied it;
@@ -28,7 +29,8 @@ __all__ = ["CRASH_EXIT", "ENV", "STEPS", "crash_point"]
 ENV = "EOS_CRASH_AT"
 CRASH_EXIT = 77
 STEPS = (
-    "put.hashed", "store.blob-temp", "put.blobs-stored", "commit.changeset-written",
+    "put.hashed", "put.part-recorded", "store.blob-temp", "put.blobs-stored",
+    "commit.changeset-written",
     "commit.applied", "commit.checkpoint-temp", "get.temp-written", "get.cached",
     "get.materialize-temp",
 )

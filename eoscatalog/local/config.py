@@ -32,8 +32,10 @@ from eoscatalog.core.fsio import atomic_write
 from eoscatalog.core.names import validate_namespace, validate_user
 from eoscatalog.core.units import parse_duration, parse_size
 from eoscatalog.local.cache_prune import AUTO, Cap
-from eoscatalog.store.s3.limits import (
-    MAX_ATTEMPTS,  # the S3 client's defaults: no botocore imported
+from eoscatalog.store.s3.limits import (  # the S3 client's defaults: no botocore imported
+    MAX_ATTEMPTS,
+    MAX_PART_SIZE,
+    MIN_PART_SIZE,
 )
 
 __all__ = ["Config", "eos_home"]
@@ -43,7 +45,7 @@ DEFAULT_ORG = "default"
 _ORG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 _KEYS = ("user", "org", "store", "endpoint_url", "region", "default_namespace", "admin",
          "scratch_ttl", "checkpoint_every", "single_writer", "cache", "cache_max_size",
-         "max_attempts")
+         "max_attempts", "part_size")
 
 
 def eos_home(env: Mapping[str, str] | None = None) -> Path:
@@ -80,6 +82,7 @@ class Config:
     cache: str = ""
     cache_max_size: str | int | None = None  # None or "auto": the default cap; "none": no cap
     max_attempts: int = MAX_ATTEMPTS  # tries of each S3 request, the first included
+    part_size: str | int | None = None  # bytes per part of an S3 multipart upload
 
     def __post_init__(self) -> None:
         for key in ("org", "store", "default_namespace"):
@@ -109,6 +112,8 @@ class Config:
         if _cap_word(self.cache_max_size) is None:
             _checked(f"cache_max_size (EOS_CACHE_MAX_SIZE, or in {where}; or 'auto', 'none')",
                      parse_size, self.cache_max_size)
+        if self.part_size not in (None, ""):
+            _checked(f"part_size (EOS_PART_SIZE, or in {where})", _part_bytes, self.part_size)
         if not isinstance(self.cache, str):
             raise ConfigError(f"setting 'cache' must be a folder path, not {self.cache!r}")
         if int(self.checkpoint_every) < 1:
@@ -184,6 +189,16 @@ class Config:
         return AUTO if word == AUTO else None
 
     @property
+    def part_bytes(self) -> int | None:
+        """Bytes per part of an S3 multipart upload (None: the store's default, 8 MiB)."""
+        return None if self.part_size in (None, "") else _part_bytes(self.part_size)
+
+    @property
+    def uploads_path(self) -> Path:
+        """The journal of unfinished multipart uploads, which a rerun resumes."""
+        return self.home / "uploads.sqlite"
+
+    @property
     def config_path(self) -> Path:
         return self.home / CONFIG_FILE
 
@@ -226,6 +241,8 @@ class Config:
             settings["cache"] = env["EOS_CACHE"]
         if env.get("EOS_CACHE_MAX_SIZE"):
             settings["cache_max_size"] = env["EOS_CACHE_MAX_SIZE"]
+        if env.get("EOS_PART_SIZE"):
+            settings["part_size"] = env["EOS_PART_SIZE"]
         if env.get("EOS_MAX_ATTEMPTS"):
             settings["max_attempts"] = _whole_number(env["EOS_MAX_ATTEMPTS"])
         if env.get("EOS_SINGLE_WRITER"):
@@ -254,7 +271,8 @@ class Config:
         defaults = {"org": DEFAULT_ORG, "store": "", "endpoint_url": None, "region": None,
                     "default_namespace": "users/me", "admin": False, "scratch_ttl": "7d",
                     "checkpoint_every": 100, "single_writer": False, "cache": "",
-                    "cache_max_size": None, "max_attempts": MAX_ATTEMPTS}
+                    "cache_max_size": None, "max_attempts": MAX_ATTEMPTS,
+                    "part_size": None}
         data = {k: v for k, v in data.items() if k == "user" or defaults.get(k) != v}
         atomic_write(self.config_path, yaml.safe_dump(data, sort_keys=True))
         return self.config_path
@@ -274,6 +292,16 @@ def _cap_word(value: str | int | None) -> str | None:
         return AUTO
     word = value.strip().lower() if isinstance(value, str) else ""
     return word if word in (AUTO, "none") else None
+def _part_bytes(value: str | int) -> int:
+    """A part size: a size (``8MiB``) S3 accepts for a part, 5 MiB to 5 GiB.
+
+    >>> _part_bytes("16MiB")
+    16777216
+    """
+    size = parse_size(value)
+    if not MIN_PART_SIZE <= size <= MAX_PART_SIZE:
+        raise InvalidNameError(f"a part must be 5 MiB to 5 GiB (S3's limits), not {value!r}")
+    return size
 
 
 def _whole_number(text: str) -> int | str:

@@ -24,6 +24,7 @@ from eoscatalog.local.config import _ORG_RE  # the one rule for organization nam
 from eoscatalog.rules.retention import POLICY_KEY
 from eoscatalog.store.keys import BLOB_PREFIX, QUARANTINE, TOUCHED, TRANSACTIONS, TRASH
 from eoscatalog.store.outboard import OUTBOARD_PREFIX
+from eoscatalog.store.s3.limits import RESUME_DAYS
 
 __all__ = [
     "DEFAULT_USER_VARIABLE",
@@ -280,14 +281,15 @@ def _days(value: int, option: str, *, minimum: int) -> int:
 def lifecycle_rules(
     store_root: str,
     *,
-    abort_multipart_days: int = 1,
+    abort_multipart_days: int = RESUME_DAYS,
     noncurrent_days: int = 30,
     expire_scratch_logs: bool = False,
     scratch_days: int = 30,
 ) -> dict[str, Any]:
     """The bucket lifecycle configuration for the layout under ``store_root``.
 
-    Always: abort multipart uploads left unfinished for ``abort_multipart_days``. With
+    Always: abort multipart uploads left unfinished for ``abort_multipart_days`` (default a week:
+    until then a rerun of the interrupted put resumes one). With
     ``noncurrent_days`` > 0: the bucket's own noncurrent versions (S3 versioning, not eos
     versions) expire after that many days, and delete markers with no versions left go.
     Only with ``expire_scratch_logs``: everything under ``catalog/scratch/`` (changesets and
@@ -299,7 +301,7 @@ def lifecycle_rules(
     >>> [r["ID"] for r in rules]
     ['eos-abort-incomplete-multipart-uploads', 'eos-expire-noncurrent-versions']
     >>> rules[0]["Filter"], rules[0]["AbortIncompleteMultipartUpload"]
-    ({'Prefix': 'eos/genomics/'}, {'DaysAfterInitiation': 1})
+    ({'Prefix': 'eos/genomics/'}, {'DaysAfterInitiation': 7})
     """
     _, prefix = split_store_root(store_root)
     _days(abort_multipart_days, "--abort-multipart-days", minimum=1)

@@ -10,6 +10,7 @@ True
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 from eoscatalog.core.errors import StoreError
@@ -37,16 +38,23 @@ else:
 __all__ = ["LocalStore", "MemoryStore", "ObjectInfo", "S3Store", "Store", "blob_key", "open_store"]
 
 
-def open_store(url: str, *, create: bool = False, **options: Any) -> Store:
+def open_store(url: str, *, create: bool = False,
+               upload_journal: str | os.PathLike[str] | None = None, **options: Any) -> Store:
     """Open the store at ``url``: ``file:///path``, ``s3://bucket/prefix`` or ``memory://``.
 
     ``create`` makes a missing local folder; S3 options (``endpoint_url``, ``region``, ...) go to
-    :class:`S3Store`.
+    :class:`S3Store`, and ``upload_journal`` (a SQLite file: ``$EOS_HOME/uploads.sqlite``)
+    makes its interrupted multipart uploads resumable
+    (:class:`~eoscatalog.store.s3.upload_journal.UploadJournal`).
     """
     if url.startswith("s3://"):
         from eoscatalog.store.s3.store import S3Store
+        from eoscatalog.store.s3.upload_journal import UploadJournal
 
-        return S3Store(url, **options)
+        store = S3Store(url, **options)
+        if upload_journal is not None:
+            store.uploads.journal = UploadJournal(upload_journal)
+        return store
     if url.startswith("file://") or url.startswith("/"):
         return LocalStore(url, create=create)
     if url.startswith("memory://"):
