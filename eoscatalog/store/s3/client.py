@@ -141,6 +141,11 @@ class S3Client:
         expiry = getattr(credentials, "_expiry_time", None)
         return expiry if isinstance(expiry, datetime) else None
 
+    def credentials(self) -> Any:
+        """The session's botocore credentials (refreshed as they expire), or None."""
+        self._ready.wait()
+        return self._session.get_credentials() if self._session else None
+
     def where(self, url: str) -> str:
         """``url`` and the endpoint, for messages."""
         return f"{url} at {self.endpoint_url}" if self.endpoint_url else url

@@ -38,6 +38,7 @@ from eoscatalog.store.keys import BLOB_PREFIX, TOUCHED, check_key
 from eoscatalog.store.object_info import ObjectInfo
 from eoscatalog.store.outboard import Outboard
 from eoscatalog.store.s3.client import S3Client, endpoint_from_env
+from eoscatalog.store.s3.direct import DirectPut
 from eoscatalog.store.s3.downloader import S3Downloader
 from eoscatalog.store.s3.limits import (
     BACKOFF,
@@ -107,6 +108,7 @@ class S3Store(Store):
         self._conditional: bool | None = None
         self._bucket_exists = False
         self._probe_lock = threading.Lock()
+        self._direct_put: DirectPut | Literal[False] | None = None
 
     @property
     def client(self) -> Any:
@@ -202,11 +204,27 @@ class S3Store(Store):
 
     def _create_blob(self, key: str, data: bytes) -> bool:
         """One ``If-None-Match: *`` PUT: True when written, False on 412 (the blob is there);
-        a 409 (a concurrent write in flight, which may yet fail) is settled as base does."""
+        a 409 (a concurrent write in flight, which may yet fail) is settled as base does.
+
+        Sent by :class:`DirectPut` (no botocore call around it), unless the service answered
+        one of them with a redirect or a 400 (an AWS bucket in a region the client did not
+        know: botocore's redirect handling is then needed, for this request and the next).
+        """
         with self.errors(key):
             try:
-                self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data,
-                                       IfNoneMatch="*")
+                direct = self._direct()
+                if direct is None:
+                    self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data,
+                                           IfNoneMatch="*")
+                else:
+                    try:
+                        direct.put(self._key(key), data)
+                    except ClientError as e:
+                        if e.response.get("ResponseMetadata", {}).get("HTTPStatusCode") not in (
+                                301, 307, 400):
+                            raise
+                        self._direct_put = False
+                        return self._create_blob(key, data)
                 return True
             except ClientError as e:
                 status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
@@ -215,6 +233,15 @@ class S3Store(Store):
                 if status != 409:
                     raise
         return super()._create_blob(key, data)
+
+    def _direct(self) -> DirectPut | None:
+        """The store's :class:`DirectPut`, made on first use (None once it was turned off)."""
+        if self._direct_put is None:
+            with self._probe_lock:
+                if self._direct_put is None:
+                    self._direct_put = DirectPut(self.client, self.s3.credentials, self.bucket,
+                                                 self.retry)
+        return self._direct_put or None
 
     def head(self, key: str) -> ObjectInfo:
         try:
