@@ -17,24 +17,21 @@ other request.
 
 from __future__ import annotations
 
-import logging
 import re
+import threading
 import time
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.exceptions import ClientError, NoCredentialsError
+from botocore.exceptions import ClientError, HTTPClientError, NoCredentialsError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
-from botocore.exceptions import HTTPClientError
 
 from eoscatalog.core.version import __version__
-from eoscatalog.store.s3.retries import RetryPolicy
+from eoscatalog.store.s3.client import S3Client
 
 __all__ = ["DirectPut"]
-
-logger = logging.getLogger(__name__)
 
 _CODE = re.compile(rb"<Code>([^<]*)</Code>")
 _MESSAGE = re.compile(rb"<Message>([^<]*)</Message>")
@@ -44,38 +41,65 @@ _PROBE_KEY = "eos-direct-probe"
 class DirectPut:
     """``PUT`` requests of small objects into one bucket, signed and retried as the client's.
 
-    ``client`` is a botocore S3 client (its session's credentials, region, endpoint, pool),
-    ``credentials`` a callable returning botocore credentials (None when there are none).
-    The bucket's base URL (path or virtual-host addressing, as the client resolves it) is read
-    once from a presigned link, so it matches what the client itself would send.
+    Made on the store's :class:`~eoscatalog.store.s3.client.S3Client`; what it needs of the
+    botocore client (credentials, region, pool, the bucket's URL) is read on the first PUT.
+    The bucket's base URL (path or virtual-host addressing, as the client resolves it) comes
+    from a presigned link, so it matches what the client itself would send. After a redirect
+    or a 400 (an AWS bucket in a region the client did not know, which botocore's redirect
+    handling settles) every PUT goes through botocore instead.
     """
 
-    def __init__(self, client: Any, credentials: Any, bucket: str, retry: RetryPolicy) -> None:
-        self._client = client
-        self._credentials = credentials
-        self._retry = retry
-        self._region = client.meta.region_name or "us-east-1"
-        self._operation = client.meta.service_model.operation_model("PutObject")
-        # botocore keeps its pool on the endpoint (no public accessor): sharing it keeps one
-        # set of connections, TLS settings and proxies for every request of the client.
-        self._http = client._endpoint.http_session
-        link = client.generate_presigned_url(
-            "put_object", Params={"Bucket": bucket, "Key": _PROBE_KEY}, ExpiresIn=60)
-        parts = urlsplit(link)
-        self._base = f"{parts.scheme}://{parts.netloc}{parts.path[:-len(_PROBE_KEY)]}"
-        self._agent = f"eoscatalog/{__version__} {client.meta.config.user_agent or ''}".strip()
+    def __init__(self, s3: S3Client, bucket: str) -> None:
+        self._s3 = s3
+        self._bucket = bucket
+        self._lock = threading.Lock()
+        self._ready = False
+        self._botocore = False  # True once the service redirected a direct PUT
 
-    def put(self, key: str, data: bytes, *, if_none_match: bool = True) -> str:
-        """Store ``data`` at ``key`` (the full key, prefix included); return the ETag.
+    def put_if_absent(self, key: str, data: bytes) -> None:
+        """Store ``data`` at ``key`` (the full key, prefix included) unless something is there.
 
         Raises what the botocore client would: ``ClientError`` for an error answer (412 when
-        ``if_none_match`` and the key exists) once retries are spent, a connection error
-        when no answer came in ``max_attempts`` tries.
+        the key exists) once retries are spent, a connection error when no answer came in
+        ``max_attempts`` tries.
         """
+        if not self._botocore:
+            try:
+                self.put(key, data)
+                return
+            except ClientError as e:
+                if e.response.get("ResponseMetadata", {}).get("HTTPStatusCode") not in (
+                        301, 307, 400):
+                    raise
+                self._botocore = True
+        self._s3.client.put_object(Bucket=self._bucket, Key=key, Body=data, IfNoneMatch="*")
+
+    def _prepare(self) -> None:
+        with self._lock:
+            if self._ready:
+                return
+            client = self._s3.client
+            self._region = client.meta.region_name or "us-east-1"
+            self._operation = client.meta.service_model.operation_model("PutObject")
+            # botocore keeps its pool on the endpoint (no public accessor): sharing it keeps
+            # one set of connections, TLS settings and proxies for every request of the client.
+            self._http = client._endpoint.http_session
+            link = client.generate_presigned_url(
+                "put_object", Params={"Bucket": self._bucket, "Key": _PROBE_KEY}, ExpiresIn=60)
+            parts = urlsplit(link)
+            self._base = f"{parts.scheme}://{parts.netloc}{parts.path[:-len(_PROBE_KEY)]}"
+            self._agent = f"eoscatalog/{__version__} {client.meta.config.user_agent or ''}"
+            self._ready = True
+
+    def put(self, key: str, data: bytes, *, if_none_match: bool = True) -> str:
+        """One direct ``PUT`` of ``data`` at ``key`` (retried); return the ETag."""
+        if not self._ready:
+            self._prepare()
         url = self._base + quote(key, safe="/~")
-        headers = {"User-Agent": self._agent, "Content-Length": str(len(data))}
+        headers = {"User-Agent": self._agent.strip(), "Content-Length": str(len(data))}
         if if_none_match:
             headers["If-None-Match"] = "*"
+        retry = self._s3.retry
         attempt = 0
         while True:
             attempt += 1
@@ -88,18 +112,18 @@ class DirectPut:
             if response is not None and response.status_code < 300:
                 return str(response.headers.get("ETag", "")).strip('"')
             parsed = None if response is None else _parsed(response, attempt)
-            wait = self._retry.needs_retry(
+            wait = retry.needs_retry(
                 attempts=attempt, operation=self._operation, caught_exception=caught,
                 response=None if response is None else (response, parsed),
                 request_dict={"context": {}})
-            if wait is None or attempt >= self._retry.max_attempts:
+            if wait is None or attempt >= retry.max_attempts:
                 if caught is not None:
                     raise caught
                 raise ClientError(parsed, "PutObject")  # type: ignore[arg-type]
             time.sleep(wait)
 
     def _signed(self, url: str, headers: dict[str, str], data: bytes) -> AWSRequest:
-        credentials = self._credentials()
+        credentials = self._s3.credentials()
         if credentials is None:
             raise NoCredentialsError()
         request = AWSRequest(method="PUT", url=url, data=data, headers=dict(headers))

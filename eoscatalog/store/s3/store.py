@@ -105,10 +105,10 @@ class S3Store(Store):
                                       part_size=part_size, max_concurrency=max_concurrency)
         self.uploads = S3Uploader(self.s3, bucket, self.prefix, self.url, self._key, self.exists,
                                   part_size=part_size, max_concurrency=max_concurrency)
+        self.small_puts = DirectPut(self.s3, bucket)
         self._conditional: bool | None = None
         self._bucket_exists = False
         self._probe_lock = threading.Lock()
-        self._direct_put: DirectPut | Literal[False] | None = None
 
     @property
     def client(self) -> Any:
@@ -203,28 +203,12 @@ class S3Store(Store):
             ) from None
 
     def _create_blob(self, key: str, data: bytes) -> bool:
-        """One ``If-None-Match: *`` PUT: True when written, False on 412 (the blob is there);
-        a 409 (a concurrent write in flight, which may yet fail) is settled as base does.
-
-        Sent by :class:`DirectPut` (no botocore call around it), unless the service answered
-        one of them with a redirect or a 400 (an AWS bucket in a region the client did not
-        know: botocore's redirect handling is then needed, for this request and the next).
-        """
+        """One ``If-None-Match: *`` PUT (:class:`DirectPut`: no botocore API call around it):
+        True when written, False on 412 (the blob is there); a 409 (a concurrent write in
+        flight, which may yet fail) is settled as base does."""
         with self.errors(key):
             try:
-                direct = self._direct()
-                if direct is None:
-                    self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data,
-                                           IfNoneMatch="*")
-                else:
-                    try:
-                        direct.put(self._key(key), data)
-                    except ClientError as e:
-                        if e.response.get("ResponseMetadata", {}).get("HTTPStatusCode") not in (
-                                301, 307, 400):
-                            raise
-                        self._direct_put = False
-                        return self._create_blob(key, data)
+                self.small_puts.put_if_absent(self._key(key), data)
                 return True
             except ClientError as e:
                 status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
@@ -233,15 +217,6 @@ class S3Store(Store):
                 if status != 409:
                     raise
         return super()._create_blob(key, data)
-
-    def _direct(self) -> DirectPut | None:
-        """The store's :class:`DirectPut`, made on first use (None once it was turned off)."""
-        if self._direct_put is None:
-            with self._probe_lock:
-                if self._direct_put is None:
-                    self._direct_put = DirectPut(self.client, self.s3.credentials, self.bucket,
-                                                 self.retry)
-        return self._direct_put or None
 
     def head(self, key: str) -> ObjectInfo:
         try:
