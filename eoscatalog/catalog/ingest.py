@@ -25,7 +25,7 @@ from eoscatalog.store import Store
 
 __all__ = ["Source", "StoredBlob", "store_sources"]
 
-UPLOAD_THREADS = 8
+UPLOAD_THREADS = 16
 Source = str | os.PathLike[str] | bytes
 
 

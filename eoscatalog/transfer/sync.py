@@ -38,7 +38,7 @@ from eoscatalog.transfer.sync_plan import (
 
 __all__ = ["SyncReport", "download_tree", "run_sync"]
 
-DOWNLOAD_THREADS = 8
+DOWNLOAD_THREADS = 16
 
 
 @dataclass(frozen=True)

@@ -339,14 +339,21 @@ def check_one_file_per_name(files: Iterable[LocalFile]) -> None:
 def check_targets(root: Path, files: Sequence[tuple[str, str]], where: str) -> list[Path]:
     """Where each ``(uri, path under root)`` goes, every one checked before anything is
     written: no two clash (:func:`check_clashes`), none lands outside ``root`` or where a file
-    stands in the way (:func:`safe_target`)."""
+    stands in the way (:func:`safe_target`). Each folder on the way is looked at once, not
+    once per file in it."""
     check_clashes(files, where)
-    return [safe_target(root, relative) for _, relative in files]
+    base = root.resolve()
+    checked: set[Path] = set()
+    return [safe_target(root, relative, base=base, checked=checked) for _, relative in files]
 
 
-def safe_target(root: Path, relative: str) -> Path:
+def safe_target(root: Path, relative: str, *, base: Path | None = None,
+                checked: set[Path] | None = None) -> Path:
     """Where a name's file goes under ``root``, refusing anything that would land outside it
     (a symlinked folder on the way) or clash with a file where a folder must be.
+
+    ``base`` is ``root`` resolved, and ``checked`` the folders already found safe (both for
+    many targets in a row).
 
     >>> import tempfile
     >>> root = Path(tempfile.mkdtemp())
@@ -354,7 +361,17 @@ def safe_target(root: Path, relative: str) -> Path:
     True
     """
     target = root.joinpath(*relative.split("/"))
-    base = root.resolve()
+    if checked is None or target.parent not in checked:
+        _check_folder(root, target, root.resolve() if base is None else base)
+        if checked is not None:
+            checked.add(target.parent)
+    if target.is_dir():
+        raise IsADirectoryError(f"cannot write {target}: it is a folder")
+    return target
+
+
+def _check_folder(root: Path, target: Path, base: Path) -> None:
+    """Refuse a target whose nearest existing folder is a file or leads outside ``root``."""
     parent = target.parent
     while parent != root and not parent.exists():
         parent = parent.parent
@@ -367,6 +384,3 @@ def safe_target(root: Path, relative: str) -> Path:
             f"cannot write {target}: {parent} leads outside {root} (a symlink); nothing is "
             "written through links out of the destination"
         )
-    if target.is_dir():
-        raise IsADirectoryError(f"cannot write {target}: it is a folder")
-    return target

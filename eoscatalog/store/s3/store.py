@@ -38,6 +38,7 @@ from eoscatalog.store.keys import BLOB_PREFIX, TOUCHED, check_key
 from eoscatalog.store.object_info import ObjectInfo
 from eoscatalog.store.outboard import Outboard
 from eoscatalog.store.s3.client import S3Client, endpoint_from_env
+from eoscatalog.store.s3.direct import DirectPut
 from eoscatalog.store.s3.downloader import S3Downloader
 from eoscatalog.store.s3.limits import (
     BACKOFF,
@@ -104,6 +105,7 @@ class S3Store(Store):
                                       part_size=part_size, max_concurrency=max_concurrency)
         self.uploads = S3Uploader(self.s3, bucket, self.prefix, self.url, self._key, self.exists,
                                   part_size=part_size, max_concurrency=max_concurrency)
+        self.small_puts = DirectPut(self.s3, bucket)
         self._conditional: bool | None = None
         self._bucket_exists = False
         self._probe_lock = threading.Lock()
@@ -202,12 +204,12 @@ class S3Store(Store):
             ) from None
 
     def _create_blob(self, key: str, data: bytes) -> bool:
-        """One ``If-None-Match: *`` PUT: True when written, False on 412 (the blob is there);
-        a 409 (a concurrent write in flight, which may yet fail) is settled as base does."""
+        """One ``If-None-Match: *`` PUT (:class:`DirectPut`: no botocore API call around it):
+        True when written, False on 412 (the blob is there); a 409 (a concurrent write in
+        flight, which may yet fail) is settled as base does."""
         with self.errors(key):
             try:
-                self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data,
-                                       IfNoneMatch="*")
+                self.small_puts.put_if_absent(self._key(key), data)
                 return True
             except ClientError as e:
                 status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
