@@ -43,18 +43,24 @@ INDEX = ("/sqlite3/", "/sqlite_utils/", "/eoscatalog/log/", "/eoscatalog/core/sq
          "/eoscatalog/local/hash_cache.py")
 
 
-def classify(frame: FrameType) -> tuple[str, str]:
-    """The category of one thread's stack, and its innermost function (``file:function``)."""
-    leaf = frame.f_code
-    files = []
+def stack(frame: FrameType) -> tuple[tuple[str, str], ...]:
+    """A thread's stack as (file, function) pairs, innermost first: no frame is kept."""
+    out = []
     f: FrameType | None = frame
     while f is not None:
-        files.append(f.f_code.co_filename.replace("\\", "/"))
+        out.append((f.f_code.co_filename.replace("\\", "/"), f.f_code.co_name))
         f = f.f_back
-    where = f"{Path(leaf.co_filename).name}:{leaf.co_name}"
+    return tuple(out)
+
+
+def classify(frames: tuple[tuple[str, str], ...]) -> tuple[str, str]:
+    """The category of one thread's stack, and its innermost function (``file:function``)."""
+    files = [name for name, _ in frames]
+    leaf_file, leaf_name = frames[0]
+    where = f"{Path(leaf_file).name}:{leaf_name}"
     if any("importlib._bootstrap" in name for name in files):
         return "imports", where
-    if (Path(leaf.co_filename).name, leaf.co_name) in IDLE:
+    if (Path(leaf_file).name, leaf_name) in IDLE:
         return "idle", where
     if where in ("socket.py:readinto", "ssl.py:recv_into", "ssl.py:read"):
         return "server", where
@@ -82,14 +88,24 @@ class Sampler:
 
     def _run(self) -> None:
         me = threading.get_ident()
+        switch = sys.getswitchinterval()
         while not self._done.wait(INTERVAL):
             self.samples += 1
-            for ident, frame in sys._current_frames().items():
-                if ident != me:
-                    category, where = classify(frame)
-                    self.counts[category] += 1
-                    if category not in ("idle", "server"):
-                        self.leaves[f"{category} {where}"] += 1
+            # The frames are read into plain tuples and let go before any other thread runs:
+            # a frame object held past its function's return keeps the function's locals
+            # alive (a SQLite cursor left open, say), which would change the program measured.
+            sys.setswitchinterval(10.0)
+            try:
+                frames = sys._current_frames()
+                stacks = [stack(frame) for ident, frame in frames.items() if ident != me]
+                del frames
+            finally:
+                sys.setswitchinterval(switch)
+            for frames_of_thread in stacks:
+                category, where = classify(frames_of_thread)
+                self.counts[category] += 1
+                if category not in ("idle", "server"):
+                    self.leaves[f"{category} {where}"] += 1
 
     def write(self, out: Path) -> None:
         self._done.set()
