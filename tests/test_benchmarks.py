@@ -70,7 +70,7 @@ def test_tiny_run_reports_every_workload(tiny_report: tuple[str, str]) -> None:
 
 def server_table(text: str, server: str) -> list[list[str]]:
     """The cells of the rows of the per-server table of ``server``."""
-    lines = text.split(f"### On {server}\n", 1)[1].split("\n\n", 2)[1].splitlines()
+    lines = text.split(f"### On {server}\n", 1)[1].split("\n\n", 1)[0].strip().splitlines()
     return [[c.strip() for c in line.strip().strip("|").split(" | ")] for line in lines[2:]]
 
 

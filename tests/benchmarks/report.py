@@ -308,7 +308,8 @@ def facts(work: Path, aws: str) -> dict[str, str]:
                       "(tests/benchmarks/server.py: GETs of large objects stream just the range "
                       "asked for, as S3 does; moto copies the whole object for each); "
                       "SeaweedFS for the per-server tables"),
-        "SeaweedFS": f"{tool_version(['weed', 'version'])} (`weed server -s3`, tests/seaweed.py)",
+        "SeaweedFS": (f"weed {tool_version(['weed', 'version'])} "
+                      "(`weed server -s3`, tests/seaweed.py)"),
         "s5cmd": _s5cmd_version(),
     }
 
@@ -354,7 +355,7 @@ def render(results: dict[str, Measured], machine: dict[str, str], *, mode: str,
         "```bash",
         'pip install ".[test]"',
         "python tests/benchmarks/run.py            # the sizes below; rewrites this file",
-        "python tests/benchmarks/run.py --quick    # smaller sizes, under 3 minutes",
+        "python tests/benchmarks/run.py --quick    # smaller sizes",
         "```",
         "",
         "`--only local,s3,sync,catalog,memory,zarr,folders,peers` reruns some workloads (the",

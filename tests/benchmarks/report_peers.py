@@ -34,21 +34,34 @@ unchanged re-sync from the home of the first sync.
   bytes from a relay between eos and the server (tests/benchmarks/counting_proxy.py).
 - **moto**: the server of the rows above (tests/benchmarks/server.py), in its own process.
 
-Peak memory is each command's own peak resident set (`wait4`'s `ru_maxrss` for that process;
-for eos it counts mapped file pages, as hashing maps the file). CPU is user + system time of
-the command's process, from the same call. Where eos misses a target, one more eos run of that
-command under a sampling profiler (tests/benchmarks/sampler.py: every thread's Python stack
-every 5 ms; cProfile sees only the main thread, and eos sends from a pool of threads) says
-where its time goes: the shares are of the busy thread time (threads waiting for work are
-left out; a thread blocked on a socket read is "waiting for the server").
+Peak memory is each command's own peak resident set (`wait4`'s `ru_maxrss` for that process,
+read by a small wrapper process that starts it, so about 9 MB, the wrapper's size at the
+fork, is the floor; for eos it counts mapped file pages, as hashing maps the file). CPU is
+user + system time of the command's process, from the same call. Where eos misses a target,
+one more eos run of that command under a sampling profiler (tests/benchmarks/sampler.py:
+every thread's Python stack every 5 ms; cProfile sees only the main thread, and eos sends from
+a pool of threads) says where its time goes: the shares are of the busy thread time (threads
+waiting for work are left out; a thread blocked on a socket read or poll is "waiting for the
+server", one in a socket write "sending").
 """
 
 
 def setup(machine: dict[str, str]) -> str:
-    """The setup section, with the versions the run recorded (or "not recorded")."""
-    def fact(key: str) -> str:
-        return machine.get(key, "version not recorded by this run").split(" (")[0]
-    return SETUP.format(s5cmd=fact("s5cmd"), aws=fact("aws CLI"), seaweedfs=fact("SeaweedFS"))
+    """The setup section, with the versions the run recorded (those installed now, said so,
+    when the run recorded none: a report rewritten by ``--render`` from an older run)."""
+    from peers import s5cmd_executable, tool_version
+
+    def fact(key: str, now: list[str]) -> str:
+        if key in machine:
+            return machine[key].split(" (")[0]
+        try:
+            return f"{tool_version(now)}, as installed when this page was written"
+        except Exception:
+            return "version not recorded"
+    return SETUP.format(s5cmd=fact("s5cmd", [s5cmd_executable(), "version"]),
+                        aws=fact("aws CLI", ["aws", "--version"]),
+                        seaweedfs="weed " + fact("SeaweedFS", ["weed", "version"])
+                        .removeprefix("weed "))
 
 
 def _value(row: Row, tool: str) -> str:

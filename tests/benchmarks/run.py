@@ -51,7 +51,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     size = parser.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true", help="smaller sizes: under 3 minutes")
+    size.add_argument("--quick", action="store_true", help="smaller sizes")
     size.add_argument("--tiny", action="store_true", help="tiny sizes, for the test suite")
     parser.add_argument("--only", default="",
                         help="comma-separated workloads: " + ",".join(w[0] for w in WORKLOADS))

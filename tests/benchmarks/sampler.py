@@ -26,7 +26,8 @@ INTERVAL = 0.005
 CATEGORIES = {
     "imports": "imports (start-up, or a module's first use)",
     "idle": "idle (threads waiting for work or for other threads)",
-    "server": "waiting for the server (socket reads)",
+    "server": "waiting for the server (socket reads and polls)",
+    "send": "sending (socket writes of request heads and bodies)",
     "hashing": "hashing (BLAKE3)",
     "request": "request path (botocore, urllib3, http.client, the S3 store)",
     "index": "index and hash cache (SQLite)",
@@ -62,8 +63,11 @@ def classify(frames: tuple[tuple[str, str], ...]) -> tuple[str, str]:
         return "imports", where
     if (Path(leaf_file).name, leaf_name) in IDLE:
         return "idle", where
-    if where in ("socket.py:readinto", "ssl.py:recv_into", "ssl.py:read"):
+    if where in ("socket.py:readinto", "ssl.py:recv_into", "ssl.py:read", "wait.py:do_poll",
+                 "wait.py:select_wait_for_socket"):
         return "server", where
+    if leaf_file.endswith("/http/client.py") and leaf_name == "send":
+        return "send", where
     for category, marks in (("hashing", ("/blake3/", "/eoscatalog/core/hashing.py")),
                             ("request", REQUEST), ("index", INDEX), ("eos", ("/eoscatalog/",))):
         if any(mark in name for name in files for mark in marks):
@@ -104,7 +108,7 @@ class Sampler:
             for frames_of_thread in stacks:
                 category, where = classify(frames_of_thread)
                 self.counts[category] += 1
-                if category not in ("idle", "server"):
+                if category not in ("idle", "server", "send"):
                     self.leaves[f"{category} {where}"] += 1
 
     def write(self, out: Path) -> None:

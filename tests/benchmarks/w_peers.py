@@ -109,16 +109,18 @@ def rows(bench: Bench, t: Tools, names: dict[str, str], profiles: dict[str, str]
         walls = t.walls(phase)
         ratio = walls["eos"] / walls["s5cmd"]
         detail = f"median CPU (user + system): {t.cpu(phase)}"
-        why = (f"eos took {walls['eos']:.2f} s against s5cmd's {walls['s5cmd']:.2f} s; CPU "
-               f"{t.cpu(phase)}." + (f" One more eos run under the sampling profiler: "
-                                     f"{profiles[phase]}" if phase in profiles else ""))
+        profile = (f" One more eos run under the sampling profiler: {profiles[phase]}"
+                   if phase in profiles else "")
+        why = {peer: f"eos took {walls['eos']:.2f} s against {peer}'s {walls[peer]:.2f} s; "
+                     f"CPU {t.cpu(phase)}.{profile}" for peer in ("s5cmd", "aws")}
         out.append(Row(what.format(**names), "s5cmd", walls["s5cmd"], walls["eos"], "s",
-                       f"<= {limit:.1f}x s5cmd", ratio <= limit, detail, server, walls, why))
+                       f"<= {limit:.1f}x s5cmd", ratio <= limit, detail, server, walls,
+                       why["s5cmd"]))
         if phase == "unchanged":
             aws = walls["aws"]
             out.append(Row(f"unchanged re-sync of {names['many']} files, against `aws s3 sync`",
                            "aws", aws, walls["eos"], "s", "<= 0.1x aws s3 sync",
-                           walls["eos"] / aws <= 0.1, detail, server, walls, why))
+                           walls["eos"] / aws <= 0.1, detail, server, walls, why["aws"]))
     for phase, what in (("put", f"`eos put` of a {names['big']} file"),
                         ("get", f"`eos get` of a {names['big']} file"),
                         ("up", f"the first sync of {names['many']} files")):
