@@ -26,8 +26,9 @@ def bench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def tiny_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     tmp = tmp_path_factory.mktemp("bench")
-    done = bench("--tiny", "--out", str(tmp / "performance.md"), "--work", str(tmp / "work"),
-                 cwd=tmp)
+    # the per-server workload on SeaweedFS only (moto's run of it is the same code, another URL)
+    done = bench("--tiny", "--server", "seaweedfs", "--out", str(tmp / "performance.md"),
+                 "--work", str(tmp / "work"), cwd=tmp)
     assert done.returncode == 0, done.stderr[-4000:]
     return (tmp / "performance.md").read_text(), done.stdout
 
@@ -64,7 +65,45 @@ def test_tiny_run_reports_every_workload(tiny_report: tuple[str, str]) -> None:
     for fact in ("CPU", "memory", "scratch file system", "Python", "aws CLI", "S3 server"):
         assert f"- **{fact}**: " in text
     printed = [line for line in stdout.splitlines() if line.startswith(("met ", "NOT MET "))]
-    assert len(printed) == len(table)
+    assert len(printed) == len(table) + len(server_table(text, "SeaweedFS"))
+
+
+def server_table(text: str, server: str) -> list[list[str]]:
+    """The cells of the rows of the per-server table of ``server``."""
+    lines = text.split(f"### On {server}\n", 1)[1].split("\n\n", 1)[0].strip().splitlines()
+    return [[c.strip() for c in line.strip().strip("|").split(" | ")] for line in lines[2:]]
+
+
+@pytest.mark.slow
+def test_tiny_run_puts_eos_beside_s5cmd_aws_and_boto3_on_seaweedfs(
+        tiny_report: tuple[str, str]) -> None:
+    """The per-server table: every target of the issue, each tool's figure, met or not; a
+    missed target says what limits it, from a profile of eos."""
+    text, _ = tiny_report
+    assert "### On moto" not in text  # --server seaweedfs
+    rows = {cells[0]: cells for cells in server_table(text, "SeaweedFS")}
+    assert all(len(cells) == 8 and cells[7] in ("yes", "**no**") for cells in rows.values())
+    timed = ["put a 4.0 MiB file", "get a 4.0 MiB file", "upload 10 small files",
+             "first sync of 40 small files up", "download sync of 40 small files",
+             "unchanged re-sync of 40 files", "against `aws s3 sync`",
+             "peak memory of `eos put`", "peak memory of `eos get`",
+             "peak memory of the first sync of 40 files"]
+    for want in timed:
+        cells = next(c for name, c in rows.items() if want in name)
+        assert all(re.fullmatch(r"[\d.]+ (s|MB)", v) for v in cells[1:5]), cells
+    targets = [c[6] for c in rows.values()]
+    assert targets.count("<= 1.0x s5cmd") == 6 and targets.count("< 200 MB") == 3
+    assert "<= 0.1x aws s3 sync" in targets
+    killed = next(c for name, c in rows.items() if "killed at 50%" in name)
+    assert killed[1:4] == ["—"] * 3 and re.fullmatch(r"\d+%", killed[4]), killed
+    assert killed[6] == "<= 55% of the file"
+    details = text.split("## Requests, bytes and details", 1)[1]
+    assert re.search(r"killed \(SIGKILL\) after 12\.0 MiB of 24\.0 MiB went up; the rerun "
+                     r"sent [\d.]+ MiB", details)
+    assert "- **SeaweedFS**: " in text and "- **s5cmd**: s5cmd v" in text
+    limits = text.split("## Targets not met: what limits them", 1)[1].split("\n## ", 1)[0]
+    sync = next(line for line in limits.splitlines() if "first sync of 40 small files" in line)
+    assert "under the sampling profiler" in sync and "request path" in sync, sync
 
 
 @pytest.mark.slow
@@ -171,6 +210,47 @@ def test_unknown_workload_is_refused(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "unknown workloads ['hash', 'nope']" in done.stderr and "local" in done.stderr
     assert not (tmp_path / "p.md").exists()
+    done = bench("--tiny", "--server", "minio", "--out", str(tmp_path / "p.md"), cwd=tmp_path)
+    assert done.returncode == 2 and "known: moto, seaweedfs" in done.stderr
+    assert not (tmp_path / "p.md").exists()
+
+
+def test_counting_relay_stops_the_client_at_the_byte_it_was_given(tmp_path: Path) -> None:
+    """The killed-upload row's relay (tests/benchmarks/counting_proxy.py) counts what goes up,
+    lets exactly ``stop_at`` bytes through, and calls ``on_stop`` once."""
+    import socket
+    import threading
+
+    sys.path.insert(0, str(RUN.parent))
+    try:
+        from counting_proxy import CountingProxy
+    finally:
+        sys.path.remove(str(RUN.parent))
+    server = socket.create_server(("127.0.0.1", 0))
+    got: list[int] = []
+
+    def receive() -> None:
+        conn, _ = server.accept()
+        n = 0
+        while piece := conn.recv(65536):
+            n += len(piece)
+        got.append(n)
+        conn.close()
+
+    thread = threading.Thread(target=receive)
+    thread.start()
+    proxy = CountingProxy(server.getsockname()).start()
+    stops: list[int] = []
+    proxy.reset(stop_at=300_001, on_stop=lambda: stops.append(proxy.sent))
+    with socket.create_connection(("127.0.0.1", proxy.port)) as client:
+        try:
+            client.sendall(b"x" * 4_000_000)
+        except OSError:
+            pass  # the relay cut the connection: the client was stopped
+    thread.join(30)
+    proxy.stop()
+    server.close()
+    assert got == [300_001] and stops == [300_001] and proxy.stopped
 
 
 def test_committed_report_covers_every_target() -> None:

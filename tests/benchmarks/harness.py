@@ -13,6 +13,7 @@ import random
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -46,11 +47,22 @@ class Sizes:
     runs: int  # timed runs per contender (medians are reported)
     zarr_shape: tuple[int, int] = (500, 1000)  # the Zarr dataset (chunks of 20 x 40)
     folder_names: int = 100_000  # names in the versioned folder (20 folder versions)
+    few_files: int = 2_000  # the smaller small-file upload of the peers' table
 
 
 FULL = Sizes(GiB, 10_000, 1_000_000, 100_000, 10_000, 4 * GiB, 3)
-QUICK = Sizes(256 * MiB, 1_000, 100_000, 10_000, 10_000, 512 * MiB, 3, folder_names=20_000)
-TINY = Sizes(4 * MiB, 40, 2_000, 200, 100, 24 * MiB, 1, zarr_shape=(60, 120), folder_names=500)
+QUICK = Sizes(256 * MiB, 1_000, 100_000, 10_000, 10_000, 512 * MiB, 3, folder_names=20_000,
+              few_files=200)
+TINY = Sizes(4 * MiB, 40, 2_000, 200, 100, 24 * MiB, 1, zarr_shape=(60, 120), folder_names=500,
+             few_files=10)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """An S3-compatible server that a per-server workload runs against."""
+
+    name: str  # "moto" or "seaweedfs"
+    url: str
 
 
 @dataclass
@@ -64,6 +76,7 @@ class Bench:
     aws: str  # the aws CLI executable
     quiet: bool = False
     notes: list[str] = field(default_factory=list)  # facts worth printing under the table
+    endpoint: Endpoint | None = None  # the server of a per-server workload's run
 
     def say(self, text: str) -> None:
         """A progress line on stderr."""
@@ -85,14 +98,16 @@ class Bench:
         env.update(extra)
         return env
 
-    def bucket(self, name: str) -> str:
-        """Create a bucket (once) on the server and return its name."""
+    def bucket(self, name: str, url: str | None = None) -> str:
+        """Create a bucket (once) on the server (or the one at ``url``) and return its name."""
         import boto3
 
-        client = boto3.client("s3", endpoint_url=self.server.endpoint_url, **credentials())
+        client = boto3.client("s3", endpoint_url=url or self.server.endpoint_url,
+                              **credentials())
         try:
             client.create_bucket(Bucket=name)
-        except client.exceptions.BucketAlreadyOwnedByYou:
+        except (client.exceptions.BucketAlreadyOwnedByYou,
+                client.exceptions.BucketAlreadyExists):
             pass
         return name
 
@@ -120,6 +135,9 @@ class Row:
     target: str
     met: bool
     detail: str = ""
+    server: str = ""  # set for the per-server table's rows: "moto" or "seaweedfs"
+    peers: dict[str, float] = field(default_factory=dict)  # every tool's value, by tool
+    limit: str = ""  # what limits eoscatalog here, as measured by the run (shown if missed)
 
     @property
     def ratio(self) -> float | None:
@@ -213,6 +231,41 @@ def run_cli(argv: Sequence[str], env: dict[str, str], cwd: Path | None = None) -
         raise RuntimeError(f"{' '.join(argv)} failed ({done.returncode}):\n"
                            f"{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
     return done.stdout
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What one command cost: wall time, CPU time (user + system) and peak resident memory."""
+
+    wall: float
+    cpu: float
+    max_rss: int  # bytes
+
+
+# Runs the command for run_measured and writes what it cost. It is a small process of its own
+# (no site, no imports but os) because a child's ru_maxrss starts at its parent's resident size
+# when it forks (Linux keeps the high-water mark across the exec): a command forked from the
+# benchmark's own process would show the benchmark's memory as its floor.
+MEASURE = (
+    "import os, sys, time\n"
+    "start = time.perf_counter()\n"
+    "pid = os.posix_spawnp(sys.argv[2], sys.argv[2:], os.environ)\n"
+    "_, status, use = os.wait4(pid, 0)\n"
+    "with open(sys.argv[1], 'w') as f:\n"
+    "    f.write(f'{time.perf_counter() - start} {use.ru_utime + use.ru_stime} '\n"
+    "            f'{use.ru_maxrss * 1024}')\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
+
+
+def run_measured(argv: Sequence[str], env: dict[str, str], cwd: Path | None = None) -> Usage:
+    """Run a command as :func:`run_cli` does and return what it cost, as ``wait4`` reports it
+    for that one process (its own peak memory; see ``MEASURE``)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "usage"
+        run_cli([sys.executable, "-S", "-c", MEASURE, str(report), *argv], env, cwd)
+        wall, cpu, rss = report.read_text().split()
+    return Usage(float(wall), float(cpu), int(rss))
 
 
 def eos_cli() -> list[str]:

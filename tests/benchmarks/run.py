@@ -1,10 +1,11 @@
 """The benchmark's one entry point: ``python tests/benchmarks/run.py [--quick]``.
 
-It starts the S3-compatible server on 127.0.0.1 (in its own process), makes deterministic data,
-runs every workload for eoscatalog and its peers in alternation (medians of 3 runs or more) and
-writes docs/performance.md. ``--quick`` uses smaller sizes and finishes in under 3 minutes;
-``--tiny`` is for the test suite (seconds; the figures mean nothing). Nothing here is collected
-by pytest.
+It starts the S3-compatible servers on 127.0.0.1 (moto in its own process, and SeaweedFS),
+makes deterministic data, runs every workload for eoscatalog and its peers in alternation
+(medians of 3 runs or more) and writes docs/performance.md. The per-server workload (``peers``:
+eos beside s5cmd, the aws CLI and boto3) runs once on each server of ``--server``; the others
+run on moto, which counts every request. ``--quick`` uses smaller sizes; ``--tiny`` is for the
+test suite (seconds; the figures mean nothing). Nothing here is collected by pytest.
 """
 
 from __future__ import annotations
@@ -15,15 +16,19 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE), str(HERE.parent.parent)]  # the workloads; eoscatalog from this tree
+sys.path[:0] = [str(HERE), str(HERE.parent), str(HERE.parent.parent)]  # workloads, seaweed.py,
+# eoscatalog from this tree
 
-from harness import FULL, QUICK, TINY, Bench, eos_cli, run_cli  # noqa: E402
+from harness import FULL, QUICK, TINY, Bench, Endpoint, eos_cli, run_cli  # noqa: E402
 from peers import aws_cli  # noqa: E402
 from report import Measured, date_now, facts, load, render  # noqa: E402
+from seaweed import SeaweedServer  # noqa: E402
 from server import BenchServer  # noqa: E402
 
 ROOT = HERE.parent.parent
@@ -36,17 +41,25 @@ WORKLOADS = [
     ("memory", "w_memory", "peak memory"),
     ("zarr", "w_zarr", "Zarr stores through eos:// (transactions)"),
     ("folders", "w_folders", "folder versions of a large dataset"),
+    ("peers", "w_peers", "eos beside s5cmd, the aws CLI and boto3"),
 ]
+PER_SERVER = {"peers"}  # run once on each server of --server, as "peers@<server>"
+SERVERS = ("moto", "seaweedfs")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     size = parser.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true", help="smaller sizes: under 3 minutes")
+    size.add_argument("--quick", action="store_true", help="smaller sizes")
     size.add_argument("--tiny", action="store_true", help="tiny sizes, for the test suite")
     parser.add_argument("--only", default="",
                         help="comma-separated workloads: " + ",".join(w[0] for w in WORKLOADS))
+    parser.add_argument("--server", default=",".join(SERVERS),
+                        help="comma-separated servers the per-server workloads run on "
+                             f"(default: {','.join(SERVERS)})")
+    parser.add_argument("--runs", type=int, default=0,
+                        help="timed runs per contender (default: 3; 1 with --tiny)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md",
                         help="where to write the report (default: docs/performance.md)")
     parser.add_argument("--work", type=Path, default=None,
@@ -65,11 +78,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     mode = "quick" if args.quick else "tiny" if args.tiny else "full"
     sizes = {"full": FULL, "quick": QUICK, "tiny": TINY}[mode]
+    sizes = replace(sizes, runs=args.runs) if args.runs > 0 else sizes
+    servers = [s for s in args.server.split(",") if s]
     chosen = [w for w in WORKLOADS if not args.only or w[0] in args.only.split(",")]
     unknown = set(filter(None, args.only.split(","))) - {w[0] for w in WORKLOADS}
     if unknown:
         print(f"unknown workloads {sorted(unknown)}; known: "
               f"{', '.join(w[0] for w in WORKLOADS)}", file=sys.stderr)
+        return 2
+    if not servers or set(servers) - set(SERVERS):
+        print(f"unknown servers in --server {args.server!r}; known: {', '.join(SERVERS)}",
+              file=sys.stderr)
         return 2
     if args.render:
         return rerender(args.out)
@@ -81,22 +100,30 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["EOS_HOME"] = str(work / "homes" / "default")
     os.environ["EOS_USER"] = "bench"
     started = time.monotonic()
-    flags = [*(["--quick"] if args.quick else []), *(["--tiny"] if args.tiny else [])]
+    flags = [*(["--quick"] if args.quick else []), *(["--tiny"] if args.tiny else []),
+             *(["--runs", str(args.runs)] if args.runs > 0 else []),
+             *(["--server", args.server] if servers != list(SERVERS) else [])]
     command = " ".join(["python tests/benchmarks/run.py", *flags])
     this_run = " ".join([command, *(["--only", args.only] if args.only else [])])
     results: dict[str, Measured] = {}
     try:
         aws = aws_cli(say=lambda text: print(f"[bench] {text}", file=sys.stderr))
-        with BenchServer() as server:
+        seaweed = Seaweed(work / "seaweedfs", wanted="seaweedfs" in servers
+                          and any(w[0] in PER_SERVER for w in chosen))
+        with BenchServer() as server, seaweed:
             bench = Bench(sizes, mode, work, server, aws, quiet=args.quiet)
             run_cli([*eos_cli(), "--version"], bench.env())  # compile the bytecode once
             run_cli([aws, "--version"], bench.env())
             for name, module, what in chosen:
-                bench.say(f"{name}: {what}")
-                t0, noted = time.monotonic(), len(bench.notes)
-                rows = importlib.import_module(module).run(bench)
-                results[name] = Measured(rows, time.monotonic() - t0, date_now(), this_run,
-                                         bench.notes[noted:])
+                for where in servers if name in PER_SERVER else [""]:
+                    key = f"{name}@{where}" if where else name
+                    bench.endpoint = (None if not where else Endpoint(where, server.endpoint_url)
+                                      if where == "moto" else seaweed.endpoint())
+                    bench.say(f"{key}: {what}")
+                    t0, noted = time.monotonic(), len(bench.notes)
+                    rows = importlib.import_module(module).run(bench)
+                    results[key] = Measured(rows, time.monotonic() - t0, date_now(), this_run,
+                                            bench.notes[noted:])
         text = render(kept(args, mode, results), facts(work, aws), mode=mode, command=command)
     finally:
         if args.work is None:
@@ -123,7 +150,9 @@ def kept(args: argparse.Namespace, mode: str,
         if held is not None and held.mode == mode:
             previous = held.results
     merged = {**previous, **results}
-    return {name: merged[name] for name, _, _ in WORKLOADS if name in merged}
+    order = [k for name, _, _ in WORKLOADS
+             for k in ([f"{name}@{s}" for s in SERVERS] if name in PER_SERVER else [name])]
+    return {key: merged[key] for key in order if key in merged}
 
 
 def rerender(out: Path) -> int:
@@ -139,6 +168,41 @@ def rerender(out: Path) -> int:
                           command="python tests/benchmarks/run.py" + base))
     print(f"wrote {out} from its data line")
     return 0
+
+
+class Seaweed:
+    """SeaweedFS for the per-server workloads, started on a thread at once (it takes seconds
+    to be ready) while the other workloads run; stopped at the end."""
+
+    def __init__(self, folder: Path, wanted: bool) -> None:
+        self.server = SeaweedServer(folder) if wanted else None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._start, daemon=True)
+
+    def _start(self) -> None:
+        try:
+            assert self.server is not None
+            self.server.start()
+        except BaseException as error:  # raised again by endpoint()
+            self.error = error
+
+    def __enter__(self) -> Seaweed:
+        if self.server is not None:
+            self.server.folder.mkdir(parents=True, exist_ok=True)
+            self.thread.start()
+        return self
+
+    def endpoint(self) -> Endpoint:
+        assert self.server is not None
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        return Endpoint("seaweedfs", self.server.endpoint_url)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.server is not None:
+            self.thread.join()
+            self.server.stop()
 
 
 if __name__ == "__main__":
