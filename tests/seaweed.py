@@ -136,7 +136,7 @@ class SeaweedServer:
                             **config)
 
     def stop(self) -> None:
-        """Stop the server (SIGTERM, then SIGKILL after 3 s); its folder is left."""
+        """Stop the server (SIGTERM, then SIGKILL after 1 s); its folder is left."""
         if self.process is None:
             return
         if self.process.poll() is None:
@@ -145,7 +145,7 @@ class SeaweedServer:
             except ProcessLookupError:
                 pass
             try:
-                self.process.wait(3)
+                self.process.wait(1)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
