@@ -45,7 +45,9 @@ else:  # "download", as File.download does: into the cache, then a copy
 print("finished")
 """
 
-PUT_STEPS = [s for s in STEPS if not s.startswith("get.")]
+# A multipart upload's step is reached on S3 only: test_resume.py crashes there.
+S3_ONLY = ("put.part-recorded",)
+PUT_STEPS = [s for s in STEPS if not s.startswith("get.") and s not in S3_ONLY]
 GET_STEPS = [s for s in STEPS if s.startswith("get.")]
 # Steps reached once per file are also crashed at their 2nd occurrence (the 2nd of 3 files).
 PER_FILE = ("put.hashed", "store.blob-temp")
