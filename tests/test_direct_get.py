@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -95,7 +96,9 @@ def test_a_wrong_byte_is_refused_and_nothing_is_left_at_the_target(
     assert dest.read_bytes() == b"old" and _left(dest.parent) == ["a.bin"]
 
 
-@pytest.mark.parametrize("fault", ["503", "reset", "cut"])
+@pytest.mark.parametrize("fault", ["503", "reset", "cut",
+                                   pytest.param("stall", marks=pytest.mark.slow),
+                                   pytest.param("stall-body", marks=pytest.mark.slow)])
 def test_faulted_gets_are_retried_within_the_budget(
         catalog: Catalog, proxy: FaultProxy, tmp_path: Path, fault: str) -> None:
     data = os.urandom(60_000)
@@ -178,11 +181,15 @@ def test_a_sync_down_survives_every_get_cut_once(catalog: Catalog, proxy: FaultP
 
 
 def _fault(kind: str, count: int) -> Fault:
-    where = {"method": "GET", "path": BLOB_GET, "count": count}
+    where: dict[str, Any] = {"method": "GET", "path": BLOB_GET, "count": count}
     if kind == "503":
         return Fault("status", **where)
     if kind == "500":
         return Fault("status", status=500, code="InternalError", **where)
     if kind == "reset":  # the answer is lost before its head
         return Fault("reset", after_bytes=0, **where)
+    if kind == "stall":  # no answer within the read timeout
+        return Fault("stall", seconds=3.0, **where)
+    if kind == "stall-body":  # a body that stops coming mid-way
+        return Fault("stall", after_bytes=2000, seconds=3.0, **where)
     return Fault("reset", after_bytes=2000, **where)  # "cut": mid-body

@@ -147,11 +147,16 @@ class DirectGet:
                 except HTTPClientError as e:  # a cut stream: retried as a lost answer is
                     caught, response = e, None
             elif response is not None:
-                parsed = _parsed(response, attempt)  # reads the (small) error body whole
-                response.raw.release_conn()
-                if response.status_code in (301, 307, 400):
-                    self.redirected = True
-                    return None
+                try:
+                    parsed = _parsed(response, attempt)  # reads the (small) error body whole
+                except STREAM_CUT as e:  # the error answer broke off: a lost answer
+                    response.raw.close()
+                    caught, response = HTTPClientError(error=e), None
+                else:
+                    response.raw.release_conn()
+                    if response.status_code in (301, 307, 400):
+                        self.redirected = True
+                        return None
             wait = retry.needs_retry(
                 attempts=attempt, operation=self._operation, caught_exception=caught,
                 response=None if response is None else (response, parsed),
