@@ -198,14 +198,14 @@ class Catalog:
         """Download the verified bytes ``ref`` means to ``dest`` (a file, or a folder), once."""
         return self._reader.get(self.reference(ref), dest, self.cache, on_bytes=on_bytes)
 
-    def fetch_to(self, ref: str | Reference, dest: str | os.PathLike[str], *,
+    def fetch_to(self, ref: str | Reference | VersionRecord, dest: str | os.PathLike[str], *,
                  on_bytes: Callable[[int], None] | None = None, follow_lock: bool = True,
                  via_cache: bool = False) -> VersionRecord:
-        """Put the verified bytes ``ref`` means at ``dest``, written once (``via_cache``: kept
-        in the download cache too, then copied); return the version they are."""
-        return self._reader.fetch_to(self.reference(ref), Path(dest), self.cache,
-                                     on_bytes=on_bytes, follow_lock=follow_lock,
-                                     via_cache=via_cache)
+        """Put the verified bytes ``ref`` means (a listing's VersionRecord: as it is) at ``dest``,
+        once (``via_cache``: kept in the download cache too); return the version they are."""
+        parsed = ref if isinstance(ref, VersionRecord) else self.reference(ref)
+        return self._reader.fetch_to(parsed, Path(dest), self.cache, on_bytes=on_bytes,
+                                     follow_lock=follow_lock, via_cache=via_cache)
 
     def cat(self, ref: str | Reference) -> bytes:
         """The verified bytes ``ref`` means, in memory (``eos cat`` streams them instead)."""

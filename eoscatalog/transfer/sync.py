@@ -311,20 +311,21 @@ def download_tree(
 
     def fetch(pair: tuple[tuple[VersionRecord, str], Path]) -> Path:
         (record, _), target = pair
-        catalog.fetch_to(record.uri, target, on_bytes=on_bytes, follow_lock=False)
-        when = parse_time(record.created).timestamp()
-        os.utime(target, (when, when))
         if record.hash is None:
             raise RuntimeError(
                 f"internal error: {record.uri} has no hash (a delete marker where bytes were "
                 "expected); please report it"
             )
+        catalog.fetch_to(record, target, on_bytes=on_bytes, follow_lock=False)
+        when = parse_time(record.created).timestamp()
+        os.utime(target, (when, when))
         catalog.hash_cache.remember(target, record.hash)
         if on_file is not None:
             on_file()
         return target
 
-    with ThreadPoolExecutor(DOWNLOAD_THREADS) as pool:
+    # The hashes are written in one transaction at the end, not one per file.
+    with catalog.hash_cache.batch(), ThreadPoolExecutor(DOWNLOAD_THREADS) as pool:
         return list(pool.map(fetch, zip(items, targets, strict=True)))
 
 

@@ -6,11 +6,12 @@ S3-compatible services work. Create-if-absent and compare-and-swap use S3's cond
 (``If-None-Match: *`` and ``If-Match``); whether the service honours them is probed once.
 
 The botocore client, its configuration, retries and error messages:
-:mod:`~eoscatalog.store.s3.client` (shared with plain ``s3://`` sources); resumed downloads and
-multipart uploads: :class:`~eoscatalog.store.s3.downloader.S3Downloader` and
-:class:`~eoscatalog.store.s3.uploader.S3Uploader`, which the store owns. This module imports
-botocore, so
-:mod:`eoscatalog.store` and :mod:`eoscatalog` import it only when ``S3Store`` is first used.
+:mod:`~eoscatalog.store.s3.client` (shared with plain ``s3://`` sources); resumed downloads,
+multipart uploads, small GETs and PUTs: :class:`~eoscatalog.store.s3.downloader.S3Downloader`,
+:class:`~eoscatalog.store.s3.uploader.S3Uploader`, :class:`~eoscatalog.store.s3.direct_get.
+DirectGet` and :class:`~eoscatalog.store.s3.direct.DirectPut`, which the store owns. This module
+imports botocore, so :mod:`eoscatalog.store` and :mod:`eoscatalog` import it only when
+``S3Store`` is first used.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
@@ -39,6 +39,8 @@ from eoscatalog.store.object_info import ObjectInfo
 from eoscatalog.store.outboard import Outboard
 from eoscatalog.store.s3.client import S3Client, endpoint_from_env
 from eoscatalog.store.s3.direct import DirectPut
+from eoscatalog.store.s3.direct_get import DirectGet
+from eoscatalog.store.s3.disposition import attachment
 from eoscatalog.store.s3.downloader import S3Downloader
 from eoscatalog.store.s3.limits import (
     BACKOFF,
@@ -106,6 +108,7 @@ class S3Store(Store):
         self.uploads = S3Uploader(self.s3, bucket, self.prefix, self.url, self._key, self.exists,
                                   part_size=part_size, max_concurrency=max_concurrency)
         self.small_puts = DirectPut(self.s3, bucket)
+        self.small_gets = DirectGet(self.s3, bucket, self.url, self._key)
         self._conditional: bool | None = None
         self._bucket_exists = False
         self._probe_lock = threading.Lock()
@@ -171,9 +174,14 @@ class S3Store(Store):
         return self.downloads.iter_chunks(key, start, end)
 
     def download_blob(self, hash_string: str, dest: str | os.PathLike[str], *,
-                      on_bytes: OnBytes | None = None, durable: bool = False) -> Path:
-        """Download a blob to ``dest`` as parallel ranged GETs, verified before it is renamed
-        into place (:meth:`S3Downloader.download_blob`)."""
+                      on_bytes: OnBytes | None = None, durable: bool = False,
+                      size: int | None = None) -> Path:
+        """Download a blob to ``dest``, verified before it is renamed into place: one GET if the
+        catalog says it is small (``size``, :meth:`DirectGet.download_blob`), else parallel
+        ranged GETs (:meth:`S3Downloader.download_blob`)."""
+        if size is not None and 0 < size <= self.small_gets.limit and (
+                done := self.small_gets.download_blob(hash_string, dest, on_bytes)):
+            return done
         return self.downloads.download_blob(hash_string, dest, on_bytes=on_bytes,
                                             durable=durable)
 
@@ -286,29 +294,12 @@ class S3Store(Store):
         """
         params = {"Bucket": self.bucket, "Key": self._key(key)}
         if filename:
-            params["ResponseContentDisposition"] = self._attachment(filename)
+            params["ResponseContentDisposition"] = attachment(filename)
         with self.errors(key):
             url: str = self.client.generate_presigned_url(
                 "get_object", Params=params, ExpiresIn=int(expires_in)
             )
         return url
-
-    @staticmethod
-    def _attachment(filename: str) -> str:
-        """A ``Content-Disposition`` value saving the download as ``filename`` (RFC 6266): a
-        quoted ASCII name, plus ``filename*`` in UTF-8 (RFC 5987) when the name needs more.
-
-        >>> S3Store._attachment("report.pdf")
-        'attachment; filename="report.pdf"'
-        >>> print(S3Store._attachment('café "v2".csv'))
-        attachment; filename="caf_ _v2_.csv"; filename*=UTF-8''caf%C3%A9%20%22v2%22.csv
-        """
-        # Quotes, backslashes and percent signs are kept out of the quoted form: clients
-        # disagree on escapes in it, and some decode %XX there.
-        plain = "".join(c if " " <= c <= "~" and c not in '"\\%' else "_" for c in filename)
-        if plain == filename:
-            return f'attachment; filename="{filename}"'
-        return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
     def credentials_expire_at(self) -> datetime | None:
         """When temporary credentials (a role, SSO, a session token) expire, if known."""
