@@ -41,7 +41,7 @@ NAMES = ["many", "deleted", "purged", "bulk/f0000", "bulk/f0999", "bulk/f1199", 
 @pytest.mark.parametrize("version", [None, 1, 2, 3, 4])
 def test_records_of_reads_what_one_read_per_name_reads(cat: Catalog,
                                                       version: int | None) -> None:
-    wanted = {name: version for name in NAMES}
+    wanted = dict.fromkeys(NAMES, version)
     expected = {
         name: record for name in NAMES
         if (record := (cat.index.latest(NS, name) if version is None

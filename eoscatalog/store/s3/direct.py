@@ -30,6 +30,7 @@ from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from eoscatalog.core.version import __version__
 from eoscatalog.store.s3.client import S3Client
+from eoscatalog.store.s3.pooled import PooledSender
 from eoscatalog.store.s3.signing import PutSigner, host_of
 
 __all__ = ["DirectPut"]
@@ -82,9 +83,6 @@ class DirectPut:
             client = self._s3.client
             self._region = client.meta.region_name or "us-east-1"
             self._operation = client.meta.service_model.operation_model("PutObject")
-            # botocore keeps its pool on the endpoint (no public accessor): sharing it keeps
-            # one set of connections, TLS settings and proxies for every request of the client.
-            self._http = client._endpoint.http_session
             link = client.generate_presigned_url(
                 "put_object", Params={"Bucket": self._bucket, "Key": _PROBE_KEY}, ExpiresIn=60)
             parts = urlsplit(link)
@@ -92,6 +90,9 @@ class DirectPut:
             self._host = host_of(link)
             self._path = parts.path[:-len(_PROBE_KEY)]
             self._signer = PutSigner(self._region)
+            # botocore keeps its pool on the endpoint (no public accessor): sharing it keeps
+            # one set of connections, TLS settings and proxies for every request of the client.
+            self._http = PooledSender(client._endpoint.http_session, self._base)
             self._agent = f"eoscatalog/{__version__} {client.meta.config.user_agent or ''}"
             self._ready = True
 
@@ -111,7 +112,7 @@ class DirectPut:
             caught: Exception | None = None
             response: Any = None
             try:
-                response = self._http.send(self._signed(url, path, headers, data))
+                response = self._http.send(self._signed(url, path, headers, data), path)
             except (BotocoreConnectionError, HTTPClientError) as e:
                 caught = e
             if response is not None and response.status_code < 300:
