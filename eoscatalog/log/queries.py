@@ -139,6 +139,33 @@ class IndexQueries:
             )
         return {name: found.get(name, 1) for name in wanted}
 
+    def records_of(self, namespace: str, wanted: dict[str, int | None],
+                   ) -> dict[str, VersionRecord]:
+        """Many names' versions at once: for each name, the version ``wanted`` gives (purged
+        or not, as :meth:`version`), or with None its latest non-purged one (as :meth:`latest`);
+        names with no such version are left out. Two queries per 500 names, not two per name.
+
+        >>> from eoscatalog.log.index import Index
+        >>> Index(":memory:").queries.records_of("org", {"a": 1, "b": None})
+        {}
+        """
+        names = list(wanted)
+        found: dict[str, dict[str, Any]] = {}
+        tags: dict[tuple[str, int], list[str]] = {}
+        for start in range(0, len(names), _CHUNK):
+            chunk = names[start:start + _CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            for row in self.rows(f"SELECT * FROM versions WHERE namespace = ? AND name IN "
+                                 f"({marks}) ORDER BY name, version", [namespace, *chunk]):
+                version = wanted[row["name"]]
+                if row["version"] == version or (version is None and not row["purged"]):
+                    found[row["name"]] = row  # by version: the latest non-purged one wins
+            for row in self.rows(f"SELECT name, version, tag FROM tags WHERE namespace = ? "
+                                 f"AND name IN ({marks}) ORDER BY tag", [namespace, *chunk]):
+                tags.setdefault((row["name"], row["version"]), []).append(row["tag"])
+        return {name: VersionRecord.from_row(row, tuple(tags.get((name, row["version"]), ())))
+                for name, row in found.items()}
+
     def latest(self, namespace: str, name: str) -> VersionRecord | None:
         """The newest version that is not purged (it may be a delete marker)."""
         return self._record(self.row(
