@@ -20,16 +20,17 @@ from __future__ import annotations
 import re
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from botocore.auth import S3SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.exceptions import ClientError, HTTPClientError, NoCredentialsError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from eoscatalog.core.version import __version__
 from eoscatalog.store.s3.client import S3Client
+
+if TYPE_CHECKING:
+    from botocore.awsrequest import AWSRequest
 
 __all__ = ["DirectPut"]
 
@@ -123,6 +124,10 @@ class DirectPut:
             time.sleep(wait)
 
     def _signed(self, url: str, headers: dict[str, str], data: bytes) -> AWSRequest:
+        # botocore's HTTP stack, loaded with the client (a store that only lists skips it)
+        from botocore.auth import S3SigV4Auth
+        from botocore.awsrequest import AWSRequest
+
         credentials = self._s3.credentials()
         if credentials is None:
             raise NoCredentialsError()
