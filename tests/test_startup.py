@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -208,5 +209,32 @@ def test_a_file_whose_mtime_changed_is_hashed_again(
         assert [(a.kind, a.relative) for a in report.actions] == [("upload", "d1/f001.txt")]
         again = run_sync(catalog(), str(tree), "eos://users/ada/p/")
         assert again.actions == () and again.hashed == 0
+    finally:
+        store.close()
+
+
+def test_the_plain_list_keeps_its_connection_for_the_next_list(
+    seaweed_endpoint: S3Endpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process that resolves ``latest`` again and again lists over one connection; one the
+    server closed in between is opened anew, still without botocore (SeaweedFS keeps
+    connections alive; moto's server closes each after its answer)."""
+    for name, value in KEYS.items():
+        monkeypatch.setenv(name, value)
+    bucket = seaweed_endpoint.bucket()
+    seaweed_endpoint.client.put_object(Bucket=bucket, Key="p/log/1", Body=b"")
+    store = seaweed_endpoint.store(bucket, prefix="p")
+    try:
+        assert [o.key for o in store.list("log/")] == ["log/1"]
+        lister = store.s3._plain
+        assert isinstance(lister, PlainLister) and lister._open is not None
+        kept = lister._open
+        assert [o.key for o in store.list("log/")] == ["log/1"]
+        assert lister._open is kept
+        assert kept.sock is not None
+        kept.sock.shutdown(socket.SHUT_RDWR)  # as a server's idle timeout leaves it
+        assert [o.key for o in store.list("log/")] == ["log/1"]
+        assert store.s3._plain is lister and lister._open is not kept
+        assert not store.s3.started
     finally:
         store.close()

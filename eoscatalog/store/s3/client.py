@@ -313,5 +313,7 @@ class S3Client:
 
     def close(self) -> None:
         """Close the client's connections (none if it was never built)."""
+        if isinstance(self._plain, PlainLister):
+            self._plain.close()
         if self._started:
             self.client.close()

@@ -21,6 +21,7 @@ import http.client
 import logging
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from html import unescape
@@ -80,6 +81,8 @@ class PlainLister:
         self.credentials = credentials
         self.timeout = timeout
         self.timestamp = timestamp
+        self._open: http.client.HTTPConnection | None = None
+        self._lock = threading.Lock()
 
     @classmethod
     def for_endpoint(cls, endpoint_url: str | None, region: str | None, addressing_style: str,
@@ -131,51 +134,64 @@ class PlainLister:
         """``(key, size, etag, last modified as ISO 8601)`` of every object under ``prefix``
         (after ``start_after``), as botocore's paginator would give them, or None if the
         service did not answer with a listing (list through botocore then)."""
-        try:
-            return list(self._pages(bucket, prefix, start_after))
-        except (OSError, http.client.HTTPException, ValueError, KeyError) as e:
-            logger.debug("plain LIST of s3://%s/%s failed (%s); listing through botocore",
-                         bucket, prefix, e)
-            return None
+        with self._lock:  # one connection, kept open for the next LIST (no handshake)
+            for kept in (self._open is not None, False):
+                try:
+                    return list(self._pages(bucket, prefix, start_after))
+                except (ConnectionError, http.client.BadStatusLine):
+                    self.close()
+                    if not kept:  # a kept connection the server closed: once more, anew
+                        break
+                except (OSError, http.client.HTTPException, ValueError, KeyError) as e:
+                    self.close()
+                    logger.debug("plain LIST of s3://%s/%s failed (%s); botocore lists",
+                                 bucket, prefix, e)
+                    return None
+        return None
 
     def _pages(self, bucket: str, prefix: str,
                start_after: str | None) -> Iterator[tuple[str, int, str, str]]:
         path = self.base_path + "/" + quote(bucket, safe="/~")
         token: str | None = None
-        connection = self._connection()
-        try:
-            while True:
-                params = {"list-type": "2", "prefix": prefix, "encoding-type": "url"}
-                if start_after is not None:
-                    params["start-after"] = start_after
-                if token is not None:
-                    params["continuation-token"] = token
-                query = "&".join(f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}"
-                                 for k, v in sorted(params.items()))
-                auth, headers = self.authorization("GET", path, query, self.host,
-                                                   datetime.now(timezone.utc))
-                connection.request("GET", f"{path}?{query}", headers={
-                    **{k: v for k, v in headers.items() if k != "host"},
-                    "Authorization": auth, "Host": self.host})
-                response = connection.getresponse()
-                body = response.read()
-                if response.status != 200 or b"<ListBucketResult" not in body:
-                    raise ValueError(f"answer {response.status}")
-                encoded = _tag(body, "EncodingType") == "url"
-                for item in _CONTENTS.findall(body):
-                    key = _tag(item, "Key")
-                    if key is None:
-                        raise ValueError("an object without a key")
-                    modified = self.timestamp(_tag(item, "LastModified") or "")
-                    yield (unquote_plus(key) if encoded else key, int(_tag(item, "Size") or 0),
-                           (_tag(item, "ETag") or "").strip('"'), modified.isoformat())
-                if _tag(body, "IsTruncated") != "true":
-                    return
-                token = _tag(body, "NextContinuationToken")
-                if not token:
-                    raise ValueError("a truncated listing without a continuation token")
-        finally:
-            connection.close()
+        if self._open is None:
+            self._open = self._connection()
+        connection = self._open
+        while True:
+            params = {"list-type": "2", "prefix": prefix, "encoding-type": "url"}
+            if start_after is not None:
+                params["start-after"] = start_after
+            if token is not None:
+                params["continuation-token"] = token
+            query = "&".join(f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}"
+                             for k, v in sorted(params.items()))
+            auth, headers = self.authorization("GET", path, query, self.host,
+                                               datetime.now(timezone.utc))
+            connection.request("GET", f"{path}?{query}", headers={
+                **{k: v for k, v in headers.items() if k != "host"},
+                "Authorization": auth, "Host": self.host})
+            response = connection.getresponse()
+            body = response.read()
+            if response.status != 200 or b"<ListBucketResult" not in body:
+                raise ValueError(f"answer {response.status}")
+            encoded = _tag(body, "EncodingType") == "url"
+            for item in _CONTENTS.findall(body):
+                key = _tag(item, "Key")
+                if key is None:
+                    raise ValueError("an object without a key")
+                modified = self.timestamp(_tag(item, "LastModified") or "")
+                yield (unquote_plus(key) if encoded else key, int(_tag(item, "Size") or 0),
+                       (_tag(item, "ETag") or "").strip('"'), modified.isoformat())
+            if _tag(body, "IsTruncated") != "true":
+                return
+            token = _tag(body, "NextContinuationToken")
+            if not token:
+                raise ValueError("a truncated listing without a continuation token")
+
+    def close(self) -> None:
+        """Close the kept connection, if any."""
+        if self._open is not None:
+            self._open.close()
+            self._open = None
 
     def _connection(self) -> http.client.HTTPConnection:
         connect, read = self.timeout
