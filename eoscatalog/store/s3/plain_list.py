@@ -208,6 +208,6 @@ class PlainLister:
             connection = http.client.HTTPSConnection(
                 self.netloc, timeout=connect, context=ssl.create_default_context(cafile=bundle))
         connection.connect()
-        assert connection.sock is not None
-        connection.sock.settimeout(read)
+        if connection.sock is not None:  # set by connect(); read_timeout from now on
+            connection.sock.settimeout(read)
         return connection
