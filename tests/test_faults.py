@@ -435,7 +435,7 @@ def test_eos_max_attempts_is_the_budget_of_the_opened_store(
     with Catalog.open() as catalog:
         assert isinstance(catalog.store, S3Store)
         assert catalog.store.max_attempts == 2
-        assert catalog.store.retry.max_attempts == 2
+        assert catalog.store.s3.retry.max_attempts == 2
 
 
 # -- scheduled faults through botocore's event hooks ---------------------------------------------

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from eoscatalog.core.sqlite import lock_of, sqlite_utils
-from eoscatalog.log.records import Event, Usage, VersionRecord
+from eoscatalog.log.records import RECORD_COLUMNS, Event, Usage, VersionRecord
 
 __all__ = ["LIVE_AT", "IndexQueries"]
 
@@ -236,13 +236,14 @@ class IndexQueries:
 
     def latest_under(self, namespace: str, prefix: str) -> list[VersionRecord]:
         """The latest (non-purged) version of every name starting with ``prefix``, by name."""
-        rows = self.rows(
-            "SELECT v.* FROM names n JOIN versions v ON v.namespace = n.namespace "
-            "AND v.name = n.name AND v.version = n.latest "
-            "WHERE n.namespace = ? AND n.name >= ? AND n.name < ? ORDER BY n.name",
-            [namespace, prefix, prefix + _TOP],
-        )
-        return [VersionRecord.from_row(r) for r in rows]
+        columns = ", ".join(f"v.{c}" for c in RECORD_COLUMNS)
+        with lock_of(self.db):
+            rows = self.db.conn.execute(
+                f"SELECT {columns} FROM names n JOIN versions v ON v.namespace = n.namespace "
+                "AND v.name = n.name AND v.version = n.latest "
+                "WHERE n.namespace = ? AND n.name >= ? AND n.name < ? ORDER BY n.name",
+                [namespace, prefix, prefix + _TOP]).fetchall()
+        return [VersionRecord.from_values(r) for r in rows]
 
     def versions_under(self, namespace: str, prefix: str) -> list[VersionRecord]:
         """Every version of every name starting with ``prefix``, by name then version."""

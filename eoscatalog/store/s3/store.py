@@ -5,19 +5,18 @@ from the argument, else ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL``, so MinIO
 S3-compatible services work. Create-if-absent and compare-and-swap use S3's conditional writes
 (``If-None-Match: *`` and ``If-Match``); whether the service honours them is probed once.
 
-The botocore client, its configuration, retries and error messages:
-:mod:`~eoscatalog.store.s3.client` (shared with plain ``s3://`` sources); resumed downloads,
-multipart uploads, small GETs and PUTs: :class:`~eoscatalog.store.s3.downloader.S3Downloader`,
-:class:`~eoscatalog.store.s3.uploader.S3Uploader`, :class:`~eoscatalog.store.s3.direct_get.
-DirectGet` and :class:`~eoscatalog.store.s3.direct.DirectPut`, which the store owns. This module
-imports botocore, so :mod:`eoscatalog.store` and :mod:`eoscatalog` import it only when
-``S3Store`` is first used.
+The botocore client (built on first need: a command whose only request is the LIST of the log
+never builds it), its configuration, retries and error messages: :mod:`~eoscatalog.store.s3.
+client`; large downloads and uploads, small GETs and PUTs: :class:`~eoscatalog.store.s3.
+downloader.S3Downloader`, :class:`~eoscatalog.store.s3.uploader.S3Uploader`, :class:`~eoscatalog.
+store.s3.direct_get.DirectGet`, :class:`~eoscatalog.store.s3.direct.DirectPut`, owned by the store.
 """
 
 from __future__ import annotations
 
 import builtins
 import contextlib
+import functools
 import os
 import tempfile
 import threading
@@ -26,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 
@@ -38,10 +37,7 @@ from eoscatalog.store.keys import BLOB_PREFIX, TOUCHED, check_key
 from eoscatalog.store.object_info import ObjectInfo
 from eoscatalog.store.outboard import Outboard
 from eoscatalog.store.s3.client import S3Client, endpoint_from_env
-from eoscatalog.store.s3.direct import DirectPut
-from eoscatalog.store.s3.direct_get import DirectGet
 from eoscatalog.store.s3.disposition import attachment
-from eoscatalog.store.s3.downloader import S3Downloader
 from eoscatalog.store.s3.limits import (
     BACKOFF,
     MAX_ATTEMPTS,
@@ -52,6 +48,11 @@ from eoscatalog.store.s3.limits import (
 )
 from eoscatalog.store.s3.redaction import install_redaction
 from eoscatalog.store.s3.uploader import S3Uploader
+
+if TYPE_CHECKING:
+    from eoscatalog.store.s3.direct import DirectPut
+    from eoscatalog.store.s3.direct_get import DirectGet
+    from eoscatalog.store.s3.downloader import S3Downloader
 
 __all__ = ["BLIND_PUT_LIMIT", "S3Store", "endpoint_from_env"]
 
@@ -102,20 +103,36 @@ class S3Store(Store):
                            max_pool_connections=max(16, max_concurrency * 2),
                            addressing_style=addressing_style)
         self.endpoint_url = self.s3.endpoint_url
-        self.retry = self.s3.retry
-        self.downloads = S3Downloader(self.s3, bucket, self.url, self._key, self.head,
-                                      part_size=part_size, max_concurrency=max_concurrency)
+        self._part_size, self._max_concurrency = part_size, max_concurrency
         self.uploads = S3Uploader(self.s3, bucket, self.prefix, self.url, self._key, self.exists,
                                   part_size=part_size, max_concurrency=max_concurrency)
-        self.small_puts = DirectPut(self.s3, bucket)
-        self.small_gets = DirectGet(self.s3, bucket, self.url, self._key)
         self._conditional: bool | None = None
         self._bucket_exists = False
         self._probe_lock = threading.Lock()
 
+    @functools.cached_property
+    def small_puts(self) -> DirectPut:
+        """Small blobs' PUTs, made on first use (their modules load botocore's HTTP stack)."""
+        from eoscatalog.store.s3 import direct
+        return direct.DirectPut(self.s3, self.bucket)
+
+    @functools.cached_property
+    def small_gets(self) -> DirectGet:
+        """Small blobs' GETs, made on first use."""
+        from eoscatalog.store.s3 import direct_get
+        return direct_get.DirectGet(self.s3, self.bucket, self.url, self._key)
+
+    @functools.cached_property
+    def downloads(self) -> S3Downloader:
+        """The store's downloads, made on first use (their module loads botocore's HTTP stack)."""
+        from eoscatalog.store.s3 import downloader
+
+        return downloader.S3Downloader(self.s3, self.bucket, self.url, self._key, self.head,
+                            part_size=self._part_size, max_concurrency=self._max_concurrency)
+
     @property
     def client(self) -> Any:
-        """The botocore S3 client (waits for it to be built)."""
+        """The botocore S3 client (built on first need)."""
         return self.s3.client
 
     @client.setter
@@ -144,13 +161,9 @@ class S3Store(Store):
         >>> url, options["client_kwargs"]["endpoint_url"]
         ('s3://b/org/blobs/x', 'http://127.0.0.1:9000')
         """
-        client: dict[str, Any] = {}
-        if self.endpoint_url:
-            client["endpoint_url"] = self.endpoint_url
-        if self.region:
-            client["region_name"] = self.region
-        return f"s3://{self.bucket}/{self._key(key)}", ({"client_kwargs": client} if client
-                                                        else None)
+        client = {k: v for k, v in (("endpoint_url", self.endpoint_url),
+                                    ("region_name", self.region)) if v}
+        return f"s3://{self.bucket}/{self._key(key)}", {"client_kwargs": client} if client else None
 
     # -- errors --------------------------------------------------------------------------------
 
@@ -320,27 +333,25 @@ class S3Store(Store):
         self._bucket_exists = True
 
     def list(self, prefix: str, *, start_after: str | None = None) -> Iterator[ObjectInfo]:
+        plain = self.s3.plain_list(self.bucket, self.prefix, prefix, start_after)  # no botocore
+        if plain is not None:
+            yield from plain
+            return
         args: dict[str, Any] = {"Bucket": self.bucket, "Prefix": self.prefix + prefix}
         if start_after is not None:
             args["StartAfter"] = self.prefix + start_after
         with self.errors(prefix):
             for page in self.client.get_paginator("list_objects_v2").paginate(**args):
                 for obj in page.get("Contents", []):
-                    yield ObjectInfo(
-                        obj["Key"][len(self.prefix) :],
-                        obj["Size"],
-                        obj["ETag"].strip('"'),
-                        obj["LastModified"].isoformat(),
-                    )
+                    yield ObjectInfo(obj["Key"][len(self.prefix):], obj["Size"],
+                                     obj["ETag"].strip('"'), obj["LastModified"].isoformat())
 
     def list_dirs(self, prefix: str) -> builtins.list[str]:
         full = self.prefix + prefix
         found: list[str] = []
         with self.errors(prefix):
-            pages = self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=full, Delimiter="/"
-            )
-            for page in pages:
+            for page in self.client.get_paginator("list_objects_v2").paginate(
+                    Bucket=self.bucket, Prefix=full, Delimiter="/"):
                 for common in page.get("CommonPrefixes", []):
                     found.append(common["Prefix"][len(full) :].rstrip("/"))
         return sorted(found)
