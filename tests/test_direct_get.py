@@ -193,3 +193,25 @@ def _fault(kind: str, count: int) -> Fault:
     if kind == "stall-body":  # a body that stops coming mid-way
         return Fault("stall", after_bytes=2000, seconds=3.0, **where)
     return Fault("reset", after_bytes=2000, **where)  # "cut": mid-body
+
+
+def test_a_proxy_sends_every_get_through_botocores_session(monkeypatch: pytest.MonkeyPatch,
+                                                           s3_server_any: S3Endpoint) -> None:
+    bucket = s3_server_any.bucket()
+    small, large = b"by proxy", b"L" * 5000
+    for data in (small, large):
+        s3_server_any.client.put_object(Bucket=bucket, Key=f"acme/{blob_key(hash_bytes(data))}",
+                                        Body=data)
+    # The proxy is the server itself (it serves absolute-form requests as any other).
+    monkeypatch.setenv("HTTP_PROXY", s3_server_any.endpoint_url)
+    monkeypatch.setenv("NO_PROXY", "")
+    store = S3Store(f"s3://{bucket}/acme", endpoint_url="http://127.0.0.1:9/", max_attempts=1)
+    try:
+        gets = store.small_gets
+        assert gets.get(f"acme/{blob_key(hash_bytes(small))}", 1000) == small
+        assert gets.requests.sender.direct is False
+        # Streamed there too: an answer over the limit is dropped unread, the next one served.
+        assert gets.get(f"acme/{blob_key(hash_bytes(large))}", 1000) is None
+        assert gets.get(f"acme/{blob_key(hash_bytes(small))}", 1000) == small
+    finally:
+        store.close()

@@ -132,4 +132,4 @@ def test_a_proxy_sends_every_put_through_botocore(monkeypatch: pytest.MonkeyPatc
         assert store.put_blob_data(hash_bytes(data), data) is True
     except StoreError:
         pytest.fail("the PUT did not go through the proxy")
-    assert store.small_puts._http.direct is False
+    assert store.small_puts.requests.sender.direct is False

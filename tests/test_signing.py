@@ -1,9 +1,12 @@
-"""``PutSigner`` signs a ``PUT`` exactly as botocore's ``S3SigV4Auth`` does (the same
-``Authorization``, header for header), for any path, body, region, session token and time, and
-derives its signing key once per day."""
+"""``SigV4Signer`` signs a ``PUT``, a ``GET`` and a request with a query string exactly as
+botocore's ``S3SigV4Auth`` does (the same ``Authorization``, header for header), for any path,
+body, region, session token and time, derives its signing key once per day, and imports nothing
+of botocore."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import datetime, timezone
 from typing import Any
 
@@ -12,16 +15,16 @@ from botocore import auth as botocore_auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from eoscatalog.store.s3.signing import PutSigner, host_of
+from eoscatalog.store.s3.signing import EMPTY_SHA256, SigV4Signer, host_of
 
 WHEN = datetime(2026, 12, 6, 1, 2, 3, tzinfo=timezone.utc)
 
 
 def _botocore(monkeypatch: pytest.MonkeyPatch, url: str, headers: dict[str, str], body: bytes,
-              region: str, token: str | None) -> dict[str, str]:
+              region: str, token: str | None, method: str = "PUT") -> dict[str, str]:
     monkeypatch.setattr(botocore_auth, "get_current_datetime",
                         lambda: WHEN.replace(tzinfo=None))
-    request = AWSRequest(method="PUT", url=url, data=body, headers=dict(headers))
+    request = AWSRequest(method=method, url=url, data=body, headers=dict(headers))
     request.context["client_config"] = None
     botocore_auth.S3SigV4Auth(Credentials("AKIDEXAMPLE", "secret/key+x", token), "s3",
                               region).add_auth(request)
@@ -41,31 +44,62 @@ def test_a_put_is_signed_as_botocore_signs_it(monkeypatch: pytest.MonkeyPatch, u
     headers = {"Content-Length": str(len(body)), "If-None-Match": "*"}
     expected = _botocore(monkeypatch, url, headers, body, region, token)
     path = url.split("/", 3)[3]
-    ours = PutSigner(region).sign(access_key="AKIDEXAMPLE", secret_key="secret/key+x",
-                                  token=token, host=host_of(url), path="/" + path,
-                                  headers=headers, body=body, now=WHEN)
+    ours = SigV4Signer(region).sign(method="PUT", access_key="AKIDEXAMPLE",
+                                    secret_key="secret/key+x", token=token, host=host_of(url),
+                                    path="/" + path, headers=headers, body=body, now=WHEN)
     assert ours["Authorization"] == expected["Authorization"]
     for name in ("X-Amz-Date", "X-Amz-Content-SHA256", "If-None-Match", "Content-Length"):
         assert ours[name] == expected[name]
     assert ours.get("X-Amz-Security-Token") == expected.get("X-Amz-Security-Token")
 
 
+@pytest.mark.parametrize(("url", "region", "token"), [
+    ("http://127.0.0.1:8333/bucket/org/blobs/blake3/ab/abcdef", "us-east-1", None),
+    ("https://bucket.s3.eu-west-3.amazonaws.com/a%20b%2Bc/~k", "eu-west-3", "tok/en="),
+    ("http://127.0.0.1:8333/bucket?list-type=2&prefix=org%2Fa%20b%2F&delimiter=%2F",
+     "us-east-1", None),
+    ("https://s3.example.org/b?prefix=z&max-keys=1000&continuation-token=AB%2Bc%3D%3D"
+     "&start-after=&list-type=2&prefix=a", "auto", "t"),
+    ("http://[::1]:9000/b/k%C3%A9?versionId=3%2F4&partNumber=1", "us-west-2", None),
+])
+def test_a_get_is_signed_as_botocore_signs_it(monkeypatch: pytest.MonkeyPatch, url: str,
+                                              region: str, token: str | None) -> None:
+    # No body: the payload hash is that of no bytes; the query string is signed sorted.
+    expected = _botocore(monkeypatch, url, {}, b"", region, token, method="GET")
+    path, _, query = ("/" + url.split("/", 3)[3]).partition("?")
+    ours = SigV4Signer(region).sign(method="GET", access_key="AKIDEXAMPLE",
+                                    secret_key="secret/key+x", token=token, host=host_of(url),
+                                    path=path, query=query, headers={}, now=WHEN)
+    assert ours["Authorization"] == expected["Authorization"]
+    assert ours["X-Amz-Content-SHA256"] == expected["X-Amz-Content-SHA256"] == EMPTY_SHA256
+    assert ours["X-Amz-Date"] == expected["X-Amz-Date"]
+    assert ours.get("X-Amz-Security-Token") == expected.get("X-Amz-Security-Token")
+
+
+def test_the_signer_imports_no_botocore() -> None:
+    # A LIST made before any botocore client exists signs with it too.
+    code = ("import sys; import eoscatalog.store.s3.signing; "
+            "assert not [m for m in sys.modules if m.startswith(('botocore', 'boto3'))], "
+            "sorted(sys.modules)")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_the_signing_key_is_derived_once_a_day(monkeypatch: pytest.MonkeyPatch) -> None:
-    signer = PutSigner("us-east-1")
+    signer = SigV4Signer("us-east-1")
     derived: list[Any] = []
     real = signer.signing_key.__func__  # type: ignore[attr-defined]
 
-    def counting(self: PutSigner, secret: str, day: str) -> bytes:
+    def counting(self: SigV4Signer, secret: str, day: str) -> bytes:
         with self._lock:
             if (secret, day) not in self._keys:
                 derived.append(day)
         return real(self, secret, day)  # type: ignore[no-any-return]
 
-    monkeypatch.setattr(PutSigner, "signing_key", counting)
+    monkeypatch.setattr(SigV4Signer, "signing_key", counting)
     for when in (WHEN, WHEN.replace(hour=23), WHEN.replace(day=7)):
         for _ in range(3):
-            signer.sign(access_key="a", secret_key="s", token=None, host="h", path="/k",
-                        headers={}, body=b"", now=when)
+            signer.sign(method="PUT", access_key="a", secret_key="s", token=None, host="h",
+                        path="/k", headers={}, body=b"", now=when)
     assert derived == ["20261206", "20261207"]
 
 

@@ -3,10 +3,11 @@
 A ``GetObject`` API call costs about 1 ms of CPU around the bytes: parameter validation,
 endpoint rules, a dozen events, the user agent, parsing the answer's headers into a dict. A
 download sync of thousands of 4-64 KiB files spends most of its time there. :class:`DirectGet`
-sends the one request a small blob needs, a plain ``GET``, signed by botocore's own SigV4
-signer (``S3SigV4Auth``) with the client's credentials and region, over the client's own
-connection pool (its TLS settings, proxies, timeouts and pool size), as
-:class:`~eoscatalog.store.s3.direct.DirectPut` does for PUTs. The body is read whole (the caller
+sends the one request a small blob needs, a plain ``GET``, through
+:class:`~eoscatalog.store.s3.direct_bucket.BucketRequests`, as
+:class:`~eoscatalog.store.s3.direct.DirectPut` does for PUTs (signed with SigV4 as botocore signs,
+with the client's credentials and region, over the client's own connection pool: its TLS
+settings, proxies, timeouts and pool size). The body is read whole (the caller
 names a size limit; a larger object is left to the ranged-part path), and a body shorter than
 its ``Content-Length`` is a cut stream: the GET is sent again. Retries are decided by the
 client's :class:`~eoscatalog.store.s3.retries.RetryPolicy` and failures are raised as botocore's
@@ -19,32 +20,25 @@ anything is written).
 from __future__ import annotations
 
 import os
-import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
 
-from botocore.auth import S3SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.exceptions import ClientError, HTTPClientError, NoCredentialsError
-from botocore.exceptions import ConnectionError as BotocoreConnectionError
+from botocore.exceptions import ClientError, HTTPClientError
 
 from eoscatalog.core.errors import NotFoundError, StoreError
 from eoscatalog.core.faults import crash_point
 from eoscatalog.core.fsio import OnBytes, staged
 from eoscatalog.core.hashing import hash_bytes, parse_hash, verify_hash
-from eoscatalog.core.version import __version__
 from eoscatalog.store.keys import blob_key
 from eoscatalog.store.s3.client import S3Client
-from eoscatalog.store.s3.direct import _parsed
+from eoscatalog.store.s3.direct_bucket import BucketRequests
 from eoscatalog.store.s3.limits import SMALL_GET_LIMIT
 from eoscatalog.store.s3.retries import STREAM_CUT
 
 __all__ = ["DirectGet"]
 
-_PROBE_KEY = "eos-direct-probe"
+_REDIRECTS = (301, 307, 400)  # answers after which botocore's redirect handling takes over
 CUT = "the body was cut short"  # how a cut stream's error reads
 
 
@@ -52,9 +46,7 @@ class DirectGet:
     """``GET`` requests of small objects of one bucket, signed and retried as the client's.
 
     Made on the store's :class:`~eoscatalog.store.s3.client.S3Client`; what it needs of the
-    botocore client (credentials, region, pool, the bucket's URL) is read on the first GET.
-    The bucket's base URL (path or virtual-host addressing, as the client resolves it) comes
-    from a presigned link, so it matches what the client itself would send. After a redirect
+    botocore client is read on the first GET. After a redirect
     or a 400 (an AWS bucket in a region the client did not know, which botocore's redirect
     handling settles) :meth:`get` answers None and the caller goes through botocore.
     """
@@ -64,28 +56,9 @@ class DirectGet:
         self.limit = limit  # bytes: the largest object :meth:`download_blob` reads whole
         self._key_of = key_of  # the root's prefix added to a checked store key
         self._s3 = s3
-        self._bucket = bucket
         self._url = url  # the store's s3:// URL, for messages
-        self._lock = threading.Lock()
-        self._ready = False
+        self.requests = BucketRequests(s3, bucket, "GetObject")
         self.redirected = False  # True once the service redirected a direct GET
-
-    def _prepare(self) -> None:
-        with self._lock:
-            if self._ready:
-                return
-            client = self._s3.client
-            self._region = client.meta.region_name or "us-east-1"
-            self._operation = client.meta.service_model.operation_model("GetObject")
-            # botocore keeps its pool on the endpoint (no public accessor): sharing it keeps
-            # one set of connections, TLS settings and proxies for every request of the client.
-            self._http = client._endpoint.http_session
-            link = client.generate_presigned_url(
-                "get_object", Params={"Bucket": self._bucket, "Key": _PROBE_KEY}, ExpiresIn=60)
-            parts = urlsplit(link)
-            self._base = f"{parts.scheme}://{parts.netloc}{parts.path[:-len(_PROBE_KEY)]}"
-            self._agent = f"eoscatalog/{__version__} {client.meta.config.user_agent or ''}".strip()
-            self._ready = True
 
     def download_blob(self, hash_string: str, dest: str | os.PathLike[str],
                       on_bytes: OnBytes | None = None) -> Path | None:
@@ -127,61 +100,21 @@ class DirectGet:
         """
         if self.redirected:
             return None
-        if not self._ready:
-            self._prepare()
-        url = self._base + quote(key, safe="/~")
-        retry = self._s3.retry
-        attempt = 0
-        while True:
-            attempt += 1
-            caught: Exception | None = None
-            response: Any = None
-            try:
-                response = self._send(url)
-            except (BotocoreConnectionError, HTTPClientError) as e:
-                caught = e
-            parsed = None
-            if response is not None and response.status_code < 300:
-                try:
-                    return self._body(response, limit)
-                except HTTPClientError as e:  # a cut stream: retried as a lost answer is
-                    caught, response = e, None
-            elif response is not None:
-                try:
-                    parsed = _parsed(response, attempt)  # reads the (small) error body whole
-                except STREAM_CUT as e:  # the error answer broke off: a lost answer
-                    response.raw.close()
-                    caught, response = HTTPClientError(error=e), None
-                else:
-                    response.raw.release_conn()
-                    if response.status_code in (301, 307, 400):
-                        self.redirected = True
-                        return None
-            wait = retry.needs_retry(
-                attempts=attempt, operation=self._operation, caught_exception=caught,
-                response=None if response is None else (response, parsed),
-                request_dict={"context": {}})
-            if wait is None or attempt >= retry.max_attempts:
-                if caught is not None and CUT in str(caught):
-                    raise StoreError(
-                        f"the download of {key!r} from {self._s3.where(self._url)} was cut "
-                        f"{attempt} times (last: {caught}); nothing was kept. Check your "
-                        "network, then retry") from None
-                if caught is not None:
-                    raise caught
-                raise ClientError(parsed, "GetObject")  # type: ignore[arg-type]
-            time.sleep(wait)
-
-    def _send(self, url: str) -> Any:
-        credentials = self._s3.credentials()
-        if credentials is None:
-            raise NoCredentialsError()
-        request = AWSRequest(method="GET", url=url, headers={"User-Agent": self._agent})
-        request.context["client_config"] = None
-        S3SigV4Auth(credentials.get_frozen_credentials(), "s3", self._region).add_auth(request)
-        prepared = request.prepare()
-        prepared.stream_output = True  # the length is checked before the body is read
-        return self._http.send(prepared)
+        try:
+            return self.requests.call("GET", key, lambda response: self._body(response, limit),
+                                      stream=True, final=_REDIRECTS)
+        except ClientError as e:
+            if e.response.get("ResponseMetadata", {}).get("HTTPStatusCode") in _REDIRECTS:
+                self.redirected = True
+                return None
+            raise
+        except HTTPClientError as e:
+            if CUT not in str(e):
+                raise
+            raise StoreError(
+                f"the download of {key!r} from {self._s3.where(self._url)} was cut "
+                f"{self._s3.retry.max_attempts} times (last: {e}); nothing was kept. Check "
+                "your network, then retry") from None
 
     @staticmethod
     def _body(response: Any, limit: int) -> bytes | None:

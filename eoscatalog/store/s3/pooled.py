@@ -1,5 +1,5 @@
-"""Sending :class:`~eoscatalog.store.s3.direct.DirectPut`'s requests straight to the bucket
-host's connection pool: :class:`PooledSender`.
+"""Sending the direct requests of :class:`~eoscatalog.store.s3.direct_bucket.BucketRequests`
+(small-blob PUTs and GETs) straight to the bucket host's connection pool: :class:`PooledSender`.
 
 botocore's ``URLLib3Session.send`` works out again, for every request, what is the same for
 all of a sync's PUTs: the proxy for the URL (from the environment), the pool for its host (the
@@ -40,7 +40,9 @@ _NO_RETRIES = Retry(False)  # urllib3 never changes a Retry in place: one serves
 class PooledSender:
     """Sends requests for ``base_url``'s host on the pool botocore's ``session`` keeps for it.
 
-    ``send(request, target)``: ``target`` is the request's path (percent-encoded, as sent).
+    ``send(request, target)``: ``target`` is the request's path and query (percent-encoded, as
+    sent). The answer is read whole, unless ``request.stream_output``: then its body is left
+    to the caller (to read, then ``release_conn``, or to drop unread with ``close``).
     """
 
     def __init__(self, session: Any, base_url: str) -> None:
@@ -65,8 +67,8 @@ class PooledSender:
             return self._pool
 
     def send(self, request: AWSPreparedRequest, target: str) -> AWSResponse:
-        """``request``'s answer, read whole; failures raised as botocore's session raises
-        them."""
+        """``request``'s answer, read whole unless ``request.stream_output``; failures raised as
+        botocore's session raises them."""
         if not self.direct:
             return self._session.send(request)  # type: ignore[no-any-return]
         url = request.url
@@ -78,7 +80,8 @@ class PooledSender:
                     self._pool = None
                 raw = self._send(self._connect(), request, target)
             response = AWSResponse(url, raw.status, raw.headers, raw)
-            response.content  # noqa: B018  (read whole, as botocore does: the connection returns)
+            if not request.stream_output:  # read whole, as botocore does: the connection returns
+                response.content  # noqa: B018
         except URLLib3SSLError as e:
             raise SSLError(endpoint_url=url, error=e) from None
         except (NewConnectionError, socket.gaierror) as e:

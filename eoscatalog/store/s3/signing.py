@@ -1,12 +1,14 @@
-"""AWS Signature Version 4 for the small ``PUT`` requests of :class:`~eoscatalog.store.s3.direct.
-DirectPut`: :class:`PutSigner`.
+"""AWS Signature Version 4 from plain strings: :class:`SigV4Signer`, used by the direct requests
+of :class:`~eoscatalog.store.s3.direct_bucket.BucketRequests` (small-blob PUTs and GETs).
 
 botocore's ``S3SigV4Auth`` costs about half a millisecond of CPU per request: it copies the
 headers into case-insensitive maps twice, re-parses the URL for the host, and derives the
 signing key (four HMACs) anew for every request. A sync of thousands of small files signs
 thousands of requests that differ only in path, body and second, so this signer computes the
-same signature (the tests compare it with botocore's, header for header) from plain strings,
-and derives the signing key once per day, region and secret.
+same signature (the tests compare it with botocore's, header for header, for PUTs, GETs and
+query strings) from plain strings, and derives the signing key once per day, region and secret.
+It imports nothing of botocore (only ``hashlib`` and ``hmac``), so it can sign a request made
+before, or without, a botocore client.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ import threading
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
-__all__ = ["PutSigner", "host_of"]
+__all__ = ["EMPTY_SHA256", "SigV4Signer", "host_of"]
 
 _ALGORITHM = "AWS4-HMAC-SHA256"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()  # the payload hash of a request with no body
 
 
 def host_of(url: str) -> str:
@@ -34,12 +37,21 @@ def host_of(url: str) -> str:
     return host
 
 
-class PutSigner:
-    """Signs ``PUT`` requests for one region and service, as botocore's ``S3SigV4Auth`` would.
+def _canonical_query(query: str) -> str:
+    """``query`` (percent-encoded, as sent) as SigV4 signs it: its ``name=value`` pairs sorted
+    by name, then value (botocore's ``_canonical_query_string_url``)."""
+    if not query:
+        return ""
+    pairs = sorted(pair.partition("=")[::2] for pair in query.split("&"))
+    return "&".join(f"{name}={value}" for name, value in pairs)
 
-    The payload's SHA-256 is signed (``x-amz-content-sha256``), and every header given is
-    signed, as botocore signs every header but a few (``User-Agent`` among them, which is
-    therefore added by the caller after signing).
+
+class SigV4Signer:
+    """Signs requests for one region and service, as botocore's ``S3SigV4Auth`` would.
+
+    The payload's SHA-256 is signed (``x-amz-content-sha256``; that of no bytes for a request
+    without a body), and every header given is signed, as botocore signs every header but a few
+    (``User-Agent`` among them, which is therefore added by the caller after signing).
     """
 
     def __init__(self, region: str, service: str = "s3") -> None:
@@ -62,27 +74,28 @@ class PutSigner:
                 self._keys[(secret_key, day)] = key
         return key
 
-    def sign(self, *, access_key: str, secret_key: str, token: str | None, host: str,
-             path: str, headers: dict[str, str], body: bytes,
-             now: datetime | None = None) -> dict[str, str]:
+    def sign(self, *, method: str, access_key: str, secret_key: str, token: str | None,
+             host: str, path: str, query: str = "", headers: dict[str, str],
+             body: bytes = b"", now: datetime | None = None) -> dict[str, str]:
         """``headers`` plus ``Host``, ``X-Amz-Date``, ``X-Amz-Content-SHA256``, the session
-        token if any, and ``Authorization``: a ``PUT`` of ``body`` at ``path`` (already
-        percent-encoded, as sent) with no query string."""
+        token if any, and ``Authorization``: a ``method`` request of ``body`` at ``path`` with
+        ``query`` (both already percent-encoded, as sent; the query without its ``?``)."""
         stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
         day = stamp[:8]
         signed = dict(headers)
         signed["Host"] = host
         signed["X-Amz-Date"] = stamp
-        signed["X-Amz-Content-SHA256"] = hashlib.sha256(body).hexdigest()
+        payload = hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
+        signed["X-Amz-Content-SHA256"] = payload
         if token:
             signed["X-Amz-Security-Token"] = token
         canonical = sorted((name.lower(), " ".join(value.split()))
                            for name, value in signed.items())
         names = ";".join(name for name, _ in canonical)
         request = "\n".join([
-            "PUT", path, "",
+            method, path, _canonical_query(query),
             *(f"{name}:{value}" for name, value in canonical), "",
-            names, signed["X-Amz-Content-SHA256"],
+            names, payload,
         ])
         scope = f"{day}/{self.region}/{self.service}/aws4_request"
         to_sign = "\n".join([_ALGORITHM, stamp, scope,
