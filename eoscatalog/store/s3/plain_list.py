@@ -15,8 +15,6 @@ through botocore, whose retries and error messages apply. A None costs at most o
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import http.client
 import logging
 import os
@@ -27,11 +25,12 @@ from datetime import datetime, timezone
 from html import unescape
 from urllib.parse import quote, unquote_plus, urlsplit
 
+from eoscatalog.store.s3.signing import SigV4Signer
+
 __all__ = ["PlainLister", "plain_credentials"]
 
 logger = logging.getLogger(__name__)
 
-_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _PROXIES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 _CONTENTS = re.compile(rb"<Contents>(.*?)</Contents>", re.S)
 
@@ -49,10 +48,6 @@ def plain_credentials() -> tuple[str, str, str | None] | None:
 def _tag(body: bytes, name: str) -> str | None:
     found = re.search(rb"<" + name.encode() + rb">([^<]*)</" + name.encode() + rb">", body)
     return unescape(found.group(1).decode("utf-8")) if found else None
-
-
-def _sign(key: bytes, text: str) -> bytes:
-    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).digest()
 
 
 class PlainLister:
@@ -78,6 +73,7 @@ class PlainLister:
         default = {"http": ":80", "https": ":443"}[parts.scheme]
         self.host = parts.netloc[:-len(default)] if parts.netloc.endswith(default) else parts.netloc
         self.region = region
+        self._signer = SigV4Signer(region)
         self.credentials = credentials
         self.timeout = timeout
         self.timestamp = timestamp
@@ -109,25 +105,12 @@ class PlainLister:
     def authorization(self, method: str, path: str, query: str, host: str,
                       now: datetime) -> tuple[str, dict[str, str]]:
         """The ``Authorization`` header of a SigV4-signed request with no body, and the other
-        headers the signature covers."""
+        headers the signature covers (lowercase names), by the signer direct requests use."""
         key, secret, token = self.credentials
-        stamp = now.strftime("%Y%m%dT%H%M%SZ")
-        headers = {"host": host, "x-amz-content-sha256": _EMPTY_SHA256, "x-amz-date": stamp}
-        if token:
-            headers["x-amz-security-token"] = token
-        signed = ";".join(sorted(headers))
-        canonical = "\n".join([method, path, query,
-                               "".join(f"{k}:{headers[k]}\n" for k in sorted(headers)),
-                               signed, _EMPTY_SHA256])
-        scope = f"{stamp[:8]}/{self.region}/s3/aws4_request"
-        to_sign = "\n".join(["AWS4-HMAC-SHA256", stamp, scope,
-                             hashlib.sha256(canonical.encode("utf-8")).hexdigest()])
-        signing = b"AWS4" + secret.encode("utf-8")
-        for part in (stamp[:8], self.region, "s3", "aws4_request"):
-            signing = _sign(signing, part)
-        signature = hmac.new(signing, to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
-        return (f"AWS4-HMAC-SHA256 Credential={key}/{scope}, SignedHeaders={signed}, "
-                f"Signature={signature}"), headers
+        signed = self._signer.sign(method=method, access_key=key, secret_key=secret, token=token,
+                                   host=host, path=path, query=query, headers={}, now=now)
+        auth = signed.pop("Authorization")
+        return auth, {name.lower(): value for name, value in signed.items()}
 
     def list(self, bucket: str, prefix: str,
              start_after: str | None = None) -> list[tuple[str, int, str, str]] | None:
