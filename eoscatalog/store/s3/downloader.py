@@ -1,6 +1,6 @@
 """Downloads from an S3 store root (:class:`S3Downloader`, owned by
 :class:`~eoscatalog.store.s3.store.S3Store`): streams that resume with a ranged GET after a cut,
-and blobs fetched as parallel ranged GETs.
+and blobs fetched as parallel ranged GETs, hashed in order while they arrive.
 
 A download's stream cut mid-body goes on from the first byte not received, with ``If-Match`` on
 the first answer's ETag, at most ``max_attempts`` streams in all. Bodies are read 1 MiB at a
@@ -37,8 +37,8 @@ __all__ = ["S3Downloader", "part_ranges"]
 logger = logging.getLogger(__name__)
 
 READ_CHUNK = 1024 * 1024  # bytes per read of a body
-# A large blob's parts after the first are spread over about twice the threads, within these
-# bounds: fewer requests (each costs a millisecond of CPU), enough parts to keep them all busy.
+# The largest ranged GET of a blob (see part_ranges): few requests (each costs a millisecond of
+# CPU), parts small enough to keep every thread busy to the end.
 MAX_PART = 64 * 1024 * 1024
 
 
