@@ -52,11 +52,12 @@ class OrderedHasher:
         self._pending: dict[int, int] = {}  # start -> stop of pieces written, not yet hashed
         self._reported = 0  # bytes reported so far
         self._hashed = 0  # bytes [0, _hashed) are hashed
+        self._frontier = 0  # bytes [0, _frontier) are written (the pieces after _hashed pending)
         self._finishing = False  # every piece is reported: hash what remains, then stop
         self._stopped = False
         self._error: BaseException | None = None
         self._mapped = os.environ.get("EOS_HASH_MMAP", "1") != "0"
-        self._cond = threading.Condition()
+        self._cond = threading.Condition(threading.Lock())
         self._thread = threading.Thread(target=self._run, name="eos-ordered-hash", daemon=True)
         self._thread.start()
 
@@ -72,7 +73,13 @@ class OrderedHasher:
                     "file were reported twice or out of bounds; please report it")
             else:
                 self._pending[offset] = offset + length
-            self._cond.notify()
+                while self._frontier in self._pending:
+                    self._frontier = self._pending[self._frontier]
+            # Wake the hasher for runs of a few MiB at least: fewer, larger updates, which
+            # BLAKE3 spreads over the cores cheaply.
+            if (self._frontier - self._hashed >= MULTITHREAD_THRESHOLD
+                    or self._frontier == self.size or self._error is not None):
+                self._cond.notify()
 
     def result(self) -> str:
         """Wait until every byte is hashed; return the hash. Raises if a piece is missing or
@@ -102,16 +109,13 @@ class OrderedHasher:
             while True:
                 if self._stopped or self._error is not None or self._hashed >= self.size:
                     return None
-                start = stop = self._hashed
-                while stop in self._pending:
-                    stop = self._pending[stop]
-                # Runs of a few MiB at least: BLAKE3 spreads them over the cores cheaply.
+                start, stop = self._hashed, self._frontier
                 if stop - start >= MULTITHREAD_THRESHOLD or (stop > start and (
                         self._finishing or stop == self.size)):
                     while start < stop:
                         start = self._pending.pop(start)
                     return self._hashed, stop
-                if self._finishing and stop == start:
+                if self._finishing:
                     return None  # a piece never came: result() says so
                 self._cond.wait()
 

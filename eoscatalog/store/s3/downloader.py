@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 READ_CHUNK = 1024 * 1024  # bytes per read of a body
 # The largest ranged GET of a blob (see part_ranges): few requests (each costs a millisecond of
 # CPU), parts small enough to keep every thread busy to the end.
-MAX_PART = 64 * 1024 * 1024
+MAX_PART = 32 * 1024 * 1024
 
 
 class S3Downloader:
@@ -242,7 +242,7 @@ def part_ranges(first: int, size: int, part_size: int, concurrency: int) -> list
     in flight finish one after another, in order, rather than all at once: the bytes before
     the lowest unfinished one, which is all the hash can take, keep growing while the others
     arrive, and little is left to hash when the last lands. The rest are ``concurrency`` times
-    ``part_size`` (at most 64 MiB, never less than ``part_size``).
+    ``part_size`` (at most 32 MiB, never less than ``part_size``).
 
     >>> MiB = 1024 * 1024
     >>> [(a // MiB, b // MiB) for a, b in part_ranges(8 * MiB, 100 * MiB, 8 * MiB, 4)]
