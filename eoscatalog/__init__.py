@@ -38,8 +38,6 @@ from eoscatalog.lock.active import active_lock, record_inputs, use_lock
 from eoscatalog.lock.lock_file import LockFile
 from eoscatalog.lock.pin import LockedInput
 from eoscatalog.log.records import VersionRecord
-from eoscatalog.sdk.file import File, default_catalog, set_default_catalog, transaction
-from eoscatalog.sdk.remotes import EFile, NamedFile, S3File, URLFile
 from eoscatalog.store import LocalStore, MemoryStore, Store, open_store
 from eoscatalog.store.s3.redaction import install_redaction as _install_redaction
 
@@ -48,21 +46,31 @@ from eoscatalog.store.s3.redaction import install_redaction as _install_redactio
 # eoscatalog's own S3 stores (which install it too, before their client is built).
 _install_redaction()
 
+# Loaded on first use (PEP 562): the File API, which the ``eos`` command does not use, and S3Store,
+# which only S3 needs (botocore). ``eos sync`` and ``eos --version`` import neither.
+_LAZY = {"File": "eoscatalog.sdk.file", "default_catalog": "eoscatalog.sdk.file",
+         "set_default_catalog": "eoscatalog.sdk.file", "transaction": "eoscatalog.sdk.file",
+         "EFile": "eoscatalog.sdk.remotes", "NamedFile": "eoscatalog.sdk.remotes",
+         "S3File": "eoscatalog.sdk.remotes", "URLFile": "eoscatalog.sdk.remotes",
+         "S3Store": "eoscatalog.store.s3.store"}
+
 if _typing.TYPE_CHECKING:
+    from eoscatalog.sdk.file import File, default_catalog, set_default_catalog, transaction
+    from eoscatalog.sdk.remotes import EFile, NamedFile, S3File, URLFile
     from eoscatalog.store.s3.store import S3Store
 else:
 
     def __getattr__(name: str) -> object:
-        """``S3Store`` on first use (PEP 562): ``import eoscatalog`` loads no botocore, which
-        only S3 needs (about 0.1 s of imports). Hidden from type checkers, which see the
-        import above and still flag a misspelt name."""
-        if name == "S3Store":
-            from eoscatalog.store.s3.store import S3Store
+        """A name of ``_LAZY`` on first use (PEP 562). Hidden from type checkers, which see
+        the imports above and still flag a misspelt name."""
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        import importlib
 
-            globals()["S3Store"] = S3Store  # found directly from now on
-            return S3Store
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value  # found directly from now on
+        return value
 
 
 __all__ = [

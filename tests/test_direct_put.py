@@ -89,3 +89,47 @@ def test_a_redirect_hands_the_request_to_botocore(proxy: FaultProxy, s3_client: 
     assert fault.hits == 1
     key = f"org/{blob_key(hash_bytes(data))}"
     assert s3_client.get_object(Bucket=bucket, Key=key)["Body"].read() == data
+
+
+@pytest.mark.parametrize(("side", "after"), [("request", 4096), ("response", 10)])
+def test_a_cut_connection_is_retried_as_botocore_retries_it(
+        proxy: FaultProxy, s3_client: Any, side: str, after: int) -> None:
+    bucket = make_bucket(s3_client)
+    store = S3Store(f"s3://{bucket}/org", endpoint_url=proxy.url, max_attempts=3, backoff=0.01)
+    proxy.pass_through()
+    data = b"cut once " * 2000
+    fault = proxy.add(Fault("reset", side=side, after_bytes=after, method="PUT",
+                            path="/blobs/", count=1))
+    # A lost answer (the server applied the PUT) is retried too, and its 412 settles it.
+    store.put_blob_data(hash_bytes(data), data)
+    assert fault.hits == 1
+    key = f"org/{blob_key(hash_bytes(data))}"
+    assert s3_client.get_object(Bucket=bucket, Key=key)["Body"].read() == data
+
+
+def test_a_server_that_does_not_answer_is_named_with_the_tries(s3_client: Any) -> None:
+    import socket
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    store = S3Store("s3://nobody/org", endpoint_url=f"http://127.0.0.1:{port}", max_attempts=2,
+                    backoff=0.01)
+    with pytest.raises(StoreError, match=r"cannot reach S3 .*tried 2 times"):
+        store.put_blob_data(hash_bytes(b"x"), b"x")
+
+
+def test_a_proxy_sends_every_put_through_botocore(monkeypatch: pytest.MonkeyPatch,
+                                                  s3_server: S3TestServer,
+                                                  s3_client: Any) -> None:
+    bucket = make_bucket(s3_client)
+    # The proxy is the server itself (it serves absolute-form requests as any other).
+    monkeypatch.setenv("HTTP_PROXY", s3_server.endpoint_url)
+    monkeypatch.setenv("NO_PROXY", "")
+    store = S3Store(f"s3://{bucket}/org", endpoint_url="http://127.0.0.1:9/",
+                    max_attempts=1)
+    data = b"by proxy"
+    try:
+        assert store.put_blob_data(hash_bytes(data), data) is True
+    except StoreError:
+        pytest.fail("the PUT did not go through the proxy")
+    assert store.small_puts._http.direct is False

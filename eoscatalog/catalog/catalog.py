@@ -4,9 +4,8 @@ It combines the store (where the truth lives: blobs and the log) with the index 
 replay of the log). Every write checks what can be refused, stores the blobs, verified, and then
 commits a changeset planned on the freshest state (:meth:`Replay.commit`).
 
-Its methods are the API, each said in a line; the work, and its full account, is in what it owns
-(modules of ``eoscatalog.catalog``): ``parser.Parser``, ``reads.Reader``, ``writes.Writer``, the
-one commit path of every change ``commit.Committer``, and ``exports`` and ``maintenance``.
+Its methods are the API, each said in a line; the work is in what it owns (``eoscatalog.catalog``):
+``Parser``, ``Reader``, ``Writer``, the one commit path ``Committer``, exports, maintenance, diffs.
 
 >>> from eoscatalog.store import MemoryStore
 >>> cat = Catalog(MemoryStore(), ":memory:", user="ada")
@@ -22,9 +21,9 @@ import os
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from eoscatalog.catalog import diffing, exports, maintenance, opening
+from eoscatalog.catalog import exports, maintenance, opening
 from eoscatalog.catalog.commit import Committer
 from eoscatalog.catalog.folders import Folders
 from eoscatalog.catalog.ingest import Source
@@ -47,6 +46,9 @@ from eoscatalog.rules.listing import Listing
 from eoscatalog.rules.retention import RetentionRule
 from eoscatalog.store import Store
 
+if TYPE_CHECKING:
+    from eoscatalog.catalog.diffing import Diff
+
 __all__ = ["Catalog", "PutResult", "Transaction"]
 
 
@@ -60,8 +62,7 @@ class Catalog:
                  default_namespace: str = "users/me", admin: bool = False, offline: bool = False,
                  hash_cache: HashCache | None = None, cache: BlobCache | None = None,
                  checkpoint_every: int = 100, scratch_ttl: str | float = "7d",
-                 single_writer: bool = False,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 single_writer: bool = False, clock: Callable[[], datetime] | None = None) -> None:
         self.store = store
         self.index = index if isinstance(index, Index) else Index(index)
         self.user = user
@@ -181,8 +182,9 @@ class Catalog:
         """The space names under a prefix (or in a folder version) take (``eos du``)."""
         return self.folders.du(prefix)
 
-    def diff(self, a: str, b: str, *, tables: bool = True) -> diffing.Diff:
+    def diff(self, a: str, b: str, *, tables: bool = True) -> Diff:
         """How B differs from A: two names, or two folders ending with ``/`` (``eos diff``)."""
+        from eoscatalog.catalog import diffing  # with its table readers: not on a sync's path
         return diffing.Differ(self._reader, self.folders, self.cache).diff(a, b, tables=tables)
 
     def cached(self, ref: str | Reference) -> tuple[VersionRecord, Path]:
@@ -198,14 +200,14 @@ class Catalog:
         """Download the verified bytes ``ref`` means to ``dest`` (a file, or a folder), once."""
         return self._reader.get(self.reference(ref), dest, self.cache, on_bytes=on_bytes)
 
-    def fetch_to(self, ref: str | Reference, dest: str | os.PathLike[str], *,
+    def fetch_to(self, ref: str | Reference | VersionRecord, dest: str | os.PathLike[str], *,
                  on_bytes: Callable[[int], None] | None = None, follow_lock: bool = True,
                  via_cache: bool = False) -> VersionRecord:
-        """Put the verified bytes ``ref`` means at ``dest``, written once (``via_cache``: kept
-        in the download cache too, then copied); return the version they are."""
-        return self._reader.fetch_to(self.reference(ref), Path(dest), self.cache,
-                                     on_bytes=on_bytes, follow_lock=follow_lock,
-                                     via_cache=via_cache)
+        """Put the verified bytes ``ref`` means (a listing's VersionRecord: as it is) at ``dest``,
+        once (``via_cache``: kept in the download cache too); return the version they are."""
+        parsed = ref if isinstance(ref, VersionRecord) else self.reference(ref)
+        return self._reader.fetch_to(parsed, Path(dest), self.cache, on_bytes=on_bytes,
+                                     follow_lock=follow_lock, via_cache=via_cache)
 
     def cat(self, ref: str | Reference) -> bytes:
         """The verified bytes ``ref`` means, in memory (``eos cat`` streams them instead)."""
@@ -266,8 +268,7 @@ class Catalog:
         """Delete a name by adding a delete marker; every earlier version stays readable."""
         return self._writer.rm(name, message=message)
 
-    def undelete_prefix(self, prefix: str | Location, *,
-                        message: str = "") -> list[VersionRecord]:
+    def undelete_prefix(self, prefix: str | Location, *, message: str = "") -> list[VersionRecord]:
         """Undelete every deleted name under a folder in ONE changeset (``eos undelete -r``)."""
         return self._writer.undelete_folder(prefix, message=message)
 
@@ -275,8 +276,7 @@ class Catalog:
         """Add a version restoring the newest readable version before the delete marker."""
         return self._writer.undelete(name, message=message)
 
-    def rollback(self, name: str | Location, to: int | str, *,
-                 message: str = "") -> VersionRecord:
+    def rollback(self, name: str | Location, to: int | str, *, message: str = "") -> VersionRecord:
         """Add a version carrying the bytes of version ``to`` (a number, tag or hash prefix)."""
         return self._writer.rollback(name, to, message=message)
 

@@ -135,25 +135,22 @@ class Committer:
         """Each item's version after a commit, and whether the changeset made it.
 
         Versions are read back by number: another process sharing the index may have added
-        newer ones since this changeset was applied.
+        newer ones since this changeset was applied. All items are read in a few queries
+        (:meth:`Index.records_of`), not one per item.
         """
         new = {
             e.name: e.version for e in (changeset.entries if changeset else ())
             if e.op in VERSION_OPS
         }
+        found = self.index.records_of(namespace, {item.name: new.get(item.name) for item in items})
         out = []
         for item in items:
-            version = new.get(item.name)
-            record = (
-                self.index.version(namespace, item.name, version)
-                if version is not None
-                else self.index.latest(namespace, item.name)
-            )
+            record = found.get(item.name)
             if record is None:
                 raise ConflictError(
                     f"eos://{namespace}/{item.name} was written, but this client's index no "
                     "longer shows it (rebuilt or purged by another thread or process at the "
                     "same moment); see `eos versions` for what the log holds"
                 )
-            out.append((record, version is not None))
+            out.append((record, item.name in new))
         return out

@@ -13,6 +13,7 @@ stored in parallel, and the hash cache's new entries are written in one transact
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -48,19 +49,20 @@ def _check_files(sources: Sequence[Source]) -> dict[str, os.stat_result]:
     for source in sources:
         if isinstance(source, (bytes, bytearray, memoryview)):
             continue
-        path = Path(source)
+        key = os.path.abspath(source)
         try:
-            st = path.stat()
+            st: os.stat_result | None = os.stat(key)  # one stat: kind and state at once
         except FileNotFoundError:
             st = None
-        if st is None or not path.is_file():
+        if st is None or not stat.S_ISREG(st.st_mode):
+            path = Path(source)
             what = (
                 "is a folder" if path.is_dir()
                 else "is not a regular file" if path.exists()
                 else "does not exist"
             )
             raise FileNotFoundError(f"cannot put {path}: it {what}; nothing was stored")
-        stats[os.path.abspath(path)] = st
+        stats[key] = st
     return stats
 
 

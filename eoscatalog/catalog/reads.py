@@ -325,24 +325,30 @@ class Reader:
                              "Catalog.open(), or pass cache=BlobCache(folder)")
         return cache
 
-    def fetch_to(self, ref: Reference, target: Path, cache: BlobCache | None, *,
+    def fetch_to(self, ref: Reference | VersionRecord, target: Path, cache: BlobCache | None, *,
                  on_bytes: Callable[[int], None] | None = None, follow_lock: bool = True,
                  via_cache: bool = False) -> VersionRecord:
         """Put the verified bytes ``ref`` means at ``target``; return the version they are.
 
-        Written once: streamed into a temp file beside ``target``, hashed, renamed over it if
-        they match (or a verified copy of the ``cache`` entry, if it holds the blob); nothing
-        enters the cache unless ``via_cache`` (``File.download``: fetched into the cache, then
-        copied). ``follow_lock=False`` reads exactly ``ref`` even while a lock file is active,
-        and records no input: ``eos sync`` and ``eos cp -r`` copy what a listing showed.
+        Written once: streamed into a temp file beside ``target`` (a small blob on S3: read
+        whole and hashed in memory first), hashed, renamed over it if they match (or a verified
+        copy of the ``cache`` entry, if it holds the blob); nothing enters the cache unless
+        ``via_cache`` (``File.download``: fetched into the cache, then copied).
+        ``follow_lock=False`` reads exactly ``ref`` even while a lock file is active, and
+        records no input: ``eos sync`` and ``eos cp -r`` copy what a listing showed, and pass
+        its versions themselves (a VersionRecord: no lookup, as if ``follow_lock=False``).
         """
         resolve = self.resolve if follow_lock else self.resolve_exact
-        record = resolve(ref)
+        if isinstance(ref, VersionRecord):
+            record, resolve = ref, self.resolve_exact
+            ref = Reference(record.namespace, record.name, "version", record.version)
+        else:
+            record = resolve(ref)
         clean_stale_once(target.parent)  # what a killed download left there
         if cache is None or not via_cache:
             if record.hash is None or materialize_cached(cache, record.hash, target) is None:
                 self.with_blob(ref, record, lambda h: self.store.download_blob(
-                    h, target, on_bytes=on_bytes), resolve)
+                    h, target, on_bytes=on_bytes, size=record.size), resolve)
             return record
         entry = self.with_blob(ref, record,
                                lambda h: cache.fetch(h, self.store, on_bytes=on_bytes,

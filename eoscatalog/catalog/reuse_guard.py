@@ -72,10 +72,11 @@ class ReuseGuard:
         at the end of time, and a blob no unpurged version names is live at no time (so an
         injected clock, as reproducible example stores use, is read only for the times stamped).
         """
-        if self.index.hash_is_live(hash_string, _END_OF_TIME):
-            return True
+        # A new blob (what most of an upload's are) is settled by the first query.
         if not self.index.hash_is_live(hash_string, ""):  # "" is before every expiry
             return False
+        if self.index.hash_is_live(hash_string, _END_OF_TIME):
+            return True
         return self.index.hash_is_live(hash_string, format_time(self.now()))
 
     def restore(self, reused: list[tuple[Source, str]]) -> None:

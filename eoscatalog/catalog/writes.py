@@ -97,11 +97,13 @@ class Writer:
         pairs = [(source, self.parser.location(name)) for source, name in items]
         removals = [self.parser.location(name) for name in deletes]
         seen: set[Location] = set()
-        for loc in [loc for _, loc in pairs] + removals:
+        every = [loc for _, loc in pairs] + removals
+        for loc in every:
             if loc in seen:
                 raise InvalidNameError(f"{loc.uri} is given twice in one put")
             seen.add(loc)
-            self.committer.check_write(loc.namespace)
+        for namespace in dict.fromkeys(loc.namespace for loc in every):
+            self.committer.check_write(namespace)
         # Everything that can be refused is checked before the first byte is stored.
         meta = normalize_meta(meta)
         with self.committer.group.coming({loc.namespace for _, loc in pairs}

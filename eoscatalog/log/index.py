@@ -325,6 +325,11 @@ class Index:
         """The newest version that is not purged (it may be a delete marker)."""
         return self.queries.latest(namespace, name)
 
+    def records_of(self, namespace: str, wanted: dict[str, int | None],
+                   ) -> dict[str, VersionRecord]:
+        """Many names' versions (None: the latest) in a few queries; missing ones left out."""
+        return self.queries.records_of(namespace, wanted)
+
     def version(self, namespace: str, name: str, version: int) -> VersionRecord | None:
         """One version of a name, purged or not, or None."""
         return self.queries.version(namespace, name, version)

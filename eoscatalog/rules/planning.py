@@ -59,8 +59,11 @@ def plan_put(
     A name whose latest version is a delete marker gets a new version even with equal bytes.
     """
     entries = []
+    names = [item.name for item in items]
+    latest_of = index.records_of(namespace, dict.fromkeys(names))
+    next_of = index.next_versions(namespace, names)  # a name given twice: the first wins
     for item in items:
-        latest = index.latest(namespace, item.name)
+        latest = latest_of.get(item.name)
         unchanged = (
             latest is not None
             and not latest.is_delete_marker
@@ -77,7 +80,7 @@ def plan_put(
         entries.append(Entry(
             op="copy" if item.source else "put",
             name=item.name,
-            version=index.next_version(namespace, item.name),
+            version=next_of[item.name],
             hash=item.hash,
             size=item.size,
             source=item.source,

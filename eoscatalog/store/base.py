@@ -322,12 +322,15 @@ class Store(ABC):
         return b"".join(parts)
 
     def download_blob(self, hash_string: str, dest: str | os.PathLike[str], *,
-                      on_bytes: OnBytes | None = None, durable: bool = False) -> Path:
+                      on_bytes: OnBytes | None = None, durable: bool = False,
+                      size: int | None = None) -> Path:
         """Stream a blob into ``dest``, verified on the way; nothing is left behind on failure.
 
         The bytes go to a temporary file beside ``dest`` and are renamed into place only after
         their hash matched, so ``dest`` is either the complete, verified file or untouched.
         ``durable`` says the caller fsyncs ``dest`` next (S3 writes its bytes out meanwhile).
+        ``size`` is what the catalog says the blob holds, a hint only (S3 fetches a small blob
+        in one request); the hash decides.
         """
         dest = Path(dest)
         hash_string = parse_hash(hash_string)

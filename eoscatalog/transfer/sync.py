@@ -175,6 +175,8 @@ def _remote_map(catalog: Catalog, folder: Location, keep: PathFilter,
     folder version of it), less the excluded ones (so that --delete never touches what
     --exclude leaves out, on either side)."""
     listing = catalog.ls(folder if listed is None else listed, recursive=True, deleted=True)
+    if not keep.exclude:  # nothing left out: no glob to try on each of 10,000 names
+        return {r.name: r for r in listing.files}
     return {r.name: r for r in listing.files if not keep.leaves_out(r.name[len(folder.name):])}
 
 
@@ -311,20 +313,21 @@ def download_tree(
 
     def fetch(pair: tuple[tuple[VersionRecord, str], Path]) -> Path:
         (record, _), target = pair
-        catalog.fetch_to(record.uri, target, on_bytes=on_bytes, follow_lock=False)
-        when = parse_time(record.created).timestamp()
-        os.utime(target, (when, when))
         if record.hash is None:
             raise RuntimeError(
                 f"internal error: {record.uri} has no hash (a delete marker where bytes were "
                 "expected); please report it"
             )
+        catalog.fetch_to(record, target, on_bytes=on_bytes, follow_lock=False)
+        when = parse_time(record.created).timestamp()
+        os.utime(target, (when, when))
         catalog.hash_cache.remember(target, record.hash)
         if on_file is not None:
             on_file()
         return target
 
-    with ThreadPoolExecutor(DOWNLOAD_THREADS) as pool:
+    # The hashes are written in one transaction at the end, not one per file.
+    with catalog.hash_cache.batch(), ThreadPoolExecutor(DOWNLOAD_THREADS) as pool:
         return list(pool.map(fetch, zip(items, targets, strict=True)))
 
 

@@ -28,7 +28,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from eoscatalog.core.errors import NotFoundError, PreconditionFailedError, StoreError
+from eoscatalog.store.object_info import ObjectInfo
 from eoscatalog.store.s3.limits import BACKOFF, MAX_ATTEMPTS, READ_TIMEOUT
+from eoscatalog.store.s3.plain_list import PlainLister
 from eoscatalog.store.s3.redaction import install_redaction
 
 if TYPE_CHECKING:
@@ -73,8 +75,9 @@ def _timestamp(value: Any) -> datetime:
 class S3Client:
     """A botocore S3 client with eoscatalog's configuration, retry policy and error messages.
 
-    The client is built on a thread (the S3 model takes about 0.1 s to load) while the caller
-    goes on; :attr:`client` waits for it. ``endpoint_url`` defaults to the environment's
+    The botocore client is built on first need (the S3 model takes about 0.1 s to load), on a
+    thread once :meth:`start` is called; :attr:`client` waits for it. A LIST made before then
+    may go without it (:meth:`plain_list`). ``endpoint_url`` defaults to the environment's
     (:func:`endpoint_from_env`), credentials come from the standard AWS chain.
 
     >>> S3Client(endpoint_url="http://127.0.0.1:9000", max_attempts=2).where("s3://b/org")
@@ -93,46 +96,101 @@ class S3Client:
         addressing_style: str | None = None,
     ) -> None:
         install_redaction()  # botocore logs signed requests at DEBUG: mask credentials
-        from botocore.config import Config
-
-        from eoscatalog.store.s3.retries import RetryPolicy
-
+        if not isinstance(max_attempts, int) or max_attempts < 1:  # as RetryPolicy says, now
+            raise StoreError(f"max_attempts must be a whole number of at least 1, not "
+                             f"{max_attempts!r}")
         self.endpoint_url = endpoint_url or endpoint_from_env()
         self.max_attempts = max_attempts
-        self.retry: RetryPolicy = RetryPolicy(max_attempts, backoff)
-        config = Config(
+        self.addressing_style = addressing_style or ("path" if self.endpoint_url else "auto")
+        self._options = (region, backoff, read_timeout, max_pool_connections)
+        self._retry: RetryPolicy | None = None
+        self._session: Any = None
+        self._client: Any = None
+        self._failed: BaseException | None = None
+        self._ready = threading.Event()
+        self._started = False
+        self._start_lock = threading.Lock()
+        self._plain: PlainLister | bool | None = False  # False: not looked at yet
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """The retry policy of every request (imports botocore's retry module on first use)."""
+        if self._retry is None:
+            from eoscatalog.store.s3.retries import RetryPolicy
+
+            with self._start_lock:  # one policy: the one the client is given is the one used
+                if self._retry is None:
+                    self._retry = RetryPolicy(self.max_attempts, self._options[1])
+        return self._retry
+
+    @property
+    def started(self) -> bool:
+        """True once the botocore client is being built (or is)."""
+        return self._started
+
+    def start(self) -> None:
+        """Build the botocore client on a thread, if not yet begun: callers that will need it
+        start it early to overlap its 0.1 s with their own work. Nothing builds it until a
+        request needs botocore, so a command whose one request is a plain LIST
+        (:meth:`plain_list`) never does."""
+        with self._start_lock:
+            if self._started:
+                return
+            self._started = True
+        threading.Thread(target=self._build, daemon=True, name="eos-s3-client").start()
+
+    def plain_list(self, bucket: str, root: str, prefix: str,
+                   start_after: str | None = None) -> list[ObjectInfo] | None:
+        """The objects under ``root + prefix`` (keys less ``root``) listed without botocore,
+        while no botocore client was needed yet and the settings allow it
+        (:mod:`~eoscatalog.store.s3.plain_list`); None: list through botocore."""
+        if self._started:
+            return None
+        if self._plain is False:
+            self._plain = PlainLister.for_endpoint(
+                self.endpoint_url, self._options[0], self.addressing_style,
+                timeout=(CONNECT_TIMEOUT, self._options[2]), timestamp=_timestamp)
+        if not isinstance(self._plain, PlainLister):
+            return None
+        found = self._plain.list(bucket, root + prefix,
+                                 None if start_after is None else root + start_after)
+        if found is None:
+            self._plain = None  # botocore from now on
+            return None
+        return [ObjectInfo(key[len(root):], size, etag, modified)
+                for key, size, etag, modified in found]
+
+    def _config(self) -> Any:
+        from botocore.config import Config
+
+        _, _, read_timeout, max_pool_connections = self._options
+        return Config(
             # total_max_attempts counts the first try (botocore's max_attempts counts retries);
             # RetryPolicy replaces the handler, this keeps the same budget if it could not.
-            retries={"total_max_attempts": max_attempts, "mode": "standard"},
+            retries={"total_max_attempts": self.max_attempts, "mode": "standard"},
             max_pool_connections=max_pool_connections,
             connect_timeout=CONNECT_TIMEOUT,
             read_timeout=read_timeout,
             # We verify every byte with BLAKE3; extra CRCs only break third-party S3 services.
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
-            s3=cast(Any, {  # the stubs want a Literal; the option is a plain str, checked there
-                "addressing_style": addressing_style or ("path" if self.endpoint_url else "auto")}),
+            # the stubs want a Literal; the option is a plain str, checked there
+            s3=cast(Any, {"addressing_style": self.addressing_style}),
             signature_version="s3v4",  # presigned links too: SigV2 is deprecated
         )
-        # botocore, not boto3 (0.2 s of imports, s3transfer's).
-        self._session: Any = None
-        self._client: Any = None
-        self._failed: BaseException | None = None
-        self._ready = threading.Event()
-        threading.Thread(target=self._build, args=(region, config), daemon=True,
-                         name="eos-s3-client").start()
 
-    def _build(self, region: str | None, config: Any) -> None:
+    def _build(self) -> None:
         try:
-            import botocore.session  # here: its 0.05 s of imports overlap the caller's work
+            import botocore.session  # on a thread: its 0.05 s of imports overlap the caller's
 
             self._session = botocore.session.get_session()
             # dateutil's parser is a tenth of a small GET's CPU; S3's two forms parse natively.
             self._session.get_component("response_parser_factory").set_parser_defaults(
                 timestamp_parser=_timestamp)
+            # botocore, not boto3 (0.2 s of imports, s3transfer's).
             client = self._session.create_client(
-                "s3", endpoint_url=self.endpoint_url, region_name=region, config=config
-            )
+                "s3", endpoint_url=self.endpoint_url, region_name=self._options[0],
+                config=self._config())
             self.retry.install(client)
             self._client = client
         except BaseException as e:  # raised where the client is first used
@@ -142,13 +200,15 @@ class S3Client:
 
     @property
     def client(self) -> Any:
-        """The botocore S3 client (waits for it to be built)."""
+        """The botocore S3 client (built on first need; waits for it)."""
+        self.start()
         if self._client is None and self._ready.wait() and self._failed:
             raise self._failed
         return self._client
 
     @client.setter
     def client(self, value: Any) -> None:
+        self.start()
         self._ready.wait()  # the one being built must not land over this one
         self._client = value
 
@@ -160,6 +220,7 @@ class S3Client:
 
     def credentials_expire_at(self) -> datetime | None:
         """When temporary credentials (a role, SSO, a session token) expire, if known."""
+        self.start()
         self._ready.wait()
         credentials = self._session.get_credentials() if self._session else None
         expiry = getattr(credentials, "_expiry_time", None)
@@ -167,6 +228,7 @@ class S3Client:
 
     def credentials(self) -> Any:
         """The session's botocore credentials (refreshed as they expire), or None."""
+        self.start()
         self._ready.wait()
         return self._session.get_credentials() if self._session else None
 
@@ -250,5 +312,8 @@ class S3Client:
             raise StoreError(f"S3 request for {key!r} in {self.where(url)} failed: {e}") from None
 
     def close(self) -> None:
-        """Close the client's connections."""
-        self.client.close()
+        """Close the client's connections (none if it was never built)."""
+        if isinstance(self._plain, PlainLister):
+            self._plain.close()
+        if self._started:
+            self.client.close()

@@ -5,8 +5,9 @@ validation, endpoint rules, a dozen events, serialising, an ``Expect: 100-contin
 (botocore turns every ``PutObject`` body into a file, and sends the header for files), and
 parsing the answer. For a sync of thousands of 4-64 KiB files that is most of the client's time.
 :class:`DirectPut` sends the one request small blobs need, a ``PUT`` with ``If-None-Match: *``,
-signed by botocore's own SigV4 signer (``S3SigV4Auth``, payload hash included) with the
-client's credentials and region, over the client's own connection pool (so TLS verification,
+signed with SigV4 as botocore's ``S3SigV4Auth`` signs (payload hash included; by
+:class:`~eoscatalog.store.s3.signing.PutSigner`, which derives the signing key once a day) with
+the client's credentials and region, over the client's own connection pool (so TLS verification,
 proxies and the pool size are the client's). Retries are decided by the client's
 :class:`~eoscatalog.store.s3.retries.RetryPolicy`, called with what botocore's ``needs-retry``
 event would pass it, and failures are raised as the botocore exceptions the client would raise
@@ -23,13 +24,14 @@ import time
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from botocore.auth import S3SigV4Auth
-from botocore.awsrequest import AWSRequest
+from botocore.awsrequest import AWSPreparedRequest
 from botocore.exceptions import ClientError, HTTPClientError, NoCredentialsError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from eoscatalog.core.version import __version__
 from eoscatalog.store.s3.client import S3Client
+from eoscatalog.store.s3.pooled import PooledSender
+from eoscatalog.store.s3.signing import PutSigner, host_of
 
 __all__ = ["DirectPut"]
 
@@ -81,13 +83,16 @@ class DirectPut:
             client = self._s3.client
             self._region = client.meta.region_name or "us-east-1"
             self._operation = client.meta.service_model.operation_model("PutObject")
-            # botocore keeps its pool on the endpoint (no public accessor): sharing it keeps
-            # one set of connections, TLS settings and proxies for every request of the client.
-            self._http = client._endpoint.http_session
             link = client.generate_presigned_url(
                 "put_object", Params={"Bucket": self._bucket, "Key": _PROBE_KEY}, ExpiresIn=60)
             parts = urlsplit(link)
             self._base = f"{parts.scheme}://{parts.netloc}{parts.path[:-len(_PROBE_KEY)]}"
+            self._host = host_of(link)
+            self._path = parts.path[:-len(_PROBE_KEY)]
+            self._signer = PutSigner(self._region)
+            # botocore keeps its pool on the endpoint (no public accessor): sharing it keeps
+            # one set of connections, TLS settings and proxies for every request of the client.
+            self._http = PooledSender(client._endpoint.http_session, self._base)
             self._agent = f"eoscatalog/{__version__} {client.meta.config.user_agent or ''}"
             self._ready = True
 
@@ -95,8 +100,9 @@ class DirectPut:
         """One direct ``PUT`` of ``data`` at ``key`` (retried); return the ETag."""
         if not self._ready:
             self._prepare()
-        url = self._base + quote(key, safe="/~")
-        headers = {"User-Agent": self._agent.strip(), "Content-Length": str(len(data))}
+        quoted = quote(key, safe="/~")
+        url, path = self._base + quoted, self._path + quoted
+        headers = {"Content-Length": str(len(data))}
         if if_none_match:
             headers["If-None-Match"] = "*"
         retry = self._s3.retry
@@ -106,7 +112,7 @@ class DirectPut:
             caught: Exception | None = None
             response: Any = None
             try:
-                response = self._http.send(self._signed(url, headers, data).prepare())
+                response = self._http.send(self._signed(url, path, headers, data), path)
             except (BotocoreConnectionError, HTTPClientError) as e:
                 caught = e
             if response is not None and response.status_code < 300:
@@ -122,16 +128,22 @@ class DirectPut:
                 raise ClientError(parsed, "PutObject")  # type: ignore[arg-type]
             time.sleep(wait)
 
-    def _signed(self, url: str, headers: dict[str, str], data: bytes) -> AWSRequest:
+    def _signed(self, url: str, path: str, headers: dict[str, str],
+                data: bytes) -> AWSPreparedRequest:
         credentials = self._s3.credentials()
         if credentials is None:
             raise NoCredentialsError()
-        request = AWSRequest(method="PUT", url=url, data=data, headers=dict(headers))
+        frozen = credentials.get_frozen_credentials()
         # The payload is hashed into the signature (a small body: cheap), as botocore does
         # over plain HTTP; over HTTPS it is then checked end to end as well.
-        request.context["client_config"] = None
-        S3SigV4Auth(credentials.get_frozen_credentials(), "s3", self._region).add_auth(request)
-        return request
+        signed = self._signer.sign(
+            access_key=frozen.access_key, secret_key=frozen.secret_key, token=frozen.token,
+            host=self._host, path=path, headers=headers, body=data)
+        signed["User-Agent"] = self._agent.strip()  # botocore never signs it either
+        # A plain dict for headers: urllib3 takes any mapping, and botocore's HTTPHeaders (an
+        # email.message) costs more to fill than the whole signature.
+        return AWSPreparedRequest("PUT", url, signed,  # type: ignore[arg-type]
+                                  data, stream_output=False, context={})
 
 
 def _parsed(response: Any, attempt: int) -> dict[str, Any]:

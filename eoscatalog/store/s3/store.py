@@ -5,18 +5,18 @@ from the argument, else ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL``, so MinIO
 S3-compatible services work. Create-if-absent and compare-and-swap use S3's conditional writes
 (``If-None-Match: *`` and ``If-Match``); whether the service honours them is probed once.
 
-The botocore client, its configuration, retries and error messages:
-:mod:`~eoscatalog.store.s3.client` (shared with plain ``s3://`` sources); resumed downloads and
-multipart uploads: :class:`~eoscatalog.store.s3.downloader.S3Downloader` and
-:class:`~eoscatalog.store.s3.uploader.S3Uploader`, which the store owns. This module imports
-botocore, so
-:mod:`eoscatalog.store` and :mod:`eoscatalog` import it only when ``S3Store`` is first used.
+The botocore client (built on first need: a command whose only request is the LIST of the log
+never builds it), its configuration, retries and error messages: :mod:`~eoscatalog.store.s3.
+client`; large downloads and uploads, small GETs and PUTs: :class:`~eoscatalog.store.s3.
+downloader.S3Downloader`, :class:`~eoscatalog.store.s3.uploader.S3Uploader`, :class:`~eoscatalog.
+store.s3.direct_get.DirectGet`, :class:`~eoscatalog.store.s3.direct.DirectPut`, owned by the store.
 """
 
 from __future__ import annotations
 
 import builtins
 import contextlib
+import functools
 import os
 import tempfile
 import threading
@@ -25,8 +25,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 
@@ -38,8 +37,7 @@ from eoscatalog.store.keys import BLOB_PREFIX, TOUCHED, check_key
 from eoscatalog.store.object_info import ObjectInfo
 from eoscatalog.store.outboard import Outboard
 from eoscatalog.store.s3.client import S3Client, endpoint_from_env
-from eoscatalog.store.s3.direct import DirectPut
-from eoscatalog.store.s3.downloader import S3Downloader
+from eoscatalog.store.s3.disposition import attachment
 from eoscatalog.store.s3.limits import (
     BACKOFF,
     MAX_ATTEMPTS,
@@ -50,6 +48,11 @@ from eoscatalog.store.s3.limits import (
 )
 from eoscatalog.store.s3.redaction import install_redaction
 from eoscatalog.store.s3.uploader import S3Uploader
+
+if TYPE_CHECKING:
+    from eoscatalog.store.s3.direct import DirectPut
+    from eoscatalog.store.s3.direct_get import DirectGet
+    from eoscatalog.store.s3.downloader import S3Downloader
 
 __all__ = ["BLIND_PUT_LIMIT", "S3Store", "endpoint_from_env"]
 
@@ -100,19 +103,36 @@ class S3Store(Store):
                            max_pool_connections=max(16, max_concurrency * 2),
                            addressing_style=addressing_style)
         self.endpoint_url = self.s3.endpoint_url
-        self.retry = self.s3.retry
-        self.downloads = S3Downloader(self.s3, bucket, self.url, self._key, self.head,
-                                      part_size=part_size, max_concurrency=max_concurrency)
+        self._part_size, self._max_concurrency = part_size, max_concurrency
         self.uploads = S3Uploader(self.s3, bucket, self.prefix, self.url, self._key, self.exists,
                                   part_size=part_size, max_concurrency=max_concurrency)
-        self.small_puts = DirectPut(self.s3, bucket)
         self._conditional: bool | None = None
         self._bucket_exists = False
         self._probe_lock = threading.Lock()
 
+    @functools.cached_property
+    def small_puts(self) -> DirectPut:
+        """Small blobs' PUTs, made on first use (their modules load botocore's HTTP stack)."""
+        from eoscatalog.store.s3 import direct
+        return direct.DirectPut(self.s3, self.bucket)
+
+    @functools.cached_property
+    def small_gets(self) -> DirectGet:
+        """Small blobs' GETs, made on first use."""
+        from eoscatalog.store.s3 import direct_get
+        return direct_get.DirectGet(self.s3, self.bucket, self.url, self._key)
+
+    @functools.cached_property
+    def downloads(self) -> S3Downloader:
+        """The store's downloads, made on first use (their module loads botocore's HTTP stack)."""
+        from eoscatalog.store.s3 import downloader
+
+        return downloader.S3Downloader(self.s3, self.bucket, self.url, self._key, self.head,
+                            part_size=self._part_size, max_concurrency=self._max_concurrency)
+
     @property
     def client(self) -> Any:
-        """The botocore S3 client (waits for it to be built)."""
+        """The botocore S3 client (built on first need)."""
         return self.s3.client
 
     @client.setter
@@ -141,13 +161,9 @@ class S3Store(Store):
         >>> url, options["client_kwargs"]["endpoint_url"]
         ('s3://b/org/blobs/x', 'http://127.0.0.1:9000')
         """
-        client: dict[str, Any] = {}
-        if self.endpoint_url:
-            client["endpoint_url"] = self.endpoint_url
-        if self.region:
-            client["region_name"] = self.region
-        return f"s3://{self.bucket}/{self._key(key)}", ({"client_kwargs": client} if client
-                                                        else None)
+        client = {k: v for k, v in (("endpoint_url", self.endpoint_url),
+                                    ("region_name", self.region)) if v}
+        return f"s3://{self.bucket}/{self._key(key)}", {"client_kwargs": client} if client else None
 
     # -- errors --------------------------------------------------------------------------------
 
@@ -171,9 +187,14 @@ class S3Store(Store):
         return self.downloads.iter_chunks(key, start, end)
 
     def download_blob(self, hash_string: str, dest: str | os.PathLike[str], *,
-                      on_bytes: OnBytes | None = None, durable: bool = False) -> Path:
-        """Download a blob to ``dest`` as parallel ranged GETs, verified before it is renamed
-        into place (:meth:`S3Downloader.download_blob`)."""
+                      on_bytes: OnBytes | None = None, durable: bool = False,
+                      size: int | None = None) -> Path:
+        """Download a blob to ``dest``, verified before it is renamed into place: one GET if the
+        catalog says it is small (``size``, :meth:`DirectGet.download_blob`), else parallel
+        ranged GETs (:meth:`S3Downloader.download_blob`)."""
+        if size is not None and 0 < size <= self.small_gets.limit and (
+                done := self.small_gets.download_blob(hash_string, dest, on_bytes)):
+            return done
         return self.downloads.download_blob(hash_string, dest, on_bytes=on_bytes,
                                             durable=durable)
 
@@ -286,29 +307,12 @@ class S3Store(Store):
         """
         params = {"Bucket": self.bucket, "Key": self._key(key)}
         if filename:
-            params["ResponseContentDisposition"] = self._attachment(filename)
+            params["ResponseContentDisposition"] = attachment(filename)
         with self.errors(key):
             url: str = self.client.generate_presigned_url(
                 "get_object", Params=params, ExpiresIn=int(expires_in)
             )
         return url
-
-    @staticmethod
-    def _attachment(filename: str) -> str:
-        """A ``Content-Disposition`` value saving the download as ``filename`` (RFC 6266): a
-        quoted ASCII name, plus ``filename*`` in UTF-8 (RFC 5987) when the name needs more.
-
-        >>> S3Store._attachment("report.pdf")
-        'attachment; filename="report.pdf"'
-        >>> print(S3Store._attachment('café "v2".csv'))
-        attachment; filename="caf_ _v2_.csv"; filename*=UTF-8''caf%C3%A9%20%22v2%22.csv
-        """
-        # Quotes, backslashes and percent signs are kept out of the quoted form: clients
-        # disagree on escapes in it, and some decode %XX there.
-        plain = "".join(c if " " <= c <= "~" and c not in '"\\%' else "_" for c in filename)
-        if plain == filename:
-            return f'attachment; filename="{filename}"'
-        return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
     def credentials_expire_at(self) -> datetime | None:
         """When temporary credentials (a role, SSO, a session token) expire, if known."""
@@ -329,27 +333,25 @@ class S3Store(Store):
         self._bucket_exists = True
 
     def list(self, prefix: str, *, start_after: str | None = None) -> Iterator[ObjectInfo]:
+        plain = self.s3.plain_list(self.bucket, self.prefix, prefix, start_after)  # no botocore
+        if plain is not None:
+            yield from plain
+            return
         args: dict[str, Any] = {"Bucket": self.bucket, "Prefix": self.prefix + prefix}
         if start_after is not None:
             args["StartAfter"] = self.prefix + start_after
         with self.errors(prefix):
             for page in self.client.get_paginator("list_objects_v2").paginate(**args):
                 for obj in page.get("Contents", []):
-                    yield ObjectInfo(
-                        obj["Key"][len(self.prefix) :],
-                        obj["Size"],
-                        obj["ETag"].strip('"'),
-                        obj["LastModified"].isoformat(),
-                    )
+                    yield ObjectInfo(obj["Key"][len(self.prefix):], obj["Size"],
+                                     obj["ETag"].strip('"'), obj["LastModified"].isoformat())
 
     def list_dirs(self, prefix: str) -> builtins.list[str]:
         full = self.prefix + prefix
         found: list[str] = []
         with self.errors(prefix):
-            pages = self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=full, Delimiter="/"
-            )
-            for page in pages:
+            for page in self.client.get_paginator("list_objects_v2").paginate(
+                    Bucket=self.bucket, Prefix=full, Delimiter="/"):
                 for common in page.get("CommonPrefixes", []):
                     found.append(common["Prefix"][len(full) :].rstrip("/"))
         return sorted(found)
