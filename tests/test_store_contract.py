@@ -1317,11 +1317,12 @@ def test_local_copy_raises_what_is_not_about_support(tmp_path, monkeypatch):
 def test_s3_large_blob_downloads_as_parallel_parts(
     multipart_store: S3Store, s3_server: S3TestServer, tmp_path: Path
 ) -> None:
-    """A blob of three parts comes down as three ranged GETs that cover it exactly, written at
-    their offsets and verified as a whole; a small blob costs one GET."""
+    """A blob of three parts comes down as ranged GETs that cover it exactly (the first of
+    ``part_size``, the next growing so they finish in order), written at their offsets and
+    verified as a whole; a small blob costs one GET."""
     import random
 
-    data = random.Random(11).randbytes(12 * MiB + 7)
+    data = random.Random(11).randbytes(17 * MiB + 7)
     h = multipart_store.put_blob_bytes(data)
     small = multipart_store.put_blob_bytes(b"small blob")
     before = len(s3_server.requests.for_bucket(multipart_store.bucket))
@@ -1333,8 +1334,8 @@ def test_s3_large_blob_downloads_as_parallel_parts(
     gets = [r.range for r in s3_server.requests.for_bucket(multipart_store.bucket)[before:]
             if r.method == "GET"]
     part = 5 * MiB
-    assert sorted(gets[:3]) == sorted([f"bytes=0-{part - 1}", f"bytes={part}-{2 * part - 1}",
-                                       f"bytes={2 * part}-{len(data) - 1}"])
+    assert sorted(gets[:3]) == sorted([f"bytes=0-{part - 1}", f"bytes={part}-{3 * part - 1}",
+                                       f"bytes={3 * part}-{len(data) - 1}"])
     assert gets[3:] == [f"bytes=0-{part - 1}"]  # the small blob: one GET
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["big", "small"]
 

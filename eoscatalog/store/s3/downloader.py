@@ -1,6 +1,6 @@
 """Downloads from an S3 store root (:class:`S3Downloader`, owned by
 :class:`~eoscatalog.store.s3.store.S3Store`): streams that resume with a ranged GET after a cut,
-and blobs fetched as parallel ranged GETs.
+and blobs fetched as parallel ranged GETs, hashed in order while they arrive.
 
 A download's stream cut mid-body goes on from the first byte not received, with ``If-Match`` on
 the first answer's ETag, at most ``max_attempts`` streams in all. Bodies are read 1 MiB at a
@@ -23,7 +23,8 @@ from botocore.exceptions import ClientError, IncompleteReadError
 from eoscatalog.core.errors import NotFoundError, StoreError
 from eoscatalog.core.faults import crash_point
 from eoscatalog.core.fsio import OnBytes, staged
-from eoscatalog.core.hashing import hash_file, parse_hash, verify_hash
+from eoscatalog.core.hashing import hash_bytes, parse_hash, verify_hash
+from eoscatalog.core.ordered_hasher import OrderedHasher
 from eoscatalog.store.keys import blob_key
 from eoscatalog.store.object_info import ObjectInfo
 from eoscatalog.store.s3.client import PRECONDITION, S3Client
@@ -31,14 +32,14 @@ from eoscatalog.store.s3.limits import MAX_CONCURRENCY, PART_SIZE
 from eoscatalog.store.s3.retries import STREAM_CUT
 from eoscatalog.store.s3.writeback import Writeback
 
-__all__ = ["S3Downloader"]
+__all__ = ["S3Downloader", "part_ranges"]
 
 logger = logging.getLogger(__name__)
 
 READ_CHUNK = 1024 * 1024  # bytes per read of a body
-# A large blob's parts after the first are spread over about twice the threads, within these
-# bounds: fewer requests (each costs a millisecond of CPU), enough parts to keep them all busy.
-MAX_PART = 64 * 1024 * 1024
+# The largest ranged GET of a blob (see part_ranges): few requests (each costs a millisecond of
+# CPU), parts small enough to keep every thread busy to the end.
+MAX_PART = 32 * 1024 * 1024
 
 
 class S3Downloader:
@@ -144,21 +145,22 @@ class S3Downloader:
 
     def download_blob(self, hash_string: str, dest: str | os.PathLike[str], *,
                       on_bytes: OnBytes | None = None, durable: bool = False) -> Path:
-        """Download a blob to ``dest`` as parallel ranged GETs (the first of ``part_size``
-        bytes, the rest of at least that, up to 64 MiB, about two per thread), all pinned to
-        the first answer's ETag, each written at its offset straight from the socket; the
-        temp file is then hashed as a whole (memory-mapped, on every core) and renamed into
-        place only if it matches. A blob of one part costs one GET. ``durable``: the caller
-        fsyncs the file next (a cache entry), so its bytes are written out as they arrive."""
+        """Download a blob to ``dest`` as parallel ranged GETs, all pinned to the first answer's
+        ETag, each written at its offset straight from the socket, hashed in order as they land
+        (:class:`~eoscatalog.core.ordered_hasher.OrderedHasher` reads each run of bytes back
+        from the temp file as soon as every byte before it is written), and renamed into place
+        only if the hash of all its bytes matches. A blob of one part costs one GET. ``durable``:
+        the caller fsyncs the file next (a cache entry), so its bytes are written out as they
+        arrive."""
         hash_string = parse_hash(hash_string)
         key = blob_key(hash_string)
         dest = Path(dest)
         try:
             with staged(dest, durable=False) as temp:
-                self._download_parts(temp.fd, key, on_bytes, durable)
+                actual = self._download_parts(temp.fd, temp.path, key, on_bytes, durable)
                 temp.close()
                 crash_point("get.temp-written")
-                verify_hash(hash_string, hash_file(temp.path), f"blob {hash_string} in {self.url}")
+                verify_hash(hash_string, actual, f"blob {hash_string} in {self.url}")
                 temp.replace()
         except NotFoundError:
             raise NotFoundError(
@@ -167,60 +169,121 @@ class S3Downloader:
             ) from None
         return dest
 
-    def _download_parts(self, fd: int, key: str, on_bytes: OnBytes | None,
-                        durable: bool) -> None:
+    def _download_parts(self, fd: int, path: str, key: str, on_bytes: OnBytes | None,
+                        durable: bool) -> str:
+        """Fetch the blob into ``fd`` (the temp file at ``path``); return the hash of what the
+        file holds."""
         opened = self._open_range(key, 0, self.part_size, None)
         if opened is None:
-            return  # an empty blob
+            return hash_bytes(b"")  # an empty blob
         response, body = opened
         etag = response["ETag"]
         end = response["ContentLength"]
         content_range = response.get("ContentRange", "")
         size = int(content_range.rsplit("/", 1)[-1]) if "/" in content_range else end
         os.ftruncate(fd, size)
+        reader = _reopen(fd, path)
+        hasher = OrderedHasher(reader, size)
         writeback = Writeback(fd) if durable else None
         try:
-            self._fetch_parts(fd, key, body, etag, end, size, writeback, on_bytes)
+            sink = _Sink(fd, hasher, writeback, on_bytes)
+            self._fetch_parts(sink, key, body, etag, end, size)
+            return hasher.result()
         finally:
-            if writeback is not None:
-                writeback.close()
+            try:
+                hasher.close()
+                if writeback is not None:
+                    writeback.close()
+            finally:
+                os.close(reader)
 
-    def _fetch_parts(self, fd: int, key: str, body: Any, etag: str, end: int, size: int,
-                     writeback: Writeback | None, on_bytes: OnBytes | None) -> None:
-        """Write the open first part, then fetch the other parts in parallel."""
-        written, cuts = 0, 0
-        try:
-            while data := body.read(READ_CHUNK):
-                written += _write_at(fd, data, written, writeback, on_bytes)
-        except STREAM_CUT:
-            cuts = 1  # the rest of the first part is fetched below, with one attempt used
-        finally:
-            body.close()
-        ranges = [(written, end, cuts)] if written < end else []
-        step = min(MAX_PART, max(self.part_size,
-                                 -(-(size - end) // (2 * self.max_concurrency))))
-        ranges += [(s, min(s + step, size), 0) for s in range(end, size, step)]
+    def _fetch_parts(self, sink: _Sink, key: str, body: Any, etag: str, end: int,
+                     size: int) -> None:
+        """Write the open first part and fetch the other parts, all in parallel."""
 
-        def fetch(start: int, stop: int, cuts: int) -> None:
+        def first() -> None:
+            written, cuts = 0, 0
+            try:
+                while data := body.read(READ_CHUNK):
+                    written += sink.write(data, written)
+            except STREAM_CUT:
+                cuts = 1  # the rest of the first part is fetched again, with one attempt used
+            finally:
+                body.close()
+            if written < end:
+                fetch(written, end, cuts)
+
+        def fetch(start: int, stop: int, cuts: int = 0) -> None:
             offset = start
             for chunk in self.iter_chunks(key, start, stop, if_match=etag, cuts=cuts):
-                offset += _write_at(fd, chunk, offset, writeback, on_bytes)
+                offset += sink.write(chunk, offset)
             if offset != stop:
                 raise StoreError(f"{key!r} in {self.url} ended at byte {offset}, not {stop}; "
                                  "retry")
 
-        if len(ranges) <= 1:
-            for r in ranges:
-                fetch(*r)
+        ranges = part_ranges(end, size, self.part_size, self.max_concurrency)
+        if not ranges:
+            first()
             return
         with ThreadPoolExecutor(self.max_concurrency) as pool:
-            futures = [pool.submit(fetch, *r) for r in ranges]
+            futures = [pool.submit(first), *(pool.submit(fetch, *r) for r in ranges)]
             try:
                 for future in futures:
                     future.result()
             except BaseException:
                 pool.shutdown(cancel_futures=True)
                 raise
+
+
+def part_ranges(first: int, size: int, part_size: int, concurrency: int) -> list[tuple[int, int]]:
+    """The ranged GETs of a blob's bytes after its first part ``[0, first)``, in order.
+
+    The first parts grow (``part_size`` times 2, 3, ... up to ``concurrency``), so the parts
+    in flight finish one after another, in order, rather than all at once: the bytes before
+    the lowest unfinished one, which is all the hash can take, keep growing while the others
+    arrive, and little is left to hash when the last lands. The rest are ``concurrency`` times
+    ``part_size`` (at most 32 MiB, never less than ``part_size``).
+
+    >>> MiB = 1024 * 1024
+    >>> [(a // MiB, b // MiB) for a, b in part_ranges(8 * MiB, 100 * MiB, 8 * MiB, 4)]
+    [(8, 24), (24, 48), (48, 80), (80, 100)]
+    """
+    steady = max(part_size, min(MAX_PART, concurrency * part_size))
+    ranges, start, grow = [], first, 2
+    while start < size:
+        step = min(steady, grow * part_size)
+        grow += 1
+        stop = min(start + step, size)
+        ranges.append((start, stop))
+        start = stop
+    return ranges
+
+
+class _Sink:
+    """Where a download's bytes go: written at their offsets of ``fd``, reported to the
+    hasher, counted for the writeback and the caller's progress."""
+
+    def __init__(self, fd: int, hasher: OrderedHasher, writeback: Writeback | None,
+                 on_bytes: OnBytes | None) -> None:
+        self.fd, self.hasher, self.writeback, self.on_bytes = fd, hasher, writeback, on_bytes
+
+    def write(self, data: bytes, offset: int) -> int:
+        """Write all of ``data`` at ``offset``; return its length."""
+        _write_at(self.fd, data, offset, self.writeback, self.on_bytes)
+        self.hasher.wrote(offset, len(data))
+        return len(data)
+
+
+def _reopen(fd: int, path: str) -> int:
+    """A read-only descriptor of the file open at ``fd`` (a temp file at ``path``, written
+    through ``fd``, which is write-only): refused if ``path`` is another file by now."""
+    reader = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    ours, theirs = os.fstat(fd), os.fstat(reader)
+    if (ours.st_dev, ours.st_ino) != (theirs.st_dev, theirs.st_ino):
+        os.close(reader)
+        raise StoreError(f"the temporary file {path} was replaced by another program while "
+                         "a download wrote it; nothing was kept. Retry")
+    return reader
 
 
 def _write_at(fd: int, data: bytes, offset: int, writeback: Writeback | None,
