@@ -46,14 +46,6 @@ def store(s3_server_any: S3Endpoint, proxy: FaultProxy) -> Iterator[S3Store]:
     s.close()
 
 
-@pytest.fixture
-def catalog(store: S3Store, tmp_path: Path) -> Iterator[Catalog]:
-    cat = Catalog(store, tmp_path / "index.sqlite", user="ada")
-    yield cat
-    cat.index.close()
-    cat.hash_cache.close()
-
-
 def _stored(catalog: Catalog, tmp_path: Path, data: bytes, name: str = "p/a.bin") -> str:
     src = tmp_path / "src" / name
     src.parent.mkdir(parents=True, exist_ok=True)

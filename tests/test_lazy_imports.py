@@ -21,13 +21,12 @@ from test_security import SECRET_ENV, leaks
 ROOT = Path(__file__).resolve().parent.parent
 S3_LIBRARIES = ("boto3", "botocore", "s3transfer", "urllib3")
 
-# Runs `python -m eoscatalog ARGS...` and writes, at exit, which S3 libraries were imported.
-PROBE = f"""
+# Runs `python -m eoscatalog ARGS...` and writes, at exit, every module it imported.
+PROBE = """
 import atexit, json, logging, os, runpy, sys
 def report():
-    loaded = sorted({{m.split(".")[0] for m in sys.modules}} & set({S3_LIBRARIES!r}))
     with open(os.environ["PROBE_OUT"], "w") as f:
-        json.dump(loaded, f)
+        json.dump(sorted(sys.modules), f)
 atexit.register(report)
 if os.environ.get("PROBE_DEBUG"):
     logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
@@ -36,16 +35,23 @@ runpy.run_module("eoscatalog", run_name="__main__", alter_sys=True)
 """
 
 
-def probe(tmp_path: Path, *args: str, **env: str) -> tuple[subprocess.CompletedProcess[str],
-                                                             list[str]]:
-    """Run ``eos ARGS`` in a fresh interpreter: its result and the S3 libraries it imported."""
-    out = tmp_path / "loaded.json"
+def run_eos(tmp_path: Path, *args: str, **env: str) -> tuple[subprocess.CompletedProcess[str],
+                                                              list[str]]:
+    """Run ``eos ARGS`` in a fresh interpreter: its result and every module it imported."""
+    out = tmp_path / "modules.json"
     out.unlink(missing_ok=True)
     variables = {**os.environ, "EOS_HOME": str(tmp_path / "home"), "EOS_USER": "ada",
                  "PYTHONPATH": str(ROOT), "PROBE_OUT": str(out), **env}
     proc = subprocess.run([sys.executable, "-c", PROBE, *args], env=variables,
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
     return proc, json.loads(out.read_text())
+
+
+def probe(tmp_path: Path, *args: str, **env: str) -> tuple[subprocess.CompletedProcess[str],
+                                                             list[str]]:
+    """Run ``eos ARGS`` in a fresh interpreter: its result and the S3 libraries it imported."""
+    proc, modules = run_eos(tmp_path, *args, **env)
+    return proc, sorted({m.split(".")[0] for m in modules} & set(S3_LIBRARIES))
 
 
 def test_import_eoscatalog_loads_no_s3_library_until_s3store_is_asked_for() -> None:

@@ -13,11 +13,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
-import subprocess
-import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,6 +23,7 @@ from unittest import mock
 
 import pytest
 from conftest import S3Endpoint, make_bucket
+from test_lazy_imports import run_eos as eos
 
 from eoscatalog.catalog.catalog import Catalog
 from eoscatalog.local.hash_cache import HashCache
@@ -40,29 +38,6 @@ KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
 # Loaded by building a client or sending through botocore; not by an unchanged sync.
 HEAVY = ("botocore.session", "botocore.client", "botocore.auth", "urllib3", "eoscatalog.sdk.file",
          "eoscatalog.catalog.diffing")
-
-# Runs `python -m eoscatalog ARGS...` and writes, at exit, every module it imported.
-PROBE = """
-import atexit, json, os, runpy, sys
-def report():
-    with open(os.environ["PROBE_OUT"], "w") as f:
-        json.dump(sorted(sys.modules), f)
-atexit.register(report)
-sys.argv = ["eos", *sys.argv[1:]]
-runpy.run_module("eoscatalog", run_name="__main__", alter_sys=True)
-"""
-
-
-def eos(tmp_path: Path, *args: str, **env: str) -> tuple[subprocess.CompletedProcess[str],
-                                                           list[str]]:
-    """``eos ARGS`` in a fresh interpreter: its result and the modules it imported."""
-    out = tmp_path / "modules.json"
-    out.unlink(missing_ok=True)
-    variables = {**os.environ, "EOS_HOME": str(tmp_path / "home"), "EOS_USER": "ada",
-                 "PYTHONPATH": str(ROOT), "PROBE_OUT": str(out), **env}
-    proc = subprocess.run([sys.executable, "-c", PROBE, *args], env=variables,
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
-    return proc, json.loads(out.read_text())
 
 
 def _tree(root: Path, count: int = 30) -> Path:

@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from html import unescape
 from urllib.parse import quote, unquote_plus, urlsplit
 
-from eoscatalog.store.s3.signing import SigV4Signer
+from eoscatalog.store.s3.signing import SigV4Signer, host_of
 
 __all__ = ["PlainLister", "plain_credentials"]
 
@@ -70,8 +70,7 @@ class PlainLister:
         self.scheme = parts.scheme
         self.netloc = parts.netloc
         self.base_path = parts.path.rstrip("/")
-        default = {"http": ":80", "https": ":443"}[parts.scheme]
-        self.host = parts.netloc[:-len(default)] if parts.netloc.endswith(default) else parts.netloc
+        self.host = host_of(endpoint_url)  # as botocore signs it
         self.region = region
         self._signer = SigV4Signer(region)
         self.credentials = credentials
