@@ -97,7 +97,7 @@ def s3_bucket(s3_client) -> str:
 @pytest.fixture(scope="session")
 def seaweed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
     """SeaweedFS on 127.0.0.1 in a folder of its own; one per test process (xdist worker)."""
-    server = SeaweedServer(tmp_path_factory.mktemp("seaweed"))
+    server = SeaweedServer(tmp_path_factory.mktemp("seaweed"), volumes_per_bucket=1)
     server.start()
     yield server
     server.stop()

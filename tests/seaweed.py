@@ -9,6 +9,12 @@ two servers), the data lives in a folder of its own, and volumes are small and m
 (``-volume.max=0 -master.volumeSizeLimitMB=64 -master.volumePreallocate=false``): with the
 defaults it runs out of writable volumes and answers 500 to most PUTs.
 
+Every bucket is a SeaweedFS collection, and the master grows 7 volumes for a new collection by
+default. ``-volume.max=0`` caps volumes at free disk / 64 MB, so a test run making hundreds of
+buckets on a smaller disk ran out of volumes and got ``InternalError`` on every new bucket's
+first PUT. The tests pass ``volumes_per_bucket=1`` (``WEED_MASTER_VOLUME_GROWTH_COPY_1``, the
+``master.toml`` setting ``[master.volume_growth] copy_1`` in weed's environment form).
+
 >>> server = SeaweedServer(Path(tempfile.mkdtemp()))  # doctest: +SKIP
 >>> server.start(); server.endpoint_url  # doctest: +SKIP
 'http://127.0.0.1:41234'
@@ -64,8 +70,9 @@ class SeaweedServer:
     tests' fake ``testing`` keys are.
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, volumes_per_bucket: int | None = None) -> None:
         self.folder = folder
+        self.volumes_per_bucket = volumes_per_bucket
         self.ports: dict[str, int] = {}
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = folder / "weed.log"
@@ -80,6 +87,24 @@ class SeaweedServer:
                 "-ip.bind=127.0.0.1", "-s3", *flags, "-volume.max=0",
                 "-master.volumeSizeLimitMB=64", "-master.volumePreallocate=false"]
 
+    def environment(self) -> dict[str, str]:
+        """weed's environment: ours, plus the volume growth per new bucket when one is set."""
+        env = dict(os.environ)
+        if self.volumes_per_bucket is not None:
+            env["WEED_MASTER_VOLUME_GROWTH_COPY_1"] = str(self.volumes_per_bucket)
+        return env
+
+    def volumes_of(self, bucket: str) -> int:
+        """How many volumes the master holds for ``bucket`` (its collection), from /dir/status."""
+        import json
+        import urllib.request
+
+        url = f"http://127.0.0.1:{self.ports['master.port']}/dir/status"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            status = json.load(response)
+        return sum(len(layout.get("writables") or []) for layout in status["Topology"]["Layouts"]
+                   if layout["collection"] == bucket)
+
     def start(self) -> None:
         """Start the server and wait (up to 90 s) until it stores an object."""
         for attempt in range(3):  # a port taken between choosing and binding: choose again
@@ -87,7 +112,8 @@ class SeaweedServer:
             self.ports = dict(zip(LISTENERS, _free_ports(len(LISTENERS)), strict=True))
             log = self.log_path.open("ab")
             self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL, start_new_session=True)
+                                            stdin=subprocess.DEVNULL, start_new_session=True,
+                                            env=self.environment())
             log.close()
             if self._wait_ready():
                 return
