@@ -151,3 +151,21 @@ def test_retention_through_the_command_line(tmp_path: Path) -> None:
     assert report["deleted"]["purged"]["count"] == 3
     assert "no retention rules" in eos("admin", "retention", "rm", "eos://org/raw/",
                                        admin=True)
+
+
+def test_a_keep_tagged_rule_keeps_the_versions_a_folder_tag_pins() -> None:
+    store = MemoryStore()
+    writer = Catalog(store, ":memory:", user="ada")
+    for n in range(1, 5):
+        writer.put_bytes(f"a v{n}".encode(), "eos://org/runs/a.txt")
+        if n == 2:
+            writer.put_bytes(b"b v1", "eos://org/runs/b.txt")
+            writer.folders.tag("eos://org/runs/", "paper")  # runs/a.txt@2, runs/b.txt@1
+    admin = Catalog(store, ":memory:", user="root", admin=True,
+                    clock=lambda: datetime.now(timezone.utc) + timedelta(days=2))
+    admin.set_retention("eos://org/runs/", keep_last=1)
+    assert admin.gc(prune=True).pruned == {"eos://org/runs/a.txt": [1, 3]}
+    assert writer.read_bytes("eos://org/runs@paper/a.txt") == b"a v2"
+    assert writer.read_bytes("eos://org/runs@paper/b.txt") == b"b v1"
+    admin.set_retention("eos://org/runs/", keep_last=1, keep_tagged=False)
+    assert admin.gc(prune=True).pruned == {"eos://org/runs/a.txt": [2]}

@@ -34,6 +34,7 @@ from eoscatalog.core.names import Location
 from eoscatalog.core.units import format_time, parse_duration
 from eoscatalog.local.hash_cache import HashCache
 from eoscatalog.log.changesets import Entry, list_namespaces
+from eoscatalog.log.index import Index
 from eoscatalog.log.records import VersionRecord
 from eoscatalog.rules.retention import (
     POLICY_KEY,
@@ -205,6 +206,17 @@ def set_retention(committer: Committer, locate: Callable[[], Location], *,
     raise ConflictError("the retention rules kept changing under this update; retry")
 
 
+def _folder_tagged(index: Index, namespace: str) -> dict[str, set[int]]:
+    """The versions of each name that a folder tag of ``namespace`` pins (the name's version
+    in the tagged folder version): a ``keep_tagged`` rule keeps them like tagged versions, so
+    ``folder@tag/`` still reads every byte after gc --prune."""
+    pinned: dict[str, set[int]] = {}
+    for tag in index.folders.tags_under(namespace, ""):
+        for rec in index.folders.snapshot(namespace, tag["prefix"], tag["target_seq"]):
+            pinned.setdefault(rec.name, set()).add(rec.version)
+    return pinned
+
+
 def _prune(committer: Committer, report: GcReport, dry_run: bool) -> None:
     """Purge the versions retention rules do not keep (one changeset per namespace)."""
     index = committer.index
@@ -212,12 +224,14 @@ def _prune(committer: Committer, report: GcReport, dry_run: bool) -> None:
     now = committer.now()
     for namespace in sorted({r.namespace for r in rules}):
         names = {rec.name for rec in index.versions_under(namespace, "")}
+        in_folder_tags = _folder_tagged(index, namespace)
         entries: list[Entry] = []
         for name in sorted(names):
             rule = rule_for(rules, namespace, name)
             if rule is None:
                 continue
-            doomed = versions_to_prune(index.versions(namespace, name), rule, now)
+            doomed = versions_to_prune(index.versions(namespace, name), rule, now,
+                                       also_tagged=in_folder_tags.get(name, set()))
             if doomed:
                 report.pruned[f"eos://{namespace}/{name}"] = doomed
                 entries.append(Entry(op="purge", name=name, versions=tuple(doomed)))

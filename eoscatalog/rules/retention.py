@@ -12,7 +12,7 @@ Pure: the catalog reads the file and the versions, and writes the purges.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -90,8 +90,9 @@ def rule_for(rules: Sequence[RetentionRule], namespace: str,
 
 
 def versions_to_prune(history: Sequence[VersionRecord], rule: RetentionRule,
-                      now: datetime) -> list[int]:
-    """The versions of one name (oldest first) that no keep of ``rule`` keeps.
+                      now: datetime, also_tagged: Collection[int] = ()) -> list[int]:
+    """The versions of one name (oldest first) that no keep of ``rule`` keeps;
+    ``also_tagged``: versions a folder tag pins, kept as tagged ones are.
 
     Only versions with bytes that are not purged yet can be pruned, and never the latest one.
 
@@ -111,7 +112,7 @@ def versions_to_prune(history: Sequence[VersionRecord], rule: RetentionRule,
     if rule.keep_last:
         kept |= {r.version for r in candidates[-rule.keep_last:]}
     if rule.keep_tagged:
-        kept |= {r.version for r in candidates if r.tags}
+        kept |= {r.version for r in candidates if r.tags or r.version in also_tagged}
     if rule.keep_days is not None:
         since = format_time(now - timedelta(days=rule.keep_days))
         kept |= {r.version for r in candidates if r.created >= since}
