@@ -180,6 +180,13 @@ def test_the_cli_locks_a_folder(cat: Catalog, tmp_path: Path,
     assert missing.returncode != 0 and "eos://org/d@2/" in missing.stderr
     moved = eos("lock", "eos://org/d/", "-o", str(tmp_path / "eos.lock"))
     assert moved.returncode != 0 and "--update" in moved.stderr
+    for ref, uri in [("eos://org/d@2", "eos://org/d@2/"),  # no name 'd': as with the '/'
+                     ("eos://org/d", cat.folders.pin("eos://org/d/").uri)]:
+        bare = eos("lock", ref, "-o", str(tmp_path / "bare.lock"), "--update")
+        assert bare.returncode == 0, bare.stderr
+        assert [p.uri for p in LockFile.load(tmp_path / "bare.lock").folders] == [uri]
+    nothing = eos("lock", "eos://org/e", "-o", str(tmp_path / "none.lock"))
+    assert nothing.returncode != 0 and "no name 'e' in org" in nothing.stderr
 
 
 @pytest.mark.parametrize("zarr_format", [2, 3])

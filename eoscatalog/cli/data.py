@@ -306,6 +306,15 @@ def url(ref: str, expires: str, as_json: bool) -> None:
     echo_json({**record.to_dict(), "url": link, "url_expires": format_time(ends)})
 
 
+def _folder_or_raise(cat: Catalog, ref: str, missing: NotFoundError) -> Any:
+    """The folder pin of ``ref`` written without its trailing '/' (``eos://org/runs``,
+    ``runs@3``) when no name is called that; ``missing`` (the name's error) when no folder is."""
+    try:
+        return cat.folders.pin(ref + "/")
+    except NotFoundError:
+        raise missing from None
+
+
 @click.command()
 @click.argument("refs", nargs=-1, required=True)
 @click.option("-o", "--output", default="eos.lock", show_default=True,
@@ -323,7 +332,8 @@ def lock(refs: tuple[str, ...], output: Path, add: bool, update: bool, as_json: 
     file keeps its pins and gains new names; a pin it holds moves to another version only with
     --update (otherwise an error names it). Prints each pin: added, updated, unchanged, kept.
     A REF ending with '/' (eos://org/x.zarr/, x.zarr@3/, x.zarr@paper/) pins a folder version:
-    one entry that pins every name under the folder.
+    one entry that pins every name under the folder (so does a REF without the '/' that is
+    no name but a folder).
 
     Example: eos lock project-1/reads.fq.gz eos://org/ref/genome.fa@paper-2026 -o eos.lock
     """
@@ -333,8 +343,11 @@ def lock(refs: tuple[str, ...], output: Path, add: bool, update: bool, as_json: 
         for ref in refs:  # a trailing '/' is a folder (x.zarr/, x.zarr@3/): one folder entry
             if ref.endswith("/"):
                 fresh.pin_folder(cat.folders.pin(ref))
-            else:
+                continue
+            try:
                 fresh.pin(cat.resolve(ref))  # two different pins for one name: ConflictError
+            except NotFoundError as missing:  # no such name: a folder (x.zarr, x.zarr@3)?
+                fresh.pin_folder(_folder_or_raise(cat, ref, missing))
     changes = lock_file.merge(fresh, update=update)
     lock_file.save(output)
     if as_json:
