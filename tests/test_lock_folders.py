@@ -87,6 +87,18 @@ def test_names_under_a_locked_folder_read_the_pinned_version(cat: Catalog,
         assert [r.version for r in cat.ls("eos://org/d/", recursive=True).files] == [2, 1]
 
 
+def test_a_plain_folder_under_a_lock_means_its_pinned_version(cat: Catalog) -> None:
+    lock = _folder(cat)
+    latest = cat.folders.snapshot("eos://org/d/")
+    assert latest.version == 5
+    with use_lock(lock):
+        assert cat.folders.snapshot("eos://org/d/").uri == "eos://org/d@2/"
+        assert cat.folders.snapshot("eos://org/d/sub/").uri == "eos://org/d/sub@1/"
+        assert cat.du("eos://org/d/").names == 2  # a.txt and sub/b.txt, as ls shows
+        assert cat.folders.snapshot("eos://org/d@4/").version == 4  # a version says which
+    assert cat.folders.snapshot("eos://org/d/") == latest
+
+
 def test_nested_folder_pins_the_longest_prefix_wins(cat: Catalog) -> None:
     lock = _folder(cat)
     cat.put_bytes(b"b2", "eos://org/d/sub/b.txt")

@@ -65,14 +65,19 @@ class Folders:
         return self.parser.folder_reference(text, as_folder=True)
 
     def snapshot(self, text: FolderArg) -> Snapshot:
-        """The folder version a folder reference means (a plain folder: its latest version)."""
+        """The folder version a folder reference means (a plain folder: its latest version, or
+        under an active lock pinning it or a folder above it, its version as of that pin)."""
         found = self.reference(text)
         if found is None:
             if isinstance(text, FolderReference):
                 raise InvalidNameError(f"internal error: {text!r} was not read as a folder")
             loc = self.parser.folder(text)
             self.reader.refresh_online(loc.namespace)
-            count = len(self.index.folders.seqs(loc.namespace, loc.name))
+            lock = active_lock()
+            pin = lock.folder_for(loc.namespace, loc.name) if lock is not None else None
+            # Under a locked folder: the version there as of the lock's (not the latest).
+            until = self.reader.folder_locks.snapshot(pin).seq if pin is not None else None
+            count = len(self.index.folders.seqs(loc.namespace, loc.name, until=until))
             found = FolderReference(loc.namespace, loc.name, "version", max(count, 1)), ""
         ref, rest = found
         if rest.strip("/"):
