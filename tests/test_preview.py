@@ -88,7 +88,7 @@ def test_a_large_csv_reads_only_its_head() -> None:
 
 
 def test_a_tsv_splits_on_tabs() -> None:
-    result = show("x.tsv", b"a\tb\n1\tx,y\n")
+    result = show("x.tsv", "\ufeffa\tb\n1\tx,y\n".encode())
     assert result.columns == (("a", "int"), ("b", "string")) and result.rows == (("1", "x,y"),)
     assert not result.truncated
 
@@ -204,7 +204,7 @@ def test_json_is_pretty_printed_or_shown_as_its_head() -> None:
     assert result.text.startswith('{\n  "type"') and not result.truncated
     big = json.dumps([{"i": i, "v": "x" * 50} for i in range(100_000)]).encode()
     head = show("big.json", big)
-    assert head.kind == "json" and head.truncated and head.bytes_read <= 5 * MiB
+    assert head.kind == "json" and head.truncated and head.bytes_read <= 64 * 1024
     bad = show("bad.json", b'{"a": 1,')
     assert bad.kind == "none" and bad.reason.startswith("not valid JSON")
 
@@ -362,3 +362,31 @@ def test_the_readers_own_errors_propagate(name: str, tmp_path: Path) -> None:
     read: Callable[[int, int], bytes] = failing
     with pytest.raises(OSError, match="the store is down"):
         preview(name, len(data), read)
+
+
+def test_a_catalogs_verified_ranges_preview_a_parquet_file_and_raise_on_damage(
+        tmp_path: Path) -> None:
+    """Through ``Catalog.open_ranges(record).read``, as ``eos ui`` reads: few bytes; a damaged
+    blob is an IntegrityError for the caller, not a "corrupt file" preview."""
+    from eoscatalog import Catalog
+    from eoscatalog.core.errors import IntegrityError
+    from eoscatalog.store import LocalStore, blob_key
+
+    store = LocalStore(tmp_path / "store", create=True)
+    cat = Catalog(store, tmp_path / "index.sqlite", user="ada")
+    try:
+        path = write_parquet(tmp_path / "t.parquet", 400_000, 100_000)
+        record = cat.put(path, "org/t.parquet").record
+        assert (record.size or 0) > 4 * MiB  # read through its outboard, chunk by chunk
+        result = preview(record.name, record.size or 0, cat.open_ranges(record).read)
+        assert result.kind == "parquet" and result.details["num_rows"] == 400_000
+        assert result.bytes_read < (record.size or 0) / 4
+        blob = tmp_path / "store" / blob_key(record.hash or "")
+        damaged = bytearray(blob.read_bytes())
+        damaged[-100] ^= 0xFF  # in the footer
+        blob.chmod(0o644)
+        blob.write_bytes(bytes(damaged))
+        with pytest.raises(IntegrityError):
+            preview(record.name, record.size or 0, cat.open_ranges(record).read)
+    finally:
+        cat.close()
