@@ -74,7 +74,7 @@ def preview(name: str, size: int, read: Callable[[int, int], bytes]) -> Preview:
             raise
         if source.failure is not None:  # the reader's error, wrapped by a parser
             raise source.failure from None
-        result = Preview("none", _format_of(name)[0],
+        result = Preview("none", _format_of(name)[0] or "unknown",
                          reason=f"cannot preview this file: {error}")
     return dataclasses.replace(result, bytes_read=source.bytes_read)
 

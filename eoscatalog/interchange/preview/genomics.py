@@ -24,7 +24,7 @@ def _lines_until(source: Source, enough: Callable[[list[str]], bool]) -> tuple[l
         lines, more = source.lines(want, CAP)
         if not more or enough(lines) or len(lines) < want:
             return lines, more
-        want *= 4
+        want = len(lines) + MAX_ROWS  # read on: the next step of Source.lines
 
 
 def preview_vcf(source: Source, format: str) -> Preview:
@@ -39,6 +39,7 @@ def preview_vcf(source: Source, format: str) -> Preview:
     meta = [line for line in lines if line.startswith("##")]
     header = next((line for line in lines if line.startswith("#CHROM")), None)
     records = [line.split("\t") for line in lines if line and not line.startswith("#")]
+    records = records[:MAX_ROWS + 1]
     if header is None:
         return Preview("sequence", format, truncated=True, text="\n".join(meta[:MAX_ROWS]),
                        details={"samples": [], "header_lines": len(meta),

@@ -82,7 +82,7 @@ class Source:
         """At least ``want`` complete lines of the content when it has them (reading up to
         ``cap`` bytes), decoded as UTF-8, and whether more content follows them. A last line
         cut by ``cap`` is left out."""
-        n = HEAD
+        n = min(HEAD, cap)
         while True:
             data, whole = self.content(n)
             text = decode(data, whole).removeprefix("\ufeff")  # a byte order mark
@@ -93,7 +93,7 @@ class Source:
                 return [line.rstrip("\r") for line in lines], False
             if len(lines) - 1 > want or n >= cap:
                 return [line.rstrip("\r") for line in lines[:-1]], True
-            n *= 4
+            n = min(n * 4, cap)
 
 
 def decode(data: bytes, whole: bool) -> str:
