@@ -200,6 +200,12 @@ def test_markdown_renders_without_raw_html_or_script_links() -> None:
     assert '<a href="https://example.org/a">good</a>' in result.html
 
 
+def test_markdown_without_markdown_it_is_shown_as_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "markdown_it", None)  # import fails
+    result = show("README.md", b"# Title\n<script>x</script>\n")
+    assert (result.kind, result.html) == ("text", "") and result.text.startswith("# Title")
+
+
 def test_json_is_pretty_printed_or_shown_as_its_head() -> None:
     result = show("a.geojson", b'{"type": "Feature", "n": [1, 2]}')
     assert result.kind == "json" and json.loads(result.text)["n"] == [1, 2]
