@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import click
 
 from eoscatalog.cli import admin as cli_admin
+from eoscatalog.cli import cache as cli_cache
 from eoscatalog.cli import catalogs as cli_catalogs
 from eoscatalog.cli import core as cli_core
 from eoscatalog.cli import data as cli_data
@@ -29,8 +30,8 @@ __all__ = ["COMMAND_MODULES", "cli", "main"]
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 # Every module whose COMMANDS are ``eos``'s commands (help lists them by name, whatever the order).
-COMMAND_MODULES = (cli_core, cli_data, cli_versions, cli_maintenance, cli_catalogs, cli_admin,
-                   cli_diffs)
+COMMAND_MODULES = (cli_core, cli_data, cli_cache, cli_versions, cli_maintenance, cli_catalogs,
+                   cli_admin, cli_diffs)
 
 
 @click.group(cls=EosGroup, context_settings=CONTEXT)
