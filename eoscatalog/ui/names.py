@@ -118,5 +118,5 @@ async def raw(request: Request) -> Response:
 
     headers = {"Content-Disposition": _disposition(record, inline),
                "Content-Length": str(size), "Cache-Control": "private, max-age=0"}
-    return StreamingResponse(body(), media_type=INLINE_IMAGES[suffix] if inline else "application/octet-stream",
-                             headers=headers)
+    media = INLINE_IMAGES[suffix] if inline else "application/octet-stream"
+    return StreamingResponse(body(), media_type=media, headers=headers)
