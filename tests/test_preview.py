@@ -390,3 +390,25 @@ def test_a_catalogs_verified_ranges_preview_a_parquet_file_and_raise_on_damage(
             preview(record.name, record.size or 0, cat.open_ranges(record).read)
     finally:
         cat.close()
+
+
+def test_edge_cases_say_why_or_show_what_they_can() -> None:
+    import io
+    import tarfile
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    one_line = show("x.csv", b"x" * (5 * MiB))
+    assert one_line.reason == "not CSV: no line ends in the first 4 MiB"
+    assert one_line.bytes_read <= 4 * MiB
+    packed = io.BytesIO()
+    with tarfile.open(fileobj=packed, mode="w:gz") as tar:
+        tar.addfile(tarfile.TarInfo("a.txt"))
+    assert show("x.tar.gz", packed.getvalue()).reason.startswith("a tar archive")
+    late = pa.table({"t": pa.array([253402300800000000, 0], pa.timestamp("us"))})
+    packed = io.BytesIO()
+    pq.write_table(late, packed)  # a timestamp past year 9999: Python's datetime cannot hold it
+    result = show("late.parquet", packed.getvalue())
+    assert result.kind == "parquet" and result.rows[0][0].startswith("10000-01-01")
+    assert result.details["row_groups"][0]["columns"][0]["max"] == "253402300800000000"

@@ -116,6 +116,8 @@ def _sniff(source: Source, format: str) -> Preview:
     for magic, what in BINARY.items():
         if content.startswith(magic):
             return Preview("none", format, reason=f"{what}: no preview for this format")
+    if content[257:262] == b"ustar":
+        return Preview("none", format, reason="a tar archive: no preview for this format")
     try:
         text = codecs.getincrementaldecoder("utf-8")().decode(content, final=whole)
     except UnicodeDecodeError:

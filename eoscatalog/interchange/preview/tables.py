@@ -80,6 +80,7 @@ def preview_delimited(source: Source, format: str) -> Preview:
     delimiter = "\t" if format == "tsv" else ","
     parsed = list(csv.reader([line + "\n" for line in lines], delimiter=delimiter))
     if not parsed:
-        return Preview("none", format, reason="empty file: no header line")
+        why = "no line ends in the first 4 MiB" if more else "no header line"
+        return Preview("none", format, reason=f"not {format.upper()}: {why}")
     header, body = parsed[0], parsed[1:]
     return table("table", format, header, body, truncated=more or len(body) > MAX_ROWS)
