@@ -338,6 +338,7 @@ def test_unknown_files_are_sniffed() -> None:
     assert hdf5.kind == "none" and "HDF5" in hdf5.reason
     assert show("empty.csv", b"").reason == "empty file (0 bytes)"
     assert show("x.txt.gz", gzip.compress(b"hi\n")).text == "hi\n"
+    assert show("a.<img src=x onerror=alert(1)>", b"hi\n").format == "unknown"
 
 
 @pytest.mark.parametrize(("name", "data"), [
