@@ -43,7 +43,7 @@ def write_parquet(path: Path, size: int) -> Path:
     schema = pa.schema([("id", pa.int64()), ("value", pa.float64()), ("site", pa.string()),
                         ("time", pa.timestamp("ms"))])
     rng = np.random.default_rng(17)
-    sites = np.array(["north", "south", "east", "west", "centre"])
+    sites = pa.array(["north", "south", "east", "west", "centre"])
     tmp = path.with_suffix(".part")
     path.parent.mkdir(parents=True, exist_ok=True)
     with pq.ParquetWriter(tmp, schema) as writer:
@@ -52,7 +52,8 @@ def write_parquet(path: Path, size: int) -> Path:
             rows = min(group, max(1_000, (size - tmp.stat().st_size) // BYTES_PER_ROW))
             ids = np.arange(start, start + rows)
             writer.write_table(pa.table({
-                "id": ids, "value": rng.standard_normal(rows), "site": sites[ids % 5],
+                "id": ids, "value": rng.standard_normal(rows), "site": pa.DictionaryArray.from_arrays(
+                    pa.array((ids % 5).astype("int8")), sites).cast(pa.string()),
                 "time": pa.array(1_780_000_000_000 + ids * 1000, pa.timestamp("ms"))},
                 schema=schema), row_group_size=group)
             start += rows
