@@ -51,9 +51,9 @@ def write_parquet(path: Path, size: int) -> Path:
         while tmp.stat().st_size < size:  # each row group is written out whole
             rows = min(group, max(1_000, (size - tmp.stat().st_size) // BYTES_PER_ROW))
             ids = np.arange(start, start + rows)
+            site = pa.DictionaryArray.from_arrays(pa.array((ids % 5).astype("int8")), sites)
             writer.write_table(pa.table({
-                "id": ids, "value": rng.standard_normal(rows), "site": pa.DictionaryArray.from_arrays(
-                    pa.array((ids % 5).astype("int8")), sites).cast(pa.string()),
+                "id": ids, "value": rng.standard_normal(rows), "site": site.cast(pa.string()),
                 "time": pa.array(1_780_000_000_000 + ids * 1000, pa.timestamp("ms"))},
                 schema=schema), row_group_size=group)
             start += rows
