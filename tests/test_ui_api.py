@@ -182,11 +182,17 @@ def test_a_zarr_folder_previews_its_metadata(cat: Catalog, client: TestClient) -
     assert client.get("/api/preview", params={"ref": "org/runs/"}).status_code == 400
 
 
-def test_a_folders_history_has_its_versions_and_changesets(client: TestClient) -> None:
+def test_a_folders_history_has_its_versions_and_changesets(cat: Catalog,
+                                                           client: TestClient) -> None:
     found = client.get("/api/history", params={"path": "org/runs/"}).json()
     assert [v["version"] for v in found["folder_versions"]] == [4, 3, 2, 1]
     assert found["folder_versions"][-1]["message"] == "first"
     assert found["folder_versions"][0]["ref"] == "org/runs@4/"
+    assert found["folder_versions"][0]["summary"] == "+1 ~0 -0"
+    assert found["folder_versions"][0]["digest"] == cat.folders.digest(
+        cat.folders.snapshot("eos://org/runs/"))
+    root = client.get("/api/history", params={"path": "org/"}).json()["folder_versions"]
+    assert root[0]["ref"] == "org@4/" and root[-1]["digest"].startswith("blake3:")
     assert found["events"][0]["names"] == [f"org/runs/{HOSTILE}@1"]
     assert found["events"][-1]["kinds"] == ["put"] and found["events"][-1]["seq"] == 1
     empty = client.get("/api/history", params={"path": "org/nothing/"}).json()

@@ -74,7 +74,8 @@ def create_app(catalog: Catalog, *, prefix: str = "", token: str | None = None,
     ``static``: the page's files (the package's ``static/``).
     """
     csrf = secrets.token_urlsafe(32)
-    drops = Drops(Path(tempfile.mkdtemp(prefix="eos-ui-", dir=upload_dir)))
+    # Made by the first drop, removed at shutdown: an app that never uploads leaves nothing.
+    drops = Drops(Path(upload_dir or tempfile.gettempdir()) / f"eos-ui-{secrets.token_hex(8)}")
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
