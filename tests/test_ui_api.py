@@ -81,6 +81,10 @@ def test_a_time_shows_the_tree_as_it_was(cat: Catalog, tmp_path: Path) -> None:
     assert old["at"] == before
     now = client.get("/api/tree", params={"path": "org/runs/"}).json()
     assert [f["version"] for f in now["files"]] == [2] and len(now["folders"]) == 1
+    earlier = client.get("/api/tree", params={"path": "org/runs/new/", "at": before}).json()
+    assert earlier["names"] == 0 and "did not exist at" in earlier["note"]
+    bad = client.get("/api/tree", params={"path": "org/runs/", "at": "yesterday"})
+    assert bad.status_code in (400, 404) and "error" in bad.json()
 
 
 def test_a_folder_of_10000_names_answers_in_well_under_a_second(cat: Catalog,
