@@ -346,8 +346,8 @@
       path ? [" · ", h("a", { href: route("history", path) }, "history")] : null,
       at ? [" · ", h("a", { href: route("tree", path) }, "back to now")] : null));
     if (path) view.appendChild(atPicker(path, at));
-    if (du) view.appendChild(duPanel(du));
     view.appendChild(listing(data, at));
+    if (du) view.appendChild(duPanel(du));
     if (path.endsWith(".zarr/")) view.appendChild(previewPanel(folderAt(path, at)));
     if (path && !at) view.appendChild(dropzone(path));
     view.dataset.renderMs = String(Math.round(performance.now() - started));
@@ -397,6 +397,8 @@
     bar.firstChild.style.width = `${share}%`;
     return h("section", { class: "panel du", test: "du-panel" },
       h("h2", {}, "Stored vs logical bytes"),
+      h("p", {}, `${fmtBytes(stored)} stored for ${fmtBytes(logical)} of versions ` +
+        `(${share.toFixed(0)}%): deduplication saved ${fmtBytes(du.saved)}.`),
       h("dl", { class: "facts" },
         h("dt", {}, "names"), h("dd", {}, fmtCount(du.names)),
         h("dt", {}, "versions"), h("dd", {}, fmtCount(du.versions)),
@@ -878,7 +880,7 @@
         else if (line.startsWith("+++") || line.startsWith("---")) cls = "file";
         else if (line.startsWith("+")) cls = "add";
         else if (line.startsWith("-")) cls = "del";
-        pre.appendChild(h("span", { class: cls }, line + "\n"));
+        pre.appendChild(h("span", { class: cls }, line));
       }
       out.appendChild(pre);
     } else if (!d.same && !d.table) {
