@@ -1,0 +1,337 @@
+"""``eos ui`` in a real browser: Debian's chromium, driven by Playwright, against the real web app
+(uvicorn on 127.0.0.1, a free port) over a catalog on the local store filled by the module.
+
+One browser and one server per module (Chromium on two cores is slow to start); each test opens
+a fresh page, and fails on any page error or console error (a CSP violation is one), and on any
+dialog (an ``alert`` from a hostile name would be one).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page, Playwright, Route, sync_playwright
+
+from eoscatalog import Catalog, LocalStore
+from eoscatalog.ui import create_app
+
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium calls home at start, and the closed network
+# refuses it; --disable-quic for the same reason.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+HOSTILE_NAME = "<img src=x onerror=alert(1)>.csv"
+HOSTILE_META = "<script>window.pwned=1</script>"
+CSV_V1 = b"sample,reads\ns1,10\ns2,20\n"
+CSV_V2 = b"sample,reads\ns1,10\ns2,25\ns3,30\n"
+
+
+def _parquet() -> bytes:
+    table = pa.table({"gene": ["BRCA1", "TP53", "EGFR"], "score": [0.5, 1.5, 2.5]})
+    out = io.BytesIO()
+    pq.write_table(table, out, row_group_size=2)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Catalog, dict[str, str]]]:
+    """A catalog on a local store: a first changeset (a.csv alone), then a second version of
+    a.csv, a Parquet file, a name through put, rollback, delete and undelete, a hostile name
+    with hostile metadata. Returns the catalog and the times of the events the tests pick."""
+    root = tmp_path_factory.mktemp("ui")
+    cat = Catalog(LocalStore(root / "store", create=True), root / "index.sqlite", user="ada")
+    times = {"first": cat.put_bytes(CSV_V1, "eos://org/runs/a.csv", message="first run").record.created}
+    cat.put_bytes(CSV_V2, "eos://org/runs/a.csv", meta={"instrument": "novaseq"},
+                  message="second run")
+    cat.tag("eos://org/runs/a.csv@2", "paper-2026")
+    cat.put_bytes(_parquet(), "eos://org/runs/genes.parquet", message="scores")
+    cat.put_bytes(b"one\n", "eos://org/runs/notes.txt")
+    cat.put_bytes(b"two\n", "eos://org/runs/notes.txt")
+    cat.rollback("eos://org/runs/notes.txt", 1)
+    cat.rm("eos://org/runs/notes.txt")
+    cat.undelete("eos://org/runs/notes.txt")
+    cat.put_bytes(b"a,b\n1,2\n", f"eos://org/runs/{HOSTILE_NAME}",
+                  meta={"note": HOSTILE_META}, message=HOSTILE_META)
+    cat.put_bytes(b"later\n", "eos://org/runs/later/added.txt", message="later")
+    yield cat, times
+    cat.close()
+
+
+@pytest.fixture(scope="module")
+def server(filled: tuple[Catalog, dict[str, str]]) -> Iterator[str]:
+    """The real app on uvicorn in a thread, on a free port of 127.0.0.1; yields its base URL
+    (under a path prefix, as JupyterHub's proxy serves it, is the server's own test)."""
+    cat, _ = filled
+    config = uvicorn.Config(create_app(cat), host="127.0.0.1", port=0, log_level="warning",
+                            lifespan="off")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    port = srv.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}/"
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        yield _launch(p)
+
+
+def _launch(p: Playwright) -> Browser:
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: apt-get install chromium"
+    return p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+class Watched:
+    """A page and what went wrong on it: page errors, console errors, dialogs."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.problems: list[str] = []
+        page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        page.on("console", lambda m: m.type == "error" and self.problems.append(
+            f"console error: {m.text}"))
+        page.on("dialog", self._dialog)
+
+    def _dialog(self, dialog: Any) -> None:
+        self.problems.append(f"dialog: {dialog.message}")
+        dialog.dismiss()
+
+
+@pytest.fixture
+def watched(browser: Browser, server: str) -> Iterator[Watched]:
+    context = browser.new_context(base_url=server, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    w = Watched(context.new_page())
+    yield w
+    context.close()
+
+
+@pytest.fixture
+def page(watched: Watched) -> Iterator[Page]:
+    """A fresh page; the test fails if the page raised, logged an error or opened a dialog."""
+    yield watched.page
+    assert watched.problems == []
+
+
+def _open(page: Page, fragment: str = "") -> None:
+    page.goto("./" + fragment)
+    page.wait_for_selector("#view:not([aria-busy])")
+
+
+def test_the_tree_opens_on_the_namespaces_and_leads_to_a_folder(page: Page) -> None:
+    _open(page)
+    assert page.locator("[data-test=tree-folder] a").all_inner_texts() == ["org/"]
+    page.click("[data-test=tree] a:text-is('org/')")
+    page.click("[data-test=tree] a:text-is('runs/')")
+    page.wait_for_url("**#/tree/org/runs/")
+    page.wait_for_selector("[data-test=tree-file]")
+    files = page.locator("[data-test=tree-file] td:first-child a").all_inner_texts()
+    assert sorted(files) == sorted(["a.csv", "genes.parquet", "notes.txt", HOSTILE_NAME])
+    assert page.locator("[data-test=tree-folder] a").all_inner_texts() == ["later/"]
+    du = page.inner_text("[data-test=du-panel]")
+    assert "Stored vs logical bytes" in du and "saved" in du
+    # The sidebar tree follows: org/ open, runs/ marked as the current folder.
+    assert page.locator("#sidebar li.current > .nav-row a").inner_text() == "runs/"
+
+
+def test_a_names_page_shows_its_versions_snippets_and_a_csv_preview(page: Page) -> None:
+    _open(page, "#/tree/org/runs/")
+    page.click("[data-test=tree-file] a:text-is('a.csv')")
+    page.wait_for_url("**#/name/org/runs/a.csv")
+    assert page.inner_text("[data-test=name-title]").startswith("org/runs/a.csv")
+    versions = page.locator("[data-test=versions] [data-test=version]")
+    assert versions.count() == 2
+    assert "paper-2026" in versions.nth(0).inner_text()
+    snippets = page.locator("[data-test=snippet] code").all_inner_texts()
+    assert any("File(remote=" in s for s in snippets)
+    assert any(s.startswith("eos://org/runs/a.csv") for s in snippets)
+    assert any("pd.read_csv(" in s for s in snippets)
+    assert "novaseq" in page.inner_text("[data-test=meta]")
+    table = page.wait_for_selector("[data-test=preview] [data-test=preview-table]")
+    assert table is not None
+    text = table.inner_text()
+    assert "sample" in text and "s3" in text and "30" in text
+    href = page.get_attribute("[data-test=download]", "href")
+    assert href is not None and href.startswith("api/raw?")  # relative, for any proxy prefix
+    assert page.request.get(href).body() == CSV_V2
+
+
+def test_the_version_timeline_shows_rollbacks_deletes_and_undeletes_apart(page: Page) -> None:
+    _open(page, "#/name/org/runs/notes.txt")
+    versions = page.locator("[data-test=version]")
+    assert versions.count() == 5
+    kinds = [versions.nth(i).get_attribute("data-kind") for i in range(5)]
+    assert kinds == ["undelete", "delete", "rollback", "put", "put"]
+    texts = versions.all_inner_texts()
+    assert "undelete (restores v3)" in texts[0]
+    assert "deleted" in texts[1]
+    assert "rollback to v1" in texts[2]
+
+
+def test_a_parquet_preview_shows_schema_row_groups_and_rows(page: Page) -> None:
+    _open(page, "#/name/org/runs/genes.parquet")
+    page.wait_for_selector("[data-test=preview][data-kind=parquet]")
+    schema = page.inner_text("[data-test=parquet-schema]")
+    assert "gene" in schema and "score" in schema
+    groups = page.locator("[data-test=parquet-row-groups] tbody tr").all_inner_texts()
+    assert groups and any("BRCA1" in g for g in groups)  # min of the first group
+    rows = page.inner_text("[data-test=preview-table]")
+    assert "TP53" in rows and "EGFR" in rows
+
+
+def test_an_earlier_time_shows_the_older_tree_with_a_permalink(
+        page: Page, filled: tuple[Catalog, dict[str, str]]) -> None:
+    _, times = filled
+    _open(page, "#/tree/org/runs/")
+    assert page.locator("[data-test=tree-file]").count() == 4
+    picker = page.locator("[data-test=at-events]")
+    picker.locator(f"option[value='{times['first']}']").wait_for(state="attached")
+    picker.select_option(times["first"])
+    page.wait_for_url("**#/tree/org/runs/?at=*")
+    page.wait_for_selector("[data-test=folder-title] .at")
+    assert page.locator("[data-test=tree-file] td:first-child a").all_inner_texts() == ["a.csv"]
+    assert page.locator("[data-test=tree-folder]").count() == 0
+    assert page.get_attribute("[data-test=tree-file] a", "href") == "#/name/org/runs/a.csv@1"
+    # The URL is the permalink: opened afresh, it shows the same older tree.
+    permalink = page.url
+    page.goto("about:blank")
+    page.goto(permalink)
+    page.wait_for_selector("[data-test=folder-title] .at")
+    assert page.locator("[data-test=tree-file]").count() == 1
+    # The date-time input goes to the same kind of permalink, read as UTC.
+    page.fill("[data-test=at-picker]", "2030-01-02T03:04:05")
+    page.wait_for_url("**?at=2030-01-02T03:04:05Z")
+
+
+def test_a_diff_of_two_versions_shows_the_changed_lines(page: Page) -> None:
+    _open(page, "#/name/org/runs/a.csv")
+    page.click("[data-test=compare]")
+    page.wait_for_url("**#/diff?a=org/runs/a.csv@1&b=org/runs/a.csv@2")
+    diff = page.wait_for_selector("[data-test=diff]")
+    assert diff is not None
+    text = page.inner_text("[data-test=diff-text]")
+    assert "-s2,20" in text and "+s2,25" in text and "+s3,30" in text
+    assert page.locator("[data-test=diff-text] .add").count() >= 2
+
+
+def test_a_folder_diff_between_two_times(page: Page, filled: tuple[Catalog, dict[str, str]]) -> None:
+    cat, times = filled
+    now = cat.versions("eos://org/runs/later/added.txt")[0].created
+    _open(page, f"#/diff?a=org/runs@{times['first']}/&b=org/runs@{now}/")
+    page.wait_for_selector("[data-test=diff][data-kind=folder]")
+    text = page.inner_text("[data-test=diff]")
+    assert "org/runs/genes.parquet@1" in text and "org/runs/a.csv@2" in text
+
+
+def test_search_finds_names_tags_and_metadata(page: Page) -> None:
+    _open(page)
+    page.fill("[data-test=search-input]", "novaseq")
+    page.press("[data-test=search-input]", "Enter")
+    page.wait_for_url("**#/search?q=novaseq")
+    results = page.wait_for_selector("[data-test=search-results] [data-test=search-result]")
+    assert results is not None
+    assert "org/runs/a.csv@2" in page.inner_text("[data-test=search-results]")
+    _open(page, "#/search?q=paper-2026")
+    page.wait_for_selector("[data-test=search-result]")
+    assert "org/runs/a.csv@2" in page.inner_text("[data-test=search-results]")
+
+
+def test_a_drop_of_files_uploads_them_in_one_changeset(
+        page: Page, filled: tuple[Catalog, dict[str, str]]) -> None:
+    cat, _ = filled
+    _open(page, "#/tree/org/runs/later/")
+    page.wait_for_selector("[data-test=dropzone]")
+    # A real drop event, carrying Files in a DataTransfer, as the desktop sends it.
+    page.evaluate("""() => {
+        const dt = new DataTransfer();
+        dt.items.add(new File(["x,y\\n1,2\\n"], "dropped.csv", {type: "text/csv"}));
+        dt.items.add(new File(["hello"], "readme.txt", {type: "text/plain"}));
+        const zone = document.querySelector("[data-test=dropzone]");
+        zone.dispatchEvent(new DragEvent("dragover", {bubbles: true, cancelable: true, dataTransfer: dt}));
+        zone.dispatchEvent(new DragEvent("drop", {bubbles: true, cancelable: true, dataTransfer: dt}));
+    }""")
+    page.wait_for_selector("[data-test=upload-progress][data-state=done]")
+    assert page.get_attribute("[data-test=upload-progress] progress", "max") is not None
+    page.wait_for_selector("[data-test=tree-file] a:text-is('dropped.csv')")
+    first = cat.resolve("eos://org/runs/later/dropped.csv")
+    second = cat.resolve("eos://org/runs/later/readme.txt")
+    assert cat.cat("eos://org/runs/later/dropped.csv") == b"x,y\n1,2\n"
+    assert first.seq == second.seq, "a drop is one changeset"
+    # The fallback file input does the same.
+    page.set_input_files("[data-test=upload-input]", files=[
+        {"name": "picked.txt", "mimeType": "text/plain", "buffer": b"picked"}])
+    page.wait_for_selector("[data-test=tree-file] a:text-is('picked.txt')")
+    assert cat.cat("eos://org/runs/later/picked.txt") == b"picked"
+
+
+def test_hostile_names_and_metadata_render_as_text_and_run_nothing(
+        page: Page, watched: Watched) -> None:
+    _open(page, "#/tree/org/runs/")
+    assert HOSTILE_NAME in page.inner_text("[data-test=tree]")
+    page.click(f"[data-test=tree-file] a:text-is('{HOSTILE_NAME}')")
+    page.wait_for_selector("[data-test=preview-table]")
+    assert page.inner_text("[data-test=name-title]").startswith(f"org/runs/{HOSTILE_NAME}")
+    assert HOSTILE_META in page.inner_text("[data-test=meta]")
+    assert HOSTILE_META in page.inner_text("[data-test=message]")
+    _open(page, "#/search?q=pwned")
+    page.wait_for_selector("[data-test=search-result]")
+    assert HOSTILE_NAME in page.inner_text("[data-test=search-results]")
+    _open(page, "#/history/org/runs/")
+    assert HOSTILE_META in page.inner_text("[data-test=events]")
+    assert page.evaluate("typeof window.pwned") == "undefined"
+    assert page.locator("img[onerror], script:not([src])").count() == 0
+    assert [p for p in watched.problems if "dialog" in p] == []
+
+
+def test_an_api_error_is_shown_in_the_error_element(page: Page, watched: Watched) -> None:
+    _open(page, "#/name/org/runs/missing.csv")
+    error = page.wait_for_selector("[data-test=error]:visible")
+    assert error is not None and "missing.csv" in error.inner_text()
+    # The failed request is logged by the browser as a console error: expected here.
+    watched.problems[:] = [p for p in watched.problems if "404" not in p]
+
+
+def test_a_folder_of_ten_thousand_names_renders_in_under_a_second(page: Page) -> None:
+    files = [{"namespace": "org", "name": f"big/f{i:05d}.csv", "path": f"org/big/f{i:05d}.csv",
+              "version": 1, "kind": "put", "hash": "blake3:" + "0" * 64, "size": i,
+              "created": "2026-06-01T00:00:00.000000Z", "author": "ada", "message": "",
+              "tags": [], "meta": {}, "source_version": None, "ref": f"org/big/f{i:05d}.csv@1"}
+             for i in range(10_000)]
+    body = json.dumps({"path": "org/big/", "at": None, "folders": [], "files": files,
+                       "names": 10_000, "bytes": sum(range(10_000))})
+
+    def big_tree(route: Route) -> None:
+        if "path=org%2Fbig%2F" in route.request.url:
+            route.fulfill(body=body, content_type="application/json")
+        else:
+            route.continue_()
+
+    page.route("**/api/tree?*", big_tree)
+    page.route("**/api/du?*", lambda r: r.fulfill(json={
+        "names": 10_000, "versions": 10_000, "logical": 1, "all_versions": 1, "stored": 1,
+        "saved": 0}))
+    page.route("**/api/history?*", lambda r: r.fulfill(json={"path": "org/big/",
+                                                             "folder_versions": [], "events": []}))
+    _open(page, "#/tree/org/big/")
+    page.wait_for_selector("[data-test=folder-view]")
+    assert page.locator("[data-test=tree-file]").count() == 10_000
+    ms = float(page.get_attribute("#view", "data-render-ms") or "inf")
+    assert ms < 1000, f"10,000 names took {ms:.0f} ms to render"
