@@ -8,95 +8,48 @@ dialog (an ``alert`` from a hostile name would be one).
 
 from __future__ import annotations
 
-import io
 import json
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, Page, Playwright, Route, sync_playwright
+from playwright.sync_api import Browser, Page, Route, sync_playwright
+from uiserver import (
+    CSV_V2,
+    HOSTILE_META,
+    HOSTILE_NAME,
+    UiServer,
+    fill,
+    launch_chromium,
+)
 
 from eoscatalog import Catalog, LocalStore
 from eoscatalog.ui import create_app
 
-CHROMIUM = "/usr/bin/chromium"
-# Without the background-networking flags Chromium calls home at start, and the closed network
-# refuses it; --disable-quic for the same reason.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-HOSTILE_NAME = "<img src=x onerror=alert(1)>.csv"
-HOSTILE_META = "<script>window.pwned=1</script>"
-CSV_V1 = b"sample,reads\ns1,10\ns2,20\n"
-CSV_V2 = b"sample,reads\ns1,10\ns2,25\ns3,30\n"
-
-
-def _parquet() -> bytes:
-    table = pa.table({"gene": ["BRCA1", "TP53", "EGFR"], "score": [0.5, 1.5, 2.5]})
-    out = io.BytesIO()
-    pq.write_table(table, out, row_group_size=2)
-    return out.getvalue()
-
 
 @pytest.fixture(scope="module")
 def filled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Catalog, dict[str, str]]]:
-    """A catalog on a local store: a first changeset (a.csv alone), then a second version of
-    a.csv, a Parquet file, a name through put, rollback, delete and undelete, a hostile name
-    with hostile metadata. Returns the catalog and the times of the events the tests pick."""
+    """A catalog on a local store, filled by :func:`uiserver.fill`, and the times it gives."""
     root = tmp_path_factory.mktemp("ui")
     cat = Catalog(LocalStore(root / "store", create=True), root / "index.sqlite", user="ada")
-    times = {"first": cat.put_bytes(CSV_V1, "eos://org/runs/a.csv", message="first run").record.created}
-    cat.put_bytes(CSV_V2, "eos://org/runs/a.csv", meta={"instrument": "novaseq"},
-                  message="second run")
-    cat.tag("eos://org/runs/a.csv@2", "paper-2026")
-    cat.put_bytes(_parquet(), "eos://org/runs/genes.parquet", message="scores")
-    cat.put_bytes(b"one\n", "eos://org/runs/notes.txt")
-    cat.put_bytes(b"two\n", "eos://org/runs/notes.txt")
-    cat.rollback("eos://org/runs/notes.txt", 1)
-    cat.rm("eos://org/runs/notes.txt")
-    cat.undelete("eos://org/runs/notes.txt")
-    cat.put_bytes(b"a,b\n1,2\n", f"eos://org/runs/{HOSTILE_NAME}",
-                  meta={"note": HOSTILE_META}, message=HOSTILE_META)
-    cat.put_bytes(b"later\n", "eos://org/runs/later/added.txt", message="later")
+    times = fill(cat)
     yield cat, times
     cat.close()
 
 
 @pytest.fixture(scope="module")
 def server(filled: tuple[Catalog, dict[str, str]]) -> Iterator[str]:
-    """The real app on uvicorn in a thread, on a free port of 127.0.0.1; yields its base URL
-    (under a path prefix, as JupyterHub's proxy serves it, is the server's own test)."""
-    cat, _ = filled
-    config = uvicorn.Config(create_app(cat), host="127.0.0.1", port=0, log_level="warning",
-                            lifespan="off")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    port = srv.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}/"
-    srv.should_exit = True
-    thread.join(10)
+    """The real app on uvicorn in a thread, on a free port of 127.0.0.1: its base URL."""
+    with UiServer(create_app(filled[0])) as running:
+        yield running.url
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as p:
-        yield _launch(p)
-
-
-def _launch(p: Playwright) -> Browser:
-    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: apt-get install chromium"
-    return p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = launch_chromium(p)
+        yield chromium
+        chromium.close()
 
 
 class Watched:
@@ -144,7 +97,8 @@ def test_the_tree_opens_on_the_namespaces_and_leads_to_a_folder(page: Page) -> N
     page.wait_for_url("**#/tree/org/runs/")
     page.wait_for_selector("[data-test=tree-file]")
     files = page.locator("[data-test=tree-file] td:first-child a").all_inner_texts()
-    assert sorted(files) == sorted(["a.csv", "genes.parquet", "notes.txt", HOSTILE_NAME])
+    assert sorted(files) == sorted(["README.md", "a.csv", "genes.parquet", "notes.txt",
+                                    HOSTILE_NAME])
     assert page.locator("[data-test=tree-folder] a").all_inner_texts() == ["later/"]
     du = page.inner_text("[data-test=du-panel]")
     assert "Stored vs logical bytes" in du and "saved" in du
@@ -197,11 +151,18 @@ def test_a_parquet_preview_shows_schema_row_groups_and_rows(page: Page) -> None:
     assert "TP53" in rows and "EGFR" in rows
 
 
+def test_a_markdown_preview_is_rendered_html(page: Page) -> None:
+    _open(page, "#/name/org/runs/README.md")
+    heading = page.wait_for_selector("[data-test=preview-markdown] h1")
+    assert heading is not None and heading.inner_text() == "Sequencing runs"
+    assert page.locator("[data-test=preview-markdown] li").count() == 2
+
+
 def test_an_earlier_time_shows_the_older_tree_with_a_permalink(
         page: Page, filled: tuple[Catalog, dict[str, str]]) -> None:
     _, times = filled
     _open(page, "#/tree/org/runs/")
-    assert page.locator("[data-test=tree-file]").count() == 4
+    assert page.locator("[data-test=tree-file]").count() == 5
     picker = page.locator("[data-test=at-events]")
     picker.locator(f"option[value='{times['first']}']").wait_for(state="attached")
     picker.select_option(times["first"])
@@ -232,10 +193,10 @@ def test_a_diff_of_two_versions_shows_the_changed_lines(page: Page) -> None:
     assert page.locator("[data-test=diff-text] .add").count() >= 2
 
 
-def test_a_folder_diff_between_two_times(page: Page, filled: tuple[Catalog, dict[str, str]]) -> None:
-    cat, times = filled
-    now = cat.versions("eos://org/runs/later/added.txt")[0].created
-    _open(page, f"#/diff?a=org/runs@{times['first']}/&b=org/runs@{now}/")
+def test_a_folder_diff_between_two_times(page: Page,
+                                         filled: tuple[Catalog, dict[str, str]]) -> None:
+    _, times = filled
+    _open(page, f"#/diff?a=org/runs@{times['first']}/&b=org/runs@{times['last']}/")
     page.wait_for_selector("[data-test=diff][data-kind=folder]")
     text = page.inner_text("[data-test=diff]")
     assert "org/runs/genes.parquet@1" in text and "org/runs/a.csv@2" in text
@@ -265,8 +226,9 @@ def test_a_drop_of_files_uploads_them_in_one_changeset(
         dt.items.add(new File(["x,y\\n1,2\\n"], "dropped.csv", {type: "text/csv"}));
         dt.items.add(new File(["hello"], "readme.txt", {type: "text/plain"}));
         const zone = document.querySelector("[data-test=dropzone]");
-        zone.dispatchEvent(new DragEvent("dragover", {bubbles: true, cancelable: true, dataTransfer: dt}));
-        zone.dispatchEvent(new DragEvent("drop", {bubbles: true, cancelable: true, dataTransfer: dt}));
+        const init = {bubbles: true, cancelable: true, dataTransfer: dt};
+        zone.dispatchEvent(new DragEvent("dragover", init));
+        zone.dispatchEvent(new DragEvent("drop", init));
     }""")
     page.wait_for_selector("[data-test=upload-progress][data-state=done]")
     assert page.get_attribute("[data-test=upload-progress] progress", "max") is not None

@@ -1,0 +1,101 @@
+"""What the browser tests of ``eos ui`` and the screenshot script share: a catalog filled with
+what the pages show, the real web app on uvicorn in a thread, and Debian's chromium.
+
+Used by tests/test_ui_browser.py and tests/ui_screenshots.py.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from eoscatalog import Catalog
+
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium calls home at start, and a closed network
+# refuses it; --disable-quic for the same reason.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+HOSTILE_NAME = "<img src=x onerror=alert(1)>.csv"
+HOSTILE_META = "<script>window.pwned=1</script>"
+CSV_V1 = b"sample,reads,tissue\ns1,10,liver\ns2,20,lung\n"
+CSV_V2 = b"sample,reads,tissue\ns1,10,liver\ns2,25,lung\ns3,30,kidney\n"
+README = (b"# Sequencing runs\n\nOne folder per run; `a.csv` lists the samples.\n\n"
+          b"- reads\n- scores\n")
+
+
+def parquet_bytes() -> bytes:
+    """A small Parquet file of two row groups (genes and scores)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"gene": ["BRCA1", "TP53", "EGFR"], "score": [0.5, 1.5, 2.5],
+                      "chrom": ["17", "17", "7"]})
+    out = io.BytesIO()
+    pq.write_table(table, out, row_group_size=2)
+    return out.getvalue()
+
+
+def fill(cat: Catalog) -> dict[str, str]:
+    """Fill ``cat``: a first changeset (org/runs/a.csv alone), a second version of a.csv with
+    metadata and a tag, a Parquet file, a README, notes.txt through put, put, rollback, delete
+    and undelete, a hostile name with hostile metadata and message, and org/runs/later/.
+    Return the times the tests pick: ``first`` (the first changeset) and ``last``."""
+    first = cat.put_bytes(CSV_V1, "eos://org/runs/a.csv", message="first run").record.created
+    cat.put_bytes(CSV_V2, "eos://org/runs/a.csv", meta={"instrument": "novaseq"},
+                  message="second run: s3 added")
+    cat.tag("eos://org/runs/a.csv@2", "paper-2026")
+    cat.put_bytes(parquet_bytes(), "eos://org/runs/genes.parquet", message="scores")
+    cat.put_bytes(README, "eos://org/runs/README.md", message="describe the runs")
+    cat.put_bytes(b"one\n", "eos://org/runs/notes.txt")
+    cat.put_bytes(b"two\n", "eos://org/runs/notes.txt")
+    cat.rollback("eos://org/runs/notes.txt", 1)
+    cat.rm("eos://org/runs/notes.txt")
+    cat.undelete("eos://org/runs/notes.txt")
+    cat.put_bytes(b"a,b\n1,2\n", f"eos://org/runs/{HOSTILE_NAME}",
+                  meta={"note": HOSTILE_META}, message=HOSTILE_META)
+    last = cat.put_bytes(b"later\n", "eos://org/runs/later/added.txt",
+                         message="later").record.created
+    return {"first": first, "last": last}
+
+
+class UiServer:
+    """The real app of ``eos ui`` on uvicorn, in a thread, on a free port of 127.0.0.1
+    (``with UiServer(app) as server: server.url``)."""
+
+    def __init__(self, app: Any) -> None:
+        import uvicorn
+
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
+                                lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.url = ""
+
+    def __enter__(self) -> UiServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}/"
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def launch_chromium(playwright: Any) -> Any:
+    """Debian's chromium, headless, through Playwright (no browser download)."""
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(f"{CHROMIUM} is missing: apt-get install chromium")
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
