@@ -4,9 +4,9 @@
   up); a module imports only from its own layer and the ones below it. ``if TYPE_CHECKING:``
   imports count too: an annotation that names an upper layer is a dependency all the same.
 - No module imports one that imports it back (directly or through others), whatever runs first.
-- The faces (``transfer``, ``sdk``, ``cli``) reach the catalog through ``Catalog`` only: below the
-  catalog layer they import the value types and pure rules (``FACES_MAY_IMPORT``), never the
-  store, the log, the index or the caches.
+- The faces (``transfer``, ``sdk``, ``ui``, ``cli``) reach the catalog through ``Catalog``
+  only: below the catalog layer they import the value types and pure rules
+  (``FACES_MAY_IMPORT``), never the store, the log, the index or the caches.
 - A class spans one file: no class inherits from a class of another module of the package, except
   the bases made for it (the ``Store`` protocol, the exception tree).
 - No module is longer than ``MAX_LINES`` lines.
@@ -26,9 +26,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "eoscatalog"
 
 # From the bottom up. docs/architecture.md draws the same list.
 LAYERS = ["core", "store", "log", "local", "lock", "rules", "interchange", "catalog", "transfer",
-          "sdk", "cli"]
+          "sdk", "ui", "cli"]
 # What the faces may import from the layers below `catalog`, besides Catalog itself.
-FACES = {"transfer", "sdk", "cli"}
+FACES = {"transfer", "sdk", "ui", "cli"}
 FACES_MAY_IMPORT = {
     "eoscatalog.core",           # errors, names, units, hashes: the vocabulary of the API
     "eoscatalog.log.records",    # VersionRecord, Event, Usage: what Catalog returns
@@ -243,7 +243,7 @@ def test_no_import_points_up() -> None:
 
 
 def test_the_faces_call_the_catalog_only() -> None:
-    """transfer, sdk and cli import nothing from the layers below the catalog but the value
+    """transfer, sdk, ui and cli import nothing from the layers below the catalog but the value
     types and pure rules; of the catalog layer, Catalog only."""
     graph = _graph(with_type_checking=True)
     below = set(LAYERS[:LAYERS.index("catalog") + 1])

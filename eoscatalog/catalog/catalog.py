@@ -40,8 +40,9 @@ from eoscatalog.local.config import Config
 from eoscatalog.local.hash_cache import HashCache
 from eoscatalog.log.changesets import changeset_key, changesets_written, list_namespaces
 from eoscatalog.log.index import Index
-from eoscatalog.log.records import Event, Usage, VersionRecord
+from eoscatalog.log.records import Event, SearchHit, Usage, VersionRecord
 from eoscatalog.log.replay import Replay
+from eoscatalog.log.search import search_index
 from eoscatalog.rules.listing import Listing
 from eoscatalog.rules.retention import RetentionRule
 from eoscatalog.store import Store
@@ -82,18 +83,15 @@ class Catalog:
         self._committer = Committer(store, self.index, self.replay, self, now)
         self._reader = Reader(store, self.index, self.replay, self, now)
         self._writer = Writer(self._committer, self._reader, self._parser, self.hash_cache)
-        # Folders as versioned datasets: cat.folders.versions("eos://org/x.zarr/"), .snapshot,
-        # .tag, .untag, .rollback (catalog/folders.py); ls, du and exports take x.zarr@3/ too.
+        # Folders as datasets (catalog/folders.py): .versions, .snapshot, .tag, .rollback...
         self.folders = Folders(self._parser, self._reader, self._committer, self._writer.stager)
 
     @classmethod
     def open(cls, config: Config | None = None, *, create: bool = False,
              **overrides: Any) -> Catalog:
-        """The catalog the environment and ``$EOS_HOME/config.yaml`` describe.
-
-        The embedded store is created on first use; a local folder given as the store is
-        created only with ``create`` (as ``eos init`` does); an S3 bucket must exist.
-        """
+        """The catalog the environment and ``$EOS_HOME/config.yaml`` describe (the embedded
+        store is made on first use, a local folder only with ``create`` as ``eos init`` does;
+        an S3 bucket must exist)."""
         store, options = opening.from_config(config or Config.load(**overrides), create=create)
         return cls(store, **options)
 
@@ -216,10 +214,14 @@ class Catalog:
 
     def url(self, ref: str | Reference, *, expires: str | float = "48h",
             on_warning: Callable[[str], None] | None = None) -> str:
-        """A link to the bytes ``ref`` means that works without credentials until it expires
-        (``expires``: a duration, at most 7 days)."""
+        """A link to ``ref``'s bytes that works without credentials until ``expires`` (<= 7d)."""
         seconds = link_seconds(expires)
         return self._reader.link(self.resolve(ref), seconds, on_warning)
+
+    def search(self, text: str, prefix: str | Location = "", limit: int = 200) -> list[SearchHit]:
+        """Latest versions under ``prefix`` (``""``: all) whose name, tags or metadata hold text."""
+        places = [prefix] if prefix else [f"eos://{ns}/" for ns in self.namespaces()]
+        return search_index(self.index.db, [self._prefix(p) for p in places], text, limit)
 
     # Their names before they took those of `eos log`, `eos du` and `eos cat`; kept.
     history, usage, read_bytes = log, du, cat
@@ -314,9 +316,8 @@ class Catalog:
     def to_intake(self, prefix: str | Location = "", path: str | os.PathLike[str] | None = None,
                   *, latest_only: bool = False, tag: str | None = None,
                   description: str | None = None) -> str:
-        """An Intake catalog of the names under ``prefix``, as YAML text (also written to
-        ``path`` when given): intake 0.6, 0.7 and 2 open it alike. A folder version prefix
-        (``eos://org/data@3/``) exports its names; a Zarr or Parquet folder is ONE entry."""
+        """An Intake catalog (YAML text, also written to ``path``) of the names under ``prefix``
+        or in a folder version, for intake 0.6, 0.7 and 2; a Zarr or Parquet folder is ONE entry."""
         return exports.to_intake(self.store, self.folders, prefix, path,
                                  latest_only=latest_only, tag=tag, description=description)
 
@@ -327,8 +328,7 @@ class Catalog:
         return exports.to_yaml(self.index, self._prefix(prefix), path)
 
     def import_yaml(self, path: str | os.PathLike[str], *, message: str = "") -> list[str]:
-        """Load a YAML catalog (``to_yaml``, ``eos export yaml``) in ONE changeset, everything
-        checked first; return the names it added to."""
+        """Load a YAML catalog (``to_yaml``) in ONE changeset, checked first; return the names."""
         return exports.import_yaml(self._committer, path, message=message)
 
     # -- keeping the store healthy ---------------------------------------------------------------

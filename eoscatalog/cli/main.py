@@ -20,6 +20,7 @@ from eoscatalog.cli import core as cli_core
 from eoscatalog.cli import data as cli_data
 from eoscatalog.cli import diffs as cli_diffs
 from eoscatalog.cli import maintenance as cli_maintenance
+from eoscatalog.cli import ui as cli_ui
 from eoscatalog.cli import versions as cli_versions
 from eoscatalog.cli.common import EosGroup
 from eoscatalog.core.version import __version__
@@ -30,7 +31,7 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 # Every module whose COMMANDS are ``eos``'s commands (help lists them by name, whatever the order).
 COMMAND_MODULES = (cli_core, cli_data, cli_versions, cli_maintenance, cli_catalogs, cli_admin,
-                   cli_diffs)
+                   cli_diffs, cli_ui)
 
 
 @click.group(cls=EosGroup, context_settings=CONTEXT)

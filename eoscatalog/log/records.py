@@ -1,4 +1,5 @@
-"""Value objects the catalog reports: a version (VersionRecord), a change (Event), space (Usage)."""
+"""Value objects the catalog reports: a version (VersionRecord), a change (Event), space (Usage),
+a search result (SearchHit)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["RECORD_COLUMNS", "Event", "Usage", "VersionRecord"]
+__all__ = ["RECORD_COLUMNS", "Event", "SearchHit", "Usage", "VersionRecord"]
 
 # The index columns a VersionRecord is made of, in the order VersionRecord.from_values takes.
 RECORD_COLUMNS = ("namespace", "name", "version", "kind", "hash", "size", "created", "author",
@@ -205,3 +206,13 @@ class Usage:
     def saved(self) -> int:
         """Bytes deduplication spared: every version's size minus each blob counted once."""
         return self.all_versions - self.stored
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A version ``Catalog.search`` found, and how: ``matched`` is ``name``, ``tag`` or
+    ``meta``; ``detail`` the name, the tag, or the metadata ``key: value`` that matched."""
+
+    record: VersionRecord
+    matched: str
+    detail: str

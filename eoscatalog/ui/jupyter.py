@@ -1,0 +1,27 @@
+"""The jupyter-server-proxy entry point: ``eos ui`` in the JupyterLab launcher.
+
+Registered under ``jupyter_serverproxy_servers`` (pyproject.toml; ``pip install
+"eoscatalog[jupyter]"``): JupyterLab starts ``eos ui`` on a port of its choosing and serves it
+under ``<hub>/user/<name>/eos-ui/``; every URL of the page is relative, so it works there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["setup_eos_ui"]
+
+
+def setup_eos_ui() -> dict[str, Any]:
+    """The server's description, as jupyter-server-proxy reads it.
+
+    >>> setup_eos_ui()["command"]
+    ['eos', 'ui', '--port', '{port}', '--no-browser']
+    """
+    return {
+        "command": ["eos", "ui", "--port", "{port}", "--no-browser"],
+        "timeout": 30,
+        "absolute_url": False,
+        "new_browser_tab": True,
+        "launcher_entry": {"enabled": True, "title": "eos catalog"},
+    }

@@ -1,0 +1,127 @@
+"""The server's guards, one ASGI middleware around the whole app (docs/ui.md, Security).
+
+- An access token, when the server is bound beyond loopback: ``?token=<t>`` (answered with an
+  HttpOnly, SameSite=Strict cookie ``eos_ui_token`` and a redirect to the same URL without it),
+  the cookie, or ``Authorization: token <t>``; anything else is refused (403).
+- Writes (POST, PUT, PATCH, DELETE) carry the header ``X-EOS-CSRF`` with the value ``api/info``
+  gives (a page of another site cannot read it, nor send the header without a CORS preflight,
+  which this server never grants) and, when the browser sends an ``Origin``, this server's own.
+- Every answer carries a strict Content-Security-Policy (scripts and styles from this server
+  only), ``X-Content-Type-Options: nosniff`` and ``Referrer-Policy: no-referrer``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from http.cookies import SimpleCookie
+from urllib.parse import urlencode
+
+from starlette.datastructures import Headers, QueryParams
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["COOKIE", "CSRF_HEADER", "SECURITY_HEADERS", "Guard"]
+
+COOKIE = "eos_ui_token"
+CSRF_HEADER = "x-eos-csrf"
+WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+SECURITY_HEADERS = [
+    (b"content-security-policy",
+     b"default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+     b"object-src 'none'; base-uri 'none'; frame-ancestors 'self'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+
+def _refused(message: str) -> Response:
+    return JSONResponse({"error": message}, status_code=403)
+
+
+class Guard:
+    """Checks the token and the CSRF header, and adds the security headers to every answer.
+
+    ``token``: None when the server is bound to loopback only (no token asked for).
+    ``csrf``: the value writes must carry in ``X-EOS-CSRF``.
+    """
+
+    def __init__(self, app: ASGIApp, *, token: str | None, csrf: str) -> None:
+        self.app = app
+        self.token = token
+        self.csrf = csrf
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_secured(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []),
+                                      *(h for h in SECURITY_HEADERS if h[0] not in names)]
+            await send(message)
+
+        refusal = self.check(scope)
+        if refusal is not None:
+            await refusal(scope, receive, send_secured)
+            return
+        await self.app(scope, receive, send_secured)
+
+    def check(self, scope: Scope) -> Response | None:
+        """The answer refusing (or redirecting) this request, or None to let it through."""
+        headers = Headers(scope=scope)
+        if self.token is not None:
+            answer = self._check_token(scope, headers)
+            if answer is not None:
+                return answer
+        if scope["method"] in WRITES:
+            return self._check_write(scope, headers)
+        return None
+
+    def _check_token(self, scope: Scope, headers: Headers) -> Response | None:
+        token = self.token or ""
+        params = QueryParams(scope.get("query_string", b""))
+        given = params.get("token")
+        if given is not None:
+            if not secrets.compare_digest(given.encode(), token.encode()):
+                return _refused("wrong token in the URL: open the URL eos ui printed")
+            rest = [(k, v) for k, v in params.multi_items() if k != "token"]
+            target = scope.get("root_path", "") + scope["path"]
+            answer = RedirectResponse(target + ("?" + urlencode(rest) if rest else ""),
+                                      status_code=303)
+            answer.set_cookie(COOKIE, token, httponly=True, samesite="strict",
+                              path=scope.get("root_path", "") or "/")
+            return answer
+        cookie = SimpleCookie()
+        try:
+            cookie.load(headers.get("cookie", ""))
+        except Exception:  # a malformed cookie header is no token
+            cookie = SimpleCookie()
+        candidates = [cookie[COOKIE].value] if COOKIE in cookie else []
+        scheme, _, value = headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "token":
+            candidates.append(value.strip())
+        if any(secrets.compare_digest(c.encode(), token.encode()) for c in candidates):
+            return None
+        return _refused("this eos ui server needs its access token: open the URL with "
+                        "?token=... that eos ui printed")
+
+    def _check_write(self, scope: Scope, headers: Headers) -> Response | None:
+        if not secrets.compare_digest(headers.get(CSRF_HEADER, "").encode(),
+                                      self.csrf.encode()):
+            return _refused("a write needs the X-EOS-CSRF header with the csrf value of "
+                            "api/info (a page of another site cannot send it): reload the page")
+        origin = headers.get("origin")
+        if origin is not None and origin not in self._own_origins(scope, headers):
+            return _refused(f"a write from the page of another site ({origin}) is refused: "
+                            "use the eos ui page itself")
+        return None
+
+    @staticmethod
+    def _own_origins(scope: Scope, headers: Headers) -> set[str]:
+        """This server's origins as the browser sees it: its scheme and Host, and those a
+        proxy in front of it (JupyterHub's) forwarded."""
+        schemes = {scope.get("scheme", "http"), *headers.getlist("x-forwarded-proto")}
+        hosts = {headers.get("host", ""), *headers.getlist("x-forwarded-host")}
+        return {f"{s}://{h}" for s in schemes for h in hosts if h}

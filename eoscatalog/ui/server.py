@@ -1,0 +1,72 @@
+"""Run the app with uvicorn: bind, print the URL, serve until stopped (``eos ui``).
+
+Bound to loopback (the default, ``127.0.0.1``) the server asks for no token: only this
+machine's users reach it. Bound elsewhere it makes a random token (``secrets.token_urlsafe``),
+as Jupyter does, and prints it in the URL. Port 0 picks a free port; the URL shows the real one.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+import socket
+import sys
+import threading
+import webbrowser
+from collections.abc import Callable
+
+import uvicorn
+
+from eoscatalog.catalog.catalog import Catalog
+from eoscatalog.ui.app import create_app
+
+__all__ = ["is_loopback", "serve", "url_of"]
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only.
+
+    >>> is_loopback("127.0.0.1"), is_loopback("localhost"), is_loopback("0.0.0.0")
+    (True, True, False)
+    """
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def url_of(host: str, port: int, token: str | None) -> str:
+    """The URL to open: ``http://127.0.0.1:8000/``, with ``?token=...`` when one is needed.
+
+    >>> url_of("::1", 8000, None), url_of("0.0.0.0", 80, "t")
+    ('http://[::1]:8000/', 'http://0.0.0.0:80/?token=t')
+    """
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
+
+
+def serve(catalog: Catalog, *, prefix: str = "", host: str = "127.0.0.1", port: int = 0,
+          open_browser: bool = False, echo: Callable[[str], None] = print) -> None:
+    """Serve ``catalog`` on ``host:port`` until interrupted (Ctrl-C); ``echo`` the URL first."""
+    token = None if is_loopback(host) else secrets.token_urlsafe(24)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    url = url_of(host, sock.getsockname()[1], token)
+    app = create_app(catalog, prefix=prefix, token=token)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
+                            timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
+    echo(f"eos ui: serving {catalog.store.url} at {url}")
+    echo("eos ui: press Ctrl-C to stop")
+    sys.stdout.flush()
+    if open_browser:
+        threading.Timer(0.5, webbrowser.open, [url]).start()
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
