@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, Route, sync_playwright
+from starlette.applications import Starlette
+from starlette.routing import Mount
 from uiserver import (
     CSV_V2,
     HOSTILE_META,
@@ -37,11 +39,17 @@ def filled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Catalog, 
     cat.close()
 
 
+# As JupyterHub's proxy serves it: every test then checks that the page's URLs are relative.
+PROXY_PATH = "user/ada/proxy/8888/"
+
+
 @pytest.fixture(scope="module")
 def server(filled: tuple[Catalog, dict[str, str]]) -> Iterator[str]:
-    """The real app on uvicorn in a thread, on a free port of 127.0.0.1: its base URL."""
-    with UiServer(create_app(filled[0])) as running:
-        yield running.url
+    """The real app on uvicorn in a thread, on a free port of 127.0.0.1, under a path as
+    JupyterHub's proxy serves it: its base URL."""
+    app = Starlette(routes=[Mount("/" + PROXY_PATH.rstrip("/"), app=create_app(filled[0]))])
+    with UiServer(app) as running:
+        yield running.url + PROXY_PATH
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +70,8 @@ class Watched:
         page.on("console", lambda m: m.type == "error" and self.problems.append(
             f"console error: {m.text}"))
         page.on("dialog", self._dialog)
+        page.on("response", lambda r: r.status >= 400 and self.problems.append(
+            f"HTTP {r.status}: {r.url}"))
 
     def _dialog(self, dialog: Any) -> None:
         self.problems.append(f"dialog: {dialog.message}")
@@ -145,10 +155,13 @@ def test_a_parquet_preview_shows_schema_row_groups_and_rows(page: Page) -> None:
     page.wait_for_selector("[data-test=preview][data-kind=parquet]")
     schema = page.inner_text("[data-test=parquet-schema]")
     assert "gene" in schema and "score" in schema
+    assert "3 rows in 2 row group(s)" in page.inner_text("[data-test=preview]")
     groups = page.locator("[data-test=parquet-row-groups] tbody tr").all_inner_texts()
-    assert groups and any("BRCA1" in g for g in groups)  # min of the first group
-    rows = page.inner_text("[data-test=preview-table]")
-    assert "TP53" in rows and "EGFR" in rows
+    assert any("BRCA1" in g and "TP53" in g for g in groups)  # gene's min and max, group 0
+    assert any("EGFR" in g for g in groups)  # group 1
+    rows = page.inner_text("[data-test=preview-table]")  # the first row group's rows
+    assert "BRCA1" in rows and "TP53" in rows
+    assert "Showing the beginning only." in page.inner_text("[data-test=preview]")
 
 
 def test_a_markdown_preview_is_rendered_html(page: Page) -> None:
