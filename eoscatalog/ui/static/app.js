@@ -66,6 +66,11 @@
     return t ? String(t).replace("T", " ").replace(/\.\d+Z$/, "Z") : "";
   }
 
+  /** To the millisecond, where events of one second must stay apart (the as-of list). */
+  function fmtTimeMs(t) {
+    return t ? String(t).replace("T", " ").replace(/(\.\d{3})\d*Z$/, "$1Z") : "";
+  }
+
   function shortHash(hash) {
     if (!hash) return "";
     const [algo, hex] = String(hash).includes(":") ? String(hash).split(":", 2) : ["", hash];
@@ -364,7 +369,7 @@
       body.appendChild(h("tr", { test: "tree-folder", class: "folder-row" },
         h("td", {}, h("a", { href: route("tree", folder.path, { at }) }, folder.name)),
         h("td", { class: "num" }, fmtBytes(folder.bytes)),
-        h("td", { class: "num" }, `${fmtCount(folder.names)} names`),
+        h("td", { class: "num" }, `${fmtCount(folder.names)} name${folder.names === 1 ? "" : "s"}`),
         h("td", {}), h("td", {})));
     }
     for (const rec of data.files) {
@@ -429,7 +434,7 @@
     api("api/history", { path }).then((hist) => {
       for (const ev of hist.events) {
         events.appendChild(h("option", { value: ev.created, selected: ev.created === at },
-          `${fmtTime(ev.created)} · ${ev.author} · ${ev.message || ev.names.join(", ")}`.slice(0, 120)));
+          `${fmtTimeMs(ev.created)} · ${ev.author} · ${ev.message || ev.names.join(", ")}`.slice(0, 120)));
       }
     }).catch(() => { events.disabled = true; });
     return h("div", { class: "at-row" }, h("label", {}, "As of (UTC) ", input), events);
@@ -815,7 +820,7 @@
       b.addEventListener("change", () => { pickB = ev.created; });
       list.appendChild(h("li", { test: "event", "data-seq": String(ev.seq) },
         h("span", { class: "pick" }, a, b),
-        h("a", { href: route("tree", path, { at: ev.created }), test: "event-time" }, fmtTime(ev.created)),
+        h("a", { href: route("tree", path, { at: ev.created }), test: "event-time" }, fmtTimeMs(ev.created)),
         h("span", { class: "author" }, ev.author),
         h("span", { class: "vmsg" }, ev.message || ""),
         h("span", { class: "names" }, ev.names.map((n, i) =>
