@@ -106,7 +106,7 @@ def test_the_tree_opens_on_the_namespaces_and_leads_to_a_folder(page: Page) -> N
     page.click("[data-test=tree] a:text-is('runs/')")
     page.wait_for_url("**#/tree/org/runs/")
     page.wait_for_selector("[data-test=tree-file]")
-    files = page.locator("[data-test=tree-file] td:first-child a").all_inner_texts()
+    files = page.locator("[data-test=tree-file] .cell-name a").all_inner_texts()
     assert sorted(files) == sorted(["README.md", "a.csv", "genes.parquet", "notes.txt",
                                     HOSTILE_NAME])
     assert page.locator("[data-test=tree-folder] a").all_inner_texts() == ["later/"]
@@ -181,7 +181,7 @@ def test_an_earlier_time_shows_the_older_tree_with_a_permalink(
     picker.select_option(times["first"])
     page.wait_for_url("**#/tree/org/runs/?at=*")
     page.wait_for_selector("[data-test=folder-title] .at")
-    assert page.locator("[data-test=tree-file] td:first-child a").all_inner_texts() == ["a.csv"]
+    assert page.locator("[data-test=tree-file] .cell-name a").all_inner_texts() == ["a.csv"]
     assert page.locator("[data-test=tree-folder]").count() == 0
     assert page.get_attribute("[data-test=tree-file] a", "href") == "#/name/org/runs/a.csv@1"
     # The URL is the permalink: opened afresh, it shows the same older tree.
@@ -305,8 +305,21 @@ def test_a_folder_of_ten_thousand_names_renders_in_under_a_second(page: Page) ->
         "saved": 0}))
     page.route("**/api/history?*", lambda r: r.fulfill(json={"path": "org/big/",
                                                              "folder_versions": [], "events": []}))
-    _open(page, "#/tree/org/big/")
-    page.wait_for_selector("[data-test=folder-view]")
-    assert page.locator("[data-test=tree-file]").count() == 10_000
-    ms = float(page.get_attribute("#view", "data-render-ms") or "inf")
-    assert ms < 1000, f"10,000 names took {ms:.0f} ms to render"
+    _open(page, "#/search")
+    # In the page: from the click on the folder's permalink to its 10,000 rows laid out,
+    # the request and the JSON included.
+    total = page.evaluate("""() => new Promise((done) => {
+        const start = performance.now();
+        const seen = () => {
+            const rows = document.querySelectorAll("[data-test=tree-file]").length;
+            if (rows === 10000 && !document.querySelector("#view[aria-busy]")) {
+                done(performance.now() - start);
+            } else requestAnimationFrame(seen);
+        };
+        location.hash = "#/tree/org/big/";
+        requestAnimationFrame(seen);
+    })""")
+    rendered = float(page.get_attribute("#view", "data-render-ms") or "inf")
+    print(f"10,000 names: {total:.0f} ms from the click, {rendered:.0f} ms from the answer")
+    assert rendered < 1000, f"10,000 names took {rendered:.0f} ms to render"
+    assert total < 1500, f"10,000 names took {total:.0f} ms from the click (fetch included)"

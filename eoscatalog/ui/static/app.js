@@ -358,36 +358,47 @@
     return view;
   }
 
+  // Rows come in chunks the browser lays out only when they scroll into view
+  // (content-visibility: auto): a folder of 10,000 names renders in well under a second.
+  const CHUNK_ROWS = 200;
+  const ROW_PX = 30;
+
   function listing(data, at) {
-    const table = h("table", { class: "listing", test: "tree" },
-      h("thead", {}, h("tr", {}, h("th", {}, "Name"), h("th", { class: "num" }, "Size"),
-        h("th", { class: "num" }, "Names / version"), h("th", {}, "Modified"),
-        h("th", {}, "Author"))));
-    // One fragment, one insertion: a folder of 10,000 names renders in well under a second.
-    const body = document.createDocumentFragment();
+    const table = h("div", { class: "listing", test: "tree", role: "table", "aria-label": "folder" },
+      h("div", { class: "lrow lhead", role: "row" },
+        ["Name", "Size", "Names / version", "Modified", "Author"].map((label, i) =>
+          h("div", { role: "columnheader", class: i === 1 || i === 2 ? "num" : "" }, label))));
+    const rows = [];
     for (const folder of data.folders) {
-      body.appendChild(h("tr", { test: "tree-folder", class: "folder-row" },
-        h("td", {}, h("a", { href: route("tree", folder.path, { at }) }, folder.name)),
-        h("td", { class: "num" }, fmtBytes(folder.bytes)),
-        h("td", { class: "num" }, `${fmtCount(folder.names)} name${folder.names === 1 ? "" : "s"}`),
-        h("td", {}), h("td", {})));
+      rows.push(h("div", { test: "tree-folder", class: "lrow folder-row", role: "row" },
+        h("div", { role: "cell", class: "cell-name" },
+          h("a", { href: route("tree", folder.path, { at }), title: folder.path }, folder.name)),
+        h("div", { role: "cell", class: "num" }, fmtBytes(folder.bytes)),
+        h("div", { role: "cell", class: "num" },
+          `${fmtCount(folder.names)} name${folder.names === 1 ? "" : "s"}`),
+        h("div", { role: "cell" }), h("div", { role: "cell" })));
     }
     for (const rec of data.files) {
       const target = at ? rec.ref : rec.path;
-      body.appendChild(h("tr", { test: "tree-file", class: "file-row" },
-        h("td", {}, h("a", { href: route("name", target) }, baseName(rec.path)),
+      rows.push(h("div", { test: "tree-file", class: "lrow file-row", role: "row" },
+        h("div", { role: "cell", class: "cell-name" },
+          h("a", { href: route("name", target), title: rec.path }, baseName(rec.path)),
           tagChips(rec.tags)),
-        h("td", { class: "num" }, fmtBytes(rec.size)),
-        h("td", { class: "num" }, `v${rec.version}`),
-        h("td", {}, timeEl(rec.created)),
-        h("td", {}, rec.author)));
+        h("div", { role: "cell", class: "num" }, fmtBytes(rec.size)),
+        h("div", { role: "cell", class: "num" }, `v${rec.version}`),
+        h("div", { role: "cell" }, timeEl(rec.created)),
+        h("div", { role: "cell" }, rec.author)));
     }
-    const tbody = h("tbody", {});
-    tbody.appendChild(body);
-    table.appendChild(tbody);
-    if (!data.folders.length && !data.files.length) {
-      tbody.appendChild(h("tr", {}, h("td", { colspan: "5", class: "muted" }, "empty")));
+    if (!rows.length) rows.push(h("div", { class: "lrow empty muted", role: "row" }, "empty"));
+    // One fragment, one insertion into the document.
+    const frag = document.createDocumentFragment();
+    for (let i = 0; i < rows.length; i += CHUNK_ROWS) {
+      const part = rows.slice(i, i + CHUNK_ROWS);
+      const chunk = h("div", { class: "lchunk", role: "rowgroup" }, part);
+      chunk.style.containIntrinsicSize = `auto ${part.length * ROW_PX}px`;
+      frag.appendChild(chunk);
     }
+    table.appendChild(frag);
     return table;
   }
 
