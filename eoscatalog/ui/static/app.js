@@ -366,7 +366,7 @@
   function listing(data, at) {
     const table = h("div", { class: "listing", test: "tree", role: "table", "aria-label": "folder" },
       h("div", { class: "lrow lhead", role: "row" },
-        ["Name", "Size", "Names / version", "Modified", "Author"].map((label, i) =>
+        ["Name", "Size", "Version", "Modified", "Author"].map((label, i) =>
           h("div", { role: "columnheader", class: i === 1 || i === 2 ? "num" : "" }, label))));
     const rows = [];
     for (const folder of data.folders) {
