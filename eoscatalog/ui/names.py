@@ -95,7 +95,7 @@ async def share(request: Request) -> Response:
 
 def _disposition(record: VersionRecord, inline: bool) -> str:
     filename = record.name.rsplit("/", 1)[-1]
-    ascii_name = "".join(c if c.isascii() and c.isprintable() and c not in '"\\;' else "_"
+    ascii_name = "".join(c if c.isascii() and (c.isalnum() or c in "._-+=,() ") else "_"
                          for c in filename)
     kind = "inline" if inline else "attachment"
     return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"

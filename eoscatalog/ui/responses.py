@@ -42,7 +42,7 @@ def error(status: int, message: str) -> JSONResponse:
 def status_of(e: Exception) -> int:
     """The HTTP status an exception from the catalog answers with.
 
-    >>> status_of(NotFoundError("x")), status_of(InvalidNameError("x"))
+    >>> status_of(NotFoundError("x")), status_of(ValueError("x"))
     (404, 400)
     """
     for kind, status in ((NotFoundError, 404), (PermissionDeniedError, 403),

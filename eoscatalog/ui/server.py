@@ -55,7 +55,7 @@ def serve(catalog: Catalog, *, prefix: str = "", host: str = "127.0.0.1", port: 
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
-    sock.set_inheritable(True)
+    sock.listen(2048)  # connections made as soon as the URL shows wait for uvicorn to accept
     url = url_of(host, sock.getsockname()[1], token)
     app = create_app(catalog, prefix=prefix, token=token)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
