@@ -228,6 +228,61 @@ def test_search_finds_names_tags_and_metadata(page: Page) -> None:
     assert "org/runs/a.csv@2" in page.inner_text("[data-test=search-results]")
 
 
+def test_an_image_and_a_zarr_store_are_previewed(page: Page) -> None:
+    _open(page, "#/name/org/media/dot.png")
+    image = page.wait_for_selector("[data-test=preview-image]")
+    assert image is not None
+    page.wait_for_function(
+        "document.querySelector('[data-test=preview-image]').naturalWidth === 4")
+    assert "4 \u00d7 3 image/png" in page.inner_text("[data-test=preview]")
+    _open(page, "#/tree/org/media/cube.zarr/")
+    arrays = page.wait_for_selector("[data-test=zarr-arrays]")
+    assert arrays is not None
+    row = page.locator("[data-test=zarr-arrays] tbody tr").inner_text()
+    assert "temp" in row and "[10,20]" in row and "float32" in row and "[5,10]" in row
+
+
+def test_a_deleted_name_shows_its_marker_and_its_readable_versions(page: Page) -> None:
+    _open(page, "#/name/org/media/gone.txt")
+    assert "deleted" in page.inner_text("[data-test=name-title]")
+    assert page.locator("[data-test=snippet]").count() == 0
+    assert "nothing to preview" in page.inner_text("[data-test=preview]")
+    marker = page.locator("[data-test=version][data-kind=delete]")
+    assert marker.locator("a").count() == 0  # a delete marker has no page of its own
+    page.click("[data-test=version][data-version='1'] a.vnum")
+    page.wait_for_url("**#/name/org/media/gone.txt@1")
+    page.wait_for_selector("[data-test=preview-text]")
+    assert page.inner_text("[data-test=preview-text]") == "gone\n"
+
+
+def test_copy_buttons_copy_the_snippets(page: Page) -> None:
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    _open(page, "#/name/org/runs/a.csv")
+    snippet = page.locator("[data-test=snippet]").filter(has_text="pd.read_csv")
+    snippet.locator("button").click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == snippet.locator("code").inner_text()
+    assert copied.startswith('pd.read_csv("eos://org/runs/a.csv')
+
+
+def test_the_share_button_shows_a_link_on_s3(page: Page) -> None:
+    """On S3 (here the page is told so: the API's share links are tested on moto by
+    tests/test_ui_api.py), the share button asks api/share and shows the link to copy."""
+    def info(route: Route) -> None:
+        answer = route.fetch().json()
+        route.fulfill(json={**answer, "s3": True})
+
+    page.route("**/api/info", info)
+    page.route("**/api/share?*", lambda r: r.fulfill(json={
+        "url": "https://bucket.example/blobs/x?X-Amz-Signature=abc",
+        "expires": "2026-06-03T00:00:00Z"}))
+    _open(page, "#/name/org/runs/a.csv")
+    page.click("[data-test=share]")
+    link = page.wait_for_selector(".share-url")
+    assert link is not None
+    assert link.input_value() == "https://bucket.example/blobs/x?X-Amz-Signature=abc"
+
+
 def test_a_drop_of_files_uploads_them_in_one_changeset(
         page: Page, filled: tuple[Catalog, dict[str, str]]) -> None:
     cat, _ = filled

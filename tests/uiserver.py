@@ -7,8 +7,11 @@ Used by tests/test_ui_browser.py and tests/ui_screenshots.py.
 from __future__ import annotations
 
 import io
+import json
+import struct
 import threading
 import time
+import zlib
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -44,7 +47,8 @@ def parquet_bytes() -> bytes:
 def fill(cat: Catalog) -> dict[str, str]:
     """Fill ``cat``: a first changeset (org/runs/a.csv alone), a second version of a.csv with
     metadata and a tag, a Parquet file, a README, notes.txt through put, put, rollback, delete
-    and undelete, a hostile name with hostile metadata and message, and org/runs/later/.
+    and undelete, a hostile name with hostile metadata and message, org/runs/later/, and in
+    org/media/ a PNG image, a Zarr store's metadata and a deleted name.
     Return the times the tests pick: ``first`` (the first changeset) and ``last``."""
     first = cat.put_bytes(CSV_V1, "eos://org/runs/a.csv", message="first run").record.created
     cat.put_bytes(CSV_V2, "eos://org/runs/a.csv", meta={"instrument": "novaseq"},
@@ -61,7 +65,30 @@ def fill(cat: Catalog) -> dict[str, str]:
                   meta={"note": HOSTILE_META}, message=HOSTILE_META)
     last = cat.put_bytes(b"later\n", "eos://org/runs/later/added.txt",
                          message="later").record.created
+    cat.put_bytes(png_bytes(), "eos://org/media/dot.png", message="an image")
+    cat.put_bytes(b'{"zarr_format": 3, "node_type": "group", "attributes": {}}',
+                  "eos://org/media/cube.zarr/zarr.json")
+    cat.put_bytes(json.dumps({
+        "zarr_format": 3, "node_type": "array", "shape": [10, 20], "data_type": "float32",
+        "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [5, 10]}},
+        "chunk_key_encoding": {"name": "default"}, "fill_value": 0,
+        "codecs": [{"name": "bytes"}], "attributes": {}}).encode(),
+        "eos://org/media/cube.zarr/temp/zarr.json")
+    cat.put_bytes(b"gone\n", "eos://org/media/gone.txt")
+    cat.rm("eos://org/media/gone.txt")
     return {"first": first, "last": last}
+
+
+def png_bytes(width: int = 4, height: int = 3) -> bytes:
+    """A small red PNG image."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+
+    rows = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+            + chunk(b"IEND", b""))
 
 
 class UiServer:

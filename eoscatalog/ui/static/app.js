@@ -631,7 +631,8 @@
 
   function actions(data, rec) {
     const snippets = data.snippets || {};
-    const rows = [["File", snippets.file], ["eos://", snippets.uri], ["pandas", snippets.pandas]]
+    const reader = String(snippets.pandas || "").startsWith("pd.") ? "pandas" : "Python";
+    const rows = [["File", snippets.file], ["eos://", snippets.uri], [reader, snippets.pandas]]
       .filter(([, text]) => text)
       .map(([label, text]) => h("div", { class: "snippet", test: "snippet" },
         h("span", { class: "snippet-label" }, label), h("code", {}, text), copyButton(text)));
@@ -657,6 +658,11 @@
       buttons.appendChild(button);
       buttons.appendChild(out);
     }
+    if (rec.kind === "delete") {
+      return section("Use it", h("p", { class: "muted" },
+        "Deleted: pick an earlier version below to read it, or undelete it with ",
+        h("code", {}, `eos undelete eos://${rec.path}`), "."));
+    }
     return section("Use it", rows, buttons);
   }
 
@@ -678,7 +684,9 @@
           (v.version === current.version ? " current" : ""), "data-kind": v.kind,
         "data-version": String(v.version) },
         h("span", { class: "pick" }, a, b),
-        h("a", { class: "vnum", href: route("name", `${v.path}@${v.version}`) }, `v${v.version}`),
+        // A delete marker has no bytes to show: its number is not a link.
+        v.kind === "delete" ? h("span", { class: "vnum" }, `v${v.version}`)
+          : h("a", { class: "vnum", href: route("name", `${v.path}@${v.version}`) }, `v${v.version}`),
         h("span", { class: `kind kind-${v.kind}` }, kindLabel(v)),
         v.version === newest ? h("span", { class: "badge" }, "current") : null,
         h("span", { class: "vsize" }, v.kind === "delete" ? "" : fmtBytes(v.size)),
@@ -695,6 +703,7 @@
       }
       location.hash = route("diff", null, { a: `${current.path}@${pickA}`, b: `${current.path}@${pickB}` });
     });
+    if (versions.length < 2) return section(`Versions (${versions.length})`, list);
     return section(`Versions (${versions.length})`,
       h("p", { class: "muted legend" }, "left radio: from, right radio: to"), list, compare);
   }
@@ -797,7 +806,8 @@
       h("tbody", {}, arrays.map((a) => h("tr", {}, h("td", {}, a.path || "/"), h("td", {}, fmt(a.shape)),
         h("td", {}, fmt(a.dtype)), h("td", {}, fmt(a.chunks)), h("td", {}, fmt(a.zarr_format))))))];
     if ((details.groups || []).length) {
-      out.push(h("p", {}, "groups: ", details.groups.map((g) => (typeof g === "string" ? g : g.path || fmt(g))).join(", ")));
+      const label = (g) => (typeof g === "string" ? g : g.path || "") || "/";
+      out.push(h("p", {}, "groups: ", details.groups.map(label).join(", ")));
     }
     return out;
   }
