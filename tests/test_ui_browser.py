@@ -20,6 +20,7 @@ from uiserver import (
     CSV_V2,
     HOSTILE_META,
     HOSTILE_NAME,
+    ODD_NAME,
     UiServer,
     fill,
     launch_chromium,
@@ -329,6 +330,21 @@ def test_hostile_names_and_metadata_render_as_text_and_run_nothing(
     assert page.evaluate("typeof window.pwned") == "undefined"
     assert page.locator("img[onerror], script:not([src])").count() == 0
     assert [p for p in watched.problems if "dialog" in p] == []
+
+
+def test_names_that_urls_escape_survive_the_routes_and_the_api(page: Page) -> None:
+    _open(page, "#/tree/org/odd/")
+    page.click(f"[data-test=tree-file] a:text-is('{ODD_NAME}')")
+    page.wait_for_selector("[data-test=preview-table]")
+    assert page.inner_text("[data-test=name-title]").startswith(f"org/odd/{ODD_NAME}")
+    permalink = page.url
+    page.goto("about:blank")
+    page.goto(permalink)
+    page.wait_for_selector("[data-test=preview-table]")
+    assert page.inner_text("[data-test=name-title]").startswith(f"org/odd/{ODD_NAME}")
+    _open(page, "#/search?q=" + "a%26b%3D")
+    page.wait_for_selector("[data-test=search-result]")
+    assert f"org/odd/{ODD_NAME}@1" in page.inner_text("[data-test=search-results]")
 
 
 def test_an_api_error_is_shown_in_the_error_element(page: Page, watched: Watched) -> None:

@@ -26,6 +26,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-component-update", "--disable-sync"]
 HOSTILE_NAME = "<img src=x onerror=alert(1)>.csv"
 HOSTILE_META = "<script>window.pwned=1</script>"
+ODD_NAME = "50% a&b=ü c.csv"  # characters a URL or a fragment must escape
 CSV_V1 = b"sample,reads,tissue\ns1,10,liver\ns2,20,lung\n"
 CSV_V2 = b"sample,reads,tissue\ns1,10,liver\ns2,25,lung\ns3,30,kidney\n"
 README = (b"# Sequencing runs\n\nOne folder per run; `a.csv` lists the samples.\n\n"
@@ -48,7 +49,7 @@ def fill(cat: Catalog) -> dict[str, str]:
     """Fill ``cat``: a first changeset (org/runs/a.csv alone), a second version of a.csv with
     metadata and a tag, a Parquet file, a README, notes.txt through put, put, rollback, delete
     and undelete, a hostile name with hostile metadata and message, org/runs/later/, and in
-    org/media/ a PNG image, a Zarr store's metadata and a deleted name.
+    org/media/ a PNG image, a Zarr store's metadata and a deleted name, and org/odd/ODD_NAME.
     Return the times the tests pick: ``first`` (the first changeset) and ``last``."""
     first = cat.put_bytes(CSV_V1, "eos://org/runs/a.csv", message="first run").record.created
     cat.put_bytes(CSV_V2, "eos://org/runs/a.csv", meta={"instrument": "novaseq"},
@@ -74,6 +75,7 @@ def fill(cat: Catalog) -> dict[str, str]:
         "chunk_key_encoding": {"name": "default"}, "fill_value": 0,
         "codecs": [{"name": "bytes"}], "attributes": {}}).encode(),
         "eos://org/media/cube.zarr/temp/zarr.json")
+    cat.put_bytes(b"k,v\n1,2\n", f"eos://org/odd/{ODD_NAME}")
     cat.put_bytes(b"gone\n", "eos://org/media/gone.txt")
     cat.rm("eos://org/media/gone.txt")
     return {"first": first, "last": last}
