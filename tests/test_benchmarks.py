@@ -54,7 +54,9 @@ def test_tiny_run_reports_every_workload(tiny_report: tuple[str, str]) -> None:
                  # the folder rows (tests/benchmarks/w_folders.py)
                  "folder at a time", "at its folder tag", "`eos ls -r` of a sub-folder",
                  "`eos versions` of the folder", "`Catalog.folders.versions`",
-                 "name in a folder version"):
+                 "name in a folder version",
+                 # tests/benchmarks/w_preview.py
+                 "Parquet file: bytes read from the store"):
         assert any(want in w for w in workloads), (want, workloads)
     for line in table:
         cells = line.strip("|").split(" | ")

@@ -81,6 +81,10 @@ def test_a_time_shows_the_tree_as_it_was(cat: Catalog, tmp_path: Path) -> None:
     assert old["at"] == before
     now = client.get("/api/tree", params={"path": "org/runs/"}).json()
     assert [f["version"] for f in now["files"]] == [2] and len(now["folders"]) == 1
+    earlier = client.get("/api/tree", params={"path": "org/runs/new/", "at": before}).json()
+    assert earlier["names"] == 0 and "did not exist at" in earlier["note"]
+    bad = client.get("/api/tree", params={"path": "org/runs/", "at": "yesterday"})
+    assert bad.status_code in (400, 404) and "error" in bad.json()
 
 
 def test_a_folder_of_10000_names_answers_in_well_under_a_second(cat: Catalog,
@@ -182,11 +186,17 @@ def test_a_zarr_folder_previews_its_metadata(cat: Catalog, client: TestClient) -
     assert client.get("/api/preview", params={"ref": "org/runs/"}).status_code == 400
 
 
-def test_a_folders_history_has_its_versions_and_changesets(client: TestClient) -> None:
+def test_a_folders_history_has_its_versions_and_changesets(cat: Catalog,
+                                                           client: TestClient) -> None:
     found = client.get("/api/history", params={"path": "org/runs/"}).json()
     assert [v["version"] for v in found["folder_versions"]] == [4, 3, 2, 1]
     assert found["folder_versions"][-1]["message"] == "first"
     assert found["folder_versions"][0]["ref"] == "org/runs@4/"
+    assert found["folder_versions"][0]["summary"] == "+1 ~0 -0"
+    assert found["folder_versions"][0]["digest"] == cat.folders.digest(
+        cat.folders.snapshot("eos://org/runs/"))
+    root = client.get("/api/history", params={"path": "org/"}).json()["folder_versions"]
+    assert root[0]["ref"] == "org@4/" and root[-1]["digest"].startswith("blake3:")
     assert found["events"][0]["names"] == [f"org/runs/{HOSTILE}@1"]
     assert found["events"][-1]["kinds"] == ["put"] and found["events"][-1]["seq"] == 1
     empty = client.get("/api/history", params={"path": "org/nothing/"}).json()

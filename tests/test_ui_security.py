@@ -12,7 +12,7 @@ from ui_helpers import fill, local_catalog, make_client
 
 from eoscatalog import Catalog
 from eoscatalog.store import LocalStore
-from eoscatalog.ui.security import SECURITY_HEADERS
+from eoscatalog.ui.security import LOOPBACK_NAMES, SECURITY_HEADERS
 
 TOKEN = "s3cr3t-token-for-tests"
 
@@ -128,3 +128,17 @@ def test_every_answer_carries_the_security_headers(client: TestClient) -> None:
         _headers_are_set(answer)
     csp = answers[0].headers["content-security-policy"]
     assert "script-src 'self'" in csp and "object-src 'none'" in csp and "unsafe" not in csp
+
+
+def test_on_loopback_only_this_machines_names_are_served(cat: Catalog, tmp_path: Path) -> None:
+    """A site an attacker points at 127.0.0.1 (DNS rebinding) sends its own name as Host."""
+    client = make_client(cat, tmp_path, hosts=LOOPBACK_NAMES)
+    assert client.get("/api/info").status_code == 200
+    for host in ("localhost:8765", "[::1]:8765", "127.0.0.1"):
+        assert client.get("/api/info", headers={"Host": host}).status_code == 200, host
+    for host in ("evil.example:8765", "evil.example", "127.0.0.1.evil.example", ""):
+        refused = client.get("/api/info", headers={"Host": host})
+        assert refused.status_code == 403, host
+        _headers_are_set(refused)
+    proxied = make_client(cat, tmp_path / "proxied")  # hosts=None: behind jupyter-server-proxy
+    assert proxied.get("/api/info", headers={"Host": "hub.example"}).status_code == 200

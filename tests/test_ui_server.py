@@ -55,6 +55,10 @@ def test_eos_ui_on_port_0_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
             info = json.load(answer)
             assert answer.headers["X-Content-Type-Options"] == "nosniff"
         assert info["user"] == "ada" and info["prefix"] == "org/"
+        rebound = urllib.request.Request(url + "api/info", headers={"Host": "evil.example"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(rebound, timeout=30)
+        assert refused.value.code == 403
     finally:
         code = _stop(proc)
     assert code == 0, proc.communicate()
@@ -102,7 +106,7 @@ def test_without_starlette_eos_ui_says_what_to_install(monkeypatch: pytest.Monke
 
 def test_the_jupyter_entry_point_runs_eos_ui_on_the_proxys_port() -> None:
     found = setup_eos_ui()
-    assert found["command"] == ["eos", "ui", "--port", "{port}", "--no-browser"]
+    assert found["command"] == ["eos", "ui", "--port", "{port}", "--no-browser", "--proxied"]
     assert found["launcher_entry"]["title"] and found["absolute_url"] is False
 
 

@@ -20,7 +20,9 @@ __all__ = ["COMMANDS", "ui"]
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="The address to bind; beyond loopback the URL carries an access token.")
 @click.option("--no-browser", is_flag=True, help="Do not open a web browser.")
-def ui(prefix: str, port: int, host: str, no_browser: bool) -> None:
+@click.option("--proxied", is_flag=True,
+              help="Behind a proxy that checks who connects (JupyterHub's): serve any Host.")
+def ui(prefix: str, port: int, host: str, no_browser: bool, proxied: bool) -> None:
     """Browse the catalog in a web browser: folders, versions, previews, diffs, uploads.
 
     Serves a local web page until Ctrl-C and prints its URL. PREFIX (org/runs/) is the folder
@@ -38,7 +40,7 @@ def ui(prefix: str, port: int, host: str, no_browser: bool) -> None:
     with open_catalog() as cat:
         try:
             serve(cat, prefix=prefix.removeprefix("eos://"), host=host, port=port,
-                  open_browser=not no_browser, echo=click.echo)
+                  open_browser=not no_browser, proxied=proxied, echo=click.echo)
         except KeyboardInterrupt:
             pass
         except OSError as e:

@@ -62,16 +62,20 @@ async def not_found(request: Request) -> Response:
 
 
 def create_app(catalog: Catalog, *, prefix: str = "", token: str | None = None,
-               upload_dir: str | Path | None = None, static: Path = STATIC) -> Starlette:
+               hosts: frozenset[str] | None = None, upload_dir: str | Path | None = None,
+               static: Path = STATIC) -> Starlette:
     """The web app serving ``catalog``.
 
     ``prefix``: the folder ``eos ui PREFIX`` opens at (``""``: the namespaces). ``token``: the
-    access token requests must carry (None: none, when bound to loopback only).
+    access token requests must carry (None: none, when bound to loopback only). ``hosts``:
+    the names the ``Host`` header may give (None: any; ``serve`` gives loopback's names when
+    there is no token).
     ``upload_dir``: where drops wait for their commit (default: a new temp folder).
     ``static``: the page's files (the package's ``static/``).
     """
     csrf = secrets.token_urlsafe(32)
-    drops = Drops(Path(tempfile.mkdtemp(prefix="eos-ui-", dir=upload_dir)))
+    # Made by the first drop, removed at shutdown: an app that never uploads leaves nothing.
+    drops = Drops(Path(upload_dir or tempfile.gettempdir()) / f"eos-ui-{secrets.token_hex(8)}")
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -98,7 +102,7 @@ def create_app(catalog: Catalog, *, prefix: str = "", token: str | None = None,
         Mount("/static", StaticFiles(directory=static, check_dir=False), name="static"),
     ]
     app = Starlette(routes=routes, lifespan=lifespan,
-                    middleware=[Middleware(Guard, token=token, csrf=csrf)])
+                    middleware=[Middleware(Guard, token=token, csrf=csrf, hosts=hosts)])
     app.state.catalog = catalog
     app.state.csrf = csrf
     app.state.prefix = prefix

@@ -36,7 +36,8 @@ class Drops:
     def open(self, folder_uri: str, message: str) -> str:
         """A new drop into ``folder_uri``; its id."""
         drop = secrets.token_hex(8)
-        (self.root / drop).mkdir(parents=True)
+        self.root.mkdir(mode=0o700, exist_ok=True)  # this user's only: others' files wait here
+        (self.root / drop).mkdir(mode=0o700)
         with self._lock:
             self._folders[drop] = folder_uri
             self._messages[drop] = message

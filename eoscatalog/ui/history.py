@@ -22,9 +22,11 @@ from eoscatalog.ui.records import rec, ref_of, uri_of
 from eoscatalog.ui.responses import blocking, catalog_of, endpoint, query
 from eoscatalog.ui.tree import folder_uri
 
-__all__ = ["EVENTS", "TEXT_DIFF_BYTES", "diff", "diff_of", "history", "history_of", "search"]
+__all__ = ["DIGESTS", "EVENTS", "TEXT_DIFF_BYTES", "diff", "diff_of", "history", "history_of",
+           "search"]
 
 EVENTS = 200  # the newest changes a folder's history shows
+DIGESTS = 10  # the newest folder versions whose snapshot digest the history shows
 TEXT_DIFF_BYTES = 1024 * 1024  # text diffs of versions up to this size (each)
 TEXT_DIFF_LINES = 5000  # and at most this many lines of diff
 
@@ -43,14 +45,17 @@ def history_of(catalog: Catalog, path: str) -> dict[str, Any]:
             "message": event.message, "names": [], "kinds": []})
         found["names"].append(f"{event.namespace}/{event.target}")
         found["kinds"].append(event.what)
-    return {
-        "path": path,
-        "folder_versions": [{"version": v.version, "created": v.created, "at": v.at,
-                             "author": v.author, "message": v.message, "tags": list(v.tags),
-                             "digest": v.summary, "ref": v.uri.removeprefix("eos://")}
-                            for v in reversed(versions)],
-        "events": list(events.values()),
-    }
+    shown = []
+    for n, v in enumerate(reversed(versions)):
+        ref = f"{path[:-1]}@{v.version}/"
+        # The digest (what a folder lock checks) reads the version's snapshot: the newest only.
+        digest = catalog.folders.digest(catalog.folders.snapshot(uri_of(ref))) \
+            if n < DIGESTS else None
+        shown.append({"version": v.version, "created": v.created, "at": v.at,
+                      "author": v.author, "message": v.message, "tags": list(v.tags),
+                      "digest": digest, "summary": v.summary, "added": v.added,
+                      "changed": v.changed, "removed": v.removed, "ref": ref})
+    return {"path": path, "folder_versions": shown, "events": list(events.values())}
 
 
 @endpoint

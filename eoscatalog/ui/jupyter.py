@@ -3,6 +3,8 @@
 Registered under ``jupyter_serverproxy_servers`` (pyproject.toml; ``pip install
 "eoscatalog[jupyter]"``): JupyterLab starts ``eos ui`` on a port of its choosing and serves it
 under ``<hub>/user/<name>/eos-ui/``; every URL of the page is relative, so it works there.
+The proxy lets only the notebook's user through and sends the hub's Host header: ``--proxied``
+serves any Host.
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ def setup_eos_ui() -> dict[str, Any]:
     """The server's description, as jupyter-server-proxy reads it.
 
     >>> setup_eos_ui()["command"]
-    ['eos', 'ui', '--port', '{port}', '--no-browser']
+    ['eos', 'ui', '--port', '{port}', '--no-browser', '--proxied']
     """
     return {
-        "command": ["eos", "ui", "--port", "{port}", "--no-browser"],
+        "command": ["eos", "ui", "--port", "{port}", "--no-browser", "--proxied"],
         "timeout": 30,
         "absolute_url": False,
         "new_browser_tab": True,

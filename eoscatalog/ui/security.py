@@ -6,6 +6,10 @@
 - Writes (POST, PUT, PATCH, DELETE) carry the header ``X-EOS-CSRF`` with the value ``api/info``
   gives (a page of another site cannot read it, nor send the header without a CORS preflight,
   which this server never grants) and, when the browser sends an ``Origin``, this server's own.
+- Without a token (loopback), the ``Host`` header must name this machine (``127.0.0.1``,
+  ``localhost``, ``::1``): a site whose name an attacker points at 127.0.0.1 (DNS rebinding)
+  gets a 403, not the catalog. Behind a proxy that checks who connects (jupyter-server-proxy),
+  ``hosts`` is None and any Host is served.
 - Every answer carries a strict Content-Security-Policy (scripts and styles from this server
   only), ``X-Content-Type-Options: nosniff`` and ``Referrer-Policy: no-referrer``.
 """
@@ -20,11 +24,12 @@ from starlette.datastructures import Headers, QueryParams
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["COOKIE", "CSRF_HEADER", "SECURITY_HEADERS", "Guard"]
+__all__ = ["COOKIE", "CSRF_HEADER", "LOOPBACK_NAMES", "SECURITY_HEADERS", "Guard", "host_name"]
 
 COOKIE = "eos_ui_token"
 CSRF_HEADER = "x-eos-csrf"
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 SECURITY_HEADERS = [
     (b"content-security-policy",
      b"default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
@@ -32,6 +37,17 @@ SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
 ]
+
+
+def host_name(host: str) -> str:
+    """The name in a ``Host`` header, without its port, lower case.
+
+    >>> host_name("127.0.0.1:8765"), host_name("[::1]:80"), host_name("LocalHost")
+    ('127.0.0.1', '::1', 'localhost')
+    """
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0].lower()
+    return host.rsplit(":", 1)[0].lower() if host.count(":") == 1 else host.lower()
 
 
 def _refused(message: str) -> Response:
@@ -42,13 +58,16 @@ class Guard:
     """Checks the token and the CSRF header, and adds the security headers to every answer.
 
     ``token``: None when the server is bound to loopback only (no token asked for).
-    ``csrf``: the value writes must carry in ``X-EOS-CSRF``.
+    ``csrf``: the value writes must carry in ``X-EOS-CSRF``. ``hosts``: the host names the
+    ``Host`` header may give (None: any).
     """
 
-    def __init__(self, app: ASGIApp, *, token: str | None, csrf: str) -> None:
+    def __init__(self, app: ASGIApp, *, token: str | None, csrf: str,
+                 hosts: frozenset[str] | None = None) -> None:
         self.app = app
         self.token = token
         self.csrf = csrf
+        self.hosts = hosts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -71,6 +90,9 @@ class Guard:
     def check(self, scope: Scope) -> Response | None:
         """The answer refusing (or redirecting) this request, or None to let it through."""
         headers = Headers(scope=scope)
+        if self.hosts is not None and host_name(headers.get("host", "")) not in self.hosts:
+            return _refused("this eos ui server answers only at its own address (such as "
+                            "http://127.0.0.1:<port>/): open the URL eos ui printed")
         if self.token is not None:
             answer = self._check_token(scope, headers)
             if answer is not None:

@@ -19,6 +19,7 @@ import uvicorn
 
 from eoscatalog.catalog.catalog import Catalog
 from eoscatalog.ui.app import create_app
+from eoscatalog.ui.security import LOOPBACK_NAMES
 
 __all__ = ["is_loopback", "serve", "url_of"]
 
@@ -48,16 +49,22 @@ def url_of(host: str, port: int, token: str | None) -> str:
 
 
 def serve(catalog: Catalog, *, prefix: str = "", host: str = "127.0.0.1", port: int = 0,
-          open_browser: bool = False, echo: Callable[[str], None] = print) -> None:
-    """Serve ``catalog`` on ``host:port`` until interrupted (Ctrl-C); ``echo`` the URL first."""
+          open_browser: bool = False, proxied: bool = False,
+          echo: Callable[[str], None] = print) -> None:
+    """Serve ``catalog`` on ``host:port`` until interrupted (Ctrl-C); ``echo`` the URL first.
+
+    ``proxied``: behind a proxy that checks who connects (jupyter-server-proxy), which sends
+    its own Host header: any is served (on loopback, only this machine's names are otherwise).
+    """
     token = None if is_loopback(host) else secrets.token_urlsafe(24)
+    hosts = LOOPBACK_NAMES if token is None and not proxied else None
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(2048)  # connections made as soon as the URL shows wait for uvicorn to accept
     url = url_of(host, sock.getsockname()[1], token)
-    app = create_app(catalog, prefix=prefix, token=token)
+    app = create_app(catalog, prefix=prefix, token=token, hosts=hosts)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
                             timeout_graceful_shutdown=5)
     server = uvicorn.Server(config)

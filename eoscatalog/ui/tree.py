@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from eoscatalog.catalog.catalog import Catalog
+from eoscatalog.core.errors import NotFoundError
 from eoscatalog.ui.records import rec, uri_of
 from eoscatalog.ui.responses import blocking, catalog_of, endpoint, query
 
@@ -42,7 +43,14 @@ def tree_of(catalog: Catalog, path: str, at: str = "") -> dict[str, Any]:
     """The answer of ``api/tree``: folders with their counts, files as Recs, and totals."""
     if not path:
         return _namespaces(catalog, at)
-    listing = catalog.ls(folder_uri(path, at), recursive=True)
+    try:
+        listing = catalog.ls(folder_uri(path, at), recursive=True)
+    except NotFoundError as e:
+        if not at or "did not exist at" not in str(e):
+            raise
+        # Before the folder's first version: it was empty then, which is what the tree shows.
+        return {"path": path, "at": at, "folders": [], "files": [], "names": 0, "bytes": 0,
+                "note": str(e)}
     start = len(listing.prefix)
     base = f"{listing.namespace}/{listing.prefix}"
     folders: dict[str, list[int]] = {}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import codecs
 import dataclasses
 import posixpath
+import re
 from collections.abc import Callable
 
 from eoscatalog.interchange.preview.genomics import (
@@ -42,6 +43,7 @@ FORMATS: dict[str, tuple[str, Handler]] = {
     "bed": ("bed", preview_bed),
 }
 COMPRESSED = (".gz", ".bgz")
+EXTENSION = re.compile(r"[a-z0-9_+-]{1,16}")  # what may name a format (not a hostile name)
 # first bytes of formats with no preview, named in the reason
 BINARY = {
     b"\x89HDF\r\n\x1a\n": "an HDF5 file (also NetCDF-4, h5ad)",
@@ -84,7 +86,8 @@ def _format_of(name: str) -> tuple[str, bool]:
     compressed = base.endswith(COMPRESSED)
     if compressed:
         base = base.rsplit(".", 1)[0]
-    return (base.rsplit(".", 1)[1] if "." in base.lstrip(".") else ""), compressed
+    ext = base.rsplit(".", 1)[1] if "." in base.lstrip(".") else ""
+    return (ext if EXTENSION.fullmatch(ext) else ""), compressed
 
 
 def _choose(source: Source) -> Preview:
@@ -116,6 +119,8 @@ def _sniff(source: Source, format: str) -> Preview:
     for magic, what in BINARY.items():
         if content.startswith(magic):
             return Preview("none", format, reason=f"{what}: no preview for this format")
+    if content[257:262] == b"ustar":
+        return Preview("none", format, reason="a tar archive: no preview for this format")
     try:
         text = codecs.getincrementaldecoder("utf-8")().decode(content, final=whole)
     except UnicodeDecodeError:

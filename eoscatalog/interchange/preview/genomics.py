@@ -12,6 +12,7 @@ from eoscatalog.interchange.preview.tables import MAX_CELL, table
 __all__ = ["preview_bed", "preview_fasta", "preview_fastq", "preview_vcf"]
 
 CAP = 16 * 1024 * 1024  # content read at most (a VCF header of many contigs, long reads)
+FASTA_LINES = 1000  # lines of FASTA enough, even when they are all of one record
 BED_COLUMNS = ["chrom", "chromStart", "chromEnd", "name", "score", "strand", "thickStart",
                "thickEnd", "itemRgb", "blockCount", "blockSizes", "blockStarts"]
 
@@ -69,8 +70,8 @@ def preview_fastq(source: Source, format: str) -> Preview:
 def preview_fasta(source: Source, format: str) -> Preview:
     """The first records of a FASTA file: id, description, length (empty when the record goes
     on past what was read), and the start of the sequence."""
-    def enough(lines: list[str]) -> bool:
-        return sum(1 for line in lines if line.startswith(">")) > MAX_ROWS
+    def enough(lines: list[str]) -> bool:  # or enough lines: a chromosome's first record
+        return len(lines) > FASTA_LINES or sum(line[:1] == ">" for line in lines) > MAX_ROWS
 
     lines, more = _lines_until(source, enough)
     if lines and not lines[0].startswith((">", ";")):

@@ -30,6 +30,28 @@ def _stat(value: Any) -> str | None:
     return None if value is None else cell(value)[:MAX_STAT]
 
 
+def _min_max(stats: Any) -> tuple[str | None, str | None]:
+    """A column chunk's min and max as text; as stored (the physical value) when Python cannot
+    hold the logical one (a timestamp past year 9999)."""
+    try:
+        return _stat(stats.min), _stat(stats.max)
+    except (ValueError, OverflowError, ArithmeticError):
+        return _stat(stats.min_raw), _stat(stats.max_raw)
+
+
+def _texts(column: Any) -> list[str]:
+    """A column's values as cells; values Python cannot hold (a timestamp past year 9999)
+    as arrow prints them."""
+    try:
+        return [cell(value) for value in column.to_pylist()]
+    except (ValueError, OverflowError, ArithmeticError):
+        pa = importlib.import_module("pyarrow")
+        try:
+            return [cell(value) for value in column.cast(pa.string()).to_pylist()]
+        except pa.ArrowException:
+            return ["?"] * len(column)
+
+
 def _row_group(metadata: Any, index: int) -> dict[str, Any]:
     group = metadata.row_group(index)
     columns, compressed = [], 0
@@ -39,11 +61,11 @@ def _row_group(metadata: Any, index: int) -> dict[str, Any]:
         if j >= MAX_COLUMNS:
             continue
         stats = chunk.statistics
-        has = stats is not None and stats.has_min_max
+        low, high = _min_max(stats) if stats is not None and stats.has_min_max else (None, None)
         columns.append({
             "name": chunk.path_in_schema,
-            "min": _stat(stats.min) if has else None,
-            "max": _stat(stats.max) if has else None,
+            "min": low,
+            "max": high,
             "nulls": int(stats.null_count) if stats is not None and stats.has_null_count
             else None,
         })
@@ -85,8 +107,8 @@ def _read(pq: Any, source: Source, format: str) -> Preview:
             batches = parquet.iter_batches(batch_size=MAX_ROWS, row_groups=[0],
                                            columns=names if wide else None, use_threads=False)
             batch = next(iter(batches))
-            values = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
-            rows = [[cell(column[r]) for column in values] for r in range(batch.num_rows)]
+            values = [_texts(batch.column(i)) for i in range(batch.num_columns)]
+            rows = [[column[r] for column in values] for r in range(batch.num_rows)]
         details = {
             "num_rows": int(metadata.num_rows),
             "num_row_groups": int(metadata.num_row_groups),

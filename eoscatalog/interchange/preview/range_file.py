@@ -41,6 +41,7 @@ class RangeFile(io.RawIOBase):
         return self._at
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        """Fill ``buffer`` from the current position with one range read; the bytes read."""
         end = min(self._at + len(buffer), self._size)
         if end <= self._at:
             return 0

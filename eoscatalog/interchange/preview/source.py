@@ -85,7 +85,7 @@ class Source:
         n = HEAD
         while True:
             data, whole = self.content(n)
-            text = decode(data, whole)
+            text = decode(data, whole).removeprefix("\ufeff")  # a byte order mark
             lines = text.split("\n")
             if whole:
                 if lines and lines[-1] == "":

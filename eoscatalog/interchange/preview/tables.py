@@ -1,14 +1,14 @@
 """Tables from the first lines of a file: CSV and TSV heads with a type inferred for each
-column (int, float, bool, date, string), and the cell and column limits every table shares."""
+column from the rows shown (int, float, bool, date, datetime, string, as ``eos diff`` infers
+them), and the cell and column limits every table shares."""
 
 from __future__ import annotations
 
 import csv
-import datetime
-import re
 from collections.abc import Sequence
 from typing import Any
 
+from eoscatalog.interchange.csv_table import cell_type, widen
 from eoscatalog.interchange.preview.result import MAX_ROWS, Preview
 from eoscatalog.interchange.preview.source import Source
 
@@ -16,11 +16,6 @@ __all__ = ["MAX_CELL", "MAX_COLUMNS", "cell", "infer_type", "preview_delimited",
 
 MAX_CELL = 1000  # characters of one cell shown
 MAX_COLUMNS = 200  # columns shown of a wide table (VCF of 2,504 samples, wide CSV)
-INT = re.compile(r"[+-]?\d+")
-FLOAT = re.compile(r"[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|nan|inf|infinity)",
-                   re.IGNORECASE)
-DATE = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?")
-BOOLS = {"true", "false"}
 
 
 def cell(value: Any) -> str:
@@ -38,32 +33,22 @@ def cell(value: Any) -> str:
     return text if len(text) <= MAX_CELL else text[:MAX_CELL] + "…"
 
 
-def _is_date(value: str) -> bool:
-    if not DATE.fullmatch(value):
-        return False
-    try:
-        datetime.date.fromisoformat(value[:10])
-    except ValueError:
-        return False
-    return True
-
-
 def infer_type(values: Sequence[str]) -> str:
-    """The narrowest of int, float, bool, date and string that every non-empty value fits.
+    """The type of a column from the cells shown, as ``eos diff`` infers it from every cell
+    (:func:`~eoscatalog.interchange.csv_table.cell_type`): int, float, bool, date, datetime
+    or string; ``null`` when every cell is empty or a missing-value marker.
 
     >>> infer_type(["1", "-2", ""]), infer_type(["1", "2.5e3", "NaN"]), infer_type(["True"])
     ('int', 'float', 'bool')
-    >>> infer_type(["2026-06-01", "2026-06-02T10:00:00Z"]), infer_type(["1_000"]), infer_type([])
-    ('date', 'string', 'string')
+    >>> infer_type(["2026-06-01"]), infer_type(["1_000"]), infer_type(["NA"])
+    ('date', 'string', 'null')
     """
-    present = [v.strip() for v in values if v.strip()]
-    if not present:
-        return "string"
-    for name, fits in (("int", INT.fullmatch), ("float", FLOAT.fullmatch),
-                       ("bool", lambda v: v.lower() in BOOLS), ("date", _is_date)):
-        if all(fits(v) for v in present):
-            return name
-    return "string"
+    kind = "null"
+    for value in values:
+        found = cell_type(value)
+        if found is not None:
+            kind = widen(kind, found)
+    return kind
 
 
 def table(kind: str, format: str, names: Sequence[str], rows: Sequence[Sequence[str]],
@@ -95,6 +80,7 @@ def preview_delimited(source: Source, format: str) -> Preview:
     delimiter = "\t" if format == "tsv" else ","
     parsed = list(csv.reader([line + "\n" for line in lines], delimiter=delimiter))
     if not parsed:
-        return Preview("none", format, reason="empty file: no header line")
+        why = "no line ends in the first 4 MiB" if more else "no header line"
+        return Preview("none", format, reason=f"not {format.upper()}: {why}")
     header, body = parsed[0], parsed[1:]
     return table("table", format, header, body, truncated=more or len(body) > MAX_ROWS)

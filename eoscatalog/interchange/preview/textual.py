@@ -60,7 +60,8 @@ def preview_markdown(source: Source, format: str) -> Preview:
 def preview_json(source: Source, format: str) -> Preview:
     """A JSON document pretty-printed (when it is at most :data:`MAX_JSON` bytes), else its
     head as text; a document that does not parse is kind "none" with the parser's reason."""
-    data, whole = source.content(MAX_JSON)
+    known_large = source.gzip is None and source.size > MAX_JSON
+    data, whole = source.content(MAX_TEXT if known_large else MAX_JSON)
     if not whole:
         text, _ = _head(source)
         return Preview("json", format, text=text, truncated=True,
