@@ -191,9 +191,24 @@ def test_an_earlier_time_shows_the_older_tree_with_a_permalink(
     page.goto(permalink)
     page.wait_for_selector("[data-test=folder-title] .at")
     assert page.locator("[data-test=tree-file]").count() == 1
-    # The date-time input goes to the same kind of permalink, read as UTC.
-    page.fill("[data-test=at-picker]", "2030-01-02T03:04:05")
-    page.wait_for_url("**?at=2030-01-02T03:04:05Z")
+    # The date-time input goes to the same kind of permalink, read as UTC: before the folder
+    # existed, the tree is empty and says why.
+    page.fill("[data-test=at-picker]", "2020-01-02T03:04:05")
+    page.wait_for_url("**#/tree/org/runs/?at=2020-01-02T03:04:05Z")
+    assert "did not exist" in page.wait_for_selector("[data-test=tree-note]").inner_text()
+    assert page.locator("[data-test=tree-file]").count() == 0
+
+
+def test_a_folders_history_lists_its_versions_and_diffs_them(page: Page) -> None:
+    _open(page, "#/history/org/runs/")
+    versions = page.locator("[data-test=folder-version]")
+    assert versions.count() >= 10
+    newest = versions.nth(0).inner_text()
+    assert "later" in newest and "+1 ~0 -0" in newest and "blake3:" in newest
+    versions.nth(0).locator("a:text-is('diff')").click()
+    page.wait_for_selector("[data-test=diff][data-kind=folder]")
+    assert "org/runs/later/added.txt@1" in page.inner_text("[data-test=diff]")
+    assert "1 added, 0 removed, 0 changed" in page.inner_text("[data-test=diff]")
 
 
 def test_a_diff_of_two_versions_shows_the_changed_lines(page: Page) -> None:

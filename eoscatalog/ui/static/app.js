@@ -351,6 +351,7 @@
       path ? [" · ", h("a", { href: route("history", path) }, "history")] : null,
       at ? [" · ", h("a", { href: route("tree", path) }, "back to now")] : null));
     if (path) view.appendChild(atPicker(path, at));
+    if (data.note) view.appendChild(h("p", { class: "note", test: "tree-note" }, data.note));
     view.appendChild(listing(data, at));
     if (du) view.appendChild(duPanel(du));
     if (path.endsWith(".zarr/")) view.appendChild(previewPanel(folderAt(path, at)));
@@ -821,13 +822,27 @@
     view.appendChild(breadcrumbs(path, null, false));
     view.appendChild(h("h1", {}, `History of ${path}`));
     view.appendChild(atPicker(path, null));
-    if (data.folder_versions && data.folder_versions.length) {
-      view.appendChild(section("Folder versions", h("table", { class: "data", test: "folder-versions" },
-        h("thead", {}, h("tr", {}, ["version", "time", "author", "message", "tags", "digest"].map((t) => h("th", {}, t)))),
-        h("tbody", {}, data.folder_versions.map((fv) => h("tr", {},
-          h("td", {}, h("a", { href: route("tree", path, { at: fv.created }) }, `@${fv.version}`)),
+    const fvs = data.folder_versions || [];
+    if (fvs.length) {
+      const rows = fvs.map((fv, i) => {
+        const older = fvs[i + 1];
+        const when = fv.at || fv.created;
+        return h("tr", { test: "folder-version" },
+          h("td", {}, h("a", { href: route("tree", path, { at: when }), title: "the folder then" },
+            `@${fv.version}`)),
           h("td", {}, timeEl(fv.created)), h("td", {}, fv.author), h("td", {}, fv.message || ""),
-          h("td", {}, tagChips(fv.tags)), h("td", {}, h("code", { class: "hash" }, shortHash(fv.digest)))))))));
+          h("td", {}, tagChips(fv.tags)),
+          h("td", { class: "summary-cell" }, fv.summary !== undefined ? fv.summary
+            : `+${fv.added || 0} ~${fv.changed || 0} -${fv.removed || 0}`),
+          h("td", {}, fv.digest ? h("code", { class: "hash", title: fv.digest }, shortHash(fv.digest)) : ""),
+          h("td", {}, older && older.ref && fv.ref
+            ? h("a", { href: route("diff", null, { a: older.ref, b: fv.ref }) }, "diff") : ""));
+      });
+      view.appendChild(section(`Folder versions (${fvs.length})`,
+        h("div", { class: "scroll" }, h("table", { class: "data", test: "folder-versions" },
+          h("thead", {}, h("tr", {}, ["version", "time", "author", "message", "tags", "changes",
+            "digest", ""].map((t) => h("th", {}, t)))),
+          h("tbody", {}, rows)))));
     }
     let pickA = data.events.length > 1 ? data.events[1].created : null;
     let pickB = data.events.length ? data.events[0].created : null;
