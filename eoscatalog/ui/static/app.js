@@ -859,8 +859,10 @@
         h("a", { href: route("tree", path, { at: ev.created }), test: "event-time" }, fmtTimeMs(ev.created)),
         h("span", { class: "author" }, ev.author),
         h("span", { class: "vmsg" }, ev.message || ""),
-        h("span", { class: "names" }, ev.names.map((n, i) =>
-          h("span", { class: `kind kind-${ev.kinds[i] || "put"}` }, `${ev.kinds[i] || ""} ${n}`)))));
+        h("span", { class: "names" }, ev.names.map((n, i) => {
+          const what = ev.kinds[i] || "";  // "put", "delete", "rollback of 1", "tag paper"...
+          return h("span", { class: `kind kind-${what.split(" ")[0] || "put"}` }, `${what} ${n}`);
+        }))));
     }
     const compare = h("button", { type: "button", test: "compare" }, "Compare the folder at these times");
     compare.addEventListener("click", () => {
