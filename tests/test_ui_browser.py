@@ -9,7 +9,9 @@ dialog (an ``alert`` from a hostile name would be one).
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -326,6 +328,47 @@ def test_a_drop_of_files_uploads_them_in_one_changeset(
         {"name": "picked.txt", "mimeType": "text/plain", "buffer": b"picked"}])
     page.wait_for_selector("[data-test=tree-file] a:text-is('picked.txt')")
     assert cat.cat("eos://org/runs/later/picked.txt") == b"picked"
+
+
+def test_a_large_upload_shows_progress_and_the_page_stays_responsive(
+        page: Page, filled: tuple[Catalog, dict[str, str]], tmp_path: Path) -> None:
+    cat, _ = filled
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(1 << 20) * 8)  # 8 MiB
+    # At 8 MiB/s (Chromium's network emulation) the upload takes about a second, long enough
+    # to see it progress; on loopback unthrottled it would be over before the next frame.
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {
+        "offline": False, "latency": 0, "downloadThroughput": -1,
+        "uploadThroughput": 8 << 20})
+    _open(page, "#/tree/org/runs/later/")
+    page.wait_for_selector("[data-test=dropzone]")
+    # Watch from inside the page: every progress value shown, and the longest gap between two
+    # animation frames (a page busy with the upload would stop drawing).
+    page.evaluate("""() => {
+        window.seen = new Set();
+        window.longestFrame = 0;
+        let last = performance.now();
+        const tick = (now) => {
+            window.longestFrame = Math.max(window.longestFrame, now - last);
+            last = now;
+            const bar = document.querySelector("[data-test=upload-progress] progress");
+            if (bar) window.seen.add(bar.value / bar.max);
+            if (!document.querySelector("[data-test=upload-progress][data-state]")) {
+                requestAnimationFrame(tick);
+            }
+        };
+        requestAnimationFrame(tick);
+    }""")
+    page.set_input_files("[data-test=upload-input]", str(big))
+    page.wait_for_selector("[data-test=upload-progress][data-state=done]", timeout=60_000)
+    seen = page.evaluate("[...window.seen]")
+    assert any(0 < f < 1 for f in seen), f"no progress between 0 and 1: {seen}"
+    longest = page.evaluate("window.longestFrame")
+    print(f"progress seen: {sorted(seen)[:8]}..., longest frame {longest:.0f} ms")
+    assert longest < 500, f"the page froze for {longest:.0f} ms during the upload"
+    assert cat.resolve("eos://org/runs/later/big.bin").size == 8 << 20
 
 
 def test_hostile_names_and_metadata_render_as_text_and_run_nothing(
