@@ -1038,6 +1038,7 @@
       state.info = await api("api/info");
       document.getElementById("store").textContent = state.info.store;
       document.getElementById("user").textContent = state.info.user;
+      document.querySelector(".brand").title = `eoscatalog ${state.info.version}`;
     } catch (err) {
       showError(err);
     }
