@@ -270,6 +270,7 @@ def test_a_deleted_name_shows_its_marker_and_its_readable_versions(page: Page) -
     page.click("[data-test=version][data-version='1'] a.vnum")
     page.wait_for_url("**#/name/org/media/gone.txt@1")
     page.wait_for_selector("[data-test=preview-text]")
+    assert "the current one is v2 (a delete marker)" in page.inner_text("[data-test=older-version]")
     assert page.inner_text("[data-test=preview-text]") == "gone\n"
 
 

@@ -606,6 +606,13 @@
       h("dt", {}, "time"), h("dd", {}, timeEl(rec.created)),
       h("dt", {}, "message"), h("dd", { test: "message" }, rec.message || "—"),
       h("dt", {}, "tags"), h("dd", {}, rec.tags && rec.tags.length ? tagChips(rec.tags) : "—"));
+    const newest = data.versions.length ? data.versions[0] : rec;
+    if (newest.version !== rec.version) {
+      view.appendChild(h("p", { class: "note", test: "older-version" },
+        `An earlier version: the current one is v${newest.version}`,
+        newest.kind === "delete" ? " (a delete marker)" : "", ". ",
+        h("a", { href: route("name", rec.path) }, "Go to the current version")));
+    }
     view.appendChild(facts);
     view.appendChild(metaTable(rec.meta));
     view.appendChild(actions(data, rec));
@@ -676,9 +683,11 @@
     const frag = document.createDocumentFragment();
     for (const v of versions) {
       const a = h("input", { type: "radio", name: "diff-a", value: String(v.version),
-        checked: v.version === pickA, "aria-label": `compare from v${v.version}` });
+        checked: v.version === pickA, disabled: v.kind === "delete",
+        "aria-label": `compare from v${v.version}` });
       const b = h("input", { type: "radio", name: "diff-b", value: String(v.version),
-        checked: v.version === pickB, "aria-label": `compare to v${v.version}` });
+        checked: v.version === pickB, disabled: v.kind === "delete",
+        "aria-label": `compare to v${v.version}` });
       a.addEventListener("change", () => { pickA = v.version; });
       b.addEventListener("change", () => { pickB = v.version; });
       frag.appendChild(h("li", { test: "version", class: `v-${v.kind}` +
