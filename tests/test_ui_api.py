@@ -324,3 +324,17 @@ def test_a_slow_call_does_not_hold_up_the_others(cat: Catalog, client: TestClien
     release.set()
     slow.join(30)
     assert answers == [200]
+
+
+def test_a_damaged_blob_is_a_502_not_wrong_bytes(cat: Catalog, client: TestClient,
+                                                 local_store: LocalStore) -> None:
+    record = cat.resolve("eos://org/runs/t.csv@1")
+    assert record.hash is not None
+    digest = record.hash.split(":", 1)[1]
+    blob = Path(local_store.root) / "blobs" / "blake3" / digest[:2] / digest
+    blob.chmod(0o644)
+    blob.write_bytes(b"a,b\n6,6\n")
+    for route in ("raw", "preview"):
+        answer = client.get(f"/api/{route}", params={"ref": "org/runs/t.csv@1"})
+        assert answer.status_code == 502, route
+        assert "blake3:" in answer.json()["error"] and b"6,6" not in answer.content

@@ -48,7 +48,7 @@ def _stop(proc: subprocess.Popen[str]) -> int:
 
 
 def test_eos_ui_on_port_0_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    proc, url = _start(tmp_path, "org/", "--port", "0")
+    proc, url = _start(tmp_path, "eos://org", "--port", "0")
     try:
         assert re.fullmatch(r"http://127\.0\.0\.1:[1-9]\d*/", url), url
         with urllib.request.urlopen(url + "api/info", timeout=30) as answer:
@@ -93,6 +93,16 @@ def test_a_port_in_use_is_a_one_line_error(tmp_path: Path) -> None:
         assert "pick another --port" in other.stderr and len(other.stderr.splitlines()) == 1
     finally:
         _stop(proc)
+
+
+def test_a_bad_prefix_is_a_one_line_error(tmp_path: Path) -> None:
+    found = subprocess.run(
+        [sys.executable, "-m", "eoscatalog", "ui", "../etc", "--port", "0", "--no-browser"],
+        env={**os.environ, "PYTHONPATH": str(ROOT), "EOS_HOME": str(tmp_path / "home"),
+             "EOS_USER": "ada"}, capture_output=True, text=True, timeout=60)
+    assert found.returncode == 1
+    errors = [line for line in found.stderr.splitlines() if "error" in line]
+    assert len(errors) == 1 and "invalid PREFIX '../etc/'" in errors[0]
 
 
 def test_without_starlette_eos_ui_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

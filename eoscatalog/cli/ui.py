@@ -39,7 +39,7 @@ def ui(prefix: str, port: int, host: str, no_browser: bool, proxied: bool) -> No
             'pip install "eoscatalog[ui]"') from None
     with open_catalog() as cat:
         try:
-            serve(cat, prefix=prefix.removeprefix("eos://"), host=host, port=port,
+            serve(cat, prefix=prefix, host=host, port=port,
                   open_browser=not no_browser, proxied=proxied, echo=click.echo)
         except KeyboardInterrupt:
             pass

@@ -112,8 +112,13 @@ async def raw(request: Request) -> Response:
     suffix = "." + record.name.rsplit(".", 1)[-1].lower() if "." in record.name else ""
     inline = request.query_params.get("inline") == "1" and suffix in INLINE_IMAGES
 
+    # The first chunk is read (and verified) before the answer starts: a damaged blob is a
+    # clean 502; one found damaged later cuts the download short of its Content-Length.
+    first = await blocking(ranges.read, 0, min(size, CHUNK))
+
     async def body() -> AsyncIterator[bytes]:
-        for start in range(0, size, CHUNK):
+        yield first
+        for start in range(CHUNK, size, CHUNK):
             yield await blocking(ranges.read, start, min(size, start + CHUNK))
 
     headers = {"Content-Disposition": _disposition(record, inline),

@@ -19,6 +19,7 @@ import uvicorn
 
 from eoscatalog.catalog.catalog import Catalog
 from eoscatalog.ui.app import create_app
+from eoscatalog.ui.records import uri_of
 from eoscatalog.ui.security import LOOPBACK_NAMES
 
 __all__ = ["is_loopback", "serve", "url_of"]
@@ -53,9 +54,16 @@ def serve(catalog: Catalog, *, prefix: str = "", host: str = "127.0.0.1", port: 
           echo: Callable[[str], None] = print) -> None:
     """Serve ``catalog`` on ``host:port`` until interrupted (Ctrl-C); ``echo`` the URL first.
 
+    ``prefix``: the folder the page opens at (``org/runs/``; ``eos://`` and the last ``/`` may
+    be left out).
+
     ``proxied``: behind a proxy that checks who connects (jupyter-server-proxy), which sends
     its own Host header: any is served (on loopback, only this machine's names are otherwise).
     """
+    prefix = prefix.removeprefix("eos://")
+    if prefix:  # a folder the page opens at: org/runs -> org/runs/, checked now
+        prefix = prefix if prefix.endswith("/") else prefix + "/"
+        catalog.folder(uri_of(prefix, what="PREFIX"))
     token = None if is_loopback(host) else secrets.token_urlsafe(24)
     hosts = LOOPBACK_NAMES if token is None and not proxied else None
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
