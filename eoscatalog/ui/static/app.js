@@ -352,7 +352,7 @@
       at ? [" · ", h("a", { href: route("tree", path) }, "back to now")] : null));
     if (path) view.appendChild(atPicker(path, at));
     if (data.note) view.appendChild(h("p", { class: "note", test: "tree-note" }, data.note));
-    view.appendChild(listing(data, at));
+    view.appendChild(folderListing(data, at));
     if (du) view.appendChild(duPanel(du));
     if (path.endsWith(".zarr/")) view.appendChild(previewPanel(folderAt(path, at)));
     if (path && !at) view.appendChild(dropzone(path));
@@ -364,13 +364,67 @@
   const CHUNK_ROWS = 200;
   const ROW_PX = 30;
 
-  function listing(data, at) {
+  const COLUMNS = [["Name", "name"], ["Size", "size"], ["Version", "version"],
+    ["Modified", "created"], ["Author", "author"]];
+
+  /** The listing under a filter box, its columns sortable; redrawn in place on a change. */
+  function folderListing(data, at) {
+    const opts = { filter: "", key: "name", desc: false };
+    const count = data.folders.length + data.files.length;
+    const filter = h("input", { type: "search", class: "filter", test: "tree-filter",
+      placeholder: `Filter ${fmtCount(count)} entr${count === 1 ? "y" : "ies"} by name`,
+      "aria-label": "filter this folder by name" });
+    const holder = h("div", { class: "listing-holder" }, filter);
+    const redraw = () => holder.replaceChild(listing(data, at, opts, sortBy), holder.lastChild);
+    const sortBy = (key) => {
+      opts.desc = opts.key === key ? !opts.desc : key !== "name" && key !== "author";
+      opts.key = key;
+      redraw();
+    };
+    let timer = null;
+    filter.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        opts.filter = filter.value.trim().toLowerCase();
+        redraw();
+      }, 120);
+    });
+    holder.appendChild(listing(data, at, opts, sortBy));
+    return holder;
+  }
+
+  function shownFiles(files, opts) {
+    let out = opts.filter ? files.filter((r) => baseName(r.path).toLowerCase().includes(opts.filter))
+      : files.slice();
+    if (opts.key !== "name" || opts.desc) {
+      const key = opts.key === "name" ? "path" : opts.key;
+      const sign = opts.desc ? -1 : 1;
+      out = out.sort((a, b) => {
+        const x = a[key] ?? "";
+        const y = b[key] ?? "";
+        return (x < y ? -1 : x > y ? 1 : 0) * sign;
+      });
+    }
+    return out;
+  }
+
+  function listing(data, at, opts, sortBy) {
+    const o = opts || { filter: "", key: "name", desc: false };
+    const head = COLUMNS.map(([label, key], i) => {
+      const cls = i === 1 || i === 2 ? "num" : "";
+      if (!sortBy) return h("div", { role: "columnheader", class: cls }, label);
+      const sorted = o.key === key;
+      return h("div", { role: "columnheader", class: cls,
+        "aria-sort": sorted ? (o.desc ? "descending" : "ascending") : "none" },
+      h("button", { type: "button", class: "sort", test: `sort-${key}`, onclick: () => sortBy(key) },
+        label, sorted ? (o.desc ? " ▾" : " ▴") : ""));
+    });
     const table = h("div", { class: "listing", test: "tree", role: "table", "aria-label": "folder" },
-      h("div", { class: "lrow lhead", role: "row" },
-        ["Name", "Size", "Version", "Modified", "Author"].map((label, i) =>
-          h("div", { role: "columnheader", class: i === 1 || i === 2 ? "num" : "" }, label))));
+      h("div", { class: "lrow lhead", role: "row" }, head));
+    const folders = o.filter
+      ? data.folders.filter((f) => f.name.toLowerCase().includes(o.filter)) : data.folders;
     const rows = [];
-    for (const folder of data.folders) {
+    for (const folder of folders) {
       rows.push(h("div", { test: "tree-folder", class: "lrow folder-row", role: "row" },
         h("div", { role: "cell", class: "cell-name" },
           h("a", { href: route("tree", folder.path, { at }), title: folder.path }, folder.name)),
@@ -379,7 +433,7 @@
           `${fmtCount(folder.names)} name${folder.names === 1 ? "" : "s"}`),
         h("div", { role: "cell" }), h("div", { role: "cell" })));
     }
-    for (const rec of data.files) {
+    for (const rec of shownFiles(data.files, o)) {
       const target = at ? rec.ref : rec.path;
       rows.push(h("div", { test: "tree-file", class: "lrow file-row", role: "row" },
         h("div", { role: "cell", class: "cell-name" },
@@ -390,7 +444,9 @@
         h("div", { role: "cell" }, timeEl(rec.created)),
         h("div", { role: "cell" }, rec.author)));
     }
-    if (!rows.length) rows.push(h("div", { class: "lrow empty muted", role: "row" }, "empty"));
+    if (!rows.length) {
+      rows.push(h("div", { class: "lrow empty muted", role: "row" }, o.filter ? "no match" : "empty"));
+    }
     // One fragment, one insertion into the document.
     const frag = document.createDocumentFragment();
     for (let i = 0; i < rows.length; i += CHUNK_ROWS) {
@@ -581,8 +637,8 @@
 
   async function refreshListing(folder) {
     const data = await api("api/tree", { path: folder }).catch(showError);
-    const old = document.querySelector("#view [data-test=tree]");
-    if (data && old) old.replaceWith(listing(data, null));
+    const old = document.querySelector("#view .listing-holder");
+    if (data && old) old.replaceWith(folderListing(data, null));
   }
 
   // ---------------------------------------------------------------- name page
@@ -1051,6 +1107,14 @@
     } catch (err) {
       showError(err);
     }
+    // "/" jumps to the search box, as on most sites with one.
+    document.addEventListener("keydown", (e) => {
+      const typing = /^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement.tagName);
+      if (e.key === "/" && !typing && !e.ctrlKey && !e.metaKey && !e.altKey) {
+        e.preventDefault();
+        document.getElementById("search-input").focus();
+      }
+    });
     window.addEventListener("hashchange", render);
     await Promise.all([render(), renderSidebar()]);
   }
