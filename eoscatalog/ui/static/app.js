@@ -1019,6 +1019,11 @@
 
   function folderDiff(d) {
     const out = h("div", { class: "panel diff", test: "diff", "data-kind": "folder" });
+    if (typeof d.a === "string" && typeof d.b === "string") {
+      out.appendChild(h("div", { class: "diff-sides" },
+        h("div", { class: "side side-a" }, h("code", {}, d.a)),
+        h("div", { class: "side side-b" }, h("code", {}, d.b))));
+    }
     out.appendChild(h("p", {}, `${d.added.length} added, ${d.removed.length} removed, ` +
       `${d.changed.length} changed, ${fmtCount(d.unchanged)} unchanged`));
     const list = h("ul", { class: "folder-diff" });
