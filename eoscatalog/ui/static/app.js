@@ -345,9 +345,9 @@
     view.renderStarted = performance.now();
     view.appendChild(breadcrumbs(path, at, true));
     view.appendChild(h("h1", { test: "folder-title" }, path || "Namespaces",
-      at ? h("span", { class: "badge at" }, `as of ${fmtTime(at)}`) : null));
+      at ? h("span", { class: "badge at", title: at }, `as of ${fmtTimeMs(at)}`) : null));
     view.appendChild(h("p", { class: "summary" },
-      `${fmtCount(data.names)} names, ${fmtBytes(data.bytes)}`,
+      `${fmtCount(data.names)} name${data.names === 1 ? "" : "s"}, ${fmtBytes(data.bytes)}`,
       path ? [" · ", h("a", { href: route("history", path) }, "history")] : null,
       at ? [" · ", h("a", { href: route("tree", path) }, "back to now")] : null));
     if (path) view.appendChild(atPicker(path, at));
