@@ -259,7 +259,7 @@ def test_search_finds_names_tags_and_metadata(page: Page) -> None:
     assert "org/runs/a.csv@2" in page.inner_text("[data-test=search-results]")
 
 
-def test_an_image_and_a_zarr_store_are_previewed(page: Page) -> None:
+def test_an_image_and_a_zarr_store_are_previewed_and_unknown_bytes_say_why(page: Page) -> None:
     _open(page, "#/name/org/media/dot.png")
     image = page.wait_for_selector("[data-test=preview-image]")
     assert image is not None
@@ -271,6 +271,9 @@ def test_an_image_and_a_zarr_store_are_previewed(page: Page) -> None:
     assert arrays is not None
     row = page.locator("[data-test=zarr-arrays] tbody tr").inner_text()
     assert "temp" in row and "[10,20]" in row and "float32" in row and "[5,10]" in row
+    _open(page, "#/name/org/media/blob.bin")
+    reason = page.wait_for_selector("[data-test=preview-reason]")
+    assert reason is not None and "no preview" in reason.inner_text()
 
 
 def test_a_deleted_name_shows_its_marker_and_its_readable_versions(page: Page) -> None:

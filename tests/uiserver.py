@@ -49,7 +49,8 @@ def fill(cat: Catalog) -> dict[str, str]:
     """Fill ``cat``: a first changeset (org/runs/a.csv alone), a second version of a.csv with
     metadata and a tag, a Parquet file, a README, notes.txt through put, put, rollback, delete
     and undelete, a hostile name with hostile metadata and message, org/runs/later/, and in
-    org/media/ a PNG image, a Zarr store's metadata and a deleted name, and org/odd/ODD_NAME.
+    org/media/ a PNG image, a Zarr store's metadata, bytes of no known format and a deleted
+    name, and org/odd/ODD_NAME.
     Return the times the tests pick: ``first`` (the first changeset) and ``last``."""
     first = cat.put_bytes(CSV_V1, "eos://org/runs/a.csv", message="first run").record.created
     cat.put_bytes(CSV_V2, "eos://org/runs/a.csv", meta={"instrument": "novaseq"},
@@ -76,6 +77,7 @@ def fill(cat: Catalog) -> dict[str, str]:
         "codecs": [{"name": "bytes"}], "attributes": {}}).encode(),
         "eos://org/media/cube.zarr/temp/zarr.json")
     cat.put_bytes(b"k,v\n1,2\n", f"eos://org/odd/{ODD_NAME}")
+    cat.put_bytes(b"\x00\x01\x02 not text", "eos://org/media/blob.bin")
     cat.put_bytes(b"gone\n", "eos://org/media/gone.txt")
     cat.rm("eos://org/media/gone.txt")
     return {"first": first, "last": last}
