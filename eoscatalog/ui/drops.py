@@ -36,9 +36,9 @@ class Drops:
     def open(self, folder_uri: str, message: str) -> str:
         """A new drop into ``folder_uri``; its id."""
         drop = secrets.token_hex(8)
-        self.root.mkdir(mode=0o700, exist_ok=True)  # this user's only: others' files wait here
-        (self.root / drop).mkdir(mode=0o700)
         with self._lock:
+            self.root.mkdir(mode=0o700, exist_ok=True)  # this user's only: files wait here
+            (self.root / drop).mkdir(mode=0o700)
             self._folders[drop] = folder_uri
             self._messages[drop] = message
             self._files[drop] = {}
@@ -103,7 +103,9 @@ class Drops:
             self._folders.pop(drop, None)
             self._messages.pop(drop, None)
             self._files.pop(drop, None)
-        shutil.rmtree(self.root / drop, ignore_errors=True)
+            shutil.rmtree(self.root / drop, ignore_errors=True)
+            if not self._folders:  # the last drop done: nothing of the server's stays behind
+                shutil.rmtree(self.root, ignore_errors=True)
 
     def close(self) -> None:
         """Delete every drop's files (the server stops)."""
