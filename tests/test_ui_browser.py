@@ -402,6 +402,12 @@ def test_hostile_names_and_metadata_render_as_text_and_run_nothing(
     assert HOSTILE_NAME in page.inner_text("[data-test=search-results]")
     _open(page, "#/history/org/runs/")
     assert HOSTILE_META in page.inner_text("[data-test=events]")
+    # Markdown with raw HTML and a javascript: link: the HTML shows as text, the link is none.
+    _open(page, "#/name/org/odd/evil.md")
+    page.wait_for_selector("[data-test=preview-markdown] h1")
+    markdown = page.locator("[data-test=preview-markdown]")
+    assert "<img src=x" in markdown.inner_text()
+    assert markdown.locator("img, script, [href^='javascript']").count() == 0
     assert page.evaluate("typeof window.pwned") == "undefined"
     assert page.locator("img[onerror], script:not([src])").count() == 0
     assert [p for p in watched.problems if "dialog" in p] == []

@@ -26,6 +26,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-component-update", "--disable-sync"]
 HOSTILE_NAME = "<img src=x onerror=alert(1)>.csv"
 HOSTILE_META = "<script>window.pwned=1</script>"
+HOSTILE_MARKDOWN = (b"# Hello\n\n<img src=x onerror=\"window.pwned=1\">\n\n"
+                    b"[click](javascript:window.pwned=1) <script>window.pwned=1</script>\n")
 ODD_NAME = "50% a&b=ü c.csv"  # characters a URL or a fragment must escape
 CSV_V1 = b"sample,reads,tissue\ns1,10,liver\ns2,20,lung\n"
 CSV_V2 = b"sample,reads,tissue\ns1,10,liver\ns2,25,lung\ns3,30,kidney\n"
@@ -50,7 +52,7 @@ def fill(cat: Catalog) -> dict[str, str]:
     metadata and a tag, a Parquet file, a README, notes.txt through put, put, rollback, delete
     and undelete, a hostile name with hostile metadata and message, org/runs/later/, and in
     org/media/ a PNG image, a Zarr store's metadata, bytes of no known format and a deleted
-    name, and org/odd/ODD_NAME.
+    name, and in org/odd/ ODD_NAME and a Markdown file with raw HTML and a javascript: link.
     Return the times the tests pick: ``first`` (the first changeset) and ``last``."""
     first = cat.put_bytes(CSV_V1, "eos://org/runs/a.csv", message="first run").record.created
     cat.put_bytes(CSV_V2, "eos://org/runs/a.csv", meta={"instrument": "novaseq"},
@@ -77,6 +79,7 @@ def fill(cat: Catalog) -> dict[str, str]:
         "codecs": [{"name": "bytes"}], "attributes": {}}).encode(),
         "eos://org/media/cube.zarr/temp/zarr.json")
     cat.put_bytes(b"k,v\n1,2\n", f"eos://org/odd/{ODD_NAME}")
+    cat.put_bytes(HOSTILE_MARKDOWN, "eos://org/odd/evil.md")
     cat.put_bytes(b"\x00\x01\x02 not text", "eos://org/media/blob.bin")
     cat.put_bytes(b"gone\n", "eos://org/media/gone.txt")
     cat.rm("eos://org/media/gone.txt")
