@@ -99,11 +99,12 @@ def test_every_public_function_and_class_has_a_docstring() -> None:
 
 @pytest.mark.parametrize("where", ["embedded", "s3"])
 @pytest.mark.parametrize(("page", "at_least"),
-                         [("file.md", 8), ("browsing.md", 5), ("folders.md", 5)])
+                         [("file.md", 8), ("browsing.md", 5), ("folders.md", 5),
+                          ("ui.md", 1)])
 def test_the_pages_examples_run(page: str, at_least: int, where: str, tmp_path: Path,
                                 monkeypatch: pytest.MonkeyPatch,
                                 request: pytest.FixtureRequest) -> None:
-    """The examples of docs/file.md, docs/browsing.md and docs/folders.md, executed in order as
+    """The examples of docs/file.md, docs/browsing.md, docs/folders.md and docs/ui.md, in order as
     user ada on the embedded store, and on a store in the S3 test server (as EOS_STORE and the
     standard AWS_ENDPOINT_URL_S3 name it)."""
     import eoscatalog
