@@ -44,7 +44,8 @@ def test_readme_commands_and_ci() -> None:
     blocks = re.findall(r"```bash\n(.*?)```", readme, re.S)
     assert blocks[0].strip() == "pip install . && eos demo"
     test_command = blocks[1].strip()
-    assert test_command == 'pip install ".[test]" && python -m pytest'
+    assert test_command == ('apt-get update -qq && apt-get install -y -qq chromium && '
+                            'pip install ".[test]" && python -m pytest')
     ci = (ROOT / ".ci" / "run").read_text()
     assert test_command in ci.splitlines(), ".ci/run must run exactly the README's test command"
 
