@@ -50,16 +50,20 @@ def test_without_the_token_everything_is_refused(guarded: TestClient) -> None:
     assert guarded.get("/api/info", params={"token": "wrong"}).status_code == 403
     assert guarded.get("/api/info", headers={"Authorization": "token wrong"}).status_code == 403
     assert guarded.get("/api/info",
-                       headers={"Cookie": "eos_ui_token=wrong"}).status_code == 403
+                       headers={"Cookie": "eos_ui_token_8765=wrong"}).status_code == 403
 
 
 def test_the_token_in_the_url_becomes_a_strict_cookie_and_leaves_the_url(
         guarded: TestClient) -> None:
     answer = guarded.get("/", params={"token": TOKEN, "x": "1"}, follow_redirects=False)
-    assert answer.status_code == 303 and answer.headers["location"] == "/?x=1"
+    # Relative, so that behind a proxy (/user/ada/proxy/8765/) it stays there.
+    assert answer.status_code == 303 and answer.headers["location"] == "./?x=1"
     cookie = answer.headers["set-cookie"]
-    assert f"eos_ui_token={TOKEN}" in cookie
-    assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+    # Named by the port (the test client uses 8765): servers on two ports keep their own.
+    assert f"eos_ui_token_8765={TOKEN}" in cookie
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path" not in cookie
+    deeper = guarded.get("/api/info", params={"token": TOKEN}, follow_redirects=False)
+    assert deeper.headers["location"] == "info"
     _headers_are_set(answer)
     # The client keeps the cookie: the page and the API now answer.
     assert guarded.get("/").status_code == 200
@@ -71,7 +75,9 @@ def test_the_token_in_an_authorization_header_or_the_cookie_is_accepted(
     client = make_client(cat, tmp_path, token=TOKEN)
     assert client.get("/api/info", headers={"Authorization": f"token {TOKEN}"}).status_code == 200
     assert client.get("/api/info",
-                      headers={"Cookie": f"eos_ui_token={TOKEN}"}).status_code == 200
+                      headers={"Cookie": f"eos_ui_token_8765={TOKEN}"}).status_code == 200
+    assert client.get("/api/info",  # another port's server's cookie
+                      headers={"Cookie": f"eos_ui_token_8766={TOKEN}"}).status_code == 403
 
 
 def _csrf(client: TestClient, **headers: str) -> str:

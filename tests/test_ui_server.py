@@ -118,6 +118,30 @@ def test_the_jupyter_entry_point_runs_eos_ui_on_the_proxys_port() -> None:
     found = setup_eos_ui()
     assert found["command"] == ["eos", "ui", "--port", "{port}", "--no-browser", "--proxied"]
     assert found["launcher_entry"]["title"] and found["absolute_url"] is False
+    # The proxy gives every request it forwards the token the server asks for.
+    token = found["environment"]["EOS_UI_TOKEN"]
+    assert len(token) >= 32 and token != setup_eos_ui()["environment"]["EOS_UI_TOKEN"]
+    assert found["request_headers_override"] == {"Authorization": f"token {token}"}
+
+
+def test_proxied_it_serves_any_host_but_only_with_the_token_the_proxy_sends(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EOS_UI_TOKEN", "the-proxys-token-0123456789")
+    proc, url = _start(tmp_path, "--port", "0", "--proxied")
+    try:
+        base, _, token = url.partition("?token=")
+        assert token == "the-proxys-token-0123456789"
+        for headers in ({}, {"Host": "hub.example"}):  # another user of the machine; a page
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(urllib.request.Request(base + "api/info",
+                                                              headers=headers), timeout=30)
+            assert refused.value.code == 403
+        through_proxy = urllib.request.Request(
+            base + "api/info", headers={"Host": "hub.example", "Authorization": f"token {token}"})
+        with urllib.request.urlopen(through_proxy, timeout=30) as answer:
+            assert json.load(answer)["user"] == "ada"
+    finally:
+        _stop(proc)
 
 
 def test_urls_and_loopback() -> None:

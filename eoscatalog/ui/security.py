@@ -1,15 +1,17 @@
 """The server's guards, one ASGI middleware around the whole app (docs/ui.md, Security).
 
-- An access token, when the server is bound beyond loopback: ``?token=<t>`` (answered with an
-  HttpOnly, SameSite=Strict cookie ``eos_ui_token`` and a redirect to the same URL without it),
-  the cookie, or ``Authorization: token <t>``; anything else is refused (403).
+- An access token, when the server is bound beyond loopback or behind a proxy:
+  ``?token=<t>`` (answered with an HttpOnly, SameSite=Strict cookie ``eos_ui_token_<port>``
+  and a relative redirect to the same URL without it), the cookie, or ``Authorization: token
+  <t>`` (which jupyter-server-proxy adds to every request it forwards); anything else is
+  refused (403).
 - Writes (POST, PUT, PATCH, DELETE) carry the header ``X-EOS-CSRF`` with the value ``api/info``
   gives (a page of another site cannot read it, nor send the header without a CORS preflight,
   which this server never grants) and, when the browser sends an ``Origin``, this server's own.
 - Without a token (loopback), the ``Host`` header must name this machine (``127.0.0.1``,
   ``localhost``, ``::1``): a site whose name an attacker points at 127.0.0.1 (DNS rebinding)
-  gets a 403, not the catalog. Behind a proxy that checks who connects (jupyter-server-proxy),
-  ``hosts`` is None and any Host is served.
+  gets a 403, not the catalog. With a token any Host is served (``hosts`` None): a rebound
+  page has no token.
 - Every answer carries a strict Content-Security-Policy (scripts and styles from this server
   only), ``X-Content-Type-Options: nosniff`` and ``Referrer-Policy: no-referrer``.
 """
@@ -24,7 +26,8 @@ from starlette.datastructures import Headers, QueryParams
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["COOKIE", "CSRF_HEADER", "LOOPBACK_NAMES", "SECURITY_HEADERS", "Guard", "host_name"]
+__all__ = ["COOKIE", "CSRF_HEADER", "LOOPBACK_NAMES", "SECURITY_HEADERS", "Guard", "cookie_name",
+           "host_name"]
 
 COOKIE = "eos_ui_token"
 CSRF_HEADER = "x-eos-csrf"
@@ -48,6 +51,14 @@ def host_name(host: str) -> str:
     if host.startswith("["):
         return host[1:].split("]", 1)[0].lower()
     return host.rsplit(":", 1)[0].lower() if host.count(":") == 1 else host.lower()
+
+
+def cookie_name(scope: Scope) -> str:
+    """The token's cookie for the port this server listens on (``eos_ui_token_8765``): a
+    browser sends one host's cookies to all its ports, and two servers must not overwrite
+    each other's."""
+    server = scope.get("server") or (None, None)
+    return f"{COOKIE}_{server[1]}" if server[1] else COOKIE
 
 
 def _refused(message: str) -> Response:
@@ -109,18 +120,22 @@ class Guard:
             if not secrets.compare_digest(given.encode(), token.encode()):
                 return _refused("wrong token in the URL: open the URL eos ui printed")
             rest = [(k, v) for k, v in params.multi_items() if k != "token"]
-            target = scope.get("root_path", "") + scope["path"]
+            # Relative (the last path segment, or ./): behind a proxy that serves this server
+            # under a path of its own (/user/ada/proxy/8765/), "/" would leave it.
+            target = scope["path"].rsplit("/", 1)[-1] or "./"
             answer = RedirectResponse(target + ("?" + urlencode(rest) if rest else ""),
                                       status_code=303)
-            answer.set_cookie(COOKIE, token, httponly=True, samesite="strict",
-                              path=scope.get("root_path", "") or "/")
+            # No Path: the browser scopes the cookie to the folder of the URL it opened.
+            answer.set_cookie(cookie_name(scope), token, httponly=True, samesite="strict",
+                              path=None)
             return answer
         cookie = SimpleCookie()
         try:
             cookie.load(headers.get("cookie", ""))
         except Exception:  # a malformed cookie header is no token
             cookie = SimpleCookie()
-        candidates = [cookie[COOKIE].value] if COOKIE in cookie else []
+        name = cookie_name(scope)
+        candidates = [cookie[name].value] if name in cookie else []
         scheme, _, value = headers.get("authorization", "").partition(" ")
         if scheme.lower() == "token":
             candidates.append(value.strip())

@@ -1,13 +1,15 @@
 """Run the app with uvicorn: bind, print the URL, serve until stopped (``eos ui``).
 
 Bound to loopback (the default, ``127.0.0.1``) the server asks for no token: only this
-machine's users reach it. Bound elsewhere it makes a random token (``secrets.token_urlsafe``),
-as Jupyter does, and prints it in the URL. Port 0 picks a free port; the URL shows the real one.
+machine's users reach it. Bound elsewhere, or ``--proxied``, it asks for a token
+(``EOS_UI_TOKEN``, or a random one, ``secrets.token_urlsafe``, as Jupyter does) and prints it
+in the URL. Port 0 picks a free port; the URL shows the real one.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import secrets
 import socket
 import sys
@@ -22,7 +24,9 @@ from eoscatalog.ui.app import create_app
 from eoscatalog.ui.records import uri_of
 from eoscatalog.ui.security import LOOPBACK_NAMES
 
-__all__ = ["is_loopback", "serve", "url_of"]
+__all__ = ["TOKEN_VARIABLE", "is_loopback", "serve", "url_of"]
+
+TOKEN_VARIABLE = "EOS_UI_TOKEN"  # the token to ask for (jupyter-server-proxy sets it)
 
 
 def is_loopback(host: str) -> bool:
@@ -57,15 +61,19 @@ def serve(catalog: Catalog, *, prefix: str = "", host: str = "127.0.0.1", port: 
     ``prefix``: the folder the page opens at (``org/runs/``; ``eos://`` and the last ``/`` may
     be left out).
 
-    ``proxied``: behind a proxy that checks who connects (jupyter-server-proxy), which sends
-    its own Host header: any is served (on loopback, only this machine's names are otherwise).
+    ``proxied``: behind a proxy (jupyter-server-proxy), which sends its own Host header: a
+    token is asked for even on loopback, and then any Host is served (on loopback without a
+    token, only this machine's names are, so that no page reaches it by DNS rebinding).
+    ``EOS_UI_TOKEN`` sets the token (the jupyter entry point passes it, and has the proxy
+    send it in an Authorization header); otherwise it is random, printed in the URL.
     """
     prefix = prefix.removeprefix("eos://")
     if prefix:  # a folder the page opens at: org/runs -> org/runs/, checked now
         prefix = prefix if prefix.endswith("/") else prefix + "/"
         catalog.folder(uri_of(prefix, what="PREFIX"))
-    token = None if is_loopback(host) else secrets.token_urlsafe(24)
-    hosts = LOOPBACK_NAMES if token is None and not proxied else None
+    token = os.environ.get(TOKEN_VARIABLE) or (
+        None if is_loopback(host) and not proxied else secrets.token_urlsafe(24))
+    hosts = LOOPBACK_NAMES if token is None else None  # a token stops rebinding pages
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
