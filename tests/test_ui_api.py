@@ -37,8 +37,8 @@ REC_KEYS = {"namespace", "name", "path", "version", "kind", "hash", "size", "cre
 def test_the_page_and_its_static_files_are_served(client: TestClient) -> None:
     page = client.get("/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert "app.js" in page.text
-    assert client.get("/static/app.js").text == "// the page\n"
+    assert "main.js" in page.text
+    assert client.get("/static/main.js").text == "// the page\n"
     assert client.get("/static/app.css").status_code == 200
     assert client.get("/static/../app.py").status_code == 404
 

@@ -1,12 +1,14 @@
 """The web app of ``eos ui``: :func:`create_app` builds it over a catalog.
 
-The page (``static/index.html``, ``app.js``, ``app.css``) is served at ``./`` and ``static/``;
-its JSON API under ``api/`` (every URL relative, so the app works under any path prefix, as
-behind JupyterHub's proxy). :class:`~eoscatalog.ui.security.Guard` wraps it all.
+The page (``static/index.html``, its ES modules ``main.js`` and the ``.js`` files it imports,
+``app.css``) is served at ``./`` and ``static/``; its JSON API under ``api/`` (every URL
+relative, so the app works under any path prefix, as behind JupyterHub's proxy).
+:class:`~eoscatalog.ui.security.Guard` wraps it all.
 """
 
 from __future__ import annotations
 
+import mimetypes
 import secrets
 import tempfile
 from collections.abc import AsyncIterator
@@ -30,6 +32,10 @@ from eoscatalog.ui.security import Guard
 __all__ = ["STATIC", "create_app"]
 
 STATIC = Path(__file__).resolve().parent / "static"
+
+# The page's scripts are ES modules, which a browser runs only when served with a JavaScript
+# type (the answers say nosniff): not left to the system's tables, where .js may be text/plain.
+mimetypes.add_type("text/javascript", ".js")
 
 
 def info_of(catalog: Catalog, csrf: str, prefix: str) -> dict[str, object]:
