@@ -84,6 +84,9 @@ def test_index_loads_main_as_a_module_and_every_module_is_reachable() -> None:
             assert (STATIC / spec[2:]).is_file(), f"{name} imports {spec}, which is missing"
             todo.append(spec[2:])
     assert reached == {p.name for p in _modules()}, "a module nothing imports"
+    # Preloaded all at once, not import by import (one round trip instead of four).
+    preloaded = set(re.findall(r'<link rel="modulepreload" href="static/([^"]+)">', index))
+    assert preloaded == reached - {"main.js"}, "index.html preloads every module main.js imports"
 
 
 @pytest.fixture
@@ -105,6 +108,11 @@ def test_modules_are_served_with_a_javascript_type(client: TestClient) -> None:
         kind = answer.headers["content-type"].split(";")[0]
         assert kind in JS_TYPES, f"{module.name} served as {kind}: a browser would not run it"
         assert answer.headers["x-content-type-options"] == "nosniff"
+        # Asked again each time, so a page never runs modules of two releases together.
+        assert answer.headers["cache-control"] == "no-cache"
+        unchanged = client.get(f"/static/{module.name}",
+                               headers={"if-none-match": answer.headers["etag"]})
+        assert unchanged.status_code == 304
     assert client.get("/static/app.css").headers["content-type"].startswith("text/css")
 
 
