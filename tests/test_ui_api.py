@@ -37,8 +37,8 @@ REC_KEYS = {"namespace", "name", "path", "version", "kind", "hash", "size", "cre
 def test_the_page_and_its_static_files_are_served(client: TestClient) -> None:
     page = client.get("/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert "app.js" in page.text
-    assert client.get("/static/app.js").text == "// the page\n"
+    assert "main.js" in page.text
+    assert client.get("/static/main.js").text == "// the page\n"
     assert client.get("/static/app.css").status_code == 200
     assert client.get("/static/../app.py").status_code == 404
 
@@ -125,6 +125,24 @@ def test_a_deleted_names_page_shows_its_delete_marker_and_history(cat: Catalog,
     assert [v["kind"] for v in page["versions"]] == ["delete", "undelete", "delete", "put",
                                                      "put"]
     assert page["versions"][1]["source_version"] == 2
+
+
+def test_a_delete_markers_own_ref_is_its_page(cat: Catalog, client: TestClient) -> None:
+    cat.rm("eos://org/runs/t.csv", message="retracted")
+    cat.undelete("eos://org/runs/t.csv")
+    got = client.get("/api/name", params={"ref": "org/runs/t.csv@3"})
+    assert got.status_code == 200, got.text
+    page = got.json()
+    assert page["record"]["ref"] == "org/runs/t.csv@3"
+    assert page["record"]["kind"] == "delete" and page["record"]["message"] == "retracted"
+    assert [v["kind"] for v in page["versions"]] == ["undelete", "delete", "put", "put"]
+    assert page["snippets"] == {} and page["download"] is None and page["share"] is None
+    # A readable version, a version that never was and a marker's raw bytes stay as they were.
+    assert client.get("/api/name", params={"ref": "org/runs/t.csv@4"}).json()["record"][
+        "kind"] == "undelete"
+    missing = client.get("/api/name", params={"ref": "org/runs/t.csv@9"})
+    assert missing.status_code == 404 and "no version 9" in missing.json()["error"]
+    assert client.get("/api/raw", params={"ref": "org/runs/t.csv@3"}).status_code == 404
 
 
 def test_raw_streams_the_bytes_as_an_attachment(client: TestClient, cat: Catalog) -> None:

@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from uiserver import (
     CSV_V2,
+    GONE_MESSAGE,
     HOSTILE_META,
     HOSTILE_NAME,
     ODD_NAME,
@@ -281,13 +282,42 @@ def test_a_deleted_name_shows_its_marker_and_its_readable_versions(page: Page) -
     assert "deleted" in page.inner_text("[data-test=name-title]")
     assert page.locator("[data-test=snippet]").count() == 0
     assert "nothing to preview" in page.inner_text("[data-test=preview]")
-    marker = page.locator("[data-test=version][data-kind=delete]")
-    assert marker.locator("a").count() == 0  # a delete marker has no page of its own
     page.click("[data-test=version][data-version='1'] a.vnum")
     page.wait_for_url("**#/name/org/media/gone.txt@1")
     page.wait_for_selector("[data-test=preview-text]")
     assert "the current one is v2 (a delete marker)" in page.inner_text("[data-test=older-version]")
     assert page.inner_text("[data-test=preview-text]") == "gone\n"
+
+
+def test_a_delete_marker_has_its_own_page_with_the_undelete_command_to_copy(
+        page: Page, filled: tuple[Catalog, dict[str, str]]) -> None:
+    cat, _ = filled
+    before = len(cat.versions("eos://org/media/gone.txt"))
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    _open(page, "#/name/org/media/gone.txt@1")
+    page.click("[data-test=version][data-kind=delete] a.vnum")
+    page.wait_for_url("**#/name/org/media/gone.txt@2")
+    deleted = page.wait_for_selector("[data-test=deleted]")
+    assert deleted is not None
+    assert deleted.inner_text().startswith(f"Deleted at v2 by ada ({GONE_MESSAGE}) on ")
+    assert page.inner_text("[data-test=name-title]").startswith("org/media/gone.txt")
+    assert page.locator("[data-test=snippet], [data-test=download], [data-test=share]").count() == 0
+    assert "nothing to preview" in page.inner_text("[data-test=preview]")
+    undelete = page.locator("[data-test=undelete]")
+    assert undelete.locator("code").inner_text() == "eos undelete eos://org/media/gone.txt"
+    undelete.locator("button").click()
+    assert page.evaluate("navigator.clipboard.readText()") == (
+        "eos undelete eos://org/media/gone.txt")
+    assert len(cat.versions("eos://org/media/gone.txt")) == before  # the page wrote nothing
+    # A marker undone since: its page says so and offers no command.
+    _open(page, "#/name/org/runs/notes.txt")
+    page.click("[data-test=version][data-kind=delete] a.vnum")
+    page.wait_for_url("**#/name/org/runs/notes.txt@4")
+    assert page.wait_for_selector("[data-test=deleted]") is not None
+    assert page.inner_text("[data-test=deleted]").startswith("Deleted at v4 by ada on ")
+    assert "written again since" in page.inner_text("main")
+    assert "the current one is v5" in page.inner_text("[data-test=older-version]")
+    assert page.locator("[data-test=undelete]").count() == 0
 
 
 def test_copy_buttons_copy_the_snippets(page: Page) -> None:

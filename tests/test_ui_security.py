@@ -41,7 +41,7 @@ def _headers_are_set(answer: object) -> None:
 
 
 def test_without_the_token_everything_is_refused(guarded: TestClient) -> None:
-    for url in ("/", "/static/app.js", "/api/info", "/api/tree?path=org/",
+    for url in ("/", "/static/main.js", "/api/info", "/api/tree?path=org/",
                 "/api/raw?ref=org/runs/t.csv"):
         answer = guarded.get(url)
         assert answer.status_code == 403, url
@@ -125,7 +125,7 @@ def test_with_a_token_writes_need_both(guarded: TestClient) -> None:
 
 
 def test_every_answer_carries_the_security_headers(client: TestClient) -> None:
-    answers = [client.get(u) for u in ("/", "/static/app.js", "/static/none.js", "/api/info",
+    answers = [client.get(u) for u in ("/", "/static/main.js", "/static/none.js", "/api/info",
                                        "/api/tree?path=org/", "/api/nothing",
                                        "/api/name?ref=org/none", "/api/raw?ref=org/runs/t.csv")]
     answers.append(client.post("/api/upload"))

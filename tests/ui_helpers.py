@@ -30,8 +30,9 @@ def static_folder(root: Path) -> Path:
     """Stand-ins of the page's files (the real ones come with the page)."""
     static = root / "static"
     static.mkdir(parents=True, exist_ok=True)
-    (static / "index.html").write_text("<!doctype html><script src=static/app.js></script>")
-    (static / "app.js").write_text("// the page\n")
+    (static / "index.html").write_text(
+        "<!doctype html><script type=module src=static/main.js></script>")
+    (static / "main.js").write_text("// the page\n")
     (static / "app.css").write_text("body {}\n")
     return static
 

@@ -28,6 +28,7 @@ HOSTILE_NAME = "<img src=x onerror=alert(1)>.csv"
 HOSTILE_META = "<script>window.pwned=1</script>"
 HOSTILE_MARKDOWN = (b"# Hello\n\n<img src=x onerror=\"window.pwned=1\">\n\n"
                     b"[click](javascript:window.pwned=1) <script>window.pwned=1</script>\n")
+GONE_MESSAGE = "superseded by dot.png"  # why org/media/gone.txt was deleted
 ODD_NAME = "50% a&b=ü c.csv"  # characters a URL or a fragment must escape
 CSV_V1 = b"sample,reads,tissue\ns1,10,liver\ns2,20,lung\n"
 CSV_V2 = b"sample,reads,tissue\ns1,10,liver\ns2,25,lung\ns3,30,kidney\n"
@@ -82,7 +83,7 @@ def fill(cat: Catalog) -> dict[str, str]:
     cat.put_bytes(HOSTILE_MARKDOWN, "eos://org/odd/evil.md")
     cat.put_bytes(b"\x00\x01\x02 not text", "eos://org/media/blob.bin")
     cat.put_bytes(b"gone\n", "eos://org/media/gone.txt")
-    cat.rm("eos://org/media/gone.txt")
+    cat.rm("eos://org/media/gone.txt", message=GONE_MESSAGE)
     return {"first": first, "last": last}
 
 

@@ -1,12 +1,14 @@
 """The web app of ``eos ui``: :func:`create_app` builds it over a catalog.
 
-The page (``static/index.html``, ``app.js``, ``app.css``) is served at ``./`` and ``static/``;
-its JSON API under ``api/`` (every URL relative, so the app works under any path prefix, as
-behind JupyterHub's proxy). :class:`~eoscatalog.ui.security.Guard` wraps it all.
+The page (``static/index.html``, its ES modules ``main.js`` and the ``.js`` files it imports,
+``app.css``) is served at ``./`` and ``static/``; its JSON API under ``api/`` (every URL
+relative, so the app works under any path prefix, as behind JupyterHub's proxy).
+:class:`~eoscatalog.ui.security.Guard` wraps it all.
 """
 
 from __future__ import annotations
 
+import mimetypes
 import secrets
 import tempfile
 from collections.abc import AsyncIterator
@@ -19,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from eoscatalog.catalog.catalog import Catalog
 from eoscatalog.core.version import __version__
@@ -27,9 +30,13 @@ from eoscatalog.ui.drops import Drops
 from eoscatalog.ui.responses import blocking, catalog_of, endpoint, error
 from eoscatalog.ui.security import Guard
 
-__all__ = ["STATIC", "create_app"]
+__all__ = ["STATIC", "create_app", "revalidated"]
 
 STATIC = Path(__file__).resolve().parent / "static"
+
+# The page's scripts are ES modules, which a browser runs only when served with a JavaScript
+# type (the answers say nosniff): not left to the system's tables, where .js may be text/plain.
+mimetypes.add_type("text/javascript", ".js")
 
 
 def info_of(catalog: Catalog, csrf: str, prefix: str) -> dict[str, object]:
@@ -37,6 +44,20 @@ def info_of(catalog: Catalog, csrf: str, prefix: str) -> dict[str, object]:
     return {"namespaces": catalog.namespaces(), "user": catalog.user, "store": catalog.store.url,
             "s3": catalog.s3_options() is not None, "csrf": csrf, "prefix": prefix,
             "version": __version__, "default_namespace": catalog.location("x").namespace}
+
+
+def revalidated(app: ASGIApp) -> ASGIApp:
+    """``app`` with ``Cache-Control: no-cache`` on its answers: the browser asks again each
+    time (a 304 when a file is unchanged), so a page never mixes modules of two releases."""
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_no_cache(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"cache-control", b"no-cache")]
+            await send(message)
+
+        await app(scope, receive, send_no_cache)
+
+    return wrapped
 
 
 @endpoint
@@ -99,7 +120,8 @@ def create_app(catalog: Catalog, *, prefix: str = "", token: str | None = None,
         Route("/api/upload/{upload}", uploads.cancel_upload, methods=["DELETE"]),
         Route("/api/upload/{upload}/{path:path}", uploads.put_file, methods=["PUT"]),
         Route("/api/{rest:path}", not_found, methods=["GET", "POST", "PUT", "DELETE"]),
-        Mount("/static", StaticFiles(directory=static, check_dir=False), name="static"),
+        Mount("/static", revalidated(StaticFiles(directory=static, check_dir=False)),
+              name="static"),
     ]
     app = Starlette(routes=routes, lifespan=lifespan,
                     middleware=[Middleware(Guard, token=token, csrf=csrf, hosts=hosts)])

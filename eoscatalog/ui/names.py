@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from eoscatalog.catalog.catalog import Catalog
-from eoscatalog.core.errors import NotFoundError
+from eoscatalog.core.errors import DeletedError, NotFoundError
 from eoscatalog.core.units import parse_duration
 from eoscatalog.log.records import VersionRecord
 from eoscatalog.ui.records import download_url, path_of, rec, ref_of, uri_of
@@ -42,17 +42,23 @@ def snippets(record: VersionRecord) -> dict[str, str]:
 
 def _record(catalog: Catalog, ref: str) -> tuple[VersionRecord, list[VersionRecord]]:
     """The version ``ref`` means and every version of its name, newest first. A deleted name's
-    page is its delete marker, so its history (and the way back) still shows."""
+    page is its delete marker, and so is a delete marker's own ref (``org/a.csv@3``), so its
+    history (and the way back) still shows."""
     uri = uri_of(ref)
     try:
         record = catalog.resolve(uri)
-    except NotFoundError:
-        if "@" in ref:
+    except NotFoundError as error:
+        # resolve gives readable versions only; a delete marker is a version all the same.
+        reference = catalog.reference(uri)
+        versions = catalog.versions(reference.location)
+        if reference.kind == "latest" and versions:
+            return versions[-1], versions[::-1]
+        marker = next((v for v in versions if isinstance(error, DeletedError)
+                       and reference.kind == "version" and v.version == reference.value
+                       and v.kind == "delete"), None)
+        if marker is None:
             raise
-        versions = catalog.versions(uri)
-        if not versions:
-            raise
-        return versions[-1], versions[::-1]
+        return marker, versions[::-1]
     return record, catalog.versions(f"eos://{path_of(record)}")[::-1]
 
 
@@ -62,7 +68,7 @@ def name_page(catalog: Catalog, ref: str) -> dict[str, Any]:
     readable = record.hash is not None
     return {
         "record": rec(record), "versions": [rec(v) for v in versions],
-        "snippets": snippets(record),
+        "snippets": snippets(record) if readable else {},
         "download": download_url(record) if readable else None,
         "share": ("api/share?ref=" + quote(ref_of(record), safe="/@")
                   if readable and catalog.s3_options() is not None else None),
