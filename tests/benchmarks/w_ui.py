@@ -1,23 +1,23 @@
 """``eos ui`` in a real browser (Debian's chromium through Playwright) against the real server
 (``eos ui`` in a process of its own, as users run it): the issue's two browser targets.
 
-The catalog, on a local store: the folder ``eos://org/wide/`` of ``ui_names`` names (10,000 in
-the full run; one changeset written through the catalog's own writer, ``Replay.append``, naming
-64 small blobs stored first) and ``eos://org/uploads/`` holding one small file.
+The catalog, on a local store: ``eos://org/wide/``, ``ui_names`` names (10,000 in the full run;
+one changeset written by ``Replay.append``, naming 64 small blobs stored first), and
+``eos://org/uploads/``, one small file.
 
 - **Render**: in a page opened at the namespaces, the time from setting ``location.hash`` to
   ``#/tree/org/wide/`` until every row exists (``[data-test=tree-file]`` count == N, seen by a
   MutationObserver), by ``performance.now()`` in the page and by Python's clock around the
-  call; then until the next frame after it. The share of ``api/tree`` (and ``api/du``, which the
-  page asks for at the same time) comes from the page's resource timing. Each run opens a fresh
-  browser context; medians of ``runs``.
+  call; then to the next frame. ``api/tree`` and ``api/du`` (the page waits for both) are timed
+  by the page's resource timing. A fresh browser context each run; medians of ``runs``.
 - **Upload**: a file of ``ui_upload`` bytes (1 GiB in the full run, written once under the
-  work folder's ``data/``) given to the page's file input with ``set_input_files(path)``: on a
-  local browser Playwright passes the path (CDP ``DOM.setFileInputFiles``) and Chromium reads
-  the file from disk; no byte goes through Python or Playwright's driver (their peak memory is
-  reported). While it streams up and commits, the page records the gaps between animation frames
-  (a ``requestAnimationFrame`` loop) and fetches ``api/tree`` of the upload's folder every
-  200 ms; both stop when the commit has answered. One upload (a second would be deduplicated).
+  work folder's ``data/``, so likely in the page cache) given to the page's file input by
+  ``set_input_files(path)``: Playwright passes a local browser the path (CDP
+  ``DOM.setFileInputFiles``), Chromium reads the file; no byte goes through Python or the
+  driver (their peak memory is reported). While it streams up and commits, the page records
+  the gaps between animation frames (a ``requestAnimationFrame`` loop), its long tasks, and
+  fetches ``api/tree`` of ``org/uploads/`` every 200 ms, until the commit has answered. One
+  upload (a second would be deduplicated). CPU of the server and the browser from /proc.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ WATCH_JS = """(folder) => {
       try { const r = await fetch(url); await r.text(); ok = r.ok; } catch (e) { ok = false; }
       const took = performance.now() - t;
       B.polls.push([t, took, ok]);
-      await new Promise((wake) => setTimeout(wake, Math.max(0, 200 - took)));
+      await new Promise((wake) => { B.wake = wake; setTimeout(wake, Math.max(0, 200 - took)); });
     }
   })();
   B.long = [];
@@ -105,7 +105,7 @@ WATCH_JS = """(folder) => {
     for (const e of list.getEntries()) B.long.push([e.startTime, e.duration]);
   }).observe({type: "longtask"});
   document.querySelector("[data-test=upload-input]").addEventListener(
-    "change", () => { B.start = performance.now(); });
+    "change", () => { B.start = performance.now(); B.wake(); });  // a poll at once
   new MutationObserver(() => {
     const row = document.querySelector("[data-test=upload-progress][data-state]");
     if (row && B.done === null) { B.done = performance.now(); B.state = row.dataset.state; }
@@ -151,7 +151,7 @@ def build(bench: Bench, names: int) -> dict[str, str]:
 
 
 class UiProcess:
-    """``eos ui --port 0 --no-browser`` in a process of its own; its URL and CPU time."""
+    """``eos ui --port 0 --no-browser`` in a process of its own, and its URL."""
 
     def __init__(self, env: dict[str, str]) -> None:
         self.process = subprocess.Popen([*eos_cli(), "ui", "--port", "0", "--no-browser"],
@@ -169,11 +169,6 @@ class UiProcess:
         self.close()
         raise RuntimeError(f"eos ui did not start: {said}")
 
-    def cpu(self) -> float:
-        """The server's CPU seconds so far (user + system)."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
     def close(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)  # as Ctrl-C: uvicorn's shutdown
@@ -184,22 +179,26 @@ class UiProcess:
                 self.process.wait()
 
 
-def render_row(bench: Bench, browser: Any, url: str, names: int) -> Row:
+def render_row(bench: Bench, browser: Any, url: str, names: int, roots: dict[str, int]
+               ) -> Row:
     """The folder of ``names`` names, rendered ``runs`` times in fresh contexts."""
     runs: list[dict[str, Any]] = []
+    load0 = os.getloadavg()[0]
     for _ in range(max(1, bench.sizes.runs)):
         context = browser.new_context(base_url=url, viewport={"width": 1280, "height": 900})
         page = context.new_page()
         page.goto("./#/tree/")
         page.wait_for_selector("#view:not([aria-busy])")
         page.wait_for_selector("#sidebar [data-test=nav-folder]")
-        start = time.perf_counter()
+        before, start = cpu_of(**roots), time.perf_counter()
         found = page.evaluate(RENDER_JS, [f"#/tree/{NS}/{WIDE}", names])
         found["wall"] = (time.perf_counter() - start) * 1000
+        found.update({k: v * 1000 for k, v in spent(before, cpu_of(**roots)).items()})
         runs.append(found)
         context.close()
+    load1 = os.getloadavg()[0]
     med = {k: statistics.median(r[k] for r in runs)
-           for k in ("dom", "painted", "wall", "renderMs")}
+           for k in ("dom", "painted", "wall", "renderMs", "server", "browser")}
     tree = statistics.median(r["tree"]["took"] for r in runs)
     du = statistics.median(r["du"]["took"] for r in runs)
     # The page renders when both answers are in (Promise.all): the wait for the API.
@@ -211,7 +210,9 @@ def render_row(bench: Bench, browser: Any, url: str, names: int) -> Row:
     api = (f"`api/tree` {tree:.0f} ms ({format_size(runs[0]['tree']['bytes'])} of JSON) and "
            f"`api/du` {du:.0f} ms, asked together; both in at {answered:.0f} ms, {share:.0%} "
            f"of it; then building and laying out the rows (the page's `data-render-ms`) "
-           f"{med['renderMs']:.0f} ms")
+           f"{med['renderMs']:.0f} ms; CPU in that time (from /proc, median): the server "
+           f"{med['server']:.0f} ms, Chromium and Playwright's driver {med['browser']:.0f} ms; "
+           f"load average {load0:.1f} then {load1:.1f} on {os.cpu_count()} cores")
     return Row(
         f"`eos ui`: a folder of {names:,} names renders (every row in the page)", "", None,
         value, "s", f"< {RENDER_LIMIT:g} s", value < RENDER_LIMIT,
@@ -222,12 +223,12 @@ def render_row(bench: Bench, browser: Any, url: str, names: int) -> Row:
         limit="" if value < RENDER_LIMIT else f"{med['dom']:.0f} ms: {api}")
 
 
-def upload_rows(bench: Bench, browser: Any, server: UiProcess) -> list[Row]:
+def upload_rows(bench: Bench, browser: Any, url: str, roots: dict[str, int]) -> list[Row]:
     """A large upload through the page's file input, the page watched while it runs."""
     size = bench.sizes.ui_upload
     bench.say(f"ui: writing a {format_size(size)} file to upload (once)")
     path = write_file(bench.work / "data" / f"ui-upload-{size}.bin", size, seed=23)
-    context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
+    context = browser.new_context(base_url=url, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.goto(f"./#/tree/{NS}/{UPLOADS}")
     page.wait_for_selector("[data-test=dropzone]")
@@ -235,25 +236,27 @@ def upload_rows(bench: Bench, browser: Any, server: UiProcess) -> list[Row]:
     page.wait_for_timeout(2000)  # the idle page's frames, for comparison
     idle = page.evaluate("window.bench.gaps.slice(1).map((g) => g[1])")
     os.sync()  # the file's pages written out, not paid during the upload
-    cpu0, load0, t0 = server.cpu(), os.getloadavg()[0], time.perf_counter()
+    cpu0, load0, t0 = cpu_of(**roots), os.getloadavg()[0], time.perf_counter()
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     page.set_input_files("[data-test=upload-input]", str(path))
     page.wait_for_selector("[data-test=upload-progress][data-state]", timeout=3_600_000)
-    wall, cpu = time.perf_counter() - t0, server.cpu() - cpu0
+    wall, cpu = time.perf_counter() - t0, spent(cpu0, cpu_of(**roots))
     rss1, load1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, os.getloadavg()[0]
-    driver = _driver_peak()
+    driver = _peak(_driver()[1])
     got = page.evaluate(COLLECT_JS)
     context.close()
     assert got["state"] == "done", f"the upload failed: {got['state']}"
     start, done, put, commit = got["start"], got["done"], got["put"], got["commit"]
-    gaps = [g for g in got["gaps"] if start <= g[0] <= done]  # begun while it ran
-    polls = [p for p in got["polls"] if start <= p[0] <= done]
+    # The frames and answers that overlap the upload, from the input's change to the commit's
+    # answer (a poll starts at the change).
+    gaps = [g for g in got["gaps"] if start <= g[0] + g[1] and g[0] <= done]
+    polls = [p for p in got["polls"] if start <= p[0] + p[1] and p[0] <= done]
     assert polls and gaps and all(p[2] for p in polls), polls[:5]
 
     def phase(t: float) -> str:
-        return ("the PUT" if put[0] <= t <= put[1] else
-                "the commit" if commit and commit[0] <= t <= commit[1] else
-                "neither request (opening the drop, starting the PUT)")
+        return ("during the PUT" if put[0] <= t <= put[1] else
+                "during the commit" if commit and commit[0] <= t <= commit[1] else
+                "outside the PUT and the commit (opening the drop, starting the PUT)")
 
     longest = max(gaps, key=lambda g: g[1])
     slowest = max(polls, key=lambda p: p[1])
@@ -267,8 +270,9 @@ def upload_rows(bench: Bench, browser: Any, server: UiProcess) -> list[Row]:
            f"after, nor the driver, peak {driver}); from the input's change to the commit's answer "
            f"{total:.1f} s ({size / total / 1e6:.0f} MB/s; Python's clock "
            f"{wall:.1f} s): the PUT {transfer:.1f} s ({size / transfer / 1e6:.0f} MB/s), the "
-           f"commit (`put_many`: hash, copy into the store, changeset) {committed:.1f} s; the "
-           f"server's CPU {cpu:.1f} s; load average {load0:.1f} then {load1:.1f} on "
+           f"commit (`put_many`: hash, copy into the store, changeset) {committed:.1f} s; CPU: "
+           f"the server {cpu['server']:.1f} s, Chromium and Playwright's driver "
+           f"{cpu['browser']:.1f} s; load average {load0:.1f} then {load1:.1f} on "
            f"{os.cpu_count()} cores")
     frame_ms = longest[1]
     # Long tasks (>= 50 ms on the page's main thread) tell the page's own work from a
@@ -284,45 +288,82 @@ def upload_rows(bench: Bench, browser: Any, server: UiProcess) -> list[Row]:
         f"{label}: the longest gap between animation frames", "", None, frame_ms, "ms",
         f"< {FRAME_LIMIT:g} ms", frame_ms < FRAME_LIMIT,
         f"{len(gaps):,} frames, median gap {statistics.median(g[1] for g in gaps):.0f} ms, "
-        f"the longest {', '.join(f'{x:.0f}' for x in frames[:5])} ms, the longest in "
+        f"the longest {', '.join(f'{x:.0f}' for x in frames[:5])} ms, the longest "
         f"{phase(longest[0])}; {blocked}; the idle page before it: longest "
         f"{max(idle, default=0):.0f} ms; {how}",
         limit="" if frame_ms < FRAME_LIMIT else
-        f"the longest gap ({frame_ms:.0f} ms) came during {phase(longest[0])}; "
+        f"the longest gap ({frame_ms:.0f} ms) came {phase(longest[0])}; "
         f"{sum(g[1] >= FRAME_LIMIT for g in gaps)} of {len(gaps):,} gaps were >= "
-        f"{FRAME_LIMIT:g} ms; {blocked}; the idle page's longest was "
-        f"{max(idle, default=0):.0f} ms, with the load average at {load0:.1f}-{load1:.1f} on "
-        f"{os.cpu_count()} cores")
+        f"{FRAME_LIMIT:g} ms; {blocked}"
+        + ("" if over else ": no work of the page held that frame up, the browser waited for "
+           "a core")
+        + f"; the idle page's longest gap was {max(idle, default=0):.0f} ms; the load average "
+        f"{load0:.1f}-{load1:.1f} on {os.cpu_count()} cores")
     poll_s = slowest[1] / 1000
     during = {name: [p[1] for p in polls if phase(p[0]) == name]
-              for name in ("the PUT", "the commit")}
+              for name in ("during the PUT", "during the commit")}
     poll_row = Row(
         f"{label}: the slowest `api/tree` answer", "", None, poll_s, "s",
         f"< {POLL_LIMIT:g} s", poll_s < POLL_LIMIT,
         f"`api/tree?path={NS}/{UPLOADS}` fetched by the page every 200 ms: {len(polls)} "
         f"answers, median {statistics.median(p[1] for p in polls):.0f} ms, the slowest "
-        f"{slowest[1]:.0f} ms in {phase(slowest[0])}; "
-        + "; ".join(f"during {k}: {len(v)}, the slowest {max(v):.0f} ms"
-                    for k, v in during.items() if v),
+        f"{slowest[1]:.0f} ms {phase(slowest[0])}"
+        + "".join(f"; {k}: {len(v)}, the slowest {max(v):.0f} ms"
+                  for k, v in during.items() if v),
         limit="" if poll_s < POLL_LIMIT else
-        f"the slowest answer ({slowest[1]:.0f} ms) came during {phase(slowest[0])}, with "
-        f"the server at {cpu / total:.0%} of a core on average and the load average at "
+        f"the slowest answer ({slowest[1]:.0f} ms) came {phase(slowest[0])} (the median "
+        f"{statistics.median(p[1] for p in polls):.0f} ms), the server at "
+        f"{cpu['server'] / total:.0%} of a core on average; the load average "
         f"{load0:.1f}-{load1:.1f} on {os.cpu_count()} cores")
     return [frame_row, poll_row]
 
 
-def _driver_peak() -> str:
-    """The peak resident memory of Playwright's driver (node, a child of this process)."""
+def _driver() -> tuple[int, str]:
+    """Playwright's driver (node, a child of this process): its pid and /proc status."""
     for child in Path("/proc").glob("[0-9]*"):
         try:
             status = (child / "status").read_text()
         except OSError:
             continue
         if f"\nPPid:\t{os.getpid()}\n" in status and status.startswith("Name:\tnode"):
-            peak = re.search(r"VmHWM:\s+(\d+) kB", status)
-            if peak:
-                return f"{int(peak.group(1)) // 1024} MiB"
-    return "unknown"
+            return int(child.name), status
+    raise RuntimeError("Playwright's driver process was not found")
+
+
+def _peak(status: str) -> str:
+    peak = re.search(r"VmHWM:\s+(\d+) kB", status)
+    return f"{int(peak.group(1)) // 1024} MiB" if peak else "unknown"
+
+
+def cpu_of(**roots: int) -> dict[str, dict[int, float]]:
+    """The CPU seconds so far (user + system) of each root process and every process under
+    it, by pid: ``cpu_of(server=pid)["server"]``."""
+    table: dict[int, tuple[int, float]] = {}  # pid -> (parent, CPU seconds)
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        table[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    out: dict[str, dict[int, float]] = {}
+    for name, root in roots.items():
+        found, todo = {}, [root]
+        while todo:
+            pid = todo.pop()
+            if pid in table:
+                found[pid] = table[pid][1]
+                todo += [p for p, (parent, _) in table.items() if parent == pid]
+        out[name] = found
+    return out
+
+
+def spent(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]
+          ) -> dict[str, float]:
+    """CPU seconds spent between two :func:`cpu_of`, by root (processes that ended between
+    them are not counted)."""
+    return {name: sum(cpu - before[name].get(pid, 0.0) for pid, cpu in procs.items())
+            for name, procs in after.items()}
 
 
 def run(bench: Bench) -> list[Row]:
@@ -338,8 +379,9 @@ def run(bench: Bench) -> list[Row]:
         with sync_playwright() as p:
             browser = launch_chromium(p)
             try:
-                rows = [render_row(bench, browser, server.url, names)]
-                rows += upload_rows(bench, browser, server)
+                roots = {"server": server.process.pid, "browser": _driver()[0]}
+                rows = [render_row(bench, browser, server.url, names, roots)]
+                rows += upload_rows(bench, browser, server.url, roots)
             finally:
                 browser.close()
     finally:
