@@ -153,10 +153,11 @@ def build(bench: Bench, names: int) -> dict[str, str]:
 class UiProcess:
     """``eos ui --port 0 --no-browser`` in a process of its own, and its URL."""
 
-    def __init__(self, env: dict[str, str]) -> None:
-        self.process = subprocess.Popen([*eos_cli(), "ui", "--port", "0", "--no-browser"],
-                                        env=env, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, text=True)
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        with open(log, "w") as errors:  # its stderr: a pipe nobody reads could fill and block
+            self.process = subprocess.Popen(
+                [*eos_cli(), "ui", "--port", "0", "--no-browser"], env=env,
+                stdout=subprocess.PIPE, stderr=errors, text=True)
         assert self.process.stdout is not None
         deadline, said = time.monotonic() + 60, ""
         while time.monotonic() < deadline and self.process.poll() is None:
@@ -167,7 +168,7 @@ class UiProcess:
                     self.url = found.group(1)
                     return
         self.close()
-        raise RuntimeError(f"eos ui did not start: {said}")
+        raise RuntimeError(f"eos ui did not start: {said}{log.read_text()[-2000:]}")
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -210,7 +211,8 @@ def render_row(bench: Bench, browser: Any, url: str, names: int, roots: dict[str
     api = (f"`api/tree` {tree:.0f} ms ({format_size(runs[0]['tree']['bytes'])} of JSON) and "
            f"`api/du` {du:.0f} ms, asked together; both in at {answered:.0f} ms, {share:.0%} "
            f"of it; then building and laying out the rows (the page's `data-render-ms`) "
-           f"{med['renderMs']:.0f} ms; CPU in that time (from /proc, median): the server "
+           f"{med['renderMs']:.0f} ms; CPU in the call (from /proc, median; the sidebar then "
+           f"asks for `api/tree` of `{NS}/`, a listing of every name in it): the server "
            f"{med['server']:.0f} ms, Chromium and Playwright's driver {med['browser']:.0f} ms; "
            f"load average {load0:.1f} then {load1:.1f} on {os.cpu_count()} cores")
     return Row(
@@ -374,7 +376,7 @@ def run(bench: Bench) -> list[Row]:
     names = bench.sizes.ui_names
     bench.say(f"ui: a catalog with a folder of {names:,} names")
     env = build(bench, names)
-    server = UiProcess(env)
+    server = UiProcess(env, bench.work / "ui-server.log")
     try:
         with sync_playwright() as p:
             browser = launch_chromium(p)
@@ -392,6 +394,6 @@ def run(bench: Bench) -> list[Row]:
         assert cat.resolve(name).size == bench.sizes.ui_upload
     finally:
         cat.close()
-        shutil.rmtree(bench.work / "ui-store", ignore_errors=True)
-        shutil.rmtree(bench.work / "ui-tmp", ignore_errors=True)
+        for made in ("ui-store", "ui-tmp", "homes/ui"):
+            shutil.rmtree(bench.work / made, ignore_errors=True)
     return rows
