@@ -56,7 +56,10 @@ def test_tiny_run_reports_every_workload(tiny_report: tuple[str, str]) -> None:
                  "`eos versions` of the folder", "`Catalog.folders.versions`",
                  "name in a folder version",
                  # tests/benchmarks/w_preview.py
-                 "Parquet file: bytes read from the store"):
+                 "Parquet file: bytes read from the store",
+                 # tests/benchmarks/w_ui.py
+                 "a folder of 200 names renders", "longest gap between animation frames",
+                 "the slowest `api/tree` answer"):
         assert any(want in w for w in workloads), (want, workloads)
     for line in table:
         cells = line.strip("|").split(" | ")

@@ -48,13 +48,15 @@ class Sizes:
     zarr_shape: tuple[int, int] = (500, 1000)  # the Zarr dataset (chunks of 20 x 40)
     folder_names: int = 100_000  # names in the versioned folder (20 folder versions)
     few_files: int = 2_000  # the smaller small-file upload of the peers' table
+    ui_names: int = 10_000  # names in the folder eos ui renders
+    ui_upload: int = GiB  # the file uploaded through eos ui's page
 
 
 FULL = Sizes(GiB, 10_000, 1_000_000, 100_000, 10_000, 4 * GiB, 3)
 QUICK = Sizes(256 * MiB, 1_000, 100_000, 10_000, 10_000, 512 * MiB, 3, folder_names=20_000,
-              few_files=200)
+              few_files=200, ui_upload=256 * MiB)
 TINY = Sizes(4 * MiB, 40, 2_000, 200, 100, 24 * MiB, 1, zarr_shape=(60, 120), folder_names=500,
-             few_files=10)
+             few_files=10, ui_names=200, ui_upload=4 * MiB)
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ WORKLOADS = [
     ("zarr", "w_zarr", "Zarr stores through eos:// (transactions)"),
     ("folders", "w_folders", "folder versions of a large dataset"),
     ("preview", "w_preview", "a preview of a large Parquet file by range reads"),
+    ("ui", "w_ui", "eos ui in a real browser: a large folder, a large upload"),
     ("peers", "w_peers", "eos beside s5cmd, the aws CLI and boto3"),
 ]
 PER_SERVER = {"peers"}  # run once on each server of --server, as "peers@<server>"
