@@ -113,3 +113,33 @@ def test_a_file_opened_from_the_cache_is_in_use(tmp_path: Path) -> None:
         assert f.read() == b"kept while open"
     assert cache.prune(0).removed == (h,)
     assert cache.open_checked(h) is None
+
+
+def test_eos_cat_streams_an_entry_no_prune_removes_meanwhile(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from eoscatalog import Catalog
+    from eoscatalog.cli.main import cli
+
+    monkeypatch.setenv("EOS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("EOS_USER", "ada")
+    data = b"streamed " * 300_000  # more than one 1 MiB read
+    (tmp_path / "a.bin").write_bytes(data)
+    assert CliRunner().invoke(cli, ["put", str(tmp_path / "a.bin"), "a.bin"]).exit_code == 0
+    pruned: list[tuple[str, ...]] = []
+    real_open = Catalog.open_cached
+
+    def open_then_prune(self: Catalog, record: object) -> object:
+        f = real_open(self, record)  # type: ignore[arg-type]
+        if f is not None:  # another process prunes the whole cache while eos cat streams
+            pruned.append(BlobCache(tmp_path / "home" / "cache").prune(0).removed)
+        return f
+
+    monkeypatch.setattr(Catalog, "open_cached", open_then_prune)
+    for _ in range(2):  # fetched into the cache first, then read from it
+        result = CliRunner().invoke(cli, ["cat", "a.bin"])
+        assert result.exit_code == 0, result.output
+        assert result.stdout_bytes == data
+    assert pruned == [(), ()]  # the entry in use stayed both times
+    assert BlobCache(tmp_path / "home" / "cache").prune(0).removed != ()  # once closed: it goes

@@ -16,8 +16,8 @@ from eoscatalog.store import MemoryStore
 
 # Commands that call the Catalog but under another name, and why.
 OTHER_NAMES = {
-    "cat": "streams the verified cache entry (Catalog.cached) to standard output, never holding "
-           "the whole blob in memory as Catalog.cat does",
+    "cat": "streams the verified cache entry (Catalog.open_cached, in use while it streams) to "
+           "standard output, never holding the whole blob in memory as Catalog.cat does",
     "lock": "writes a lock file of what Catalog.resolve answers: locking is not a Catalog call",
     "import": "calls Catalog.import_yaml: `import` is a Python keyword, and YAML the one format",
 }

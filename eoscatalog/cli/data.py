@@ -18,7 +18,7 @@ from eoscatalog.catalog.catalog import Catalog
 from eoscatalog.cli.common import echo_json, is_folder_arg, json_option, one_name, open_catalog
 from eoscatalog.cli.output import display_name, format_size, format_table, short_time
 from eoscatalog.cli.progress import Progress
-from eoscatalog.core.errors import NotFoundError
+from eoscatalog.core.errors import NotFoundError, StoreError
 from eoscatalog.core.names import Location, is_uri
 from eoscatalog.core.units import format_time, parse_duration
 from eoscatalog.lock.active import use_lock
@@ -275,8 +275,17 @@ def cat(ref: str) -> None:
     Example: eos cat eos://org/shared/samples.csv@3 | head
     """
     with open_catalog() as catalog:
-        _, path = catalog.cached(ref)
-        with open(path, "rb") as f:
+        record = catalog.resolve(ref)
+        # The cache entry, open and marked in use (no prune removes it while it streams),
+        # hashed just now; fetched (and verified) first when the cache lacks it.
+        f = catalog.open_cached(record)
+        if f is None:
+            record, _ = catalog.cached(record.uri)
+            f = catalog.open_cached(record)
+        if f is None:
+            raise StoreError(f"the cache lost {record.uri} while it was fetched (another "
+                             "process pruned it): run eos cat again")
+        with f:
             while chunk := f.read(1024 * 1024):
                 sys.stdout.buffer.write(chunk)
     sys.stdout.flush()
