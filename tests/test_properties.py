@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 from conftest import S3Endpoint, make_bucket
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -173,12 +173,15 @@ def test_round_trip_local(data: bytes) -> None:
 
 
 @pytest.mark.slow
-@settings(max_examples=15, deadline=None)
+# The endpoint fixture is per test but the same server for every example: each makes a bucket.
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=any_bytes, multipart=st.booleans())
-def test_round_trip_s3(s3_server: Any, s3_client: Any, data: bytes, multipart: bool) -> None:
-    """``multipart`` sends files through the multipart upload path (one part below 5 MiB)."""
+def test_round_trip_s3(s3_server_any: S3Endpoint, data: bytes, multipart: bool) -> None:
+    """On moto and SeaweedFS; ``multipart`` sends files through the multipart upload path (one
+    part below 5 MiB)."""
     options = {"multipart_threshold": 0, "part_size": 5 * MIB} if multipart else {}
-    with s3_store(s3_client, s3_server.endpoint_url, **options) as (store, tmp):
+    with s3_store(s3_server_any.client, s3_server_any.endpoint_url, **options) as (store, tmp):
         check_round_trip(store, tmp, data)
 
 
