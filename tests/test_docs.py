@@ -100,7 +100,7 @@ def test_every_public_function_and_class_has_a_docstring() -> None:
 
 @pytest.mark.parametrize("where", ["embedded", "s3"])
 @pytest.mark.parametrize(("page", "at_least"),
-                         [("file.md", 8), ("browsing.md", 5), ("folders.md", 5),
+                         [("file.md", 8), ("browsing.md", 5), ("folders.md", 6),
                           ("ui.md", 1)])
 def test_the_pages_examples_run(page: str, at_least: int, where: str, tmp_path: Path,
                                 monkeypatch: pytest.MonkeyPatch,

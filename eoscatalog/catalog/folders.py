@@ -24,6 +24,7 @@ from eoscatalog.catalog.copyguard import check_restored_all
 from eoscatalog.catalog.parser import Parser
 from eoscatalog.catalog.reads import Reader
 from eoscatalog.catalog.staging import Stager
+from eoscatalog.catalog.transaction import active_transaction
 from eoscatalog.core.errors import ConflictError, InvalidNameError, NotFoundError
 from eoscatalog.core.folder_reference import FolderReference
 from eoscatalog.core.names import Location, validate_tag
@@ -31,6 +32,7 @@ from eoscatalog.core.units import format_time
 from eoscatalog.lock.active import active_lock, recording
 from eoscatalog.lock.folder_pin import LockedFolder, snapshot_digest
 from eoscatalog.lock.pin import LockedInput
+from eoscatalog.log.folder_contents import FolderContents
 from eoscatalog.log.folder_version import FolderVersion
 from eoscatalog.log.records import Usage, VersionRecord
 from eoscatalog.log.snapshot import Snapshot
@@ -39,7 +41,7 @@ from eoscatalog.rules.folder_planning import (
     plan_folder_tag,
     plan_folder_untag,
 )
-from eoscatalog.rules.listing import Listing, group_listing
+from eoscatalog.rules.listing import Listing, contents_of, group_listing
 
 __all__ = ["Folders", "snapshot_digest"]
 
@@ -159,6 +161,36 @@ class Folders:
             return Listing(snap.namespace, prefix, tuple(folders), tuple(files))
         records = self.index.folders.snapshot(snap.namespace, prefix, snap.seq, deleted=deleted)
         return group_listing(snap.namespace, prefix, records, recursive=True, deleted=deleted)
+
+    def contents(self, text: FolderArg) -> FolderContents:
+        """What a folder holds one level down (``eos ui``'s tree): its sub-folders, each with
+        how many names are under it and their bytes, and the names right under it. A plain
+        folder shows each name's latest version, a folder version (``x.zarr@3/``,
+        ``runs@<time>/``) each name's version there; names deleted there are left out.
+
+        The same answer as grouping ``ls(text, recursive=True)`` by the next ``/``, but
+        grouped by the index in SQL: a folder of 100,000 names in 1,000 sub-folders makes
+        1,000 rows, not 100,000 records. While a transaction is open on the store, or a lock
+        pins the folder, it is that grouping (the staged or pinned versions are not in SQL).
+        """
+        found = self.reference(text)
+        if found is not None:
+            ref, rest = found
+            snap = self.reader.snapshots.resolve(ref)
+            ns, prefix, seq = snap.namespace, snap.prefix + rest, snap.seq
+            return FolderContents(ns, prefix, tuple(self.index.folders.subfolders(ns, prefix, seq)),
+                                  tuple(self.index.folders.files(ns, prefix, seq)))
+        loc = self.parser.folder(text) if not isinstance(text, FolderReference) else Location(
+            text.namespace, text.prefix)
+        lock = active_lock()
+        if active_transaction(self.reader.store) is not None or (
+                lock is not None and lock.folder_for(loc.namespace, loc.name) is not None):
+            return contents_of(self.ls(loc, recursive=True))
+        self.reader.refresh_online(loc.namespace)
+        folders = self.index.subfolders_under(loc.namespace, loc.name)
+        files = [r for r in self.index.latest_under(loc.namespace, loc.name, direct=True)
+                 if not r.is_delete_marker]
+        return FolderContents(loc.namespace, loc.name, tuple(folders), tuple(files))
 
     def _pinned(self, pin: LockedInput | None, record: VersionRecord) -> VersionRecord:
         """``record``, or the version a name pin inside a locked folder gives the name."""

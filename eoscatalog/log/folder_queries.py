@@ -22,10 +22,17 @@ from eoscatalog.log.changesets import FOLDER_OPS, Changeset, Entry
 from eoscatalog.log.folder_version import FolderVersion
 from eoscatalog.log.queries import IndexQueries
 from eoscatalog.log.records import VersionRecord
+from eoscatalog.log.subfolder import SubFolder
 
 __all__ = ["FOLDER_OPS", "FolderQueries", "apply_folder_entry", "check_folder_entry"]
 
 _TOP = "\U0010ffff"  # above every name starting with a prefix, in SQLite's text order
+
+
+# Each name's newest version as of a seq (arguments: namespace, the prefix's bounds, seq), with
+# that version's kind and size: SQLite takes a bare column from the row max() picks.
+_NEWEST = ("SELECT name, kind, size, max(version) AS mv FROM versions WHERE namespace = ? "
+           "AND name >= ? AND name < ? AND seq <= ? GROUP BY name")
 
 
 def _bounds(namespace: str, prefix: str) -> list[str]:
@@ -145,19 +152,38 @@ class FolderQueries:
         the top of a folder of 100,000 names makes 1,000 rows, not 100,000 records.
         """
         start = len(prefix) + 1  # where a name's part after the prefix starts (characters)
-        newest = ("SELECT name, kind, max(version) AS mv FROM versions WHERE namespace = ? "
-                  "AND name >= ? AND name < ? AND seq <= ? GROUP BY name")
         keep = "" if deleted else " AND kind != 'delete'"
         folders = [r["folder"] for r in self.queries.rows(
             f"SELECT DISTINCT substr(name, 1, ? + instr(substr(name, ?), '/')) AS folder "
-            f"FROM ({newest}) WHERE instr(substr(name, ?), '/') > 0{keep} ORDER BY folder",
+            f"FROM ({_NEWEST}) WHERE instr(substr(name, ?), '/') > 0{keep} ORDER BY folder",
             [start - 1, start, *_bounds(namespace, prefix), seq, start])]
+        return folders, self.files(namespace, prefix, seq, deleted=deleted)
+
+    def files(self, namespace: str, prefix: str, seq: int, *,
+              deleted: bool = False) -> list[VersionRecord]:
+        """The versions as of changeset ``seq`` of the names right under ``prefix`` (no ``/``
+        after it), by name, as :meth:`snapshot` gives them."""
+        keep = "" if deleted else " AND m.kind != 'delete'"
         rows = self.queries.rows(
-            f"SELECT v.* FROM ({newest}) m CROSS JOIN versions v ON v.namespace = ? "
+            f"SELECT v.* FROM ({_NEWEST}) m CROSS JOIN versions v ON v.namespace = ? "
             "AND v.name = m.name AND v.version = m.mv WHERE instr(substr(m.name, ?), '/') = 0"
-            f"{keep.replace('kind', 'm.kind')} ORDER BY v.name",
-            [*_bounds(namespace, prefix), seq, namespace, start])
-        return folders, [VersionRecord.from_row(r) for r in rows]
+            f"{keep} ORDER BY v.name",
+            [*_bounds(namespace, prefix), seq, namespace, len(prefix) + 1])
+        return [VersionRecord.from_row(r) for r in rows]
+
+    def subfolders(self, namespace: str, prefix: str, seq: int) -> list[SubFolder]:
+        """The folders right under ``prefix`` as of changeset ``seq`` (``prefix + "sub/"``,
+        sorted), each with how many names under it are in the folder then (as :meth:`snapshot`:
+        their version there is no delete marker) and those versions' sizes added up. Grouped
+        in SQL from the covering index: one row per sub-folder, no record per name."""
+        start = len(prefix) + 1
+        rows = self.queries.rows(
+            "SELECT substr(name, 1, ? + instr(substr(name, ?), '/')) AS folder, "
+            "count(*) AS names, coalesce(sum(size), 0) AS bytes "
+            f"FROM ({_NEWEST}) WHERE instr(substr(name, ?), '/') > 0 AND kind != 'delete' "
+            "GROUP BY folder ORDER BY folder",
+            [start - 1, start, *_bounds(namespace, prefix), seq, start])
+        return [SubFolder(namespace, r["folder"], r["names"], r["bytes"]) for r in rows]
 
     def name_at(self, namespace: str, name: str, seq: int) -> VersionRecord | None:
         """The newest version of ``name`` made by changeset ``seq`` or before, or None."""

@@ -40,6 +40,7 @@ from eoscatalog.log.index_schema import (
 )
 from eoscatalog.log.queries import IndexQueries
 from eoscatalog.log.records import Event, Usage, VersionRecord
+from eoscatalog.log.subfolder import SubFolder
 
 __all__ = ["Index"]
 
@@ -354,9 +355,15 @@ class Index:
         """The time (as ``at_time`` compares it) of the name's first version, or None."""
         return self.queries.first_time(namespace, name)
 
-    def latest_under(self, namespace: str, prefix: str) -> list[VersionRecord]:
-        """The latest (non-purged) version of every name starting with ``prefix``, by name."""
-        return self.queries.latest_under(namespace, prefix)
+    def latest_under(self, namespace: str, prefix: str, *,
+                     direct: bool = False) -> list[VersionRecord]:
+        """The latest (non-purged) version of every name starting with ``prefix`` (with
+        ``direct``: right under it), by name."""
+        return self.queries.latest_under(namespace, prefix, direct=direct)
+
+    def subfolders_under(self, namespace: str, prefix: str) -> list[SubFolder]:
+        """The folders right under ``prefix`` with their latest names' count and bytes (SQL)."""
+        return self.queries.subfolders_under(namespace, prefix)
 
     def versions_under(self, namespace: str, prefix: str) -> list[VersionRecord]:
         """Every version of every name starting with ``prefix``, by name then version."""

@@ -13,6 +13,7 @@ from typing import Any
 
 from eoscatalog.core.sqlite import lock_of, sqlite_utils
 from eoscatalog.log.records import RECORD_COLUMNS, Event, Usage, VersionRecord
+from eoscatalog.log.subfolder import SubFolder
 
 __all__ = ["LIVE_AT", "IndexQueries"]
 
@@ -234,16 +235,35 @@ class IndexQueries:
         )
         return row["t"] if row else None
 
-    def latest_under(self, namespace: str, prefix: str) -> list[VersionRecord]:
-        """The latest (non-purged) version of every name starting with ``prefix``, by name."""
+    def latest_under(self, namespace: str, prefix: str, *,
+                     direct: bool = False) -> list[VersionRecord]:
+        """The latest (non-purged) version of every name starting with ``prefix``, by name;
+        with ``direct``, only of the names with no ``/`` after the prefix."""
         columns = ", ".join(f"v.{c}" for c in RECORD_COLUMNS)
+        right_under = " AND instr(substr(n.name, ?), '/') = 0" if direct else ""
         with lock_of(self.db):
             rows = self.db.conn.execute(
                 f"SELECT {columns} FROM names n JOIN versions v ON v.namespace = n.namespace "
                 "AND v.name = n.name AND v.version = n.latest "
-                "WHERE n.namespace = ? AND n.name >= ? AND n.name < ? ORDER BY n.name",
-                [namespace, prefix, prefix + _TOP]).fetchall()
+                f"WHERE n.namespace = ? AND n.name >= ? AND n.name < ?{right_under} "
+                "ORDER BY n.name",
+                [namespace, prefix, prefix + _TOP, *([len(prefix) + 1] if direct else [])],
+            ).fetchall()
         return [VersionRecord.from_values(r) for r in rows]
+
+    def subfolders_under(self, namespace: str, prefix: str) -> list[SubFolder]:
+        """The folders right under ``prefix`` (``prefix + "sub/"``, sorted), each with how many
+        names under it have a latest (non-purged) version that is no delete marker, and their
+        sizes added up: grouped in SQL, one row per sub-folder, no record per name."""
+        start = len(prefix) + 1  # where a name's part after the prefix starts (characters)
+        return [SubFolder(namespace, r["folder"], r["names"], r["bytes"]) for r in self.rows(
+            "SELECT substr(n.name, 1, ? + instr(substr(n.name, ?), '/')) AS folder, "
+            "count(*) AS names, coalesce(sum(v.size), 0) AS bytes FROM names n "
+            "JOIN versions v ON v.namespace = n.namespace AND v.name = n.name "
+            "AND v.version = n.latest WHERE n.namespace = ? AND n.name >= ? AND n.name < ? "
+            "AND instr(substr(n.name, ?), '/') > 0 AND v.kind != 'delete' "
+            "GROUP BY folder ORDER BY folder",
+            [start - 1, start, namespace, prefix, prefix + _TOP, start])]
 
     def versions_under(self, namespace: str, prefix: str) -> list[VersionRecord]:
         """Every version of every name starting with ``prefix``, by name then version."""

@@ -8,9 +8,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from eoscatalog.log.folder_contents import FolderContents
 from eoscatalog.log.records import VersionRecord
+from eoscatalog.log.subfolder import SubFolder
 
-__all__ = ["Listing", "group_listing"]
+__all__ = ["Listing", "contents_of", "group_listing"]
 
 
 @dataclass(frozen=True)
@@ -52,3 +54,34 @@ def group_listing(
         else:
             files.append(record)
     return Listing(namespace, prefix, tuple(folders), tuple(files))
+
+
+def contents_of(listing: Listing) -> FolderContents:
+    """A recursive listing grouped one level down: each sub-folder with how many of the
+    listing's names are under it and their sizes added up, and the names right under the
+    prefix as files. ``Folders.contents`` groups the index in SQL instead; this is its answer
+    where the index alone is not (an open transaction's staged writes, a locked folder).
+
+    >>> r = [VersionRecord("org", n, 1, "put", "blake3:" + "0" * 64, s, "t", "ada")
+    ...      for n, s in (("a/x.csv", 1), ("a/y/z.csv", 2), ("a/y/w.csv", 4))]
+    >>> found = contents_of(group_listing("org", "a/", r, recursive=True))
+    >>> [(f.path, f.names, f.bytes) for f in found.folders], [f.name for f in found.files]
+    ([('a/y/', 2, 6)], ['a/x.csv'])
+    """
+    start = len(listing.prefix)
+    counts: dict[str, list[int]] = {}
+    files = []
+    for record in listing.files:
+        rest = record.name[start:]
+        cut = rest.find("/")
+        if cut < 0:
+            files.append(record)
+            continue
+        count = counts.setdefault(listing.prefix + rest[:cut + 1], [0, 0])
+        count[0] += 1
+        count[1] += record.size or 0
+    return FolderContents(
+        listing.namespace, listing.prefix,
+        tuple(SubFolder(listing.namespace, path, n, size)
+              for path, (n, size) in sorted(counts.items())),
+        tuple(files))

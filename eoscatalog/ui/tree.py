@@ -1,9 +1,9 @@
 """``api/tree`` and ``api/du``: a folder's sub-folders (with their names and bytes) and files.
 
-A folder's counts come from ONE recursive listing of it, grouped by the next ``/`` in Python,
-not a query per sub-folder: a folder of 10,000 names answers in one index scan. At a time
-(``at``), the listing is the folder as it was then (``org/runs@<time>/``). The path ``""``
-lists the namespaces as folders, each counted by the index (``Catalog.du``).
+A folder's sub-folders and their counts come from ``Catalog.folders.contents``, grouped by the
+index in SQL (one row per sub-folder, no record per name): a folder of 100,000 names answers in
+one index scan. At a time (``at``), it is the folder as it was then (``org/runs@<time>/``). The
+path ``""`` lists the namespaces as folders, each counted by the index (``Catalog.du``).
 """
 
 from __future__ import annotations
@@ -44,34 +44,20 @@ def tree_of(catalog: Catalog, path: str, at: str = "") -> dict[str, Any]:
     if not path:
         return _namespaces(catalog, at)
     try:
-        listing = catalog.ls(folder_uri(path, at), recursive=True)
+        found = catalog.folders.contents(folder_uri(path, at))
     except NotFoundError as e:
         if not at or "did not exist at" not in str(e):
             raise
         # Before the folder's first version: it was empty then, which is what the tree shows.
         return {"path": path, "at": at, "folders": [], "files": [], "names": 0, "bytes": 0,
                 "note": str(e)}
-    start = len(listing.prefix)
-    base = f"{listing.namespace}/{listing.prefix}"
-    folders: dict[str, list[int]] = {}
-    files = []
-    total = 0
-    for record in listing.files:
-        size = record.size or 0
-        total += size
-        rest = record.name[start:]
-        cut = rest.find("/")
-        if cut < 0:
-            files.append(rec(record))
-            continue
-        counts = folders.setdefault(rest[:cut + 1], [0, 0])
-        counts[0] += 1
-        counts[1] += size
+    base = f"{found.namespace}/"
     return {
         "path": path, "at": at or None,
-        "folders": [{"name": name, "path": base + name, "names": n, "bytes": b}
-                    for name, (n, b) in sorted(folders.items())],
-        "files": files, "names": len(listing.files), "bytes": total,
+        "folders": [{"name": f.path[len(found.prefix):], "path": base + f.path,
+                     "names": f.names, "bytes": f.bytes} for f in found.folders],
+        "files": [rec(record) for record in found.files],
+        "names": found.names, "bytes": found.bytes,
     }
 
 
