@@ -62,12 +62,23 @@ def test_the_token_in_the_url_becomes_a_strict_cookie_and_leaves_the_url(
     # Named by the port (the test client uses 8765): servers on two ports keep their own.
     assert f"eos_ui_token_8765={TOKEN}" in cookie
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path" not in cookie
-    deeper = guarded.get("/api/info", params={"token": TOKEN}, follow_redirects=False)
-    assert deeper.headers["location"] == "info"
     _headers_are_set(answer)
     # The client keeps the cookie: the page and the API now answer.
     assert guarded.get("/").status_code == 200
     assert guarded.get("/api/info").json()["user"] == "ada"
+    guarded.cookies.clear()
+    deeper = guarded.get("/api/info", params={"token": TOKEN}, follow_redirects=False)
+    assert deeper.headers["location"] == "info"
+
+
+def test_behind_jupyter_the_header_token_wins_over_jupyters_own_in_the_url(
+        guarded: TestClient) -> None:
+    # jupyter-server-proxy forwards the URL as it is, Jupyter's ?token= included, and adds
+    # this server's token as a header.
+    headers = {"Authorization": f"token {TOKEN}"}
+    answer = guarded.get("/api/info", params={"token": "jupyters-own"}, headers=headers)
+    assert answer.status_code == 200 and answer.json()["user"] == "ada"
+    assert guarded.get("/api/info", params={"token": "jupyters-own"}).status_code == 403
 
 
 def test_the_token_in_an_authorization_header_or_the_cookie_is_accepted(

@@ -116,7 +116,8 @@ def test_without_starlette_eos_ui_says_what_to_install(monkeypatch: pytest.Monke
 
 def test_the_jupyter_entry_point_runs_eos_ui_on_the_proxys_port() -> None:
     found = setup_eos_ui()
-    assert found["command"] == ["eos", "ui", "--port", "{port}", "--no-browser", "--proxied"]
+    assert found["command"] == [sys.executable, "-m", "eoscatalog", "ui", "--port", "{port}",
+                                "--no-browser", "--proxied"]
     assert found["launcher_entry"]["title"] and found["absolute_url"] is False
     # The proxy gives every request it forwards the token the server asks for.
     token = found["environment"]["EOS_UI_TOKEN"]

@@ -12,6 +12,7 @@ the notebook's user, is served, never another user of the machine or a rebound w
 from __future__ import annotations
 
 import secrets
+import sys
 from typing import Any
 
 __all__ = ["setup_eos_ui"]
@@ -20,12 +21,16 @@ __all__ = ["setup_eos_ui"]
 def setup_eos_ui() -> dict[str, Any]:
     """The server's description, as jupyter-server-proxy reads it.
 
-    >>> setup_eos_ui()["command"]
-    ['eos', 'ui', '--port', '{port}', '--no-browser', '--proxied']
+    The command runs this Python's eoscatalog (``python -m eoscatalog``): the one Jupyter
+    found the entry point in, whatever is first on the PATH.
+
+    >>> setup_eos_ui()["command"][1:]
+    ['-m', 'eoscatalog', 'ui', '--port', '{port}', '--no-browser', '--proxied']
     """
     token = secrets.token_urlsafe(32)
     return {
-        "command": ["eos", "ui", "--port", "{port}", "--no-browser", "--proxied"],
+        "command": [sys.executable, "-m", "eoscatalog", "ui", "--port", "{port}", "--no-browser",
+                    "--proxied"],
         "environment": {"EOS_UI_TOKEN": token},
         "request_headers_override": {"Authorization": f"token {token}"},
         "timeout": 30,

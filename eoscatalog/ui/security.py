@@ -114,21 +114,31 @@ class Guard:
 
     def _check_token(self, scope: Scope, headers: Headers) -> Response | None:
         token = self.token or ""
+        # The cookie or the header first: behind jupyter-server-proxy the header carries this
+        # server's token while the URL may carry Jupyter's own ?token=, forwarded as it is.
+        if self._holds_token(scope, headers, token):
+            return None
         params = QueryParams(scope.get("query_string", b""))
         given = params.get("token")
-        if given is not None:
-            if not secrets.compare_digest(given.encode(), token.encode()):
-                return _refused("wrong token in the URL: open the URL eos ui printed")
-            rest = [(k, v) for k, v in params.multi_items() if k != "token"]
-            # Relative (the last path segment, or ./): behind a proxy that serves this server
-            # under a path of its own (/user/ada/proxy/8765/), "/" would leave it.
-            target = scope["path"].rsplit("/", 1)[-1] or "./"
-            answer = RedirectResponse(target + ("?" + urlencode(rest) if rest else ""),
-                                      status_code=303)
-            # No Path: the browser scopes the cookie to the folder of the URL it opened.
-            answer.set_cookie(cookie_name(scope), token, httponly=True, samesite="strict",
-                              path=None)
-            return answer
+        if given is None:
+            return _refused("this eos ui server needs its access token: open the URL with "
+                            "?token=... that eos ui printed")
+        if not secrets.compare_digest(given.encode(), token.encode()):
+            return _refused("wrong token in the URL: open the URL eos ui printed")
+        rest = [(k, v) for k, v in params.multi_items() if k != "token"]
+        # Relative (the last path segment, or ./): behind a proxy that serves this server
+        # under a path of its own (/user/ada/proxy/8765/), "/" would leave it.
+        target = scope["path"].rsplit("/", 1)[-1] or "./"
+        answer = RedirectResponse(target + ("?" + urlencode(rest) if rest else ""),
+                                  status_code=303)
+        # No Path: the browser scopes the cookie to the folder of the URL it opened.
+        answer.set_cookie(cookie_name(scope), token, httponly=True, samesite="strict",
+                          path=None)
+        return answer
+
+    @staticmethod
+    def _holds_token(scope: Scope, headers: Headers, token: str) -> bool:
+        """Whether the request's cookie or ``Authorization: token`` header gives ``token``."""
         cookie = SimpleCookie()
         try:
             cookie.load(headers.get("cookie", ""))
@@ -139,10 +149,7 @@ class Guard:
         scheme, _, value = headers.get("authorization", "").partition(" ")
         if scheme.lower() == "token":
             candidates.append(value.strip())
-        if any(secrets.compare_digest(c.encode(), token.encode()) for c in candidates):
-            return None
-        return _refused("this eos ui server needs its access token: open the URL with "
-                        "?token=... that eos ui printed")
+        return any(secrets.compare_digest(c.encode(), token.encode()) for c in candidates)
 
     def _check_write(self, scope: Scope, headers: Headers) -> Response | None:
         if not secrets.compare_digest(headers.get(CSRF_HEADER, "").encode(),
