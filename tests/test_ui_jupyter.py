@@ -55,6 +55,11 @@ def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pat
            "JUPYTER_DATA_DIR": str(root / "data"), "JUPYTER_RUNTIME_DIR": str(root / "run"),
            "PYTHONUNBUFFERED": "1"}
     env.pop("EOS_UI_TOKEN", None)
+    # The extension enabled here, not only by the file pip puts in its own prefix's etc/jupyter
+    # (a venv with --system-site-packages over an installed jupyter-server-proxy has none).
+    (root / "config").mkdir()
+    (root / "config" / "jupyter_server_config.json").write_text(json.dumps(
+        {"ServerApp": {"jpserver_extensions": {"jupyter_server_proxy": True}}}))
     (root / "a.txt").write_bytes(b"through the proxy")
     subprocess.run([sys.executable, "-m", "eoscatalog", "put", "a.txt", "eos://org/a.txt"],
                    env=env, cwd=root, check=True, capture_output=True, timeout=120)
