@@ -32,12 +32,12 @@ from dataclasses import replace
 from typing import BinaryIO
 
 from eoscatalog.catalog.folders import Folders
-from eoscatalog.catalog.range_reader import RangeReader
 from eoscatalog.catalog.ranged import VerifiedRanges
 from eoscatalog.catalog.reads import Reader
 from eoscatalog.core.errors import InvalidNameError, NotFoundError
 from eoscatalog.core.names import split_reference
 from eoscatalog.interchange.name_diff import NameDiff
+from eoscatalog.interchange.preview.range_file import RangeFile
 from eoscatalog.interchange.table_change import TableDiff
 from eoscatalog.interchange.table_diff import diff_tables, summarize_table, table_format
 from eoscatalog.local.blob_cache import BlobCache
@@ -161,7 +161,7 @@ class Differ:
     def opener(self, record: VersionRecord) -> Callable[[], BinaryIO]:
         """Opens a version's bytes as a seekable file of verified ranged reads (cache first)."""
         ranges = VerifiedRanges.of(self.reader.store, record, self.cache)
-        return lambda: io.BufferedReader(RangeReader(ranges), buffer_size=BUFFER)
+        return lambda: io.BufferedReader(RangeFile(ranges.read, ranges.size), buffer_size=BUFFER)
 
 
 @contextmanager

@@ -1,5 +1,6 @@
 """A seekable, read-only file over ranged reads, for readers that want a file object (pyarrow's
-Parquet reader): each read becomes one range read of the bytes asked."""
+Parquet reader in previews; ``eos diff`` streaming a CSV or reading a Parquet footer over
+``VerifiedRanges.read``): each read becomes one range read of the bytes asked."""
 
 from __future__ import annotations
 
@@ -34,18 +35,21 @@ class RangeFile(io.RawIOBase):
         return self._at
 
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._at, os.SEEK_END: self._size}[whence]
-        if base + offset < 0:
-            raise ValueError(f"negative seek position {base + offset}")
-        self._at = base + offset
+        bases = {os.SEEK_SET: 0, os.SEEK_CUR: self._at, os.SEEK_END: self._size}
+        if whence not in bases:
+            raise ValueError(f"invalid whence {whence!r}")
+        if bases[whence] + offset < 0:
+            raise ValueError(f"negative seek position {bases[whence] + offset}")
+        self._at = bases[whence] + offset
         return self._at
 
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         """Fill ``buffer`` from the current position with one range read; the bytes read."""
-        end = min(self._at + len(buffer), self._size)
+        view = memoryview(buffer).cast("B")
+        end = min(self._at + len(view), self._size)
         if end <= self._at:
             return 0
         data = self._read(self._at, end)
-        buffer[:len(data)] = data
+        view[:len(data)] = data
         self._at += len(data)
         return len(data)
